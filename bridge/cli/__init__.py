@@ -1,0 +1,84 @@
+"""The ``termin-bridge`` command line.
+
+Each command group lives in its own module exposing ``register(subparsers)``; the module adds its
+parsers and sets ``func`` to a handler ``(args) -> int``.  ``main`` turns every ``BridgeError`` into
+one clear line on stderr and a non-zero exit code: no tracebacks for user mistakes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from bridge import __version__
+from bridge.errors import BridgeError, ConfigError
+from bridge.logging_setup import setup_logging
+
+__all__ = ["build_parser", "main"]
+
+_LOGGER = logging.getLogger(__name__)
+
+# Modules under bridge.cli that register subcommands, in help order.
+COMMAND_MODULES = (
+    "bridge.cli.serve",
+    "bridge.cli.users",
+    "bridge.cli.calendars",
+    "bridge.cli.ics",
+    "bridge.cli.db",
+    "bridge.cli.feeds",
+    "bridge.cli.google",
+    "bridge.cli.apikeys",
+    "bridge.cli.emulator",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="termin-bridge",
+        description="Appointment store bridged to CalDAV phones, Google Calendar and ICS feeds.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--config", metavar="FILE", help="TOML config file (default: $TERMIN_BRIDGE_CONFIG "
+        "or ./var/bridge.toml)"
+    )
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log line format"
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="minimum log level",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a command group that is not part of this build yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_format, args.log_level)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"termin-bridge: {exc}", file=sys.stderr)
+        return 2
+    except BridgeError as exc:
+        print(f"termin-bridge: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code

@@ -1,0 +1,317 @@
+"""Configuration: one TOML file plus ``TERMIN_BRIDGE_<SECTION>_<KEY>`` environment overrides.
+
+:func:`load` reads the file (if it exists), applies the environment, checks every key against
+:data:`SCHEMA` and returns a frozen :class:`Settings`.  Every problem (unknown section or key,
+wrong type, invalid value) is collected, and all of them are raised together as one
+:class:`~bridge.errors.ConfigError` naming key and source.  The settings object is passed
+explicitly; nothing imports a global config.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from bridge.errors import ConfigError, ConfigProblem
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "SCHEMA",
+    "Option",
+    "Settings",
+    "ensure_secret_key",
+    "load",
+]
+
+DEFAULT_CONFIG_PATH = Path("var/bridge.toml")
+ENV_PREFIX = "TERMIN_BRIDGE_"
+
+
+def _port(value: int) -> str | None:
+    return None if 1 <= value <= 65535 else "must be a port number 1-65535"
+
+
+def _positive(value: int) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _share(value: float) -> str | None:
+    return None if 0 < value <= 1 else "must be a share between 0 and 1"
+
+
+def _url_or_empty(value: str) -> str | None:
+    if not value:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return "must be an http:// or https:// URL"
+    return None
+
+
+def _storage_url(value: str) -> str | None:
+    if value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+        return None
+    return "must start with sqlite:// or postgresql:// (postgresql+psycopg://)"
+
+
+def _log_format(value: str) -> str | None:
+    return None if value in ("text", "json") else "must be 'text' or 'json'"
+
+
+def _smtp_security(value: str) -> str | None:
+    return None if value in ("none", "starttls", "tls") else "must be none, starttls or tls"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration key: its type, default, documentation and an optional check."""
+
+    type: type
+    default: Any
+    doc: str
+    check: Callable[[Any], str | None] | None = None
+    secret: bool = False
+
+
+GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+GOOGLE_REVOKE_URI = "https://oauth2.googleapis.com/revoke"
+GOOGLE_API_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
+
+SCHEMA: dict[str, dict[str, Option]] = {
+    "storage": {
+        "url": Option(str, "sqlite:///var/bridge.db", "SQLAlchemy URL of the store: sqlite:///PATH "
+                      "or postgresql+psycopg://user@host/db", _storage_url),
+        "data_dir": Option(str, "var", "directory for the SQLite file, generated secret key and "
+                           "runtime state"),
+        "sync_history_days": Option(int, 30, "days a CalDAV sync token stays valid after its "
+                                    "change", _positive),
+    },
+    "dav": {
+        "host": Option(str, "127.0.0.1", "address the CalDAV server (Radicale) binds to"),
+        "port": Option(int, 5232, "CalDAV port", _port),
+        "max_resource_size": Option(int, 1_000_000, "largest accepted calendar resource in bytes",
+                                    _positive),
+        "max_request_size": Option(int, 20_000_000, "largest accepted request body in bytes "
+                                   "(whole-calendar uploads)", _positive),
+    },
+    "http": {
+        "host": Option(str, "127.0.0.1", "address the sidecar (admin, API, feeds) binds to"),
+        "port": Option(int, 8080, "sidecar port", _port),
+        "public_url": Option(str, "", "externally visible base URL of the sidecar, e.g. "
+                             "https://termine.example.com (OAuth redirect, feed links, push)",
+                             _url_or_empty),
+    },
+    "google": {
+        "client_id": Option(str, "", "OAuth client id from the Google Cloud console"),
+        "client_secret": Option(str, "", "OAuth client secret", secret=True),
+        "auth_uri": Option(str, GOOGLE_AUTH_URI, "OAuth authorisation endpoint", _url_or_empty),
+        "token_uri": Option(str, GOOGLE_TOKEN_URI, "OAuth token endpoint", _url_or_empty),
+        "revoke_uri": Option(str, GOOGLE_REVOKE_URI, "OAuth revocation endpoint", _url_or_empty),
+        "api_endpoint": Option(str, GOOGLE_API_ENDPOINT, "Calendar API v3 base URL (ends in "
+                               "/calendar/v3/)", _url_or_empty),
+        "poll_interval": Option(int, 300, "seconds between polls of Google for changes",
+                                _positive),
+        "push": Option(str, "auto", "push notifications from Google: auto (on when public_url is "
+                       "https), on, off",
+                       lambda v: None if v in ("auto", "on", "off") else "must be auto, on or off"),
+        "safety_delete_share": Option(float, 0.5, "pause a connection when one pull would delete "
+                                      "more than this share of the calendar", _share),
+        "requests_per_minute": Option(int, 500, "request budget per Google user (Google's limit "
+                                      "is 600)", _positive),
+    },
+    "security": {
+        "secret_key": Option(str, "", "key for sessions, CSRF and token encryption; generated into "
+                             "data_dir/secret_key on first start when empty", secret=True),
+        "old_secret_keys": Option(str, "", "comma-separated former keys still accepted for "
+                                  "decryption during key rotation", secret=True),
+    },
+    "notifications": {
+        "smtp_host": Option(str, "", "SMTP server for customer e-mails (empty: e-mail off)"),
+        "smtp_port": Option(int, 587, "SMTP port", _port),
+        "smtp_security": Option(str, "starttls", "none, starttls or tls", _smtp_security),
+        "smtp_user": Option(str, "", "SMTP user name"),
+        "smtp_password": Option(str, "", "SMTP password", secret=True),
+        "sender": Option(str, "", "From address of customer e-mails"),
+        "reminder_offsets": Option(str, "24h", "comma-separated reminder offsets before the "
+                                   "start, e.g. 24h,2h"),
+    },
+    "logging": {
+        "format": Option(str, "text", "text or json", _log_format),
+        "level": Option(str, "INFO", "DEBUG, INFO, WARNING or ERROR",
+                        lambda v: None if v in ("DEBUG", "INFO", "WARNING", "ERROR")
+                        else "must be DEBUG, INFO, WARNING or ERROR"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration: ``values[section][key]`` plus where each value came from."""
+
+    values: Mapping[str, Mapping[str, Any]]
+    sources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    path: Path | None = None
+
+    def get(self, section: str, key: str) -> Any:
+        """The value of ``[section] key``."""
+        return self.values[section][key]
+
+    @property
+    def storage_url(self) -> str:
+        """The SQLAlchemy URL of the store."""
+        return str(self.values["storage"]["url"])
+
+    @property
+    def data_dir(self) -> Path:
+        """Directory for runtime files."""
+        return Path(self.values["storage"]["data_dir"])
+
+    def with_overrides(self, **sections: Mapping[str, Any]) -> Settings:
+        """A copy with some values replaced (tests and ``--demo``)."""
+        values = {s: dict(v) for s, v in self.values.items()}
+        for section, overrides in sections.items():
+            values[section].update(overrides)
+        return Settings(values=values, sources=self.sources, path=self.path)
+
+
+def _coerce(opt: Option, raw: Any, from_env: bool) -> tuple[Any, str | None]:
+    if from_env:
+        text = str(raw).strip()
+        try:
+            if opt.type is bool:
+                if text.lower() in ("1", "true", "yes", "on"):
+                    return True, None
+                if text.lower() in ("0", "false", "no", "off"):
+                    return False, None
+                return None, "must be true or false"
+            if opt.type is int:
+                return int(text), None
+            if opt.type is float:
+                return float(text), None
+        except ValueError:
+            return None, f"must be a {opt.type.__name__}"
+        return text, None
+    if opt.type is float and isinstance(raw, int) and not isinstance(raw, bool):
+        raw = float(raw)
+    if not isinstance(raw, opt.type) or (opt.type is int and isinstance(raw, bool)):
+        return None, f"must be a {opt.type.__name__}, got {type(raw).__name__}"
+    return raw, None
+
+
+def load(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    require_file: bool = False,
+) -> Settings:
+    """Load and validate the configuration; raises ``ConfigError`` listing every problem."""
+    env = os.environ if env is None else env
+    if path is None:
+        path = env.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_PATH
+    path = Path(path)
+    problems: list[ConfigProblem] = []
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            problem = ConfigProblem("(file)", str(path), f"not valid TOML: {exc}")
+            raise ConfigError([problem]) from exc
+    elif require_file:
+        raise ConfigError([ConfigProblem("(file)", str(path), "file does not exist")])
+    values: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, str]] = {}
+    for section, options in SCHEMA.items():
+        values[section] = {k: o.default for k, o in options.items()}
+        sources[section] = dict.fromkeys(options, "default")
+    for section, table in data.items():
+        if section not in SCHEMA:
+            problems.append(ConfigProblem(f"[{section}]", str(path), "unknown section"))
+            continue
+        if not isinstance(table, dict):
+            problems.append(ConfigProblem(f"[{section}]", str(path), "must be a table"))
+            continue
+        for key, raw in table.items():
+            opt = SCHEMA[section].get(key)
+            name = f"{section}.{key}"
+            if opt is None:
+                problems.append(ConfigProblem(name, str(path), "unknown key"))
+                continue
+            value, error = _coerce(opt, raw, from_env=False)
+            if error:
+                problems.append(ConfigProblem(name, str(path), error))
+                continue
+            values[section][key] = value
+            sources[section][key] = str(path)
+    for var, raw in env.items():
+        if not var.startswith(ENV_PREFIX) or var == ENV_PREFIX + "CONFIG":
+            continue
+        rest = var[len(ENV_PREFIX):].lower()
+        section, _, key = rest.partition("_")
+        if section not in SCHEMA:
+            continue  # other TERMIN_BRIDGE_* variables (e.g. ADMIN_PASSWORD) are not config keys
+        opt = SCHEMA[section].get(key)
+        if opt is None:
+            problems.append(ConfigProblem(f"{section}.{key}", f"env {var}", "unknown key"))
+            continue
+        value, error = _coerce(opt, raw, from_env=True)
+        if error:
+            problems.append(ConfigProblem(f"{section}.{key}", f"env {var}", error))
+            continue
+        values[section][key] = value
+        sources[section][key] = f"env {var}"
+    for section, options in SCHEMA.items():
+        for key, opt in options.items():
+            if opt.check is None or sources[section][key] == "default":
+                continue
+            message = opt.check(values[section][key])
+            if message:
+                problems.append(ConfigProblem(f"{section}.{key}", sources[section][key], message))
+    if problems:
+        raise ConfigError(problems)
+    return Settings(values=values, sources=sources, path=path)
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Return settings with a secret key, generating ``data_dir/secret_key`` (mode 0600) once."""
+    if settings.get("security", "secret_key"):
+        return settings
+    key_file = settings.data_dir / "secret_key"
+    if key_file.exists():
+        key = key_file.read_text(encoding="utf-8").strip()
+    else:
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key + "\n")
+    return settings.with_overrides(security={"secret_key": key})
+
+
+def render_example() -> str:
+    """The text of ``config/bridge.example.toml``: every key, its default and what it does."""
+    out = [
+        "# termin-bridge configuration. Every key is optional; the values shown are the defaults.",
+        "# Any key can be overridden by the environment: TERMIN_BRIDGE_<SECTION>_<KEY>,",
+        "# e.g. TERMIN_BRIDGE_STORAGE_URL=postgresql+psycopg://bridge@db/bridge",
+        "",
+    ]
+    for section, options in SCHEMA.items():
+        out.append(f"[{section}]")
+        for key, opt in options.items():
+            out.append(f"# {opt.doc}")
+            default = opt.default
+            if isinstance(default, str):
+                rendered = '"' + default.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            else:
+                rendered = str(default).lower() if isinstance(default, bool) else str(default)
+            out.append(f"{key} = {rendered}")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,155 @@
+"""The one exception tree of termin-bridge.
+
+Each boundary translates these into its own protocol: HTTP handlers into 4xx answers, the Radicale
+plugin into Radicale's ``ValueError``/precondition exceptions, the CLI into one line and a non-zero
+exit.  Exceptions carry fields, not only strings.  This module imports nothing from ``bridge``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "AlreadyExists",
+    "BridgeError",
+    "ConfigError",
+    "ConfigProblem",
+    "DuplicateUid",
+    "EtagMismatch",
+    "GoogleAuthError",
+    "GoogleError",
+    "GoogleForbidden",
+    "GoogleNotFound",
+    "GooglePreconditionFailed",
+    "GoogleTransient",
+    "InvalidICalendar",
+    "NotFound",
+    "StoreError",
+    "SyncTokenExpired",
+    "SyncTokenInvalid",
+]
+
+
+class BridgeError(Exception):
+    """Base of every error termin-bridge raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One configuration problem: which key, where it came from, what is wrong."""
+
+    key: str
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.source}): {self.message}"
+
+
+class ConfigError(BridgeError):
+    """The configuration has one or more problems; all of them are listed."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} configuration problem(s):\n{lines}")
+
+
+class InvalidICalendar(BridgeError):
+    """An iCalendar resource was rejected by validation.
+
+    ``status`` is the HTTP status a boundary should answer (400, 413 or 415), ``line`` the
+    1-based line of the offending content when known.
+    """
+
+    def __init__(
+        self, message: str, *, status: int = 400, uid: str | None = None, line: int | None = None
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.uid = uid
+        self.line = line
+        super().__init__(message)
+
+
+class StoreError(BridgeError):
+    """A store operation could not be done as asked."""
+
+
+class NotFound(StoreError):
+    """The addressed row does not exist."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"not found: {what}")
+
+
+class AlreadyExists(StoreError):
+    """A row with that name or path already exists."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"already exists: {what}")
+
+
+class EtagMismatch(StoreError):
+    """A write's precondition (expected etag, or must-not-exist) did not hold."""
+
+    def __init__(self, expected: str | None, got: str | None) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(f"precondition failed: expected etag {expected!r}, current {got!r}")
+
+
+class DuplicateUid(StoreError):
+    """Another resource of the same calendar already uses that UID."""
+
+    def __init__(self, uid: str, existing_href: str) -> None:
+        self.uid = uid
+        self.existing_href = existing_href
+        super().__init__(f"UID {uid!r} is already used by {existing_href!r}")
+
+
+class SyncTokenInvalid(StoreError):
+    """A change-log revision is unknown or older than the kept history."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        super().__init__(f"sync token not valid: {token!r}")
+
+
+class GoogleError(BridgeError):
+    """Google answered with an error (translated in one place: ``bridge.google.client``)."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, reason: str | None = None
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.reason = reason
+        super().__init__(message)
+
+
+class GoogleAuthError(GoogleError):
+    """The grant is gone (``invalid_grant``, revoked): the connection needs a reconnect."""
+
+
+class GoogleForbidden(GoogleError):
+    """A permanent 403 (scope, access level, organizer rules)."""
+
+
+class GoogleNotFound(GoogleError):
+    """404 or 410 on a resource."""
+
+
+class GooglePreconditionFailed(GoogleError):
+    """412: the event changed since we read it."""
+
+
+class GoogleTransient(GoogleError):
+    """A retryable failure (5xx, 429, rate limits, network) after retries ran out."""
+
+
+class SyncTokenExpired(GoogleError):
+    """410 ``fullSyncRequired``: the stored sync token must be dropped."""

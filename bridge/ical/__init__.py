@@ -1,0 +1,11 @@
+"""iCalendar handling: the one validation gate, time zones, normalisation and hashing.
+
+Every ingest path (CalDAV, Google, booking API, ``import-ics``) calls
+:func:`bridge.ical.validate.parse_resource`; nothing else parses untrusted iCalendar text.
+"""
+
+from __future__ import annotations
+
+from bridge.ical.validate import Limits, ParsedResource, parse_resource, split_calendar
+
+__all__ = ["Limits", "ParsedResource", "parse_resource", "split_calendar"]

@@ -1,0 +1,83 @@
+"""Time-zone resolution: TZID parameters to IANA zones.
+
+``icalendar`` already resolves IANA names, vendor-prefixed ids (``/mozilla.org/…/Europe/Berlin``),
+common Windows names (CLDR ``windowsZones``) and embedded ``VTIMEZONE`` definitions.  This module
+adds the one thing the rest of the bridge needs on top: an IANA name for whatever ``tzinfo`` came
+out, because Google only accepts IANA ``timeZone`` values.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from icalendar.timezone.tzid import tzids_from_tzinfo
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+__all__ = ["iana_name", "is_valid_iana", "zone_for_name"]
+
+# Sample instants used to compare a custom VTIMEZONE with IANA zones (two years, both seasons).
+_SAMPLES = tuple(
+    datetime(2024, 1, 15, 12, tzinfo=UTC) + timedelta(days=30 * i) for i in range(24)
+)
+# Zones tried first when matching a custom VTIMEZONE by offsets.
+_PREFERRED = (
+    "Europe/Berlin", "Europe/London", "Europe/Paris", "Europe/Zurich", "Europe/Vienna",
+    "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+    "Asia/Tokyo", "Australia/Sydney", "UTC",
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def is_valid_iana(name: str) -> bool:
+    """True when ``name`` is an IANA zone known to this Python."""
+    if not name or name.startswith("/") or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def zone_for_name(name: str) -> ZoneInfo | None:
+    """Resolve an IANA or Windows zone name to a ``ZoneInfo``; ``None`` when unknown."""
+    if is_valid_iana(name):
+        return ZoneInfo(name)
+    olson = WINDOWS_TO_OLSON.get(name)
+    if olson and is_valid_iana(olson):
+        return ZoneInfo(olson)
+    return None
+
+
+def _offsets(tz: tzinfo) -> tuple[timedelta | None, ...]:
+    return tuple(s.astimezone(tz).utcoffset() for s in _SAMPLES)
+
+
+@functools.lru_cache(maxsize=1)
+def _all_zones() -> tuple[str, ...]:
+    return _PREFERRED + tuple(sorted(available_timezones() - set(_PREFERRED)))
+
+
+def iana_name(tz: tzinfo | None) -> str | None:
+    """An IANA zone name equivalent to ``tz`` (``None`` for floating times).
+
+    ZoneInfo keys are returned as they are; other tzinfo objects (custom ``VTIMEZONE``
+    definitions, fixed offsets) are matched by their UTC offsets over two years.
+    """
+    if tz is None:
+        return None
+    key = getattr(tz, "key", None)
+    if isinstance(key, str) and is_valid_iana(key):
+        return key
+    for candidate in tzids_from_tzinfo(tz):
+        if is_valid_iana(candidate):
+            return candidate
+    wanted = _offsets(tz)
+    for name in _all_zones():
+        if name.startswith(("posix/", "right/")):
+            continue
+        if _offsets(ZoneInfo(name)) == wanted:
+            return name
+    return None

@@ -1,0 +1,448 @@
+"""The validation gate for iCalendar resources.
+
+:func:`parse_resource` takes the text of one calendar object resource (one ``VCALENDAR`` holding
+one UID: a master component and its ``RECURRENCE-ID`` overrides, plus ``VTIMEZONE`` blocks) and
+either returns a :class:`ParsedResource` with everything the store indexes, or raises
+:class:`~bridge.errors.InvalidICalendar` with a clear message.  Checks happen cheapest first, so
+hostile input (huge lines, deep nesting, binary garbage) is refused before the parser sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from dateutil.rrule import rrulestr
+from icalendar import Calendar, Component
+
+from bridge.errors import InvalidICalendar
+from bridge.ical.normalize import content_hash
+from bridge.model import ParsedResource
+
+__all__ = [
+    "TIMESTAMP_MAX",
+    "TIMESTAMP_MIN",
+    "Limits",
+    "ParsedResource",
+    "parse_resource",
+    "split_calendar",
+    "to_utc_timestamp",
+]
+
+# Same bounds as Radicale's ``radicale.item.filter`` so time ranges compare directly.
+TIMESTAMP_MIN = int(datetime(1900, 1, 1, tzinfo=UTC).timestamp())
+TIMESTAMP_MAX = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())
+
+CALENDAR_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
+CUSTOMER_PROPS = {
+    "X-TERMIN-CUSTOMER-NAME": "customer_name",
+    "X-TERMIN-CUSTOMER-EMAIL": "customer_email",
+    "X-TERMIN-CUSTOMER-PHONE": "customer_phone",
+    "X-TERMIN-SERVICE": "service",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BEGIN_END = re.compile(r"^(BEGIN|END):([A-Za-z0-9-]+)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps applied by :func:`parse_resource` (defaults suit phones, Google and the API)."""
+
+    max_bytes: int = 1_000_000
+    max_line_bytes: int = 65_536
+    max_depth: int = 3
+    max_components: int = 1_000
+    max_occurrences: int = 20_000
+    max_count: int = 10_000
+
+
+def to_utc_timestamp(value: date | datetime) -> int:
+    """POSIX seconds of a DATE or DATE-TIME; dates and floating times count as UTC (as Radicale)."""
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+def _decode(data: str | bytes) -> str:
+    if isinstance(data, bytes):
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidICalendar(
+                f"not valid UTF-8 (byte {exc.start}); iCalendar data must be UTF-8", status=415
+            ) from exc
+    return data.removeprefix("\ufeff")
+
+
+def _precheck(text: str, limits: Limits) -> None:
+    """Cheap checks on the raw text before any parsing."""
+    if len(text.encode("utf-8")) > limits.max_bytes:
+        raise InvalidICalendar(
+            f"resource is larger than {limits.max_bytes} bytes", status=413
+        )
+    if "\x00" in text or _CONTROL.search(text):
+        raise InvalidICalendar("control characters are not allowed in iCalendar data")
+    depth = 0
+    count = 0
+    if text.upper().count("BEGIN:VCALENDAR") > 1:
+        raise InvalidICalendar("more than one VCALENDAR object in one resource")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if len(line) > limits.max_line_bytes:
+            raise InvalidICalendar(
+                f"line {lineno} is longer than {limits.max_line_bytes} characters",
+                line=lineno,
+            )
+    for match in _BEGIN_END.finditer(text):
+        if match.group(1).upper() == "BEGIN":
+            depth += 1
+            count += 1
+            if depth > limits.max_depth:
+                raise InvalidICalendar(
+                    f"components nested deeper than {limits.max_depth} levels",
+                    line=text.count("\n", 0, match.start()) + 1,
+                )
+            if count > limits.max_components:
+                raise InvalidICalendar(f"more than {limits.max_components} components")
+        else:
+            depth -= 1
+    if not text.lstrip().upper().startswith("BEGIN:VCALENDAR"):
+        raise InvalidICalendar("not an iCalendar object: it must start with BEGIN:VCALENDAR")
+
+
+def _parse(text: str) -> Calendar:
+    try:
+        cal = Calendar.from_ical(text)
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
+        raise InvalidICalendar(f"cannot parse iCalendar data: {exc}") from exc
+    for comp in cal.walk():
+        if comp.errors:
+            prop, message = comp.errors[0]
+            raise InvalidICalendar(f"invalid {comp.name} property {prop}: {message}")
+    return cal
+
+
+def _components(cal: Calendar) -> list[Component]:
+    comps = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
+    if not comps:
+        raise InvalidICalendar("the calendar holds no VEVENT, VTODO or VJOURNAL")
+    names = {str(c.name) for c in comps}
+    if len(names) > 1:
+        raise InvalidICalendar(
+            "one resource must hold one component type, found " + ", ".join(sorted(names))
+        )
+    name = next(iter(names))
+    if name not in CALENDAR_COMPONENTS:
+        raise InvalidICalendar(f"unsupported component {name} in a calendar")
+    return comps
+
+
+def _uid(comps: list[Component]) -> str:
+    uids = set()
+    for comp in comps:
+        values = comp.get("UID")
+        if values is None:
+            raise InvalidICalendar(f"{comp.name} without UID")
+        if isinstance(values, list):
+            raise InvalidICalendar(f"{comp.name} has more than one UID")
+        uids.add(str(values))
+    if len(uids) > 1:
+        raise InvalidICalendar("one resource must hold one UID, found " + ", ".join(sorted(uids)))
+    uid = uids.pop()
+    if not uid.strip() or len(uid) > 1024:
+        raise InvalidICalendar("UID must be 1 to 1024 characters")
+    return uid
+
+
+def _dt(comp: Component, name: str, uid: str) -> date | datetime | None:
+    prop = comp.get(name)
+    if prop is None:
+        return None
+    if isinstance(prop, list):
+        raise InvalidICalendar(f"{name} appears more than once", uid=uid)
+    value = prop.dt
+    tzid = prop.params.get("TZID")
+    if isinstance(value, datetime) and tzid and value.tzinfo is None:
+        raise InvalidICalendar(
+            f"unknown time zone {tzid!r} in {name}: use an IANA name such as Europe/Berlin or "
+            "include a VTIMEZONE",
+            uid=uid,
+        )
+    if not isinstance(value, date):
+        raise InvalidICalendar(f"{name} must be a DATE or DATE-TIME", uid=uid)
+    return value
+
+
+def _span(comp: Component, uid: str) -> tuple[date | datetime | None, timedelta]:
+    """DTSTART and the duration of one component (DTEND/DUE or DURATION)."""
+    start = _dt(comp, "DTSTART", uid)
+    end_name = "DUE" if comp.name == "VTODO" else "DTEND"
+    end = _dt(comp, end_name, uid)
+    duration_prop = comp.get("DURATION")
+    if comp.name == "VEVENT" and start is None:
+        raise InvalidICalendar("VEVENT without DTSTART", uid=uid)
+    if end is not None and duration_prop is not None:
+        raise InvalidICalendar(f"{end_name} and DURATION must not both be present", uid=uid)
+    if start is None:
+        return None, timedelta(0)
+    if end is not None:
+        if isinstance(start, datetime) != isinstance(end, datetime):
+            raise InvalidICalendar(f"DTSTART and {end_name} must both be dates or date-times",
+                                   uid=uid)
+        if isinstance(start, datetime) and isinstance(end, datetime) and (
+            (start.tzinfo is None) != (end.tzinfo is None)
+        ):
+            raise InvalidICalendar(f"DTSTART and {end_name} mix floating and zoned times",
+                                   uid=uid)
+        delta = _as_dt(end) - _as_dt(start)
+        if delta < timedelta(0):
+            raise InvalidICalendar(f"{end_name} is before DTSTART", uid=uid)
+        return start, delta
+    if duration_prop is not None:
+        delta = duration_prop.dt
+        if not isinstance(delta, timedelta) or delta < timedelta(0):
+            raise InvalidICalendar("DURATION must be a non-negative duration", uid=uid)
+        return start, delta
+    if not isinstance(start, datetime):
+        return start, timedelta(days=1)  # RFC 5545: an all-day event without end lasts one day
+    return start, timedelta(0)
+
+
+def _as_dt(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _rrule_lines(comp: Component, uid: str, limits: Limits) -> list[str]:
+    if "EXRULE" in comp:
+        raise InvalidICalendar("EXRULE is not supported; use EXDATE", uid=uid)
+    rules = comp.get("RRULE")
+    if rules is None:
+        return []
+    if isinstance(rules, list):
+        raise InvalidICalendar("more than one RRULE in one component", uid=uid)
+    freq = rules.get("FREQ", [None])[0]
+    if freq in ("SECONDLY", "MINUTELY"):
+        raise InvalidICalendar(f"RRULE FREQ={freq} is not allowed", uid=uid)
+    if freq not in ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
+        raise InvalidICalendar(f"RRULE has an invalid FREQ {freq!r}", uid=uid)
+    count = rules.get("COUNT", [None])[0]
+    if count is not None and not 0 < int(count) <= limits.max_count:
+        raise InvalidICalendar(f"RRULE COUNT must be 1 to {limits.max_count}", uid=uid)
+    if count is not None and rules.get("UNTIL"):
+        raise InvalidICalendar("RRULE must not have both COUNT and UNTIL", uid=uid)
+    return [rules.to_ical().decode("utf-8")]
+
+
+def _expand_end(
+    start: date | datetime, duration: timedelta, rule: str, comp: Component, uid: str,
+    limits: Limits,
+) -> int:
+    """End timestamp of the last occurrence, or TIMESTAMP_MAX for an unbounded series."""
+    upper = rule.upper()
+    if "COUNT=" not in upper and "UNTIL=" not in upper:
+        return TIMESTAMP_MAX
+    until = rules_until(comp)
+    if until is not None and _as_dt(until) < _as_dt(start):
+        raise InvalidICalendar("RRULE UNTIL is before DTSTART", uid=uid)
+    dtstart = start if isinstance(start, datetime) else datetime(start.year, start.month, start.day)
+    if until is not None and dtstart.tzinfo is not None:
+        # dateutil wants a UTC UNTIL for a zoned DTSTART; clients often send a DATE or local time.
+        if not isinstance(until, datetime):
+            until = datetime(until.year, until.month, until.day, 23, 59, 59)
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=dtstart.tzinfo)
+        rule = re.sub(
+            r"UNTIL=[^;]+", "UNTIL=" + until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"), rule,
+            flags=re.IGNORECASE,
+        )
+    elif until is not None and isinstance(until, datetime) and until.tzinfo is not None:
+        rule = re.sub(
+            r"UNTIL=[^;]+", "UNTIL=" + until.astimezone(UTC).strftime("%Y%m%dT%H%M%S"), rule,
+            flags=re.IGNORECASE,
+        )
+    try:
+        rule_obj: Any = rrulestr("RRULE:" + rule, dtstart=dtstart, unfold=True)
+    except (ValueError, TypeError) as exc:
+        raise InvalidICalendar(f"invalid RRULE: {exc}", uid=uid) from exc
+    last: datetime | None = None
+    for n, occurrence in enumerate(rule_obj, 1):
+        if n > limits.max_occurrences:
+            raise InvalidICalendar(
+                f"recurrence expands to more than {limits.max_occurrences} occurrences", uid=uid
+            )
+        last = occurrence
+    if last is None:
+        return to_utc_timestamp(start) + int(duration.total_seconds())
+    return to_utc_timestamp(last) + int(duration.total_seconds())
+
+
+def rules_until(comp: Component) -> date | datetime | None:
+    """The UNTIL value of the component's RRULE, if any."""
+    rule = comp.get("RRULE")
+    if rule is None or isinstance(rule, list):
+        return None
+    until = rule.get("UNTIL")
+    return until[0] if until else None
+
+
+def _extra_dates(comp: Component, name: str) -> Iterator[date | datetime]:
+    values = comp.get(name)
+    if values is None:
+        return
+    for prop in values if isinstance(values, list) else [values]:
+        for item in prop.dts:
+            dt = item.dt
+            if isinstance(dt, date):
+                yield dt
+
+
+def _text(comp: Component, name: str) -> str | None:
+    value = comp.get(name)
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = value[0]
+    text = str(value).strip()
+    return text or None
+
+
+def parse_resource(data: str | bytes, limits: Limits | None = None) -> ParsedResource:
+    """Validate one calendar object resource and compute its index columns."""
+    limits = limits or Limits()
+    text = _decode(data)
+    _precheck(text, limits)
+    cal = _parse(text)
+    comps = _components(cal)
+    uid = _uid(comps)
+    masters = [c for c in comps if "RECURRENCE-ID" not in c]
+    if len(masters) > 1:
+        raise InvalidICalendar("more than one component without RECURRENCE-ID", uid=uid)
+    seen_rids: set[int] = set()
+    starts: list[int] = []
+    ends: list[int] = []
+    recurring = False
+    for comp in comps:
+        start, duration = _span(comp, uid)
+        if "RECURRENCE-ID" in comp:
+            rid = _dt(comp, "RECURRENCE-ID", uid)
+            assert rid is not None
+            key = to_utc_timestamp(rid)
+            if key in seen_rids:
+                raise InvalidICalendar("two overrides share one RECURRENCE-ID", uid=uid)
+            seen_rids.add(key)
+            recurring = True
+        rules = _rrule_lines(comp, uid, limits) if "RECURRENCE-ID" not in comp else []
+        if start is None:
+            continue
+        starts.append(to_utc_timestamp(start))
+        end_ts = to_utc_timestamp(start) + int(duration.total_seconds())
+        if rules:
+            recurring = True
+            end_ts = _expand_end(start, duration, rules[0], comp, uid, limits)
+        for extra in _extra_dates(comp, "RDATE"):
+            recurring = True
+            starts.append(to_utc_timestamp(extra))
+            end_ts = max(end_ts, to_utc_timestamp(extra) + int(duration.total_seconds()))
+        ends.append(end_ts)
+    master = masters[0] if masters else comps[0]
+    fields = {col: _text(master, prop) for prop, col in CUSTOMER_PROPS.items()}
+    return ParsedResource(
+        text=text,
+        uid=uid,
+        component=str(master.name),
+        start_ts=max(TIMESTAMP_MIN, min(starts)) if starts else TIMESTAMP_MIN,
+        end_ts=min(TIMESTAMP_MAX, max(ends)) if ends else TIMESTAMP_MAX,
+        recurring=recurring,
+        content_hash=content_hash(cal),
+        summary=_text(master, "SUMMARY") or "",
+        status=(_text(master, "STATUS") or "CONFIRMED").upper(),
+        customer_name=fields["customer_name"],
+        customer_email=fields["customer_email"],
+        customer_phone=fields["customer_phone"],
+        service=fields["service"],
+    )
+
+
+def split_calendar(data: str | bytes, limits: Limits | None = None) -> Iterator[tuple[str, int]]:
+    """Split a whole-calendar file into one VCALENDAR text per UID (for bulk import).
+
+    Yields ``(text, line)`` where ``line`` is the 1-based line of the UID's first component.
+    VTIMEZONE blocks are copied into every resource that uses their TZID.  Only light line
+    scanning happens here; each piece still goes through :func:`parse_resource`.
+    """
+    limits = limits or Limits()
+    text = _decode(data)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    timezones: dict[str, list[str]] = {}
+    groups: dict[str, list[str]] = {}
+    first_line: dict[str, int] = {}
+    order: list[str] = []
+    header: list[str] = []
+    i = 0
+    depth = 0
+    n = len(lines)
+    anonymous = 0
+    while i < n:
+        line = lines[i]
+        upper = line.upper()
+        if depth == 0 and upper.startswith("BEGIN:VCALENDAR"):
+            depth = 1
+            i += 1
+            continue
+        if depth == 1 and upper.startswith("BEGIN:"):
+            start = i
+            name = upper[6:].strip()
+            block_depth = 0
+            uid = None
+            tzid = None
+            while i < n:
+                u = lines[i].upper()
+                if u.startswith("BEGIN:"):
+                    block_depth += 1
+                elif u.startswith("END:"):
+                    block_depth -= 1
+                    if block_depth == 0:
+                        break
+                elif block_depth == 1 and u.startswith("UID:") and uid is None:
+                    uid = lines[i][4:].strip()
+                elif block_depth == 1 and u.startswith("TZID:") and tzid is None:
+                    tzid = lines[i][5:].strip()
+                i += 1
+            block = lines[start : i + 1]
+            if name == "VTIMEZONE" and tzid:
+                timezones[tzid] = block
+            else:
+                if uid is None:
+                    anonymous += 1
+                    uid = f"\x00no-uid-{anonymous}"
+                if uid not in groups:
+                    groups[uid] = []
+                    first_line[uid] = start + 1
+                    order.append(uid)
+                groups[uid].extend(block)
+            i += 1
+            continue
+        if depth == 1 and upper.startswith("END:VCALENDAR"):
+            depth = 0
+        elif depth == 1 and line.strip() and not upper.startswith(("PRODID", "CALSCALE")):
+            header.append(line)
+        i += 1
+    version = [h for h in header if h.upper().startswith("VERSION")] or ["VERSION:2.0"]
+    for uid in order:
+        body = groups[uid]
+        joined = "\n".join(body)
+        used = [tz for tz in timezones if f"TZID={tz}" in joined or f'TZID="{tz}"' in joined]
+        out = ["BEGIN:VCALENDAR", version[0], "PRODID:-//termin-bridge//import//EN"]
+        for tz in used:
+            out.extend(timezones[tz])
+        out.extend(body)
+        out.append("END:VCALENDAR")
+        yield "\r\n".join(out) + "\r\n", first_line[uid]

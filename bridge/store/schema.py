@@ -1,0 +1,216 @@
+"""The database schema (SQLAlchemy Core tables); nothing else lives here.
+
+Alembic migrations under ``bridge/migrations`` create exactly these tables; a test compares the
+migrated database with this metadata so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "changes",
+    "collections",
+    "connections",
+    "grants",
+    "items",
+    "ledger",
+    "links",
+    "metadata",
+    "outbox",
+    "users",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False, default="staff"),
+    Column("email", String(320), nullable=False, default=""),
+    Column("created_at", Float, nullable=False),
+)
+
+# Every WebDAV collection: principals, calendars, address books, plain collections.
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("path", String(1024), nullable=False, unique=True),
+    Column("owner", String(255), nullable=False, index=True),
+    Column("tag", String(32), nullable=False, default=""),
+    Column("props", Text, nullable=False, default="{}"),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("revision", BigInteger, nullable=False, default=0),
+    Column("min_revision", BigInteger, nullable=False, default=0),
+    Column("sync_epoch", String(32), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("modified_at", Float, nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("level", String(8), nullable=False),
+    UniqueConstraint("collection_id", "user_id"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    Column("href", String(1024), nullable=False),
+    Column("uid", String(1024), nullable=False),
+    Column("component", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("etag", String(80), nullable=False),
+    Column("start_ts", BigInteger, nullable=False),
+    Column("end_ts", BigInteger, nullable=False),
+    Column("recurring", Boolean, nullable=False, default=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="CONFIRMED"),
+    Column("customer_name", Text),
+    Column("customer_email", String(320)),
+    Column("customer_phone", String(64)),
+    Column("service", Text),
+    Column("origin", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("modified_at", Float, nullable=False),
+    UniqueConstraint("collection_id", "href"),
+    UniqueConstraint("collection_id", "uid"),
+    Index(None, "collection_id", "component", "start_ts"),
+    Index(None, "collection_id", "component", "end_ts"),
+)
+
+# One row per item write; deletes leave a tombstone (deleted=True).  Answers sync-collection.
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("href", String(1024), nullable=False),
+    Column("uid", String(1024), nullable=False, default=""),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("origin", String(64), nullable=False, default=""),
+    Column("at", Float, nullable=False),
+    Index(None, "collection_id", "revision"),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False,
+           unique=True),
+    Column("account_email", String(320), nullable=False, default=""),
+    Column("google_calendar_id", String(1024), nullable=False, default=""),
+    Column("google_calendar_name", Text, nullable=False, default=""),
+    Column("scopes", Text, nullable=False, default=""),
+    Column("refresh_token_enc", LargeBinary),
+    Column("status", String(24), nullable=False, default="ok"),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("sync_token", Text),
+    Column("sync_state_version", Integer, nullable=False, default=0),
+    Column("import_state", Text, nullable=False, default="{}"),
+    Column("channel_id", String(64)),
+    Column("channel_resource_id", String(255)),
+    Column("channel_token", String(255)),
+    Column("channel_expiry", Float),
+    Column("poll_interval", Integer),
+    Column("paused_reason", Text),
+    Column("last_error", Text),
+    Column("last_pull_at", Float),
+    Column("last_push_at", Float),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Pending pushes of local changes to one remote connection (transactional outbox).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("connection_id", ForeignKey("connections.id", ondelete="CASCADE"), nullable=False),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", String(1024), nullable=False),
+    Column("href", String(1024), nullable=False),
+    Column("op", String(8), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("state", String(12), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", Float),
+    Column("last_error", Text),
+    Column("created_at", Float, nullable=False),
+    Index(None, "connection_id", "state", "next_attempt_at"),
+    Index(None, "connection_id", "uid"),
+)
+
+# item ↔ Google event, with both sides' etag and normalised hash at the last sync.
+links = Table(
+    "links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("connection_id", ForeignKey("connections.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", String(1024), nullable=False),
+    Column("google_event_id", String(1024), nullable=False),
+    Column("google_etag", String(255)),
+    Column("local_etag", String(80)),
+    Column("hash_local", String(64)),
+    Column("hash_google", String(64)),
+    Column("google_updated", String(40)),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("connection_id", "uid"),
+    UniqueConstraint("connection_id", "google_event_id"),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("connection_id", ForeignKey("connections.id", ondelete="SET NULL")),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE")),
+    Column("uid", String(1024), nullable=False, default=""),
+    Column("direction", String(8), nullable=False),
+    Column("trigger", String(24), nullable=False),
+    Column("action", String(24), nullable=False),
+    Column("fields", Text, nullable=False, default=""),
+    Column("google_event_id", String(1024)),
+    Column("outcome", String(16), nullable=False),
+    Column("error", Text),
+    Column("detail", Text),
+    Index(None, "collection_id", "uid"),
+    Index(None, "at"),
+)

@@ -1,0 +1,1 @@
+"""Radicale plugins (storage, auth, rights) backed by the termin-bridge store."""
