@@ -1,0 +1,85 @@
+"""Shared fixtures: stores on SQLite and PostgreSQL (one fresh schema per test)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bridge.store import SqlStore, open_store
+
+PG_URL = os.environ.get(
+    "TERMIN_BRIDGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_PG = os.environ.get("TERMIN_BRIDGE_REQUIRE_POSTGRES") == "1"
+
+
+def _pg_available() -> bool:
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception:  # noqa: BLE001 - any failure means "no server here"
+        return False
+    return True
+
+
+_PG_OK: bool | None = None
+
+
+def postgres_url_or_skip() -> Iterator[str]:
+    """Yield a URL to a fresh PostgreSQL schema; skip only when no server (never in CI)."""
+    global _PG_OK  # noqa: PLW0603
+    if _PG_OK is None:
+        _PG_OK = _pg_available()
+    if not _PG_OK:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required (CI) but not reachable at {PG_URL}")
+        pytest.skip("no PostgreSQL server reachable")
+    schema = "tb_" + secrets.token_hex(6)
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[str]:
+    """A database URL for each back end: SQLite in a temp dir, PostgreSQL in a fresh schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'bridge.db'}"
+    else:
+        yield from postgres_url_or_skip()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite database URL in a temp dir."""
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'bridge.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL with a fresh schema."""
+    yield from postgres_url_or_skip()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    """A migrated, empty store on each back end."""
+    st = open_store(store_url)
+    try:
+        yield st
+    finally:
+        st.close()
