@@ -19,7 +19,7 @@ from bridge.model import Change, ItemRecord, ParsedResource, compute_etag, origi
 from bridge.store import schema as s
 from bridge.store.base import StoreBase, clean_path
 
-__all__ = ["BulkResult", "ItemsMixin", "href_for_uid"]
+__all__ = ["BulkResult", "ItemWrite", "ItemsMixin", "href_for_uid"]
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@")
 
@@ -29,6 +29,22 @@ def href_for_uid(uid: str, suffix: str = ".ics") -> str:
     if uid and len(uid) <= 200 and set(uid) <= _SAFE and not uid.startswith("."):
         return uid + suffix
     return hashlib.sha256(uid.encode("utf-8")).hexdigest()[:32] + suffix
+
+
+@dataclass(frozen=True)
+class ItemWrite:
+    """One item write, as seen by :meth:`ItemsMixin._after_item_write` hooks.
+
+    ``old`` is the previous ``items`` row (``None`` on create), ``new`` the written column
+    values including ``href`` (``None`` on delete).
+    """
+
+    collection_id: int
+    href: str
+    uid: str
+    origin: str
+    old: Any
+    new: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -210,6 +226,14 @@ class ItemsMixin(StoreBase):
                 ],
             )
 
+    def _after_item_write(self, conn: Connection, write: ItemWrite) -> None:
+        """Hook run inside the write transaction of every item write (mixins extend it).
+
+        Mixins that keep derived rows (notifications, reminders) override this, call
+        ``super()._after_item_write(conn, write)``, and write their rows on ``conn`` so they
+        commit or roll back with the item.
+        """
+
     @staticmethod
     def _check_precondition(
         current: Row[Any] | None, if_match: str | None, if_none_match: bool
@@ -270,6 +294,8 @@ class ItemsMixin(StoreBase):
                 # The href now names another resource: Google must drop the old UID's event.
                 entries.insert(0, (revision, href, current.uid, True))
             self._log(conn, coll.id, entries, origin)
+            self._after_item_write(conn, ItemWrite(coll.id, href, data.uid, origin, current,
+                                                   values | {"href": href}))
             row = conn.execute(
                 select(s.items).where(s.items.c.collection_id == coll.id, s.items.c.href == href)
             ).one()
@@ -295,6 +321,8 @@ class ItemsMixin(StoreBase):
             conn.execute(delete(s.items).where(s.items.c.id == current.id))
             revision = self._bump(conn, coll.id)
             self._log(conn, coll.id, [(revision, href, current.uid, True)], origin)
+            self._after_item_write(conn, ItemWrite(coll.id, href, current.uid, origin, current,
+                                                   None))
             return self._item(path, current)
 
         return self._write(tx)
@@ -374,14 +402,14 @@ class ItemsMixin(StoreBase):
             uids = list(unique)
             for i in range(0, len(uids), 500):
                 for row in conn.execute(
-                    select(s.items.c.id, s.items.c.uid, s.items.c.href, s.items.c.etag).where(
+                    select(s.items).where(
                         s.items.c.collection_id == coll.id, s.items.c.uid.in_(uids[i : i + 500])
                     )
                 ).all():
                     existing[row.uid] = row
             now = self.clock()
             new_rows: list[dict[str, Any]] = []
-            updates: list[tuple[int, str, dict[str, Any]]] = []
+            updates: list[tuple[Any, dict[str, Any]]] = []
             for uid, res in unique.items():
                 values = _values(res) | {"origin": origin, "modified_at": now}
                 old = existing.get(uid)
@@ -391,7 +419,7 @@ class ItemsMixin(StoreBase):
                                   "created_at": now}
                     )
                 elif replace_existing and old.etag != values["etag"]:
-                    updates.append((old.id, old.href, values))
+                    updates.append((old, values))
             if not new_rows and not updates:
                 return BulkResult(0, 0)
             if new_rows:
@@ -406,17 +434,26 @@ class ItemsMixin(StoreBase):
                 if taken:
                     raise DuplicateUid(next(iter(taken)), next(iter(taken)))
                 conn.execute(insert(s.items), new_rows)
-            for item_id, _href, values in updates:
-                conn.execute(update(s.items).where(s.items.c.id == item_id).values(values))
+            for old, values in updates:
+                conn.execute(update(s.items).where(s.items.c.id == old.id).values(values))
             total = len(new_rows) + len(updates)
             last = self._bump(conn, coll.id, total)
             first = last - total + 1
             entries = [(first + i, r["href"], r["uid"], False) for i, r in enumerate(new_rows)]
             entries += [
-                (first + len(new_rows) + i, href, values["uid"], False)
-                for i, (_id, href, values) in enumerate(updates)
+                (first + len(new_rows) + i, old.href, values["uid"], False)
+                for i, (old, values) in enumerate(updates)
             ]
             self._log(conn, coll.id, entries, origin)
+            for r in new_rows:
+                self._after_item_write(
+                    conn, ItemWrite(coll.id, r["href"], r["uid"], origin, None, r)
+                )
+            for old, values in updates:
+                self._after_item_write(
+                    conn, ItemWrite(coll.id, old.href, values["uid"], origin, old,
+                                    values | {"href": old.href})
+                )
             return BulkResult(len(new_rows), len(updates))
 
         return self._write(tx)
