@@ -1,0 +1,1 @@
+"""The sidecar's HTTP layer (aiohttp): app factory, shared keys, access logging."""

@@ -1,0 +1,109 @@
+"""The sidecar application factory and runner.
+
+:func:`create_app` builds the aiohttp application used by ``termin-bridge sidecar``/``serve``
+and by every test.  Feature modules (feeds, sync, admin page, booking API) each expose
+``setup(app)``; they read the store and settings from :mod:`bridge.web.keys`, add their routes,
+and own their background tasks through ``app.cleanup_ctx``.  Nothing does I/O at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import threading
+from typing import Any
+
+from aiohttp import web
+
+from bridge.config import Settings
+from bridge.store import SqlStore
+from bridge.web.keys import HEALTH_CHECKS, SETTINGS, STORE
+
+__all__ = ["FEATURES", "create_app", "run_sidecar"]
+
+_LOGGER = logging.getLogger(__name__)
+
+# Feature modules mounted in this order when they are part of the build.
+FEATURES = (
+    "bridge.feeds.http",
+    "bridge.sync.web",
+    "bridge.admin.web",
+    "bridge.api.web",
+)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    details: dict[str, Any] = {}
+    ok = True
+    try:
+        await asyncio.to_thread(store.count_users)
+        details["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - health reports any failure as unhealthy
+        ok = False
+        details["database"] = type(exc).__name__
+    for check in request.app[HEALTH_CHECKS]:
+        check_ok, check_details = await check()
+        ok = ok and check_ok
+        details.update(check_details)
+    return web.json_response(
+        {"status": "ok" if ok else "unhealthy", **details}, status=200 if ok else 503
+    )
+
+
+def create_app(settings: Settings, store: SqlStore) -> web.Application:
+    """Build the sidecar application with every feature module of this build."""
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[HEALTH_CHECKS] = []
+    app.router.add_get("/healthz", _healthz)
+    for name in FEATURES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                _LOGGER.debug("feature %s is not part of this build", name)
+                continue
+            raise
+        module.setup(app)
+    return app
+
+
+def run_sidecar(
+    settings: Settings, store: SqlStore, stop_event: threading.Event | None = None
+) -> int:
+    """Serve the sidecar on ``[http] host/port`` until ``stop_event`` is set or a signal."""
+    host = str(settings.get("http", "host"))
+    port = int(settings.get("http", "port"))
+
+    async def main() -> None:
+        app = create_app(settings, store)
+        runner = web.AppRunner(app, access_log_class=_access_logger_class())
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        _LOGGER.info("sidecar listening on http://%s:%d/", host, port)
+        try:
+            while stop_event is None or not stop_event.is_set():
+                await asyncio.sleep(0.2)
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _access_logger_class() -> Any:
+    """The token-redacting access logger when the build has it, else aiohttp's default."""
+    try:
+        module = importlib.import_module("bridge.web.accesslog")
+    except ModuleNotFoundError:
+        from aiohttp.web_log import AccessLogger
+
+        return AccessLogger
+    return module.RedactingAccessLogger

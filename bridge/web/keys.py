@@ -1,0 +1,20 @@
+"""Typed ``web.AppKey`` objects shared by every sidecar feature module."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bridge.config import Settings
+from bridge.store import SqlStore
+
+__all__ = ["HEALTH_CHECKS", "SETTINGS", "STORE", "HealthCheck"]
+
+# A health check returns (ok, details) and must be cheap (it runs on every /healthz).
+HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+
+STORE = web.AppKey("store", SqlStore)
+SETTINGS = web.AppKey("settings", Settings)
+HEALTH_CHECKS = web.AppKey("health_checks", list[HealthCheck])
