@@ -31,6 +31,7 @@ FEATURES = (
     "bridge.sync.web",
     "bridge.admin.web",
     "bridge.api.web",
+    "bridge.notify.web",
 )
 
 
