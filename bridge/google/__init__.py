@@ -1,0 +1,1 @@
+"""Google Calendar: ids, the pure iCalendar ⇄ Google event mapping (and, later, the client)."""

@@ -1,0 +1,421 @@
+"""iCalendar side of the Google mapping: a parsed VCALENDAR ⇄ :class:`ResourceData`.
+
+:func:`resource_from_ical` projects a resource onto what Google can hold (see
+``docs/mapping.md``); :func:`resource_to_ical` renders a model as VCALENDAR text with the
+``VTIMEZONE`` blocks its zones need.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from icalendar import Alarm, Calendar, Component, Event, vCalAddress, vRecur
+
+from bridge.google.mapping_model import (
+    Attendee,
+    EventData,
+    Moment,
+    Person,
+    Reminder,
+    ResourceData,
+    UnsupportedResource,
+)
+from bridge.google.mapping_time import add_duration, as_style, moment_from_ical, zone
+
+__all__ = [
+    "CUSTOMER_PROPS",
+    "MAX_PRIVATE_VALUE",
+    "MAX_REMINDERS",
+    "MAX_REMINDER_MINUTES",
+    "NO_REMINDERS_PROP",
+    "canonical_rrule",
+    "fit_categories",
+    "resource_from_ical",
+    "resource_to_ical",
+]
+
+# Google's limits: at most 5 reminder overrides, 0..40320 minutes (four weeks); private
+# extended property values up to 1024 characters.
+MAX_REMINDERS = 5
+MAX_REMINDER_MINUTES = 40320
+MAX_PRIVATE_VALUE = 1024
+# Marks "no reminders at all" (Google ``useDefault: false`` without overrides); without it and
+# without VALARMs an event uses the Google calendar's default reminders.
+NO_REMINDERS_PROP = "X-TERMIN-GOOGLE-REMINDERS"
+CUSTOMER_PROPS = (
+    "X-TERMIN-CUSTOMER-NAME",
+    "X-TERMIN-CUSTOMER-EMAIL",
+    "X-TERMIN-CUSTOMER-PHONE",
+    "X-TERMIN-SERVICE",
+)
+_CLASSES = ("PUBLIC", "PRIVATE", "CONFIDENTIAL")
+_STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")
+_PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE")
+_PRODID = "-//termin-bridge//Google mapping//EN"
+
+
+def _all(comp: Component, name: str) -> list[Any]:
+    value = comp.get(name)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _text(comp: Component, name: str) -> str | None:
+    values = _all(comp, name)
+    if not values:
+        return None
+    text = str(values[0])
+    return text or None
+
+
+def _cap(text: str | None) -> str | None:
+    return text[:MAX_PRIVATE_VALUE] if text else None
+
+
+def _email(address: object) -> str | None:
+    text = str(address).strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    text = text.strip()
+    if "@" not in text or ":" in text or not text:
+        return None  # Google needs an e-mail address; tel:, urn: and the like are dropped
+    return text.lower()
+
+
+def _param(prop: object, name: str) -> str | None:
+    params = getattr(prop, "params", None) or {}
+    value = params.get(name)
+    if value is None:
+        return None
+    text = str(value)
+    return text or None
+
+
+def canonical_rrule(value: vRecur | str) -> str:
+    """One canonical text for an RRULE value (FREQ first, UNTIL in UTC when zoned)."""
+    rule = vRecur.from_ical(value) if isinstance(value, str) else value
+    parts: list[str] = []
+    items = {str(k).upper(): v for k, v in rule.items()}
+    order = ["FREQ", *sorted(k for k in items if k != "FREQ")]
+    for key in order:
+        if key not in items:
+            continue
+        values = items[key] if isinstance(items[key], list) else [items[key]]
+        rendered: list[str] = []
+        for item in values:
+            if key == "UNTIL" and isinstance(item, datetime):
+                if item.tzinfo is not None:
+                    rendered.append(item.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+                else:
+                    rendered.append(item.strftime("%Y%m%dT%H%M%S"))
+            elif key == "UNTIL" and isinstance(item, date):
+                rendered.append(item.strftime("%Y%m%d"))
+            else:
+                single = str(vRecur({key: [item]}).to_ical().decode("utf-8"))  # type: ignore[no-untyped-call]
+                rendered.append(single.split("=", 1)[1])
+        parts.append(f"{key}={','.join(rendered)}")
+    return ";".join(parts)
+
+
+def _dates(comp: Component, name: str, ref: Moment, ref_tz: str) -> tuple[Moment, ...]:
+    out: dict[str, Moment] = {}
+    for prop in _all(comp, name):
+        for item in getattr(prop, "dts", []):
+            value = item.dt
+            if isinstance(value, tuple):  # PERIOD: Google has no periods, keep the start
+                value = value[0]
+            if not isinstance(value, date):
+                continue
+            moment = as_style(moment_from_ical(value), ref, ref_tz=ref_tz)
+            out[moment.key()] = moment
+    return tuple(out[k] for k in sorted(out))
+
+
+def _reminders(comp: Component, start: Moment, end: Moment) -> tuple[Reminder, ...] | None:
+    alarms = [c for c in comp.subcomponents if c.name == "VALARM"]
+    if not alarms:
+        marker = _text(comp, NO_REMINDERS_PROP)
+        return () if marker and marker.upper() == "NONE" else None
+    start_at = start.value
+    found: set[Reminder] = set()
+    for alarm in alarms:
+        action = (_text(alarm, "ACTION") or "DISPLAY").upper()
+        method = "email" if action == "EMAIL" else "popup"
+        trigger = alarm.get("TRIGGER")
+        if trigger is None:
+            continue
+        value = trigger.dt
+        if isinstance(value, timedelta):
+            before = -value
+            if (_param(trigger, "RELATED") or "START").upper() == "END":
+                before = -(_span(start, end) + value)
+        elif isinstance(value, datetime):
+            if not isinstance(start_at, datetime):
+                continue
+            first = start_at if start_at.tzinfo else start_at.replace(tzinfo=UTC)
+            when = value if value.tzinfo else value.replace(tzinfo=first.tzinfo)
+            before = first - when
+        else:
+            continue
+        if before < timedelta(0):
+            continue  # after the start: Google has no such reminder
+        minutes = min(math.ceil(before.total_seconds() / 60), MAX_REMINDER_MINUTES)
+        found.add(Reminder(method, minutes))
+    return tuple(sorted(found, key=lambda r: (r.minutes, r.method))[:MAX_REMINDERS])
+
+
+def _span(start: Moment, end: Moment) -> timedelta:
+    a, b = start.value, end.value
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return b - a
+    return timedelta(days=(_day(b) - _day(a)).days)
+
+
+def _day(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def fit_categories(categories: Iterable[str]) -> tuple[str, ...]:
+    """Categories in order, de-duplicated, as many as fit one private property value."""
+    kept: list[str] = []
+    for cat in categories:
+        if not cat or cat in kept:
+            continue
+        if len(json.dumps([*kept, cat], ensure_ascii=False)) > MAX_PRIVATE_VALUE:
+            break
+        kept.append(cat)
+    return tuple(kept)
+
+
+def _categories(comp: Component) -> tuple[str, ...]:
+    cats: list[str] = []
+    for prop in _all(comp, "CATEGORIES"):
+        cats.extend(str(c) for c in getattr(prop, "cats", []))
+    return fit_categories(cats)
+
+
+def _attendees(comp: Component) -> tuple[Attendee, ...]:
+    out: dict[str, Attendee] = {}
+    for prop in _all(comp, "ATTENDEE"):
+        email = _email(prop)
+        if email is None:
+            continue
+        partstat = (_param(prop, "PARTSTAT") or "NEEDS-ACTION").upper()
+        role = (_param(prop, "ROLE") or "REQ-PARTICIPANT").upper()
+        cutype = (_param(prop, "CUTYPE") or "INDIVIDUAL").upper()
+        out[email] = Attendee(
+            email=email,
+            name=_param(prop, "CN"),
+            partstat=partstat if partstat in _PARTSTATS else "NEEDS-ACTION",
+            optional=role in ("OPT-PARTICIPANT", "NON-PARTICIPANT"),
+            resource=cutype in ("RESOURCE", "ROOM"),
+        )
+    return tuple(out[k] for k in sorted(out))
+
+
+def _organizer(comp: Component) -> Person | None:
+    prop = comp.get("ORGANIZER")
+    if prop is None:
+        return None
+    if isinstance(prop, list):
+        prop = prop[0]
+    email = _email(prop)
+    if email is None:
+        return None
+    return Person(email=email[:MAX_PRIVATE_VALUE], name=_cap(_param(prop, "CN")))
+
+
+def _dt(comp: Component, name: str) -> Any:
+    prop: Any = comp[name]
+    return prop.dt
+
+
+def _event(comp: Component, *, master_start: Moment | None, ref_tz: str) -> EventData:
+    start = moment_from_ical(_dt(comp, "DTSTART"))
+    if "DTEND" in comp:
+        end = moment_from_ical(_dt(comp, "DTEND"))
+    elif "DURATION" in comp:
+        end = add_duration(start, _dt(comp, "DURATION"))
+    else:
+        end = add_duration(start, timedelta(days=1) if start.kind == "date" else timedelta(0))
+    if start.kind == "date" and _day(end.value) <= _day(start.value):
+        end = Moment(_day(start.value) + timedelta(days=1))  # Google needs end > start
+    status = (_text(comp, "STATUS") or "CONFIRMED").upper()
+    klass = _text(comp, "CLASS")
+    klass = klass.upper() if klass else None
+    url = _text(comp, "URL")
+    rrule_prop = comp.get("RRULE")
+    ref = master_start or start
+    rid = comp.get("RECURRENCE-ID")
+    customer = tuple(
+        (name, value) for name in CUSTOMER_PROPS if (value := _cap(_text(comp, name)))
+    )
+    return EventData(
+        start=start,
+        end=end,
+        summary=_text(comp, "SUMMARY"),
+        description=_text(comp, "DESCRIPTION"),
+        location=_text(comp, "LOCATION"),
+        status=status if status in _STATUSES else "CONFIRMED",
+        transparent=(_text(comp, "TRANSP") or "").upper() == "TRANSPARENT",
+        klass=(klass if klass in _CLASSES else "PRIVATE") if klass else None,
+        url=_cap(url),
+        categories=_categories(comp),
+        organizer=_organizer(comp),
+        attendees=_attendees(comp),
+        reminders=_reminders(comp, start, end),
+        customer=customer,
+        rrule=canonical_rrule(rrule_prop) if rrule_prop is not None and rid is None else None,
+        rdates=_dates(comp, "RDATE", ref, ref_tz) if rid is None else (),
+        exdates=_dates(comp, "EXDATE", ref, ref_tz) if rid is None else (),
+        recurrence_id=(
+            as_style(moment_from_ical(rid.dt), ref, ref_tz=ref_tz) if rid is not None else None
+        ),
+        sequence=int(str(comp.get("SEQUENCE", 0)) or 0),
+    )
+
+
+def resource_from_ical(cal: Calendar, *, calendar_tz: str) -> ResourceData:
+    """Project a validated VCALENDAR (one UID) onto the mapping model.
+
+    Overrides with ``STATUS:CANCELLED`` become EXDATEs of the master.
+    """
+    comps = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
+    if not comps or comps[0].name != "VEVENT":
+        raise UnsupportedResource("only VEVENT resources can be synchronised with Google")
+    uid = str(comps[0]["UID"])
+    masters = [c for c in comps if "RECURRENCE-ID" not in c]
+    if not masters:
+        raise UnsupportedResource(
+            "overrides without their recurring master cannot be created on Google", uid=uid
+        )
+    master_comp = masters[0]
+    master = _event(master_comp, master_start=None, ref_tz=calendar_tz)
+    overrides: dict[str, EventData] = {}
+    exdates = {m.key(): m for m in master.exdates}
+    for comp in comps:
+        if comp is master_comp:
+            continue
+        override = _event(comp, master_start=master.start, ref_tz=calendar_tz)
+        assert override.recurrence_id is not None
+        key = override.recurrence_id.key()
+        if override.status == "CANCELLED":
+            exdates[key] = override.recurrence_id
+        else:
+            overrides[key] = override
+    for key in exdates:
+        overrides.pop(key, None)
+    master = replace(master, exdates=tuple(exdates[k] for k in sorted(exdates)))
+    return ResourceData(
+        uid=uid, master=master, overrides=tuple(overrides[k] for k in sorted(overrides))
+    )
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def _ical_value(moment: Moment) -> date | datetime:
+    value = moment.value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(zone(moment.tz or "UTC"))
+    return value
+
+
+def _address(email: str, name: str | None, **params: str) -> vCalAddress:
+    addr = vCalAddress(f"mailto:{email}")
+    if name:
+        addr.params["CN"] = name
+    for key, value in params.items():
+        addr.params[key] = value
+    return addr
+
+
+def _add_dates(event: Event, name: str, moments: tuple[Moment, ...]) -> None:
+    for moment in moments:
+        event.add(name, _ical_value(moment))
+
+
+def _render_event(data: EventData, uid: str) -> Event:
+    event = Event()
+    event.add("UID", uid)
+    stamp = data.updated or data.created
+    if stamp is not None:
+        event.add("DTSTAMP", stamp.astimezone(UTC))
+    if data.created is not None:
+        event.add("CREATED", data.created.astimezone(UTC))
+    if data.updated is not None:
+        event.add("LAST-MODIFIED", data.updated.astimezone(UTC))
+    if data.recurrence_id is not None:
+        event.add("RECURRENCE-ID", _ical_value(data.recurrence_id))
+    event.add("DTSTART", _ical_value(data.start))
+    event.add("DTEND", _ical_value(data.end))
+    if data.rrule:
+        event.add("RRULE", vRecur.from_ical(data.rrule))
+    _add_dates(event, "RDATE", data.rdates)
+    _add_dates(event, "EXDATE", data.exdates)
+    if data.sequence:
+        event.add("SEQUENCE", data.sequence)
+    for name, value in (
+        ("SUMMARY", data.summary), ("DESCRIPTION", data.description),
+        ("LOCATION", data.location), ("URL", data.url),
+    ):
+        if value:
+            event.add(name, value)
+    event.add("STATUS", data.status)
+    if data.transparent:
+        event.add("TRANSP", "TRANSPARENT")
+    if data.klass:
+        event.add("CLASS", data.klass)
+    if data.categories:
+        event.add("CATEGORIES", list(data.categories))
+    if data.organizer is not None:
+        event.add("ORGANIZER", _address(data.organizer.email, data.organizer.name))
+    for att in data.attendees:
+        params = {"PARTSTAT": att.partstat}
+        if att.optional:
+            params["ROLE"] = "OPT-PARTICIPANT"
+        if att.resource:
+            params["CUTYPE"] = "RESOURCE"
+        event.add("ATTENDEE", _address(att.email, att.name, **params))
+    for name, value in data.customer:
+        event.add(name, value)
+    if data.reminders == ():
+        event.add(NO_REMINDERS_PROP, "NONE")
+    for reminder in data.reminders or ():
+        alarm = Alarm()
+        alarm.add("ACTION", "EMAIL" if reminder.method == "email" else "DISPLAY")
+        alarm.add("TRIGGER", timedelta(minutes=-reminder.minutes))
+        alarm.add("DESCRIPTION", data.summary or "Reminder")
+        if reminder.method == "email":
+            alarm.add("SUMMARY", data.summary or "Reminder")
+        event.add_component(alarm)
+    return event
+
+
+def _years(resource: ResourceData) -> tuple[date, date]:
+    days: list[date] = []
+    for ev in (resource.master, *resource.overrides):
+        for moment in (ev.start, ev.end, *ev.rdates, *ev.exdates):
+            days.append(_day(moment.value))
+    first, last = min(days), max(days)
+    return date(first.year - 1, 1, 1), date(max(last.year + 2, first.year + 10), 1, 1)
+
+
+def resource_to_ical(resource: ResourceData) -> str:
+    """Render a model as one VCALENDAR text (with VTIMEZONEs for the zones used)."""
+    cal = Calendar()
+    cal.add("PRODID", _PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("CALSCALE", "GREGORIAN")
+    cal.add_component(_render_event(resource.master, resource.uid))
+    for override in resource.overrides:
+        cal.add_component(_render_event(override, resource.uid))
+    first, last = _years(resource)
+    cal.add_missing_timezones(first_date=first, last_date=last)
+    return str(cal.to_ical().decode("utf-8"))
