@@ -1,0 +1,145 @@
+"""The emulator's aiohttp application factory.
+
+``create_app(seed=..., state_file=...)`` builds the app without doing I/O; the seed (or the state
+file, when it exists) is loaded at startup, push delivery runs while the app runs, and the state
+is written back to ``state_file`` on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+# Importing the handler modules registers them in api.HANDLERS.
+from bridge.emulator import calendar_api, events, push  # noqa: F401
+from bridge.emulator.api import ApiRequest, dispatch
+from bridge.emulator.batch import run_batch
+from bridge.emulator.errors import ResetConnection
+from bridge.emulator.hooks import add_hook_routes
+from bridge.emulator.oauth import CONSENT_PATH, authorize_handler, consent_handler
+from bridge.emulator.scopes import discovery_document
+from bridge.emulator.seed import apply_seed, dump_state, load_state
+from bridge.emulator.state import EmulatorState
+from bridge.emulator.tokens import STATE_KEY, revoke_handler, token_handler
+
+__all__ = ["STATE_KEY", "create_app"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _abort(request: web.Request) -> web.StreamResponse:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    return web.Response(status=500)
+
+
+async def _api(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    api_request = ApiRequest(
+        request.method,
+        request.rel_url.raw_path,
+        request.rel_url.raw_query_string,
+        CIMultiDict(request.headers),
+        await request.read(),
+    )
+    try:
+        resp = await dispatch(state, api_request)
+    except ResetConnection:
+        return _abort(request)
+    _LOGGER.debug("%s %s -> %d", request.method, request.rel_url.raw_path, resp.status)
+    if resp.body is None:
+        return web.Response(status=resp.status, headers=resp.headers)
+    return web.json_response(resp.body, status=resp.status, headers=resp.headers)
+
+
+async def _batch(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    try:
+        status, body, content_type = await run_batch(
+            state, request.headers.get("Content-Type", ""), await request.read(),
+            CIMultiDict(request.headers),
+        )
+    except ResetConnection:
+        return _abort(request)
+    return web.Response(status=status, body=body, headers={"Content-Type": content_type})
+
+
+async def _discovery(request: web.Request) -> web.Response:
+    doc = dict(discovery_document())
+    root = f"{request.scheme}://{request.host}/"
+    doc["rootUrl"] = root
+    doc["baseUrl"] = root + doc["servicePath"]
+    return web.json_response(doc)
+
+
+async def _index(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    lines = [
+        "termin-bridge Google Calendar emulator (offline)",
+        "",
+        "API:      /calendar/v3/   batch: /batch/calendar/v3",
+        "OAuth:    /o/oauth2/v2/auth   /token   /revoke",
+        "Hooks:    /_emulator/state, /_emulator/reset, ... (see docs/emulator.md)",
+        "",
+        "Accounts: " + ", ".join(state.accounts),
+        "Clients:  " + ", ".join(state.clients),
+    ]
+    return web.Response(text="\n".join(lines) + "\n")
+
+
+def create_app(
+    seed: dict[str, Any] | None = None,
+    *,
+    state: EmulatorState | None = None,
+    state_file: str | os.PathLike[str] | None = None,
+    config: dict[str, Any] | None = None,
+) -> web.Application:
+    """Build the emulator app; ``state_file`` (if it exists) wins over ``seed`` at startup."""
+    app = web.Application(client_max_size=32 * 1024 * 1024)
+    app[STATE_KEY] = state or EmulatorState()
+    path = Path(state_file) if state_file is not None else None
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        emu = app[STATE_KEY]
+        if path is not None and path.exists():
+            text = await asyncio.to_thread(path.read_text, "utf-8")
+            load_state(json.loads(text), emu)
+            _LOGGER.info("Emulator state loaded from %s", path)
+        elif seed:
+            apply_seed(emu, seed)
+        if config:
+            emu.config.update(config)
+        notifier = push.Notifier(emu)
+        await notifier.start()
+        yield
+        await notifier.close()
+        if path is not None:
+            data = json.dumps(dump_state(emu), indent=1)
+            await asyncio.to_thread(path.write_text, data, "utf-8")
+            _LOGGER.info("Emulator state saved to %s", path)
+
+    app.cleanup_ctx.append(lifecycle)
+    r = app.router
+    r.add_get("/", _index)
+    for path_ in ("/o/oauth2/v2/auth", "/o/oauth2/auth"):
+        r.add_get(path_, authorize_handler)
+    r.add_post(CONSENT_PATH, consent_handler)
+    for path_ in ("/token", "/o/oauth2/token", "/oauth2/v4/token"):
+        r.add_post(path_, token_handler)
+    for path_ in ("/revoke", "/o/oauth2/revoke"):
+        r.add_post(path_, revoke_handler)
+    r.add_route("*", "/calendar/v3/{tail:.*}", _api)
+    r.add_post("/batch/calendar/v3", _batch)
+    r.add_post("/batch", _batch)
+    r.add_get("/discovery/v1/apis/calendar/v3/rest", _discovery)
+    add_hook_routes(app)
+    return app

@@ -1,0 +1,117 @@
+"""Calendar v3 handlers besides events: ``calendarList.list``, ``calendars.get``, ``freebusy``.
+
+``channels.stop`` and ``events.watch`` live in ``push.py`` next to the delivery code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bridge.emulator import listing
+from bridge.emulator.api import HANDLERS, ApiResponse, Ctx, json_response
+from bridge.emulator.errors import ApiError, bad_request
+from bridge.emulator.eventlogic import require_role
+from bridge.emulator.state import ROLE_RANK
+from bridge.emulator.timeutil import format_event_datetime, format_ts, get_zone, parse_rfc3339
+
+__all__ = ["calendar_list_list", "calendars_get", "freebusy_query"]
+
+
+async def calendar_list_list(ctx: Ctx) -> ApiResponse:
+    """``calendarList.list``."""
+    return json_response(listing.list_calendar_list(ctx.state, ctx.params, ctx.account))
+
+
+async def calendars_get(ctx: Ctx) -> ApiResponse:
+    """``calendars.get`` (``primary`` is an alias of the caller's own calendar)."""
+    cal = require_role(ctx.state, ctx.account, ctx.calendar_id(), "freeBusyReader")
+    body: dict[str, Any] = {
+        "kind": "calendar#calendar",
+        "etag": cal.etag,
+        "id": cal.id,
+        "summary": cal.summary,
+    }
+    if cal.description:
+        body["description"] = cal.description
+    if cal.location:
+        body["location"] = cal.location
+    body["timeZone"] = cal.time_zone
+    body["conferenceProperties"] = {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}
+    return json_response(body, etag=cal.etag)
+
+
+def _busy(ctx: Ctx, cal_id: str, tmin: dt.datetime, tmax: dt.datetime,
+          zone: str) -> dict[str, Any]:
+    state = ctx.state
+    cid = ctx.account if cal_id == "primary" else cal_id
+    cal = state.calendars.get(cid)
+    if cal is None or ROLE_RANK[state.role(ctx.account, cid)] < ROLE_RANK["freeBusyReader"]:
+        return {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+    spans: list[tuple[dt.datetime, dt.datetime]] = []
+    table = state.calendar_events(cid)
+    for stored in table.values():
+        data = stored.data
+        if data.get("recurringEventId") in table:
+            continue  # produced with its master
+        if data.get("recurrence"):
+            candidates = listing.instances_in_window(state, cal, data, tmin, tmax,
+                                                     include_cancelled=False)
+        else:
+            candidates = [data]
+        for item in candidates:
+            if item.get("status") == "cancelled" or item.get("transparency") == "transparent":
+                continue
+            start, end = listing.event_bounds(item, cal)
+            start, end = max(start, tmin), min(end, tmax)
+            if start < end:
+                spans.append((start, end))
+    spans.sort()
+    merged: list[tuple[dt.datetime, dt.datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return {"busy": [
+        {"start": format_event_datetime(s, zone), "end": format_event_datetime(e, zone)}
+        for s, e in merged
+    ]}
+
+
+async def freebusy_query(ctx: Ctx) -> ApiResponse:
+    """``freebusy.query``."""
+    body = ctx.json_body()
+    if not body.get("timeMin"):
+        raise bad_request("Missing timeMin parameter.", reason="required", location="timeMin")
+    if not body.get("timeMax"):
+        raise bad_request("Missing timeMax parameter.", reason="required", location="timeMax")
+    try:
+        tmin, tmax = parse_rfc3339(str(body["timeMin"])), parse_rfc3339(str(body["timeMax"]))
+    except ValueError as exc:
+        raise bad_request("Bad Request") from exc
+    if tmin >= tmax:
+        raise ApiError(400, "timeRangeEmpty", "The specified time range is empty.")
+    items = body.get("items") or []
+    if len(items) > 50:
+        raise bad_request("Too many calendars requested.", reason="tooManyCalendarsRequested")
+    zone = str(body.get("timeZone") or "UTC")
+    try:
+        get_zone(zone)
+    except ValueError as exc:
+        raise bad_request("Invalid time zone definition.", reason="invalid") from exc
+    calendars = {str(item.get("id")): _busy(ctx, str(item.get("id")), tmin, tmax, zone)
+                 for item in items if isinstance(item, dict)}
+    return json_response({
+        "kind": "calendar#freeBusy",
+        "timeMin": format_ts(tmin),
+        "timeMax": format_ts(tmax),
+        "calendars": calendars,
+    })
+
+
+HANDLERS.update({
+    "calendar.calendarList.list": calendar_list_list,
+    "calendar.calendars.get": calendars_get,
+    "calendar.freebusy.query": freebusy_query,
+})
