@@ -23,7 +23,7 @@ def _pg_available() -> bool:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
-    except Exception:  # noqa: BLE001 - any failure means "no server here"
+    except Exception:
         return False
     return True
 
@@ -33,7 +33,7 @@ _PG_OK: bool | None = None
 
 def postgres_url_or_skip() -> Iterator[str]:
     """Yield a URL to a fresh PostgreSQL schema; skip only when no server (never in CI)."""
-    global _PG_OK  # noqa: PLW0603
+    global _PG_OK
     if _PG_OK is None:
         _PG_OK = _pg_available()
     if not _PG_OK:

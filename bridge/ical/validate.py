@@ -200,7 +200,8 @@ def _span(comp: Component, uid: str) -> tuple[date | datetime | None, timedelta]
         ):
             raise InvalidICalendar(f"DTSTART and {end_name} mix floating and zoned times",
                                    uid=uid)
-        delta = _as_dt(end) - _as_dt(start)
+        # Aware datetimes sharing one tzinfo subtract as wall time; compare instants instead.
+        delta = _as_dt(end).astimezone(UTC) - _as_dt(start).astimezone(UTC)
         if delta < timedelta(0):
             raise InvalidICalendar(f"{end_name} is before DTSTART", uid=uid)
         return start, delta

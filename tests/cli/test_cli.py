@@ -1,0 +1,93 @@
+"""The CLI end to end in a temp dir, as a user runs it (subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import vevent
+
+
+@pytest.fixture
+def run(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TERMIN_BRIDGE_")}
+
+    def runner(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bridge", *args], cwd=tmp_path, env=env, input=stdin,
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+
+    return runner
+
+
+def test_users_calendars_import_export(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    added = run("user", "add", "alice", "--password-stdin", stdin="s3cret\n")
+    assert added.returncode == 0, added.stderr
+    assert (tmp_path / "var" / "bridge.toml").exists() and (tmp_path / "var/bridge.db").exists()
+    generated = run("user", "add", "boss", "--admin")
+    assert "generated password (shown once):" in generated.stdout
+    listed = run("user", "list")
+    assert "alice\tstaff" in listed.stdout and "boss\tadmin" in listed.stdout
+    assert run("user", "add", "alice", "--password-stdin", stdin="x\n").returncode == 1
+    bad_name = run("user", "add", "../evil", "--password-stdin", stdin="x\n")
+    assert bad_name.returncode == 1 and "invalid user name" in bad_name.stderr
+    assert "Traceback" not in bad_name.stderr
+
+    assert run("calendar", "add", "alice/work", "--name", "Work").returncode == 0
+    tz = run("calendar", "add", "alice/x", "--timezone", "Mars/Base")
+    assert tz.returncode == 1 and "unknown time zone" in tz.stderr
+    nouser = run("calendar", "add", "carol/x")
+    assert nouser.returncode == 1 and "no user called 'carol'" in nouser.stderr
+    assert "alice/work\tWork\tEurope/Berlin" in run("calendar", "list").stdout
+
+    good = vevent("good", summary="Good one")
+    bad = vevent("bad", "20260105T100000Z", "20260101T000000Z")
+    whole = good.replace("END:VCALENDAR\r\n", "") + bad.split("VERSION:2.0\r\nPRODID:-//test//EN"
+                                                             "\r\n", 1)[1]
+    (tmp_path / "in.ics").write_text(whole, encoding="utf-8")
+    strict = run("import-ics", "alice/work", "in.ics", "--strict")
+    assert strict.returncode == 1 and "nothing imported" in strict.stderr
+    assert "UID bad: DTEND is before DTSTART" in strict.stderr
+    partial = run("import-ics", "alice/work", "in.ics")
+    assert partial.returncode == 1
+    assert "1 new" in partial.stdout and "1 rejected" in partial.stdout
+    exported = run("export-ics", "alice/work")
+    assert exported.returncode == 0
+    assert "UID:good" in exported.stdout and "UID:bad" not in exported.stdout
+    assert "X-WR-CALNAME:Work" in exported.stdout
+    # Round trip: the export imports again with nothing changed.
+    (tmp_path / "out.ics").write_text(exported.stdout, encoding="utf-8")
+    again = run("import-ics", "alice/work", "out.ics")
+    assert again.returncode == 0 and "1 unchanged" in again.stdout
+
+    missing = run("import-ics", "alice/none", "in.ics")
+    assert missing.returncode == 1 and "not found: calendar alice/none" in missing.stderr
+    nofile = run("import-ics", "alice/work", "nope.ics")
+    assert nofile.returncode == 1 and "cannot read nope.ics" in nofile.stderr
+    assert run("db", "upgrade").stdout.startswith("database is up to date")
+
+
+def test_config_errors_are_one_clear_message(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "bad.toml").write_text('[dav]\nport = 0\n[http]\nport = "x"\n', encoding="utf-8")
+    result = run("--config", "bad.toml", "user", "list")
+    assert result.returncode == 2
+    assert "2 configuration problem(s)" in result.stderr and "dav.port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_logs_never_show_secrets(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from bridge.logging_setup import redact
+
+    assert "ya29" not in redact("Authorization: Bearer ya29.a0AfH6SM")
+    assert "1//0abc" not in redact("refresh_token=1//0abcdef")
+    assert "s3cret" not in redact("password=s3cret user=alice")
+    assert "tok123456" not in redact("GET /feeds/tok123456.ics")
+    result = run("--log-format", "json", "--log-level", "DEBUG", "user", "list")
+    assert result.returncode == 0
+    for line in result.stderr.splitlines():
+        assert line.startswith("{") and '"level"' in line
