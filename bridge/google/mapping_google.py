@@ -243,8 +243,8 @@ def _attendees(item: Mapping[str, Any]) -> tuple[Attendee, ...]:
 def _organizer(
     item: Mapping[str, Any], private: Mapping[str, str], attendees: tuple[Attendee, ...]
 ) -> Person | None:
-    if PRIVATE_ORGANIZER_EMAIL in private:
-        email = private[PRIVATE_ORGANIZER_EMAIL]
+    if PRIVATE_UID in private:  # written by us: our keys are authoritative, missing = empty
+        email = private.get(PRIVATE_ORGANIZER_EMAIL, "")
         name = private.get(PRIVATE_ORGANIZER_NAME) or None
         return Person(email, name) if email else None
     org = item.get("organizer")
@@ -269,8 +269,8 @@ def _categories(private: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def _url(item: Mapping[str, Any], private: Mapping[str, str]) -> str | None:
-    if PRIVATE_URL in private:
-        return private[PRIVATE_URL] or None
+    if PRIVATE_UID in private:
+        return private.get(PRIVATE_URL) or None
     source = item.get("source")
     if isinstance(source, Mapping) and source.get("url"):
         return str(source["url"])

@@ -57,7 +57,8 @@ def zone(name: str) -> ZoneInfo | Any:
 
 
 def _zoned(value: datetime, tz: str) -> Moment:
-    return Moment(value.astimezone(zone(tz)).replace(microsecond=0), tz)
+    # Through UTC, so a wall time in a DST gap becomes the real local time (RFC 5545).
+    return Moment(value.astimezone(UTC).astimezone(zone(tz)).replace(microsecond=0), tz)
 
 
 def moment_from_ical(value: date | datetime) -> Moment:
