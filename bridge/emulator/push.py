@@ -143,9 +143,11 @@ class Notifier:
             headers["X-Goog-Channel-Token"] = channel.token
         config = self.state.config
         assert self.session is not None
+        status: int | str = "stopped"
         for attempt in range(max(1, config.push_max_attempts)):
+            if self.state.channels.get(channel.id) is not channel or channel.stopped:
+                return  # reset or stopped while retrying
             self.state.counters.notification_attempts += 1
-            status: int | str
             try:
                 async with self.session.post(
                     channel.address, data=b"", headers=headers,

@@ -88,8 +88,8 @@ def _rule_line(line: str, zone: dt.tzinfo) -> str:
     return re.sub(r"UNTIL=([0-9TZ]+)", fix, line)
 
 
-def _build_set(master: dict[str, Any], start: EventTime) -> rrule.rruleset:
-    zone = get_zone(start.zone or "UTC")
+def _build_set(master: dict[str, Any], start: EventTime, default_zone: str) -> rrule.rruleset:
+    zone = get_zone(start.zone or default_zone)
     first = start.instant.astimezone(zone).replace(tzinfo=None)
     rset = rrule.rruleset()
     rset.rdate(first)
@@ -116,7 +116,7 @@ def _build_set(master: dict[str, Any], start: EventTime) -> rrule.rruleset:
 def validate_recurrence(master: dict[str, Any], default_zone: str) -> None:
     """Raise ``ValueError`` if the recurrence lines cannot be parsed."""
     start = parse_event_time(master.get("start"), default_zone, field="start")
-    _build_set(master, start)
+    _build_set(master, start, default_zone)
 
 
 def expand(
@@ -134,7 +134,7 @@ def expand(
     duration = end.instant - start.instant
     zone_name = start.zone or default_zone
     zone = get_zone(zone_name)
-    rset = _build_set(master, start)
+    rset = _build_set(master, start, default_zone)
     limit = start.instant + dt.timedelta(days=horizon_days)
     if window_end is not None:
         limit = min(limit, window_end)
