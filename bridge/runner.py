@@ -1,0 +1,109 @@
+"""Run the servers of one process: Radicale (CalDAV) and the sidecar, stopped together.
+
+This is the composition root: the one module in ``bridge`` that imports ``radicale_plugins``.
+:func:`run` starts each requested server in a thread, waits for SIGINT/SIGTERM (or for a server
+to die), then stops both and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from bridge.config import Settings
+from bridge.errors import BridgeError
+from bridge.store import SqlStore
+
+__all__ = ["run"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _sidecar_runner() -> Any | None:
+    try:
+        module = importlib.import_module("bridge.web.app")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bridge.web", "bridge.web.app"):
+            raise
+        return None
+    return getattr(module, "run_sidecar", None)
+
+
+def _install_signals(stop: threading.Event) -> dict[int, Any]:
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        _LOGGER.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def run(
+    settings: Settings,
+    store: SqlStore,
+    *,
+    dav: bool,
+    sidecar: bool,
+    demo: bool = False,
+    stop_event: threading.Event | None = None,
+) -> int:
+    """Serve CalDAV and/or the sidecar until SIGINT/SIGTERM or ``stop_event``; returns 0."""
+    stop = stop_event or threading.Event()
+    failed = threading.Event()
+    dav_server = None
+    sidecar_thread: threading.Thread | None = None
+    if demo:
+        _LOGGER.info("--demo is handled by the sidecar when it supports it")
+    if dav:
+        from radicale_plugins.server import DavServer
+
+        try:
+            dav_server = DavServer(settings, store)
+        except OSError as exc:
+            raise BridgeError(
+                f"cannot listen on {settings.get('dav', 'host')}:{settings.get('dav', 'port')} "
+                f"for CalDAV: {exc.strerror or exc}"
+            ) from exc
+    if sidecar:
+        run_sidecar = _sidecar_runner()
+        if run_sidecar is None:
+            _LOGGER.warning("the sidecar is not available in this build; running CalDAV only")
+            if dav_server is None:
+                raise BridgeError("the sidecar is not part of this build yet")
+        else:
+            def sidecar_main() -> None:
+                try:
+                    run_sidecar(settings, store, stop)
+                except Exception:
+                    _LOGGER.exception("the sidecar stopped with an error")
+                    failed.set()
+                finally:
+                    stop.set()
+
+            sidecar_thread = threading.Thread(target=sidecar_main, name="sidecar", daemon=True)
+    previous = _install_signals(stop)
+    try:
+        if dav_server is not None:
+            dav_server.start()
+        if sidecar_thread is not None:
+            sidecar_thread.start()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        stop.set()
+        if dav_server is not None:
+            dav_server.stop()
+        if sidecar_thread is not None:
+            sidecar_thread.join(timeout=15)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    return 1 if failed.is_set() else 0

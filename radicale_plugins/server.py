@@ -1,0 +1,147 @@
+"""Build and serve Radicale on the termin-bridge store.
+
+:func:`build_configuration` turns our :class:`~bridge.config.Settings` into a Radicale
+configuration that uses the three plugins; :func:`build_application` wraps Radicale's
+``Application`` in the :class:`~radicale_plugins.guard.Guard`; :class:`DavServer` serves it
+threaded on ``[dav] host/port`` until :meth:`DavServer.stop`.  ``/.well-known/caldav`` answers
+301 to ``/``, whose PROPFIND gives ``current-user-principal``; the principal gives
+``calendar-home-set`` (itself), so every client finds its calendars from the server URL alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import socketserver
+import threading
+import wsgiref.simple_server
+from pathlib import Path
+from typing import Any
+
+import radicale
+import radicale.config
+import radicale.server
+from radicale.app import Application
+
+from bridge.config import Settings
+from bridge.store import SqlStore
+from radicale_plugins.guard import RAW_CHUNKED, Guard, WSGIApp
+from radicale_plugins.shared import register_store
+
+__all__ = ["DavServer", "build_application", "build_configuration"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def build_configuration(
+    settings: Settings, *, store_url: str | None = None, extra: dict[str, dict[str, str]] | None
+    = None,
+) -> Any:
+    """A Radicale configuration for our plugins (no config files are read)."""
+    url = store_url or settings.storage_url
+    values: dict[str, dict[str, str]] = {
+        "server": {
+            "hosts": _hosts(str(settings.get("dav", "host")), int(settings.get("dav", "port"))),
+            "max_content_length": str(int(settings.get("dav", "max_request_size"))),
+            "max_resource_size": str(int(settings.get("dav", "max_resource_size"))),
+            "timeout": "30",
+        },
+        "auth": {"type": "radicale_plugins.auth", "lc_username": "True", "delay": "1",
+                 "realm": "termin-bridge"},
+        "rights": {"type": "radicale_plugins.rights"},
+        "storage": {
+            "type": "radicale_plugins.storage",
+            "bridge_db_url": url,
+            "filesystem_folder": str(Path(settings.data_dir) / "collections"),
+        },
+        "web": {"type": "none"},
+    }
+    for section, options in (extra or {}).items():
+        values.setdefault(section, {}).update(options)
+    configuration = radicale.config.load([])
+    configuration.update(values, "termin-bridge", privileged=True)
+    return configuration
+
+
+def _hosts(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def build_application(configuration: Any, *, max_request_size: int) -> WSGIApp:
+    """Radicale's application behind the guard; refuses ``[auth] type = none``."""
+    if configuration.get("auth", "type") == "none":
+        raise RuntimeError("termin-bridge refuses to serve CalDAV with '[auth] type = none'")
+    app = Application(configuration)
+    return Guard(app, max_request_size=max_request_size)
+
+
+class _RequestHandler(radicale.server.RequestHandler):
+    def get_environ(self) -> dict[str, Any]:
+        env: dict[str, Any] = super().get_environ()
+        env[RAW_CHUNKED] = True
+        return env
+
+
+class _HTTPServer(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer):
+    daemon_threads = True
+    block_on_close = False
+    request_timeout = 30.0
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        request, address = self.socket.accept()
+        request.settimeout(self.request_timeout)
+        return request, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        _LOGGER.debug("connection error from %s", client_address, exc_info=True)
+
+
+class DavServer:
+    """Radicale on our store, served by threads on one listening socket."""
+
+    def __init__(self, settings: Settings, store: SqlStore, *, host: str | None = None,
+                 port: int | None = None, extra: dict[str, dict[str, str]] | None = None) -> None:
+        url = settings.storage_url
+        register_store(url, store)
+        self.configuration = build_configuration(settings, store_url=url, extra=extra)
+        self.app = build_application(
+            self.configuration, max_request_size=int(settings.get("dav", "max_request_size"))
+        )
+        bind_host = host if host is not None else str(settings.get("dav", "host"))
+        bind_port = port if port is not None else int(settings.get("dav", "port"))
+        _HTTPServer.address_family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+        self.httpd = _HTTPServer((bind_host, bind_port), _RequestHandler)
+        self.httpd.set_app(self.app)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        return int(self.httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server."""
+        host = str(self.httpd.server_address[0])
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
+
+    def start(self) -> DavServer:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="caldav",
+                                        kwargs={"poll_interval": 0.2}, daemon=True)
+        self._thread.start()
+        _LOGGER.info("CalDAV (Radicale %s) listening on %s", radicale.VERSION, self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting requests and close the socket."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        _LOGGER.info("CalDAV server stopped")
