@@ -11,13 +11,16 @@ import time
 from collections.abc import Callable
 
 from bridge.store.accounts import AccountsMixin
+from bridge.store.api import ApiMixin
 from bridge.store.engine import make_engine
+from bridge.store.feeds import FeedsMixin
 from bridge.store.items import BulkResult, ItemsMixin, href_for_uid
+from bridge.store.notify import NotificationsMixin
 
 __all__ = ["BulkResult", "SqlStore", "href_for_uid", "open_store"]
 
 
-class SqlStore(ItemsMixin, AccountsMixin):
+class SqlStore(NotificationsMixin, ApiMixin, FeedsMixin, ItemsMixin, AccountsMixin):
     """The store on SQLAlchemy Core: accounts, collections, items, change log, outbox."""
 
 

@@ -23,14 +23,18 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "api_keys",
     "changes",
     "collections",
     "connections",
+    "feeds",
     "grants",
+    "idempotency_keys",
     "items",
     "ledger",
     "links",
     "metadata",
+    "notifications",
     "outbox",
     "users",
 ]
@@ -213,4 +217,83 @@ ledger = Table(
     Column("detail", Text),
     Index(None, "collection_id", "uid"),
     Index(None, "at"),
+)
+
+# ICS feeds for integrators: only the sha256 of the secret token is stored.
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("privacy", String(8), nullable=False),
+    Column("past_days", Integer, nullable=False),
+    Column("future_days", Integer, nullable=False),
+    Column("label", Text, nullable=False, default=""),
+    # Bumped by every change of the feed's settings or token: part of the feed's ETag.
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("last_used_at", Float),
+    Column("revoked_at", Float),
+)
+
+# Booking-API keys per integrator: only the sha256 of the secret is stored.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float),
+    Column("revoked_at", Float),
+)
+
+# Idempotency-Key records of the booking API: request hash and the response given (24 h).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("api_key_id", ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("response_status", Integer),
+    Column("response_headers", Text),
+    Column("response_body", Text),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+    UniqueConstraint("api_key_id", "key"),
+)
+
+# Customer notifications (confirmations, cancellations, reminders): a transactional outbox
+# written in the item write's transaction; one row per channel.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", String(1024), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(320), nullable=False, default=""),
+    Column("language", String(8), nullable=False, default="de"),
+    Column("payload", Text, nullable=False),
+    Column("origin", String(64), nullable=False, default=""),
+    Column("due_at", Float, nullable=False),
+    Column("offset_seconds", Integer),
+    Column("state", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", Float),
+    Column("last_error", Text),
+    Column("sent_at", Float),
+    Column("created_at", Float, nullable=False),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "collection_id", "uid"),
 )
