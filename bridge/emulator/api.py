@@ -21,8 +21,9 @@ from urllib.parse import parse_qs
 from multidict import CIMultiDict
 
 from bridge.emulator.errors import ApiError, ResetConnection
+from bridge.emulator.knobs import FaultRule
 from bridge.emulator.scopes import SCOPE_PREFIX, MethodSpec, match_route
-from bridge.emulator.state import AccessToken, EmulatorState, FaultRule
+from bridge.emulator.state import AccessToken, EmulatorState
 
 __all__ = [
     "HANDLERS",

@@ -12,15 +12,85 @@ from bridge.emulator import listing
 from bridge.emulator.api import HANDLERS, ApiResponse, Ctx, json_response
 from bridge.emulator.errors import ApiError, bad_request
 from bridge.emulator.eventlogic import require_role
-from bridge.emulator.state import ROLE_RANK
+from bridge.emulator.paging import Params, flag, max_results, one, page, resume
+from bridge.emulator.state import ROLE_RANK, Calendar, EmulatorState, ListPrefs, PageSnapshot
 from bridge.emulator.timeutil import format_event_datetime, format_ts, get_zone, parse_rfc3339
 
-__all__ = ["calendar_list_list", "calendars_get", "freebusy_query"]
+__all__ = ["calendar_list_list", "calendars_get", "freebusy_query", "list_calendar_list"]
+
+
+def _list_entry(state: EmulatorState, cal: Calendar, viewer: str) -> dict[str, Any]:
+    prefs = state.list_prefs.get((viewer, cal.id), ListPrefs())
+    role = state.role(viewer, cal.id)
+    entry: dict[str, Any] = {
+        "kind": "calendar#calendarListEntry",
+        "etag": cal.etag,
+        "id": cal.id,
+        "summary": cal.summary,
+    }
+    if cal.description:
+        entry["description"] = cal.description
+    if cal.location:
+        entry["location"] = cal.location
+    entry["timeZone"] = cal.time_zone
+    if prefs.summary_override:
+        entry["summaryOverride"] = prefs.summary_override
+    entry.update({
+        "colorId": cal.color_id,
+        "backgroundColor": cal.background_color,
+        "foregroundColor": cal.foreground_color,
+    })
+    if prefs.hidden:
+        entry["hidden"] = True
+    if prefs.selected:
+        entry["selected"] = True
+    entry["accessRole"] = role
+    entry["defaultReminders"] = list(prefs.default_reminders)
+    if cal.id == viewer:
+        entry["primary"] = True
+    entry["conferenceProperties"] = {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}
+    return entry
+
+
+def list_calendar_list(state: EmulatorState, params: Params, viewer: str) -> dict[str, Any]:
+    """``calendarList.list`` for ``viewer``."""
+    limit = max_results(params, 100, 250)
+    resumed = resume(state, params, "calendarList", viewer)
+    if resumed is not None:
+        return page(state, resumed, limit, sync_kind="calendarList")
+    min_role = one(params, "minAccessRole") or "freeBusyReader"
+    if min_role not in ROLE_RANK:
+        raise bad_request("Invalid Value", reason="invalid", location="minAccessRole")
+    sync_token = one(params, "syncToken")
+    since = -1
+    if sync_token is not None:
+        if "minAccessRole" in params:
+            raise bad_request("Sync token cannot be used with other request restrictions.",
+                              reason="invalid", location="syncToken")
+        info = state.sync_tokens.get(sync_token)
+        if info is None or info.kind != "calendarList" or info.key != viewer or not (
+            state.sync_token_alive(info)
+        ):
+            raise ApiError(410, "fullSyncRequired",
+                           "Sync token is no longer valid, a full sync is required.",
+                           location="syncToken")
+        since = info.seq
+    show_hidden = flag(params, "showHidden") or sync_token is not None
+    cals = [
+        c for c in state.calendars.values()
+        if ROLE_RANK[state.role(viewer, c.id)] >= max(ROLE_RANK[min_role], 1) and c.seq > since
+        and (show_hidden or not state.list_prefs.get((viewer, c.id), ListPrefs()).hidden)
+    ]
+    cals.sort(key=lambda c: (c.id != viewer, c.summary.lower(), c.id))
+    items = [_list_entry(state, c, viewer) for c in cals]
+    header = {"kind": "calendar#calendarList", "etag": state.etag(state.counter)}
+    snapshot = PageSnapshot("calendarList", viewer, items, header, state.counter, viewer)
+    return page(state, snapshot, limit, sync_kind="calendarList")
 
 
 async def calendar_list_list(ctx: Ctx) -> ApiResponse:
     """``calendarList.list``."""
-    return json_response(listing.list_calendar_list(ctx.state, ctx.params, ctx.account))
+    return json_response(list_calendar_list(ctx.state, ctx.params, ctx.account))
 
 
 async def calendars_get(ctx: Ctx) -> ApiResponse:

@@ -26,8 +26,8 @@ from aiohttp import web
 from bridge.emulator import eventlogic
 from bridge.emulator.api import full_scope
 from bridge.emulator.errors import ApiError
+from bridge.emulator.knobs import Counters, FaultRule, RateLimit
 from bridge.emulator.seed import SeedError, apply_seed, demo_seed
-from bridge.emulator.state import Counters, FaultRule, RateLimit
 from bridge.emulator.timeutil import format_ts, parse_rfc3339
 from bridge.emulator.tokens import STATE_KEY, issue_tokens
 
