@@ -19,14 +19,13 @@ from icalendar import Calendar
 from bridge.google import ids
 from bridge.google.mapping_google import (
     PRIVATE_HASH,
-    event_from_google,
     event_to_google,
-    item_uid,
     override_id,
     private_props,
-    resource_from_google,
 )
-from bridge.google.mapping_ical import resource_from_ical, resource_to_ical
+from bridge.google.mapping_google_parse import event_from_google, item_uid, resource_from_google
+from bridge.google.mapping_ical import resource_from_ical
+from bridge.google.mapping_ical_render import resource_to_ical
 from bridge.google.mapping_model import (
     EventDeleted,
     MappingError,

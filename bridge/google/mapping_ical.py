@@ -1,8 +1,7 @@
-"""iCalendar side of the Google mapping: a parsed VCALENDAR ⇄ :class:`ResourceData`.
+"""iCalendar side of the Google mapping: a parsed VCALENDAR → :class:`ResourceData`.
 
 :func:`resource_from_ical` projects a resource onto what Google can hold (see
-``docs/mapping.md``); :func:`resource_to_ical` renders a model as VCALENDAR text with the
-``VTIMEZONE`` blocks its zones need.
+``docs/mapping.md``); rendering the other way lives in :mod:`mapping_ical_render`.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from icalendar import Alarm, Calendar, Component, Event, vCalAddress, vRecur
+from icalendar import Calendar, Component, vRecur
 
 from bridge.google.mapping_model import (
     Attendee,
@@ -25,7 +24,7 @@ from bridge.google.mapping_model import (
     ResourceData,
     UnsupportedResource,
 )
-from bridge.google.mapping_time import add_duration, as_style, moment_from_ical, zone
+from bridge.google.mapping_time import add_duration, as_style, moment_from_ical
 
 __all__ = [
     "CUSTOMER_PROPS",
@@ -36,7 +35,6 @@ __all__ = [
     "canonical_rrule",
     "fit_categories",
     "resource_from_ical",
-    "resource_to_ical",
 ]
 
 # Google's limits: at most 5 reminder overrides, 0..40320 minutes (four weeks); private
@@ -56,7 +54,6 @@ CUSTOMER_PROPS = (
 _CLASSES = ("PUBLIC", "PRIVATE", "CONFIDENTIAL")
 _STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")
 _PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE")
-_PRODID = "-//termin-bridge//Google mapping//EN"
 
 
 def _all(comp: Component, name: str) -> list[Any]:
@@ -315,107 +312,3 @@ def resource_from_ical(cal: Calendar, *, calendar_tz: str) -> ResourceData:
     return ResourceData(
         uid=uid, master=master, overrides=tuple(overrides[k] for k in sorted(overrides))
     )
-
-
-# -- rendering -----------------------------------------------------------------------------
-
-
-def _ical_value(moment: Moment) -> date | datetime:
-    value = moment.value
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(zone(moment.tz or "UTC"))
-    return value
-
-
-def _address(email: str, name: str | None, **params: str) -> vCalAddress:
-    addr = vCalAddress(f"mailto:{email}")
-    if name:
-        addr.params["CN"] = name
-    for key, value in params.items():
-        addr.params[key] = value
-    return addr
-
-
-def _add_dates(event: Event, name: str, moments: tuple[Moment, ...]) -> None:
-    for moment in moments:
-        event.add(name, _ical_value(moment))
-
-
-def _render_event(data: EventData, uid: str) -> Event:
-    event = Event()
-    event.add("UID", uid)
-    stamp = data.updated or data.created
-    if stamp is not None:
-        event.add("DTSTAMP", stamp.astimezone(UTC))
-    if data.created is not None:
-        event.add("CREATED", data.created.astimezone(UTC))
-    if data.updated is not None:
-        event.add("LAST-MODIFIED", data.updated.astimezone(UTC))
-    if data.recurrence_id is not None:
-        event.add("RECURRENCE-ID", _ical_value(data.recurrence_id))
-    event.add("DTSTART", _ical_value(data.start))
-    event.add("DTEND", _ical_value(data.end))
-    if data.rrule:
-        event.add("RRULE", vRecur.from_ical(data.rrule))
-    _add_dates(event, "RDATE", data.rdates)
-    _add_dates(event, "EXDATE", data.exdates)
-    if data.sequence:
-        event.add("SEQUENCE", data.sequence)
-    for name, value in (
-        ("SUMMARY", data.summary), ("DESCRIPTION", data.description),
-        ("LOCATION", data.location), ("URL", data.url),
-    ):
-        if value:
-            event.add(name, value)
-    event.add("STATUS", data.status)
-    if data.transparent:
-        event.add("TRANSP", "TRANSPARENT")
-    if data.klass:
-        event.add("CLASS", data.klass)
-    if data.categories:
-        event.add("CATEGORIES", list(data.categories))
-    if data.organizer is not None:
-        event.add("ORGANIZER", _address(data.organizer.email, data.organizer.name))
-    for att in data.attendees:
-        params = {"PARTSTAT": att.partstat}
-        if att.optional:
-            params["ROLE"] = "OPT-PARTICIPANT"
-        if att.resource:
-            params["CUTYPE"] = "RESOURCE"
-        event.add("ATTENDEE", _address(att.email, att.name, **params))
-    for name, value in data.customer:
-        event.add(name, value)
-    if data.reminders == ():
-        event.add(NO_REMINDERS_PROP, "NONE")
-    for reminder in data.reminders or ():
-        alarm = Alarm()
-        alarm.add("ACTION", "EMAIL" if reminder.method == "email" else "DISPLAY")
-        alarm.add("TRIGGER", timedelta(minutes=-reminder.minutes))
-        alarm.add("DESCRIPTION", data.summary or "Reminder")
-        if reminder.method == "email":
-            alarm.add("SUMMARY", data.summary or "Reminder")
-        event.add_component(alarm)
-    return event
-
-
-def _years(resource: ResourceData) -> tuple[date, date]:
-    days: list[date] = []
-    for ev in (resource.master, *resource.overrides):
-        for moment in (ev.start, ev.end, *ev.rdates, *ev.exdates):
-            days.append(_day(moment.value))
-    first, last = min(days), max(days)
-    return date(first.year - 1, 1, 1), date(max(last.year + 2, first.year + 10), 1, 1)
-
-
-def resource_to_ical(resource: ResourceData) -> str:
-    """Render a model as one VCALENDAR text (with VTIMEZONEs for the zones used)."""
-    cal = Calendar()
-    cal.add("PRODID", _PRODID)
-    cal.add("VERSION", "2.0")
-    cal.add("CALSCALE", "GREGORIAN")
-    cal.add_component(_render_event(resource.master, resource.uid))
-    for override in resource.overrides:
-        cal.add_component(_render_event(override, resource.uid))
-    first, last = _years(resource)
-    cal.add_missing_timezones(first_date=first, last_date=last)
-    return str(cal.to_ical().decode("utf-8"))
