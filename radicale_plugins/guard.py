@@ -48,6 +48,7 @@ RAW_CHUNKED = "termin_bridge.raw_chunked"
 
 _XML_METHODS = frozenset({"PROPFIND", "PROPPATCH", "REPORT", "MKCOL", "MKCALENDAR"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CHARSET_PARAM = re.compile(r"charset\s*=\s*\"?[^;\"]*\"?", re.IGNORECASE)
 _ENCODED = re.compile(r"%(2e|2f|5c|00)", re.IGNORECASE)
 _CALDAV = "urn:ietf:params:xml:ns:caldav"
 _READ_CHUNK = 65_536
@@ -206,6 +207,11 @@ class Guard:
         has_credentials = bool(authorization) and _check_authorization(authorization)
         charset = _charset(str(environ.get("CONTENT_TYPE", "")))
         body = self._read_body(environ, has_credentials)
+        if charset is not None:
+            # Radicale decodes the Basic credentials with the body's charset too (a UTF-16 body
+            # made it fail with 500); hand it UTF-8 throughout.
+            environ["CONTENT_TYPE"] = _CHARSET_PARAM.sub("charset=utf-8",
+                                                         str(environ["CONTENT_TYPE"]))
         if body is None:
             return
         try:
@@ -215,6 +221,8 @@ class Guard:
                            f"request body is not valid {charset or 'UTF-8'}") from exc
         if method in _XML_METHODS and text.strip():
             self._check_xml(text)
+        if charset is not None and codecs.lookup(charset).name != "utf-8":
+            body = text.encode("utf-8")
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ["wsgi.input"] = io.BytesIO(body)

@@ -76,8 +76,8 @@ class Dav:
     calls: list[str] = field(default_factory=list)
 
     def request(self, method: str, path: str, body: str | bytes = b"", *, user: str | None =
-                "alice", headers: dict[str, str] | None = None, pw: str | None = None
-                ) -> Response:
+                "alice", headers: dict[str, str] | None = None, pw: str | None = None,
+                environ_extra: dict[str, Any] | None = None) -> Response:
         """Send one request; ``user=None`` sends no credentials."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         environ: dict[str, Any] = {
@@ -96,6 +96,7 @@ class Dav:
                 environ[name] = value
             else:
                 environ["HTTP_" + name] = value
+        environ.update(environ_extra or {})
         captured: dict[str, Any] = {}
 
         def start_response(status: str, hdrs: list[tuple[str, str]], _exc: Any = None) -> None:
