@@ -62,6 +62,7 @@ class ApiResponse:
     status: int
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
 
 
 @dataclass
@@ -116,23 +117,25 @@ def _error_response(error: ApiError) -> ApiResponse:
     return ApiResponse(error.code, error.body(), dict(error.headers))
 
 
-async def apply_fault(state: EmulatorState, method_id: str, account: str | None = None) -> None:
-    """Run the first matching fault rule: sleep, reset the connection or raise its error."""
-    rule: FaultRule | None = None
-    for candidate in state.faults:
-        if not fnmatch.fnmatchcase(method_id, candidate.method):
+def take_fault(state: EmulatorState, method_id: str, account: str | None) -> FaultRule | None:
+    """Find the first matching fault rule and use up one of its ``times``."""
+    for rule in state.faults:
+        if not fnmatch.fnmatchcase(method_id, rule.method):
             continue
-        if candidate.account is not None and candidate.account != account:
+        if rule.account is not None and rule.account != account:
             continue
-        rule = candidate
-        break
-    if rule is None:
-        return
-    if rule.times is not None:
-        rule.times -= 1
-        if rule.times <= 0:
-            state.faults.remove(rule)
-    _LOGGER.debug("Fault for %s: status=%s reset=%s", method_id, rule.status, rule.reset)
+        if rule.times is not None:
+            rule.times -= 1
+            if rule.times <= 0:
+                state.faults.remove(rule)
+        _LOGGER.debug("Fault for %s: status=%s reset=%s after=%s", method_id, rule.status,
+                      rule.reset, rule.after)
+        return rule
+    return None
+
+
+async def enact_fault(rule: FaultRule, method_id: str) -> None:
+    """Sleep, reset the connection or raise the rule's error."""
     if rule.latency:
         await asyncio.sleep(rule.latency)
     if rule.reset:
@@ -143,7 +146,20 @@ async def apply_fault(state: EmulatorState, method_id: str, account: str | None 
             404: "notFound", 409: "conflict", 410: "deleted", 412: "conditionNotMet",
             401: "authError",
         }.get(rule.status, "badRequest")
-        raise ApiError(rule.status, reason, rule.message)
+        headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
+        raise ApiError(rule.status, reason, rule.message, headers=headers)
+
+
+async def apply_fault(state: EmulatorState, method_id: str, account: str | None = None) -> None:
+    """Take and enact the first matching fault rule (for endpoints without an 'after')."""
+    rule = take_fault(state, method_id, account)
+    if rule is not None:
+        await enact_fault(rule, method_id)
+
+
+def _truncate(resp: ApiResponse) -> ApiResponse:
+    text = json.dumps(resp.body or {}).encode()
+    return ApiResponse(resp.status, None, dict(resp.headers), raw=text[: len(text) // 2])
 
 
 def _bearer(request: ApiRequest) -> str | None:
@@ -219,18 +235,29 @@ async def dispatch(state: EmulatorState, request: ApiRequest) -> ApiResponse:
         return _error_response(ApiError(404, "notFound", "Not Found"))
     spec, path_params = routed
     state.counters.api_requests[spec.id] += 1
+    peek = state.access_tokens.get(_bearer(request) or "")
+    rule = take_fault(state, spec.id, peek.account if peek else None)
     try:
-        await apply_fault(state, spec.id)
+        if rule is not None and not rule.after and not rule.truncate:
+            await enact_fault(rule, spec.id)
         token = authenticate(state, request)
         _check_scopes(spec, token)
         _check_rate(state, token.account)
         handler = HANDLERS.get(spec.id)
         if handler is None:
             raise ApiError(501, "notImplemented", f"{spec.id} is not emulated")
-        return await handler(Ctx(state, request, spec, path_params, token))
+        resp = await handler(Ctx(state, request, spec, path_params, token))
     except ApiError as error:
         _LOGGER.debug("%s -> %d %s", spec.id, error.code, error.reason)
-        return _error_response(error)
+        resp = _error_response(error)
+    if rule is not None and rule.truncate:
+        return _truncate(resp)
+    if rule is not None and rule.after:
+        try:
+            await enact_fault(rule, spec.id)
+        except ApiError as error:
+            return _error_response(error)
+    return resp
 
 
 def full_scope(name: str) -> str:

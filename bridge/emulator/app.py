@@ -56,6 +56,9 @@ async def _api(request: web.Request) -> web.StreamResponse:
     except ResetConnection:
         return _abort(request)
     _LOGGER.debug("%s %s -> %d", request.method, request.rel_url.raw_path, resp.status)
+    if resp.raw is not None:
+        return web.Response(status=resp.status, body=resp.raw, headers=resp.headers,
+                            content_type="application/json")
     if resp.body is None:
         return web.Response(status=resp.status, headers=resp.headers)
     return web.json_response(resp.body, status=resp.status, headers=resp.headers)

@@ -49,8 +49,10 @@ def _serialise(resp: ApiResponse) -> bytes:
     except ValueError:
         phrase = "Unknown"
     lines = [f"HTTP/1.1 {resp.status} {phrase}"]
-    body = b""
-    if resp.body is not None:
+    body = resp.raw or b""
+    if resp.raw is not None:
+        lines.append("Content-Type: application/json; charset=UTF-8")
+    elif resp.body is not None:
         body = json.dumps(resp.body, indent=1).encode()
         lines.append("Content-Type: application/json; charset=UTF-8")
     for name, value in resp.headers.items():

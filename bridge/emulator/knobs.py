@@ -17,7 +17,11 @@ __all__ = ["Config", "Counters", "FaultRule", "RateLimit"]
 
 @dataclass
 class FaultRule:
-    """A scheduled fault for one method id (``calendar.events.insert``, ``oauth2.token``, ``*``)."""
+    """A scheduled fault for one method id (``calendar.events.insert``, ``oauth2.token``, ``*``).
+
+    ``after`` runs the request first (the write happens) and then fails or drops the answer;
+    ``truncate`` runs it and cuts the JSON body in half; ``retry_after`` adds that header.
+    """
 
     method: str = "*"
     status: int | None = None
@@ -27,6 +31,9 @@ class FaultRule:
     latency: float = 0.0
     reset: bool = False
     account: str | None = None
+    after: bool = False
+    truncate: bool = False
+    retry_after: int | None = None
 
 
 @dataclass

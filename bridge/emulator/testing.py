@@ -118,12 +118,18 @@ class EmulatorHooks:
     def fault(
         self, method: str = "*", *, status: int | None = None, reason: str | None = None,
         times: int | None = 1, latency: float = 0.0, reset: bool = False,
-        message: str | None = None, account: str | None = None,
+        message: str | None = None, account: str | None = None, after: bool = False,
+        truncate: bool = False, retry_after: int | None = None,
     ) -> None:
-        """Schedule a fault for a method id (``calendar.events.insert``, ``oauth2.token``)."""
+        """Schedule a fault for a method id (``calendar.events.insert``, ``oauth2.token``).
+
+        ``after=True`` lets the request happen first (the write is stored) and then fails or
+        resets; ``truncate=True`` answers with half of the JSON body.
+        """
         self.call("POST", "faults", {
             "method": method, "status": status, "reason": reason, "times": times,
             "latency": latency, "reset": reset, "message": message, "account": account,
+            "after": after, "truncate": truncate, "retry_after": retry_after,
         })
 
     def clear_faults(self) -> None:

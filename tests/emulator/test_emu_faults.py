@@ -131,3 +131,39 @@ def test_token_endpoint_fault(emu: EmulatorServer) -> None:
     with pytest.raises(RefreshError) as info:
         svc.events().list(calendarId="primary").execute()
     assert "invalid_grant" in str(info.value)
+
+
+def test_reset_after_write_then_retry_hits_409(svc: Any, emu: EmulatorServer,
+                                               no_sleep: list[float]) -> None:
+    # The insert is stored, but the answer is lost (twice, beating httplib2's own retry).
+    emu.hooks.fault("calendar.events.insert", reset=True, after=True, times=2)
+    body = {"id": "det00000001", "start": {"date": "2030-01-01"}, "end": {"date": "2030-01-02"}}
+    with pytest.raises(HttpError) as info:
+        svc.events().insert(calendarId="primary", body=body).execute(num_retries=2)
+    assert info.value.status_code == 409  # the retry finds its own earlier write
+    state = emu.hooks.state()
+    assert [w["op"] for w in state["writes"]] == ["insert"]
+    assert state["api_requests"]["calendar.events.insert"] == 3
+
+
+def test_truncated_body_and_retry_after(svc: Any, emu: EmulatorServer) -> None:
+    emu.hooks.fault(LIST, truncate=True)
+    # googleapiclient does not raise on broken JSON: execute() returns the raw text.
+    broken = svc.events().list(calendarId="primary").execute()
+    assert isinstance(broken, str) and broken.startswith('{"kind": "calendar#events"')
+    emu.hooks.fault(LIST, status=429, retry_after=7)
+    with pytest.raises(HttpError) as info:
+        _list(svc)
+    assert info.value.resp["retry-after"] == "7"
+
+
+def test_fault_for_one_account_only(emu: EmulatorServer) -> None:
+    alice = emu.service(emu.credentials(ALICE))
+    bob = emu.service(emu.credentials("bob@example.com"))
+    alice.calendars().get(calendarId="primary").execute()
+    bob.calendars().get(calendarId="primary").execute()
+    emu.hooks.fault("*", status=503, times=None, account="bob@example.com")
+    assert alice.events().list(calendarId="primary").execute()["kind"] == "calendar#events"
+    with pytest.raises(HttpError) as info:
+        bob.events().list(calendarId="primary").execute()
+    assert info.value.status_code == 503
