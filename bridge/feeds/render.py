@@ -22,6 +22,7 @@ renders so only changed items are rebuilt.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -46,6 +47,8 @@ __all__ = [
     "render_feed",
     "render_item",
 ]
+
+_LOGGER = logging.getLogger(__name__)
 
 # Part of every ETag: bump when the output format changes so caches revalidate.
 RENDER_VERSION: Final = 1
@@ -307,7 +310,13 @@ def _hidden_when_busy(comp: Component) -> bool:
 
 def render_item(item: ItemRecord, privacy: Privacy) -> RenderedItem:
     """The VEVENT blocks of one stored item at ``privacy`` (empty when the level hides it)."""
-    cal = Calendar.from_ical(item.text)
+    try:
+        cal = Calendar.from_ical(item.text)
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
+        # One unreadable row (written around the validation gate) must not break the feed.
+        _LOGGER.warning("feed: skipping unreadable item %s/%s (%s)", item.collection_path,
+                        item.href, type(exc).__name__)
+        return RenderedItem(b"")
     events = [c for c in cal.subcomponents if c.name == "VEVENT"]
     masters = [c for c in events if "RECURRENCE-ID" not in c]
     if privacy == "busy" and masters and _hidden_when_busy(masters[0]):

@@ -1,0 +1,32 @@
+"""Feed URLs as shown to people: ``https://…/feeds/<token>.ics`` and the ``webcal://`` form."""
+
+from __future__ import annotations
+
+from bridge.config import Settings
+
+__all__ = ["FEED_PREFIX", "base_url", "feed_url", "webcal_url"]
+
+FEED_PREFIX = "/feeds/"
+
+
+def base_url(settings: Settings) -> str:
+    """``[http] public_url``, or ``http://host:port`` when it is not set."""
+    public = str(settings.get("http", "public_url") or "").rstrip("/")
+    if public:
+        return public
+    host = str(settings.get("http", "host"))
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a bind-all address is not a link target
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{int(settings.get('http', 'port'))}"
+
+
+def feed_url(settings: Settings, token: str) -> str:
+    """The subscription URL of a feed token."""
+    return f"{base_url(settings)}{FEED_PREFIX}{token}.ics"
+
+
+def webcal_url(url: str) -> str:
+    """The ``webcal://`` link for a feed URL (calendar apps open it as a subscription)."""
+    return "webcal://" + url.split("://", 1)[1]
