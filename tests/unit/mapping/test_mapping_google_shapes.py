@@ -7,7 +7,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bridge.google.mapping import (
+    EventDeleted,
     google_hash,
     google_to_ical,
     ical_to_google,
@@ -181,16 +184,11 @@ def test_special_event_types() -> None:
 
 
 def test_minimal_cancelled_master_tombstone_is_a_deletion() -> None:
-    from bridge.google.mapping import EventDeleted
-
     tombstone = {"kind": "calendar#event", "etag": '"5"', "id": "7cbh8rpc10lrc0ckih9tafss99",
                  "status": "cancelled"}
-    try:
+    with pytest.raises(EventDeleted) as info:
         google_to_ical(tombstone, [], calendar_tz="UTC")
-    except EventDeleted as exc:
-        assert exc.event_id == tombstone["id"]
-    else:  # pragma: no cover - the assertion documents the contract
-        raise AssertionError("a cancelled master must raise EventDeleted")
+    assert info.value.event_id == tombstone["id"]
 
 
 def _list(value: Any) -> list[Any]:

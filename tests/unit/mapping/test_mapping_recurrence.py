@@ -6,6 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 
 from bridge.errors import InvalidICalendar
 from bridge.google import ids
@@ -158,7 +159,7 @@ def test_google_cancelled_exception_becomes_exdate_and_round_trips() -> None:
     text = google_to_ical(master, [gone], calendar_tz="Europe/Berlin")
     ev = event_props(text)
     assert [d.dt for d in ev["EXDATE"].dts] == [datetime(2030, 1, 17, 10, tzinfo=BERLIN)]
-    assert len(Calendar_walk(text)) == 1
+    assert len(vevents(text)) == 1
     again = ical_to_google(text, calendar_key="c", calendar_tz="Europe/Berlin",
                            event_id=master["id"])
     # The cancelled exception and the EXDATE are the same content.
@@ -167,9 +168,7 @@ def test_google_cancelled_exception_becomes_exdate_and_round_trips() -> None:
     assert again.excluded_instance_ids == {gone["id"]}
 
 
-def Calendar_walk(text: str) -> list[object]:
-    from icalendar import Calendar
-
+def vevents(text: str) -> list[object]:
     return list(Calendar.from_ical(text).walk("VEVENT"))
 
 
