@@ -16,6 +16,9 @@ request, when:
   longer than ``max_expand_days`` time range: 400;
 * a MOVE goes to another host: 400 (Radicale would answer 502).
 
+It also repairs two things real clients send: hrefs wrapped in whitespace in a REPORT (iOS
+Reminders) are trimmed, and bodies in another charset are handed on as UTF-8.
+
 Bodies are read once, capped, and handed to Radicale as an in-memory stream.
 """
 
@@ -49,6 +52,7 @@ RAW_CHUNKED = "termin_bridge.raw_chunked"
 _XML_METHODS = frozenset({"PROPFIND", "PROPPATCH", "REPORT", "MKCOL", "MKCALENDAR"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*\"?[^;\"]*\"?", re.IGNORECASE)
+_HREF_SPACE = re.compile(r"(<(?:[\w.-]+:)?href\b[^>]*>)\s*([^<]*?)\s*(</(?:[\w.-]+:)?href>)")
 _ENCODED = re.compile(r"%(2e|2f|5c|00)", re.IGNORECASE)
 _CALDAV = "urn:ietf:params:xml:ns:caldav"
 _READ_CHUNK = 65_536
@@ -219,9 +223,15 @@ class Guard:
         except (UnicodeDecodeError, LookupError) as exc:
             raise Rejected(415, "Unsupported Media Type",
                            f"request body is not valid {charset or 'UTF-8'}") from exc
+        reencode = charset is not None and codecs.lookup(charset).name != "utf-8"
         if method in _XML_METHODS and text.strip():
             self._check_xml(text)
-        if charset is not None and codecs.lookup(charset).name != "utf-8":
+            if method == "REPORT":
+                # iOS Reminders wraps multiget hrefs in whitespace; Radicale would answer 404.
+                trimmed = _HREF_SPACE.sub(r"\1\2\3", text)
+                reencode = reencode or trimmed != text
+                text = trimmed
+        if reencode:
             body = text.encode("utf-8")
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
