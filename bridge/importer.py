@@ -89,7 +89,7 @@ def import_calendar(
     limits: Limits | None = None,
 ) -> ImportReport:
     """Import every resource of a calendar file into collection ``path``."""
-    pieces = list(split_calendar(data, limits))
+    pieces = list(split_calendar(data))
     report = ImportReport()
     valid: list[ParsedResource] = []
     for (text, line), outcome in zip(pieces, _parse_all(pieces, limits), strict=True):

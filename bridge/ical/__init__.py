@@ -6,6 +6,7 @@ Every ingest path (CalDAV, Google, booking API, ``import-ics``) calls
 
 from __future__ import annotations
 
-from bridge.ical.validate import Limits, ParsedResource, parse_resource, split_calendar
+from bridge.ical.split import split_calendar
+from bridge.ical.validate import Limits, ParsedResource, parse_resource
 
 __all__ = ["Limits", "ParsedResource", "parse_resource", "split_calendar"]
