@@ -1,0 +1,69 @@
+"""``bridge.runner.run``: CalDAV (and the sidecar when present) start and stop together."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bridge.runner import run
+from bridge.store import open_store
+from tests.caldav.caldav_support import password, populate, settings_for
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str, user: str | None = None) -> int:
+    request = urllib.request.Request(url, method="GET")
+    if user:
+        token = base64.b64encode(f"{user}:{password(user)}".encode()).decode()
+        request.add_header("Authorization", "Basic " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _wait_for(url: str, user: str | None = None) -> int:
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return _get(url, user)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_run_serves_caldav_and_sidecar_and_stops(sqlite_url: str, tmp_path: Path) -> None:
+    store = open_store(sqlite_url)
+    populate(store)
+    dav_port, http_port = _free_port(), _free_port()
+    settings = settings_for(sqlite_url, tmp_path).with_overrides(
+        dav={"port": dav_port}, http={"port": http_port})
+    stop = threading.Event()
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(
+        run(settings, store, dav=True, sidecar=True, stop_event=stop)))
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{dav_port}"
+        assert _wait_for(base + "/alice/work/", "alice") == 200
+        assert _get(base + "/alice/work/") == 401
+        assert _wait_for(f"http://127.0.0.1:{http_port}/healthz") == 200
+    finally:
+        stop.set()
+        thread.join(timeout=20)
+        store.close()
+    assert result == [0]
+    with socket.socket() as sock:  # the CalDAV port is free again
+        sock.bind(("127.0.0.1", dav_port))
