@@ -16,7 +16,13 @@ from bridge.emulator.paging import Params, flag, max_results, one, page, resume
 from bridge.emulator.state import ROLE_RANK, Calendar, EmulatorState, ListPrefs, PageSnapshot
 from bridge.emulator.timeutil import format_event_datetime, format_ts, get_zone, parse_rfc3339
 
-__all__ = ["calendar_list_list", "calendars_get", "freebusy_query", "list_calendar_list"]
+__all__ = [
+    "calendar_list_get",
+    "calendar_list_list",
+    "calendars_get",
+    "freebusy_query",
+    "list_calendar_list",
+]
 
 
 def _list_entry(state: EmulatorState, cal: Calendar, viewer: str) -> dict[str, Any]:
@@ -86,6 +92,13 @@ def list_calendar_list(state: EmulatorState, params: Params, viewer: str) -> dic
     header = {"kind": "calendar#calendarList", "etag": state.etag(state.counter)}
     snapshot = PageSnapshot("calendarList", viewer, items, header, state.counter, viewer)
     return page(state, snapshot, limit, sync_kind="calendarList")
+
+
+async def calendar_list_get(ctx: Ctx) -> ApiResponse:
+    """``calendarList.get``: the caller's entry for one calendar (404 without access)."""
+    cal = require_role(ctx.state, ctx.account, ctx.calendar_id(), "freeBusyReader")
+    entry = _list_entry(ctx.state, cal, ctx.account)
+    return json_response(entry, etag=str(entry["etag"]))
 
 
 async def calendar_list_list(ctx: Ctx) -> ApiResponse:
@@ -182,6 +195,7 @@ async def freebusy_query(ctx: Ctx) -> ApiResponse:
 
 HANDLERS.update({
     "calendar.calendarList.list": calendar_list_list,
+    "calendar.calendarList.get": calendar_list_get,
     "calendar.calendars.get": calendars_get,
     "calendar.freebusy.query": freebusy_query,
 })

@@ -125,6 +125,17 @@ def _check_times(data: dict[str, Any], cal: Calendar) -> tuple[EventTime, EventT
     return start, end
 
 
+def _normalise_details(data: dict[str, Any]) -> None:
+    reminders = data.get("reminders")
+    if isinstance(reminders, dict) and reminders.get("useDefault") and reminders.get("overrides"):
+        raise ApiError(400, "cannotUseDefaultRemindersAndSpecifyOverride",
+                       "Cannot specify both default reminders and overrides at the same time.")
+    for attendee in data.get("attendees") or []:
+        if not isinstance(attendee, dict) or not attendee.get("email"):
+            raise bad_request("Missing attendee email.", reason="required")
+        attendee.setdefault("responseStatus", "needsAction")
+
+
 def _normalise_times(data: dict[str, Any], cal: Calendar) -> None:
     for name in ("start", "end"):
         value = data.get(name)
@@ -214,6 +225,7 @@ def _compose_new(
     data.setdefault("reminders", {"useDefault": True})
     data.setdefault("eventType", "default")
     _normalise_times(data, cal)
+    _normalise_details(data)
     return data
 
 
@@ -337,6 +349,7 @@ def _apply_change(
     new.setdefault("reminders", {"useDefault": True})
     _check_times(new, cal)
     _normalise_times(new, cal)
+    _normalise_details(new)
     significant = [k for k in _SEQUENCE_FIELDS if new.get(k) != old.get(k)]
     if significant and "sequence" not in body:
         new["sequence"] = int(old.get("sequence", 0)) + 1

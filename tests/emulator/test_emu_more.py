@@ -144,3 +144,25 @@ def test_unemulated_method_answers_501(svc: Any) -> None:
     with pytest.raises(HttpError) as info:
         svc.events().quickAdd(calendarId="primary", text="Lunch tomorrow").execute()
     assert info.value.status_code == 501
+
+
+def test_calendar_list_get(emu: EmulatorServer) -> None:
+    bob = emu.service(emu.credentials(BOB, scopes=["calendar.calendarlist.readonly"]))
+    entry = bob.calendarList().get(calendarId=SHARED_CAL).execute()
+    assert entry["accessRole"] == "reader" and "primary" not in entry
+    assert bob.calendarList().get(calendarId="primary").execute()["primary"] is True
+    with pytest.raises(HttpError) as info:
+        bob.calendarList().get(calendarId=ALICE).execute()
+    assert info.value.status_code == 404
+
+
+def test_attendee_and_reminder_rules(svc: Any) -> None:
+    ev = svc.events().insert(calendarId="primary", body=timed(
+        "2030-01-01T09:00:00Z", "2030-01-01T10:00:00Z",
+        attendees=[{"email": "guest@example.com"}, {"email": ALICE}])).execute()
+    assert [a["responseStatus"] for a in ev["attendees"]] == ["needsAction", "needsAction"]
+    assert ev["attendees"][1]["self"] is True
+    with pytest.raises(HttpError) as info:
+        svc.events().patch(calendarId="primary", eventId=ev["id"], body={
+            "reminders": {"overrides": [{"method": "popup", "minutes": 5}]}}).execute()
+    assert info.value.error_details[0]["reason"] == "cannotUseDefaultRemindersAndSpecifyOverride"
