@@ -68,6 +68,20 @@ def _smtp_security(value: str) -> str | None:
     return None if value in ("none", "starttls", "tls") else "must be none, starttls or tls"
 
 
+def _offsets(value: str) -> str | None:
+    from bridge.notify.offsets import parse_offsets
+
+    try:
+        parse_offsets(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _language(value: str) -> str | None:
+    return None if value in ("de", "en") else "must be de or en"
+
+
 @dataclass(frozen=True)
 class Option:
     """One configuration key: its type, default, documentation and an optional check."""
@@ -140,7 +154,34 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "smtp_password": Option(str, "", "SMTP password", secret=True),
         "sender": Option(str, "", "From address of customer e-mails"),
         "reminder_offsets": Option(str, "24h", "comma-separated reminder offsets before the "
-                                   "start, e.g. 24h,2h"),
+                                   "start, e.g. 24h,2h", _offsets),
+        "enabled": Option(bool, True, "send customer confirmations and reminders at all (each "
+                          "calendar can also be switched off through the booking API)"),
+        "language": Option(str, "de", "default template language: de or en", _language),
+        "template_dir": Option(str, "", "directory with template overrides "
+                               "(<lang>/<kind>.txt); empty: the built-in templates"),
+        "description_emails": Option(bool, False, "for events without customer fields or "
+                                     "attendees, mail an address found in the description"),
+        "webhook_url": Option(str, "", "URL that receives every notification as signed JSON "
+                              "(empty: webhooks off)", _url_or_empty),
+        "webhook_secret": Option(str, "", "HMAC-SHA256 key for the X-Termin-Signature header",
+                                 secret=True),
+        "max_attempts": Option(int, 8, "send attempts before a notification is marked failed",
+                               _positive),
+        "retry_base": Option(float, 30.0, "first retry delay in seconds (doubles per attempt, "
+                             "capped at one hour)", _positive),
+        "poll_interval": Option(float, 5.0, "seconds between scans for due notifications",
+                                _positive),
+    },
+    "availability": {
+        "marker_keywords": Option(str, "Arbeitszeit,Available,Verfügbar", "comma-separated "
+                                  "title keywords that mark an event as bookable working hours"),
+        "marker_calendar": Option(str, "", "slug of a dedicated calendar of the same owner "
+                                  "whose events are all working hours, e.g. arbeitszeit"),
+        "all_day_blocks": Option(bool, True, "an all-day event (not transparent) blocks the "
+                                 "whole day"),
+        "max_days": Option(int, 62, "longest range one availability query may cover",
+                           _positive),
     },
     "logging": {
         "format": Option(str, "text", "text or json", _log_format),

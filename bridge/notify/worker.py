@@ -1,0 +1,176 @@
+"""The notification worker: claims due outbox rows and delivers them by e-mail or webhook.
+
+Any number of workers (threads of one sidecar, or several sidecars on one PostgreSQL) can run:
+a row is claimed under a lease before it is sent and finished by the same worker, so nobody
+else touches it meanwhile.  Failures are retried with exponential backoff and jitter; after
+``max_attempts`` the row is marked ``failed`` (listed by ``GET /api/v1/notifications``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+from dataclasses import dataclass
+
+import aiohttp
+
+from bridge.config import Settings
+from bridge.notify.email import PermanentError, SmtpConfig, build_email, send_email
+from bridge.notify.offsets import parse_offsets
+from bridge.notify.render import Renderer
+from bridge.notify.webhook import build_body, post_webhook
+from bridge.store import SqlStore
+from bridge.store.notify import Notification, NotifyPolicy
+
+__all__ = ["NotificationWorker", "WorkerConfig", "policy_from_settings"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def policy_from_settings(settings: Settings) -> NotifyPolicy:
+    """The store-side notification policy from ``[notifications]``."""
+    return NotifyPolicy(
+        reminder_offsets=parse_offsets(str(settings.get("notifications", "reminder_offsets"))),
+        language=str(settings.get("notifications", "language")),
+        description_emails=bool(settings.get("notifications", "description_emails")),
+        enabled=bool(settings.get("notifications", "enabled")),
+    )
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Delivery settings of one worker."""
+
+    smtp: SmtpConfig | None
+    webhook_url: str
+    webhook_secret: str
+    template_dir: str
+    max_attempts: int = 8
+    retry_base: float = 30.0
+    poll_interval: float = 5.0
+    lease: float = 120.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerConfig:
+        """Read ``[notifications]``."""
+        return cls(
+            smtp=SmtpConfig.from_settings(settings),
+            webhook_url=str(settings.get("notifications", "webhook_url")),
+            webhook_secret=str(settings.get("notifications", "webhook_secret")),
+            template_dir=str(settings.get("notifications", "template_dir")),
+            max_attempts=int(settings.get("notifications", "max_attempts")),
+            retry_base=float(settings.get("notifications", "retry_base")),
+            poll_interval=float(settings.get("notifications", "poll_interval")),
+        )
+
+
+class NotificationWorker:
+    """Delivers due notifications; :meth:`run_once` is one scan, :meth:`run` loops."""
+
+    def __init__(
+        self, store: SqlStore, config: WorkerConfig, session: aiohttp.ClientSession,
+        *, worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.session = session
+        self.worker_id = worker_id or "notify-" + secrets.token_hex(6)
+        self.renderer = Renderer(config.template_dir or None)
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Scan now instead of at the next interval."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the row being sent, then leave :meth:`run`."""
+        self._stop.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Scan for due rows until :meth:`stop`."""
+        while not self._stop.is_set():
+            try:
+                while await self.run_once() and not self._stop.is_set():
+                    pass
+            except Exception:
+                _LOGGER.exception("notification scan failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
+
+    async def run_once(self, limit: int = 20) -> int:
+        """Claim and deliver one batch; returns how many rows were handled."""
+        rows = await asyncio.to_thread(self.store.claim_notifications, self.worker_id,
+                                       limit=limit, lease=self.config.lease)
+        for row in rows:
+            if self._stop.is_set():
+                # Hand the rest back at once instead of waiting for the lease to run out.
+                await asyncio.to_thread(self.store.finish_notification, row.id, self.worker_id,
+                                        "pending")
+                continue
+            await self._deliver(row)
+        return len(rows)
+
+    async def _deliver(self, row: Notification) -> None:
+        try:
+            skipped = await self._send(row)
+        except PermanentError as exc:
+            _LOGGER.warning("notification %d (%s, %s) failed permanently: %s", row.id, row.kind,
+                            row.channel, exc)
+            await self._finish(row, "failed", str(exc))
+            return
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            if row.attempts >= self.config.max_attempts:
+                _LOGGER.warning("notification %d (%s, %s) failed after %d attempts: %s",
+                                row.id, row.kind, row.channel, row.attempts, error)
+                await self._finish(row, "failed", error)
+                return
+            delay = min(3600.0, self.config.retry_base * 2 ** (row.attempts - 1))
+            delay *= 0.8 + 0.4 * random.random()
+            _LOGGER.info("notification %d (%s, %s) attempt %d failed, retry in %.0f s: %s",
+                         row.id, row.kind, row.channel, row.attempts, delay, error)
+            await asyncio.to_thread(self.store.finish_notification, row.id, self.worker_id,
+                                    "pending", error=error,
+                                    retry_at=self.store.clock() + delay)
+            return
+        if skipped:
+            await self._finish(row, "skipped", skipped)
+        else:
+            _LOGGER.info("sent %s %d by %s", row.kind, row.id, row.channel)
+            await self._finish(row, "sent", None)
+
+    async def _finish(self, row: Notification, state: str, error: str | None) -> None:
+        done = await asyncio.to_thread(self.store.finish_notification, row.id, self.worker_id,
+                                       state, error=error)  # type: ignore[arg-type]
+        if not done:
+            _LOGGER.warning("notification %d: claim was lost before it was finished", row.id)
+
+    async def _send(self, row: Notification) -> str | None:
+        """Deliver one row; returns a reason when the channel is not configured."""
+        delivery_id = f"tb-notification-{row.id}-{row.created_at:.0f}"
+        if row.channel == "email":
+            smtp = self.config.smtp
+            if smtp is None:
+                return "e-mail is not configured (smtp_host, sender)"
+            message = self.renderer.render(row.kind, row.language, row.payload)
+            calendar_name = str((row.payload.get("calendar") or {}).get("name") or "")
+            mail = build_email(smtp, row.recipient, message,
+                               message_id=f"<{delivery_id}@termin-bridge>",
+                               sender_name=calendar_name)
+            await send_email(smtp, mail)
+            return None
+        if row.channel == "webhook":
+            if not self.config.webhook_url:
+                return "webhook is not configured (webhook_url)"
+            body = build_body(delivery_id, row.kind, row.language, row.recipient, row.payload,
+                              row.created_at)
+            await post_webhook(self.session, self.config.webhook_url, self.config.webhook_secret,
+                               body, delivery_id=delivery_id, event=f"appointment.{row.kind}")
+            return None
+        return f"unknown channel {row.channel!r}"
