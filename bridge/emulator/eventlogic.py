@@ -170,7 +170,7 @@ def _organizer(state: EmulatorState, cal: Calendar) -> dict[str, Any]:
 
 
 def _finish_write(
-    state: EmulatorState, cal: Calendar, data: dict[str, Any], *, touch_updated: bool = True
+    state: EmulatorState, data: dict[str, Any], *, touch_updated: bool = True
 ) -> int:
     seq = state.bump()
     data["etag"] = state.etag(seq)
@@ -248,9 +248,9 @@ def insert_event(
     if uid and any(e.data.get("iCalUID") == uid and "recurringEventId" not in e.data
                    for e in table.values()):
         raise ApiError(409, "duplicate", "The requested identifier already exists.")
-    _count_invitations(state, body)
     data = _compose_new(state, cal, body, actor, event_id, keep=frozenset({"iCalUID"}))
-    seq = _finish_write(state, cal, data)
+    _count_invitations(state, data)
+    seq = _finish_write(state, data)
     return _store(state, cal, data, seq, "insert", actor, source)
 
 
@@ -278,7 +278,7 @@ def import_event(
         data["creator"] = existing.data.get("creator", data["creator"])
         if body.get("status") is None:
             data["status"] = "confirmed"
-        seq = _finish_write(state, cal, data)
+        seq = _finish_write(state, data)
         return _store(state, cal, data, seq, "import", actor, source)
     event_id = body.get("id") or new_event_id()
     if not isinstance(event_id, str) or not _ID_RE.match(event_id):
@@ -286,7 +286,7 @@ def import_event(
     if event_id in table:
         raise ApiError(409, "duplicate", "The requested identifier already exists.")
     data = _compose_new(state, cal, body, actor, event_id, keep=keep)
-    seq = _finish_write(state, cal, data)
+    seq = _finish_write(state, data)
     return _store(state, cal, data, seq, "import", actor, source)
 
 
@@ -355,7 +355,7 @@ def _apply_change(
         new["sequence"] = int(old.get("sequence", 0)) + 1
     changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)} - {"etag", "updated"}
     reminders_only = changed == {"reminders"}
-    seq = _finish_write(state, cal, new, touch_updated=not reminders_only)
+    seq = _finish_write(state, new, touch_updated=not reminders_only)
     return _store(state, cal, new, seq, op, actor, source)
 
 
@@ -406,11 +406,11 @@ def delete_event(
     _check_if_match(current, if_match)
     new = copy.deepcopy(current.data)
     new["status"] = "cancelled"
-    seq = _finish_write(state, cal, new)
+    seq = _finish_write(state, new)
     _store(state, cal, new, seq, "delete", actor, source)
     if new.get("recurrence"):
         # Exceptions of a deleted series go with it.
         for other in list(state.calendar_events(cal.id).values()):
             if other.data.get("recurringEventId") == new["id"] and not other.cancelled:
                 other.data["status"] = "cancelled"
-                other.seq = _finish_write(state, cal, other.data)
+                other.seq = _finish_write(state, other.data)

@@ -166,3 +166,19 @@ def test_attendee_and_reminder_rules(svc: Any) -> None:
         svc.events().patch(calendarId="primary", eventId=ev["id"], body={
             "reminders": {"overrides": [{"method": "popup", "minutes": 5}]}}).execute()
     assert info.value.error_details[0]["reason"] == "cannotUseDefaultRemindersAndSpecifyOverride"
+
+
+def test_invitation_quota(svc: Any, emu: EmulatorServer) -> None:
+    emu.hooks.config(invitation_quota=1)
+    guests = [{"email": "guest@example.com"}]
+    svc.events().insert(calendarId="primary", body=timed(
+        "2030-01-01T09:00:00Z", "2030-01-01T10:00:00Z", attendees=guests)).execute()
+    svc.events().insert(calendarId="primary", body=timed(
+        "2030-01-01T09:00:00Z", "2030-01-01T10:00:00Z")).execute()  # no guests: fine
+    with pytest.raises(HttpError) as info:
+        svc.events().insert(calendarId="primary", body=timed(
+            "2030-01-02T09:00:00Z", "2030-01-02T10:00:00Z", attendees=guests)).execute(
+                num_retries=3)
+    assert info.value.status_code == 403
+    assert info.value.error_details[0]["reason"] == "quotaExceeded"
+    assert emu.hooks.state()["api_requests"]["calendar.events.insert"] == 3  # not retried

@@ -146,6 +146,13 @@ async def test_drop_and_gap_knobs(svc: Any, emu: EmulatorServer, receiver: Recei
         ("exists", "5")]
 
 
+async def test_duplicate_knob(svc: Any, emu: EmulatorServer, receiver: Receiver) -> None:
+    await asyncio.to_thread(emu.hooks.config, push_duplicate=1)
+    await asyncio.to_thread(_watch, svc, receiver.url)
+    got = await receiver.wait_for(2)
+    assert [g["X-Goog-Message-Number"] for g in got] == ["1", "1"]
+
+
 def test_watch_validation(svc: Any, emu: EmulatorServer) -> None:
     emu.hooks.config(strict_https_webhooks=True)
     with pytest.raises(HttpError) as info:
