@@ -199,6 +199,7 @@ async def test_token_never_in_logs(
     make: Any, filled: SqlStore, caplog: pytest.LogCaptureFixture, limiter_clock: _Clock
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
     _feed, token = filled.create_feed(CAL)
     other, other_token = filled.create_feed(CAL)
     filled.revoke_feed(other.id)
