@@ -30,7 +30,7 @@ from bridge.emulator.seed import apply_seed, dump_state, load_state
 from bridge.emulator.state import EmulatorState
 from bridge.emulator.tokens import STATE_KEY, revoke_handler, token_handler
 
-__all__ = ["STATE_KEY", "create_app"]
+__all__ = ["STATE_KEY", "create_app", "start_server"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,6 +97,27 @@ async def _index(request: web.Request) -> web.Response:
         "Clients:  " + ", ".join(state.clients),
     ]
     return web.Response(text="\n".join(lines) + "\n")
+
+
+async def start_server(
+    seed: dict[str, Any] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    state_file: str | os.PathLike[str] | None = None,
+    config: dict[str, Any] | None = None,
+) -> tuple[web.AppRunner, str]:
+    """Serve the emulator inside the running loop; returns the runner and its base URL.
+
+    Call ``await runner.cleanup()`` to stop it (this also writes ``state_file``).
+    """
+    runner = web.AppRunner(create_app(seed, state_file=state_file, config=config),
+                           access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    return runner, f"http://{host}:{bound}"
 
 
 def create_app(

@@ -113,7 +113,7 @@ async def authorize_handler(request: web.Request) -> web.Response:
         return _error_page(401, "invalid_client", "The OAuth client was not found.",
                            title="Authorisation error")
     redirect_uri = q.get("redirect_uri", "")
-    if redirect_uri not in client.redirect_uris:
+    if not client.accepts_redirect(redirect_uri):
         return _error_page(
             400, "redirect_uri_mismatch",
             f"You can't sign in to this app because it doesn't comply with Google's OAuth 2.0 "

@@ -109,6 +109,7 @@ def apply_seed(state: EmulatorState, seed: dict[str, Any]) -> None:
             name=str(entry.get("name", "termin-bridge")),
             project_number=str(entry.get("project_number", "123456789012")),
             trusted=bool(entry.get("trusted", False)),
+            kind=str(entry.get("type", "web")),
         )
     for i, entry in enumerate(seed.get("calendars") or []):
         _seed_calendar(state, entry, f"calendars[{i}]")

@@ -15,6 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from bridge.emulator.knobs import Config, Counters, FaultRule, RateLimit
 from bridge.emulator.timeutil import Clock, format_ts
@@ -63,6 +64,16 @@ class OAuthClient:
     name: str = "termin-bridge"
     project_number: str = "123456789012"
     trusted: bool = False
+    kind: str = "web"
+
+    def accepts_redirect(self, uri: str) -> bool:
+        """Registered URIs; "installed" (desktop) clients also take any loopback URI."""
+        if uri in self.redirect_uris:
+            return True
+        if self.kind != "installed":
+            return False
+        parsed = urlsplit(uri)
+        return parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass

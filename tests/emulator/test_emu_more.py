@@ -182,3 +182,34 @@ def test_invitation_quota(svc: Any, emu: EmulatorServer) -> None:
     assert info.value.status_code == 403
     assert info.value.error_details[0]["reason"] == "quotaExceeded"
     assert emu.hooks.state()["api_requests"]["calendar.events.insert"] == 3  # not retried
+
+
+async def test_start_server_in_running_loop() -> None:
+    from bridge.emulator.app import start_server
+    from bridge.emulator.seed import demo_seed
+
+    runner, base = await start_server(demo_seed(), config={"auto_consent": True})
+    try:
+        url = (f"{base}/o/oauth2/v2/auth?client_id=demo-client.apps.googleusercontent.com"
+               "&redirect_uri=http://127.0.0.1:8080/oauth2/callback&response_type=code"
+               "&scope=https://www.googleapis.com/auth/calendar.events&login_hint="
+               "empfang@example.com")
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session, session.get(
+                url, allow_redirects=False) as resp:
+            assert resp.status == 302
+            assert resp.headers["Location"].startswith("http://127.0.0.1:8080/oauth2/callback?")
+    finally:
+        await runner.cleanup()
+
+
+def test_installed_client_accepts_any_loopback_redirect(emu: EmulatorServer) -> None:
+    emu.hooks.seed({"clients": [{"client_id": "desk", "client_secret": "s", "type": "installed"}]})
+    emu.hooks.config(auto_consent=True)
+    base = (f"{emu.base_url}/o/oauth2/v2/auth?client_id=desk&response_type=code"
+            "&scope=https://www.googleapis.com/auth/calendar&redirect_uri=")
+    ok = requests.get(base + "http://127.0.0.1:53127/", allow_redirects=False, timeout=10)
+    assert ok.status_code == 302
+    bad = requests.get(base + "https://evil.example/cb", allow_redirects=False, timeout=10)
+    assert bad.status_code == 400 and "redirect_uri_mismatch" in bad.text
