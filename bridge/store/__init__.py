@@ -16,11 +16,12 @@ from bridge.store.engine import make_engine
 from bridge.store.feeds import FeedsMixin
 from bridge.store.items import BulkResult, ItemsMixin, href_for_uid
 from bridge.store.notify import NotificationsMixin
+from bridge.store.sync import SyncMixin
 
 __all__ = ["BulkResult", "SqlStore", "href_for_uid", "open_store"]
 
 
-class SqlStore(NotificationsMixin, ApiMixin, FeedsMixin, ItemsMixin, AccountsMixin):
+class SqlStore(SyncMixin, NotificationsMixin, ApiMixin, FeedsMixin, ItemsMixin, AccountsMixin):
     """The store on SQLAlchemy Core: accounts, collections, items, change log, outbox."""
 
 

@@ -1,0 +1,105 @@
+"""``termin-bridge google status|sync-now|re-encrypt``: connection health and a manual sync."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+from bridge.bootstrap import prepare
+from bridge.errors import BridgeError
+from bridge.google.crypto import cipher_from_settings
+
+__all__ = ["register"]
+
+
+def _age(stamp: float | None) -> str:
+    if not stamp:
+        return "never"
+    seconds = max(0, int(time.time() - stamp))
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60}m ago"
+    return f"{seconds // 3600}h ago"
+
+
+def _service(args: argparse.Namespace) -> Any:
+    from bridge.sync.engine import SyncEngine
+    from bridge.sync.service import SyncService
+
+    settings, store = prepare(args.config, create=True)
+    engine = SyncEngine.from_settings(store, settings)
+    return SyncService(store, settings, engine, cipher=engine.cipher)
+
+
+def _status(args: argparse.Namespace) -> int:
+    service = _service(args)
+    rows = service.status()
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        print("no Google connections")
+        return 0
+    worst = 0
+    for r in rows:
+        state = r["status"] if not r["paused"] else "paused"
+        if state != "ok":
+            worst = 1
+        print(f"#{r['id']} /{r['calendar']}/ ⇄ {r['google_calendar'] or '(no calendar chosen)'} "
+              f"[{r['account'] or '?'}]")
+        print(f"    status {state}, import {r['import'] or '-'}, last pull "
+              f"{_age(r['last_pull_at'])}, last push {_age(r['last_push_at'])}")
+        print(f"    outbox {r['pending']} pending, {r['parked']} parked; "
+              f"{r['open_conflicts']} open conflicts")
+        if r["paused"]:
+            print(f"    paused: {r['paused']} (confirm on the admin page)")
+        if r["last_error"]:
+            print(f"    last error: {r['last_error']}")
+    return worst
+
+
+def _sync_now(args: argparse.Namespace) -> int:
+    service = _service(args)
+    results = asyncio.run(service.sync_now(args.connection))
+    for cid, result in results.items():
+        print(f"#{cid}: " + ", ".join(f"{k} {v}" for k, v in result.items() if v))
+    return 0
+
+
+def _reencrypt(args: argparse.Namespace) -> int:
+    settings, store = prepare(args.config, create=True)
+    cipher = cipher_from_settings(settings)
+    moved = 0
+    for record in store.list_connections():
+        blob = store.get_refresh_token(record.id)
+        if not blob or not cipher.needs_rotation(blob):
+            continue
+        try:
+            token = cipher.decrypt(record.id, blob)
+        except BridgeError as exc:
+            print(f"#{record.id}: {exc}")
+            continue
+        store.set_refresh_token(record.id, cipher.encrypt(record.id, token))
+        moved += 1
+    print(f"re-encrypted {moved} refresh token(s) with the current key")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add the ``google`` command group."""
+    grp = sub.add_parser("google", help="Google Calendar connections")
+    commands = grp.add_subparsers(dest="google_command", metavar="ACTION")
+    commands.required = True
+    st = commands.add_parser("status", help="connection health (exit 1 when one needs care)")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    st.set_defaults(func=_status)
+    now = commands.add_parser("sync-now", help="pull and push now")
+    now.add_argument("--connection", type=int, help="only this connection id")
+    now.set_defaults(func=_sync_now)
+    rk = commands.add_parser("re-encrypt", help="re-seal refresh tokens with the current key "
+                             "(after rotating [security] secret_key)")
+    rk.set_defaults(func=_reencrypt)

@@ -1,0 +1,403 @@
+"""The Google Calendar client: google-api-python-client behind an async, typed facade.
+
+* Endpoints come from ``[google] api_endpoint``, so Google and the emulator are one code path.
+* Each worker thread has its own ``httplib2.Http`` and service object (httplib2 is not
+  thread-safe); every call runs in a thread via :func:`asyncio.to_thread`, off the event loop.
+* The access token comes from an injected :class:`~bridge.google.auth.TokenProvider`; a 401 makes
+  it refresh once and the call is repeated once.
+* ``If-Match`` is set on updates, patches and deletes when an etag is given.
+* :func:`translate_error` is the only place where an HTTP status becomes a
+  :class:`~bridge.errors.GoogleError`.
+* Transient failures (5xx, 429, 403 rate limits, timeouts, resets, truncated bodies) are retried
+  with truncated exponential backoff and full jitter, honouring ``Retry-After``; permanent errors
+  are raised at once.  A per-user token bucket keeps us below Google's 600 requests per minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import logging
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httplib2
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from bridge.errors import (
+    GoogleAuthError,
+    GoogleError,
+    GoogleForbidden,
+    GoogleNotFound,
+    GooglePreconditionFailed,
+    GoogleTransient,
+    SyncTokenExpired,
+)
+
+__all__ = [
+    "GoogleBadRequest",
+    "GoogleClient",
+    "GoogleDuplicate",
+    "GoogleQuotaExceeded",
+    "RequestBudget",
+    "RetryPolicy",
+    "TokenSource",
+    "translate_error",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+_RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+_TRANSIENT_EXC: tuple[type[BaseException], ...] = (
+    TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException,
+    httplib2.HttpLib2Error, OSError, ValueError,
+)
+
+
+class GoogleBadRequest(GoogleError):
+    """400: the request itself is wrong (permanent; never retried)."""
+
+
+class GoogleDuplicate(GoogleError):
+    """409 ``duplicate``: an event with that id already exists (or existed)."""
+
+
+class GoogleQuotaExceeded(GoogleTransient):
+    """403 ``quotaExceeded`` (calendar usage limits): retry only much later."""
+
+
+class TokenSource(Protocol):
+    """What the client needs from auth (see :class:`bridge.google.auth.TokenProvider`)."""
+
+    async def access_token(self) -> str:
+        """A valid access token."""
+
+    def invalidate(self) -> None:
+        """Forget the cached access token (it was refused)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Truncated exponential backoff with full jitter."""
+
+    max_attempts: int = 6
+    base: float = 0.5
+    cap: float = 32.0
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
+        backoff = random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+        if retry_after is not None:
+            return max(backoff, min(retry_after, self.max_retry_after))
+        return backoff
+
+
+class RequestBudget:
+    """A token bucket of ``per_minute`` requests (burst of 1/6 of it) for one Google user."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.capacity = max(1.0, per_minute / 6)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.stamp = clock()
+        self.waited = 0.0
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.per_minute / 60)
+        self.stamp = now
+
+    async def acquire(self) -> None:
+        """Wait until one request may be sent."""
+        async with self._lock:
+            self._refill()
+            while self.tokens < 1:
+                wait = (1 - self.tokens) * 60 / self.per_minute
+                self.waited += wait
+                await asyncio.sleep(wait)
+                self._refill()
+            self.tokens -= 1
+
+    @property
+    def available(self) -> float:
+        """Requests that could be sent right now (for metrics)."""
+        self._refill()
+        return self.tokens
+
+
+@dataclass
+class ClientStats:
+    """Request counters of one client (exported by ``/metrics``)."""
+
+    by_status: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+
+
+def _reason(exc: HttpError) -> str:
+    try:
+        data = json.loads(exc.content.decode("utf-8", "replace"))
+        errors = data.get("error", {}).get("errors") or []
+        if errors and isinstance(errors[0], dict):
+            return str(errors[0].get("reason") or "")
+        return str(data.get("error", {}).get("status") or "")
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _retry_after(exc: HttpError) -> float | None:
+    value = exc.resp.get("retry-after") if exc.resp is not None else None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def translate_error(exc: BaseException) -> GoogleError:
+    """The one mapping from an HTTP or network failure to a :class:`GoogleError`."""
+    if isinstance(exc, GoogleError):
+        return exc
+    if not isinstance(exc, HttpError):
+        return GoogleTransient(f"network error: {type(exc).__name__}", reason="network")
+    status = int(exc.resp.status) if exc.resp is not None else 0
+    reason = _reason(exc)
+    message = f"Google answered {status} {reason}".strip()
+    err: GoogleError
+    if status == 400:
+        err = GoogleBadRequest(message, status=status, reason=reason)
+    elif status == 401:
+        err = GoogleAuthError(message, status=status, reason=reason or "authError")
+    elif status == 403 and reason in _RATE_REASONS:
+        err = GoogleTransient(message, status=status, reason=reason)
+    elif status == 403 and reason == "quotaExceeded":
+        err = GoogleQuotaExceeded(message, status=status, reason=reason)
+    elif status == 403:
+        err = GoogleForbidden(message, status=status, reason=reason)
+    elif status == 404:
+        err = GoogleNotFound(message, status=status, reason=reason or "notFound")
+    elif status == 409:
+        err = GoogleDuplicate(message, status=status, reason=reason or "duplicate")
+    elif status == 410 and reason in ("fullSyncRequired", "updatedMinTooLongAgo", ""):
+        if reason:
+            err = SyncTokenExpired(message, status=status, reason=reason)
+        else:
+            err = GoogleNotFound(message, status=status, reason="deleted")
+    elif status == 410:
+        err = GoogleNotFound(message, status=status, reason=reason)
+    elif status == 412:
+        err = GooglePreconditionFailed(message, status=status, reason=reason)
+    elif status == 429 or status >= 500:
+        err = GoogleTransient(message, status=status, reason=reason)
+    else:
+        err = GoogleError(message, status=status, reason=reason)
+    err.retry_after = _retry_after(exc)  # type: ignore[attr-defined]
+    return err
+
+
+def _retryable(err: GoogleError) -> bool:
+    return isinstance(err, GoogleTransient) and not isinstance(err, GoogleQuotaExceeded)
+
+
+Builder = Callable[[Any], Any]
+
+
+def _calendar_list(params: dict[str, Any]) -> Builder:
+    return lambda svc: svc.calendarList().list(**params)
+
+
+class GoogleClient:
+    """Calendar API calls for one Google user (one connection's account)."""
+
+    def __init__(
+        self,
+        *,
+        api_endpoint: str,
+        tokens: TokenSource,
+        budget: RequestBudget | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        stats: ClientStats | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.api_endpoint = api_endpoint if api_endpoint.endswith("/") else api_endpoint + "/"
+        self.tokens = tokens
+        self.budget = budget
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.stats = stats or ClientStats()
+        self.sleep = sleep
+        self._local = threading.local()
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _service(self) -> tuple[Any, httplib2.Http]:
+        svc = getattr(self._local, "service", None)
+        if svc is None:
+            http = httplib2.Http(timeout=self.timeout)
+            svc = build(
+                "calendar", "v3", http=http, static_discovery=True, cache_discovery=False,
+                client_options={"api_endpoint": self.api_endpoint},
+            )
+            self._local.service = svc
+            self._local.http = http
+        return svc, self._local.http
+
+    def _execute(self, builder: Builder, token: str, etag: str | None) -> Any:
+        svc, http = self._service()
+        request = builder(svc)
+        request.headers["Authorization"] = "Bearer " + token
+        if etag is not None:
+            request.headers["If-Match"] = etag
+        try:
+            return request.execute(http=http, num_retries=0)
+        except HttpError:
+            raise
+        except _TRANSIENT_EXC as exc:
+            # A reset or timeout leaves httplib2's connection unusable: start a fresh one.
+            self._local.service = None
+            raise GoogleTransient(f"network error: {type(exc).__name__}",
+                                  reason="network") from exc
+
+    async def call(self, name: str, builder: Builder, *, etag: str | None = None) -> Any:
+        """Run one API request with auth, budget, retries and error translation."""
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            if self.budget is not None:
+                await self.budget.acquire()
+            token = await self.tokens.access_token()
+            try:
+                result = await asyncio.to_thread(self._execute, builder, token, etag)
+            except Exception as exc:
+                err = translate_error(exc)
+                self.stats.by_status[str(err.status or err.reason or "error")] += 1
+                if err.status == 401 and not refreshed:
+                    refreshed = True
+                    self.tokens.invalidate()
+                    _LOGGER.debug("%s: 401, refreshing the access token once", name)
+                    attempt -= 1
+                    continue
+                if _retryable(err) and attempt < self.retry.max_attempts:
+                    delay = self.retry.delay(attempt, getattr(err, "retry_after", None))
+                    self.stats.retries += 1
+                    _LOGGER.debug("%s: %s, retry %d in %.2fs", name, err, attempt, delay)
+                    await self.sleep(delay)
+                    continue
+                raise err from exc
+            self.stats.by_status["200"] += 1
+            return result
+
+    # -- API -----------------------------------------------------------------------------
+    async def list_events(
+        self,
+        calendar_id: str,
+        *,
+        sync_token: str | None = None,
+        page_token: str | None = None,
+        ical_uid: str | None = None,
+        max_results: int = 2500,
+    ) -> dict[str, Any]:
+        """One page of ``events.list`` (with deleted items, unexpanded series)."""
+        params: dict[str, Any] = {"calendarId": calendar_id, "maxResults": max_results,
+                                  "showDeleted": True, "singleEvents": False}
+        if sync_token:
+            params["syncToken"] = sync_token
+        if page_token:
+            params["pageToken"] = page_token
+        if ical_uid:
+            params["iCalUID"] = ical_uid
+        result: dict[str, Any] = await self.call(
+            "events.list", lambda svc: svc.events().list(**params))
+        return result
+
+    async def get_event(self, calendar_id: str, event_id: str) -> dict[str, Any]:
+        """``events.get`` (cancelled events too)."""
+        result: dict[str, Any] = await self.call(
+            "events.get", lambda svc: svc.events().get(calendarId=calendar_id, eventId=event_id))
+        return result
+
+    async def insert_event(self, calendar_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``events.insert`` with ``sendUpdates=none``; 409 raises ``GoogleDuplicate``."""
+        result: dict[str, Any] = await self.call(
+            "events.insert",
+            lambda svc: svc.events().insert(calendarId=calendar_id, body=body,
+                                            sendUpdates="none"))
+        return result
+
+    async def update_event(
+        self, calendar_id: str, event_id: str, body: dict[str, Any], *, etag: str | None = None
+    ) -> dict[str, Any]:
+        """``events.update`` (full replace) with ``If-Match`` when ``etag`` is given."""
+        result: dict[str, Any] = await self.call(
+            "events.update",
+            lambda svc: svc.events().update(calendarId=calendar_id, eventId=event_id, body=body,
+                                            sendUpdates="none"),
+            etag=etag)
+        return result
+
+    async def patch_event(
+        self, calendar_id: str, event_id: str, body: dict[str, Any], *, etag: str | None = None
+    ) -> dict[str, Any]:
+        """``events.patch`` with ``If-Match`` when ``etag`` is given."""
+        result: dict[str, Any] = await self.call(
+            "events.patch",
+            lambda svc: svc.events().patch(calendarId=calendar_id, eventId=event_id, body=body,
+                                           sendUpdates="none"),
+            etag=etag)
+        return result
+
+    async def delete_event(
+        self, calendar_id: str, event_id: str, *, etag: str | None = None
+    ) -> None:
+        """``events.delete`` with ``If-Match`` when ``etag`` is given."""
+        await self.call(
+            "events.delete",
+            lambda svc: svc.events().delete(calendarId=calendar_id, eventId=event_id,
+                                            sendUpdates="none"),
+            etag=etag)
+
+    async def calendar_list(self, *, min_access_role: str = "writer") -> list[dict[str, Any]]:
+        """Every calendar the user may write to (``calendarList.list``, all pages)."""
+        out: list[dict[str, Any]] = []
+        page: str | None = None
+        while True:
+            params: dict[str, Any] = {"minAccessRole": min_access_role, "maxResults": 250}
+            if page:
+                params["pageToken"] = page
+            data: dict[str, Any] = await self.call("calendarList.list", _calendar_list(params))
+            out.extend(data.get("items") or [])
+            page = data.get("nextPageToken")
+            if not page:
+                return out
+
+    async def watch(
+        self, calendar_id: str, *, channel_id: str, address: str, token: str, ttl: int
+    ) -> dict[str, Any]:
+        """``events.watch``: open a push channel to ``address``."""
+        body = {"id": channel_id, "type": "web_hook", "address": address, "token": token,
+                "params": {"ttl": str(ttl)}}
+        result: dict[str, Any] = await self.call(
+            "events.watch", lambda svc: svc.events().watch(calendarId=calendar_id, body=body))
+        return result
+
+    async def stop_channel(self, channel_id: str, resource_id: str) -> None:
+        """``channels.stop`` (404 means already gone and is ignored)."""
+        try:
+            await self.call(
+                "channels.stop",
+                lambda svc: svc.channels().stop(body={"id": channel_id,
+                                                      "resourceId": resource_id}))
+        except GoogleNotFound:
+            _LOGGER.debug("channel %s was already stopped", channel_id)

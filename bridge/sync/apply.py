@@ -1,0 +1,288 @@
+"""Apply Google changes to the local store: plan inside one transaction, then write.
+
+:func:`apply_remote` reads links and local items *inside* the write transaction, asks the pure
+planner, and writes through the ordinary item write path (origin ``google:<id>``, so no echo
+into this connection's outbox; change log and other connections' outbox rows as usual), the
+link rows, the ledger and, when given, the new sync token or import progress: all in one commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.errors import DuplicateUid, NotFound
+from bridge.model import ItemRecord, ParsedResource
+from bridge.store.items import href_for_uid
+from bridge.store.sync import LedgerEntry, LinkRecord
+from bridge.sync.actions import (
+    Action,
+    Conflict,
+    DeleteLocal,
+    DeleteRemote,
+    Noop,
+    PullFromGoogle,
+    PushToGoogle,
+    Relink,
+    Unlink,
+)
+from bridge.sync.context import ConnectionContext, link_state, local_state
+from bridge.sync.plan import plan_item, safety_check
+from bridge.sync.remote import RemoteSeries
+
+__all__ = ["PullResult", "apply_remote", "changed_fields"]
+
+_LOGGER = logging.getLogger(__name__)
+_KEEP = object()
+
+
+@dataclass
+class PullResult:
+    """What one pull (or import page) did."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    relinked: int = 0
+    conflicts: int = 0
+    pushed_back: int = 0
+    errors: int = 0
+    paused: str | None = None
+    seen: int = 0
+    actions: list[Action] = field(default_factory=list)
+
+    def add(self, other: PullResult) -> None:
+        """Accumulate another result's counts."""
+        for name in ("created", "updated", "deleted", "unchanged", "relinked", "conflicts",
+                     "pushed_back", "errors", "seen"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.paused = self.paused or other.paused
+
+    def as_dict(self) -> dict[str, Any]:
+        """Counts as a plain dict (progress, CLI, admin page)."""
+        return {k: getattr(self, k) for k in ("created", "updated", "deleted", "unchanged",
+                                              "relinked", "conflicts", "pushed_back", "errors",
+                                              "seen")} | {"paused": self.paused}
+
+
+def changed_fields(old: ItemRecord | None, new: ParsedResource | None) -> list[str]:
+    """Which appointment fields differ (for the ledger)."""
+    if old is None or new is None:
+        return []
+    names = ("summary", "start_ts", "end_ts", "status", "recurring", "customer_name",
+             "customer_email", "customer_phone", "service")
+    out = [n.replace("_ts", "") for n in names if getattr(old, n) != getattr(new, n)]
+    if not out and old.content_hash != new.content_hash:
+        out.append("details")
+    return out
+
+
+def _link_for(ctx: ConnectionContext, series: RemoteSeries, uid: str) -> LinkRecord:
+    return LinkRecord(ctx.id, uid, series.event_id, series.etag,
+                      series.parsed.etag if series.parsed else None, series.hash, series.hash,
+                      series.updated, 0.0)
+
+
+def apply_remote(
+    ctx: ConnectionContext,
+    batch: Sequence[RemoteSeries],
+    trigger: str,
+    *,
+    sync_token: Any = _KEEP,
+    state_patch: Mapping[str, Any] | None = None,
+    missing_event_ids: Sequence[str] = (),
+    dry_run: bool = False,
+    confirmed: bool = False,
+    importing: bool = False,
+) -> PullResult:
+    """Plan and apply ``batch`` in one transaction (``missing_event_ids``: gone from a re-list).
+
+    Returns the counts; ``paused`` is set (and nothing applied) when the safety valve trips.
+    """
+    store = ctx.store
+    path = ctx.record.collection_path
+    collection_id = ctx.record.collection_id
+
+    def tx() -> PullResult:
+        result = PullResult(seen=len(batch))
+        wanted = [s.event_id for s in batch] + list(missing_event_ids)
+        by_event = store.links_by_event(ctx.id, wanted)
+        entries = list(batch) + [
+            RemoteSeries(eid, by_event[eid].uid, None, deleted=True)
+            for eid in missing_event_ids if eid in by_event
+        ]
+        uids: dict[str, str] = {}
+        for series in entries:
+            link = by_event.get(series.event_id)
+            uid = link.uid if link is not None else series.uid
+            if uid:
+                uids[series.event_id] = uid
+        by_uid = store.links_by_uid(ctx.id, uids.values())
+        items = store.items_by_uid(collection_id, uids.values())
+        planned: list[tuple[RemoteSeries, str, Action]] = []
+        ledger: list[LedgerEntry] = []
+        for series in entries:
+            uid = uids.get(series.event_id)
+            if uid is None:
+                continue  # a tombstone of an event we never had
+            if series.error:
+                result.errors += 1
+                ledger.append(LedgerEntry("pull", trigger, "skip", "error", ctx.id, collection_id,
+                                          uid, google_event_id=series.event_id,
+                                          error=series.error))
+                continue
+            link = by_event.get(series.event_id) or by_uid.get(uid)
+            item = items.get(uid)
+            local = local_state(item, ctx.calendar_tz) if item is not None else None
+            if item is not None and local is None:
+                result.errors += 1
+                ledger.append(LedgerEntry("pull", trigger, "skip", "error", ctx.id,
+                                          collection_id, uid, google_event_id=series.event_id,
+                                          error="the local item cannot be mapped to Google"))
+                continue
+            action = plan_item(local, series.state(uid), link_state(link))
+            planned.append((series, uid, action))
+        result.actions = [a for _, _, a in planned]
+        if not confirmed:
+            verdict = safety_check(result.actions, store.count_links(ctx.id),
+                                   share=ctx.options.safety_share,
+                                   min_deletes=ctx.options.safety_min_deletes,
+                                   full_listing_empty=False)
+            if not verdict.ok:
+                result.paused = verdict.reason
+                if not dry_run:
+                    store.update_connection(ctx.id, paused_reason=verdict.reason)
+                return result
+        if dry_run:
+            for _, _, action in planned:
+                _count(result, action, items)
+            return result
+        pulls: list[tuple[RemoteSeries, str, Action]] = []
+        links: list[LinkRecord] = []
+        for series, uid, action in planned:
+            step: Action = action
+            if isinstance(action, Conflict):
+                result.conflicts += 1
+                ctx.metrics.conflicts += 1
+                loser: dict[str, Any]
+                if action.winner == "google":
+                    old = items.get(uid)
+                    loser = {"side": "local", "text": old.text if old else None}
+                else:
+                    loser = {"side": "google", "event": series.snapshot()}
+                _LOGGER.info("Conflict on %s: %s, %s wins", uid, action.reason, action.winner)
+                ledger.append(LedgerEntry(
+                    "both", trigger, "conflict", "open", ctx.id, collection_id, uid,
+                    google_event_id=series.event_id,
+                    detail={"reason": action.reason, "winner": action.winner, "loser": loser}))
+                step = action.then
+            if isinstance(step, PullFromGoogle):
+                pulls.append((series, uid, step))
+            elif isinstance(step, DeleteLocal):
+                item = items.get(uid)
+                if item is not None:
+                    with contextlib.suppress(NotFound):
+                        store.delete_item(path, item.href, origin=ctx.origin)
+                store.delete_link(ctx.id, uid)
+                result.deleted += 1
+                _LOGGER.info("Deleting appointment %s (deleted on Google)", uid)
+                ledger.append(LedgerEntry("pull", trigger, "delete", "ok", ctx.id,
+                                          collection_id, uid, google_event_id=series.event_id))
+            elif isinstance(step, Relink):
+                links.append(_link_for(ctx, series, uid))
+                item = items.get(uid)
+                if item is not None:
+                    links[-1] = LinkRecord(ctx.id, uid, series.event_id, series.etag, item.etag,
+                                           series.hash, series.hash, series.updated, 0.0)
+                result.relinked += 1
+            elif isinstance(step, Unlink):
+                store.delete_link(ctx.id, uid)
+            elif isinstance(step, PushToGoogle | DeleteRemote):
+                # The local side is newer: make sure the push worker handles it.
+                item = items.get(uid)
+                store.enqueue_push(ctx.id, uid, item.href if item else href_for_uid(uid),
+                                   "delete" if isinstance(step, DeleteRemote) else "upsert")
+                result.pushed_back += 1
+            elif isinstance(step, Noop):
+                result.unchanged += 1
+        _write_pulls(ctx, pulls, items, trigger, result, links, ledger)
+        store.put_links(ctx.id, links)
+        store.add_ledger(ledger)
+        if sync_token is not _KEEP:
+            store.save_sync_token(ctx.id, sync_token)
+        if state_patch:
+            store.update_connection_state(ctx.id, state_patch)
+        return result
+
+    if dry_run:
+        return tx()
+    return store.run_transaction(tx, importing=importing)
+
+
+def _count(result: PullResult, action: Action, items: Mapping[str, ItemRecord]) -> None:
+    step = action.then if isinstance(action, Conflict) else action
+    if isinstance(action, Conflict):
+        result.conflicts += 1
+    if isinstance(step, PullFromGoogle):
+        if step.uid in items:
+            result.updated += 1
+        else:
+            result.created += 1
+    elif isinstance(step, DeleteLocal):
+        result.deleted += 1
+    elif isinstance(step, Relink):
+        result.relinked += 1
+    elif isinstance(step, PushToGoogle | DeleteRemote):
+        result.pushed_back += 1
+    else:
+        result.unchanged += 1
+
+
+def _write_pulls(
+    ctx: ConnectionContext,
+    pulls: list[tuple[RemoteSeries, str, Action]],
+    items: Mapping[str, ItemRecord],
+    trigger: str,
+    result: PullResult,
+    links: list[LinkRecord],
+    ledger: list[LedgerEntry],
+) -> None:
+    if not pulls:
+        return
+    store = ctx.store
+    path = ctx.record.collection_path
+    resources: list[ParsedResource] = []
+    for series, uid, _ in pulls:
+        assert series.parsed is not None
+        parsed = series.parsed
+        if parsed.uid != uid:
+            # Google's iCalUID differs from the UID we know the item by: keep ours.
+            _LOGGER.debug("event %s maps to UID %s, kept as %s", series.event_id, parsed.uid, uid)
+        resources.append(parsed)
+    try:
+        store.bulk_put(path, resources, origin=ctx.origin)
+    except DuplicateUid:
+        # An href is taken by another UID: fall back to one write each with a fresh href.
+        for res in resources:
+            existing = items.get(res.uid)
+            href = existing.href if existing else href_for_uid(res.uid + "-g")
+            store.put_item(path, href, res, origin=ctx.origin)
+    for series, uid, _ in pulls:
+        assert series.parsed is not None
+        old = items.get(uid)
+        action = "update" if old is not None else "create"
+        if old is None:
+            result.created += 1
+        else:
+            result.updated += 1
+        if trigger != "import":
+            _LOGGER.info("Pulling appointment %s from Google (%s)", uid, action)
+        links.append(_link_for(ctx, series, uid))
+        ledger.append(LedgerEntry("pull", trigger, action, "ok", ctx.id,
+                                  ctx.record.collection_id, uid,
+                                  fields=changed_fields(old, series.parsed),
+                                  google_event_id=series.event_id))

@@ -1,0 +1,72 @@
+"""Push channels (``events.watch``): open, renew before expiry, stop, and check notifications.
+
+Google's notifications carry no body and are not fully reliable, so they only *wake* a pull;
+polling every ``poll_interval`` stays on.  A channel is renewed with a **new id** before it
+expires (``channel_renew_before``), and the old one is stopped afterwards (overlap is harmless:
+both wake the same coalesced pull).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+import uuid
+
+from bridge.errors import GoogleError
+from bridge.store.sync import ConnectionRecord
+from bridge.sync.context import ConnectionContext
+
+__all__ = ["ensure_channel", "notification_matches", "stop_channel"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def ensure_channel(ctx: ConnectionContext, *, now: float | None = None) -> bool:
+    """Open or renew the connection's channel when push is on; True when one was opened."""
+    if not ctx.options.push_channels or not ctx.options.public_url:
+        return False
+    record = ctx.reload()
+    now = time.time() if now is None else now
+    if record.channel_id and (record.channel_expiry or 0) - now > ctx.options.channel_renew_before:
+        return False
+    channel_id = uuid.uuid4().hex
+    token = secrets.token_urlsafe(24)
+    address = ctx.options.public_url + "/google/notifications"
+    try:
+        answer = await ctx.client.watch(ctx.calendar_id, channel_id=channel_id, address=address,
+                                        token=token, ttl=ctx.options.channel_ttl)
+    except GoogleError as exc:
+        _LOGGER.warning("Push channel for connection %d refused: %s (polling continues)",
+                        ctx.id, exc)
+        return False
+    expiry = int(answer.get("expiration") or 0) / 1000 or now + ctx.options.channel_ttl
+    ctx.store.update_connection(ctx.id, channel_id=channel_id,
+                                channel_resource_id=str(answer.get("resourceId") or ""),
+                                channel_token=token, channel_expiry=expiry)
+    _LOGGER.info("Push channel for connection %d open until %s", ctx.id,
+                 time.strftime("%Y-%m-%d %H:%M", time.gmtime(expiry)))
+    if record.channel_id and record.channel_resource_id:
+        await ctx.client.stop_channel(record.channel_id, record.channel_resource_id)
+    return True
+
+
+async def stop_channel(ctx: ConnectionContext) -> None:
+    """Stop the connection's channel (disconnect); errors are logged, not raised."""
+    record = ctx.reload()
+    if not record.channel_id or not record.channel_resource_id:
+        return
+    try:
+        await ctx.client.stop_channel(record.channel_id, record.channel_resource_id)
+    except GoogleError as exc:
+        _LOGGER.warning("Stopping channel of connection %d failed: %s", ctx.id, exc)
+    ctx.store.update_connection(ctx.id, channel_id=None, channel_resource_id=None,
+                                channel_token=None, channel_expiry=None)
+
+
+def notification_matches(record: ConnectionRecord | None, token: str | None) -> bool:
+    """True when a notification's channel token is the one we issued (constant time)."""
+    if record is None or not record.channel_token or token is None:
+        return False
+    return hmac.compare_digest(record.channel_token.encode(), token.encode())

@@ -1,0 +1,145 @@
+"""Per-connection context shared by push, pull and import: store, client, options, metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.config import Settings
+from bridge.google.client import ClientStats, GoogleClient, RetryPolicy
+from bridge.google.mapping import ical_hash
+from bridge.model import ItemRecord, origin_for_connection
+from bridge.store import SqlStore
+from bridge.store.sync import ConnectionRecord, LinkRecord
+from bridge.sync.actions import LinkState, LocalState
+
+__all__ = [
+    "SYNC_STATE_VERSION",
+    "ConnectionContext",
+    "SyncMetrics",
+    "SyncOptions",
+    "link_state",
+    "local_state",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+# Bump when what we store per link changes meaning: connections then re-list in full.
+SYNC_STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Tunables of the engine (from ``[google]``; tests shorten the waits)."""
+
+    poll_interval: float = 300.0
+    safety_share: float = 0.5
+    safety_min_deletes: int = 5
+    requests_per_minute: int = 500
+    max_push_attempts: int = 8
+    push_retry_base: float = 5.0
+    push_retry_cap: float = 3600.0
+    claim_batch: int = 50
+    claim_lease: float = 120.0
+    idle_wait: float = 1.0
+    page_size: int = 2500
+    push_channels: bool = False
+    public_url: str = ""
+    channel_ttl: int = 7 * 86400
+    channel_renew_before: float = 86400.0
+    http_timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    api_endpoint: str = "https://www.googleapis.com/calendar/v3/"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> SyncOptions:
+        """Options from ``[google]`` and ``[http] public_url``."""
+        g = settings.values["google"]
+        public_url = str(settings.get("http", "public_url") or "")
+        push = str(g["push"])
+        channels = push == "on" or (push == "auto" and public_url.startswith("https://"))
+        values: dict[str, Any] = {
+            "poll_interval": float(g["poll_interval"]),
+            "safety_share": float(g["safety_delete_share"]),
+            "requests_per_minute": int(g["requests_per_minute"]),
+            "push_channels": channels and bool(public_url),
+            "public_url": public_url.rstrip("/"),
+            "api_endpoint": str(g["api_endpoint"]),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclass
+class SyncMetrics:
+    """Counters exported on ``/metrics`` (gauges are computed at scrape time)."""
+
+    actions: Counter[str] = field(default_factory=Counter)
+    pulls: Counter[str] = field(default_factory=Counter)
+    conflicts: int = 0
+    client_stats: list[ClientStats] = field(default_factory=list)
+    notifications: Counter[str] = field(default_factory=Counter)
+    push_latency_sum: float = 0.0
+    push_count: int = 0
+
+
+@dataclass
+class ConnectionContext:
+    """What push and pull need for one connection."""
+
+    store: SqlStore
+    record: ConnectionRecord
+    client: GoogleClient
+    options: SyncOptions
+    worker: str
+    metrics: SyncMetrics
+
+    @property
+    def id(self) -> int:
+        """The connection id."""
+        return self.record.id
+
+    @property
+    def calendar_id(self) -> str:
+        """The Google calendar id."""
+        return self.record.google_calendar_id
+
+    @property
+    def calendar_tz(self) -> str:
+        """The Google calendar's time zone (stored at connect time)."""
+        return str(self.record.state.get("calendar_tz") or "UTC")
+
+    @property
+    def calendar_key(self) -> str:
+        """The key of deterministic event ids: the local calendar path."""
+        return self.record.collection_path
+
+    @property
+    def origin(self) -> str:
+        """The ``origin`` of our writes for this connection (no echo into its outbox)."""
+        return origin_for_connection(self.record.id)
+
+    def reload(self) -> ConnectionRecord:
+        """Re-read the connection row."""
+        self.record = self.store.get_connection(self.record.id)
+        return self.record
+
+
+def local_state(item: ItemRecord, calendar_tz: str) -> LocalState | None:
+    """The planner's view of a local item; ``None`` when Google cannot hold it (e.g. VTODO)."""
+    try:
+        digest = ical_hash(item.text, calendar_tz=calendar_tz)
+    except Exception as exc:  # mapping refuses the shape: not syncable
+        _LOGGER.debug("item %s not mappable: %s", item.uid, type(exc).__name__)
+        return None
+    return LocalState(item.uid, item.etag, digest, item.modified_at)
+
+
+def link_state(link: LinkRecord | None) -> LinkState | None:
+    """The planner's view of a link row."""
+    if link is None:
+        return None
+    return LinkState(link.uid, link.google_event_id, link.local_etag, link.google_etag,
+                     link.hash_local, link.hash_google, link.google_updated, link.updated_at)

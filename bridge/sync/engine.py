@@ -1,0 +1,316 @@
+"""The sync engine: push workers, pull scheduler, imports and channels for every connection.
+
+One :class:`SyncEngine` per sidecar process.  Several processes share the work through the
+database only: outbox claims (``SKIP LOCKED`` / leases) for pushes and a per-connection ``pull``
+lease for pulls and imports.  The push loop wakes on an in-process signal after each commit that
+queued outbox rows, on ``LISTEN termin_bridge_outbox`` (PostgreSQL; other processes' commits),
+and otherwise every ``idle_wait`` seconds (SQLite: the CalDAV process's commits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from bridge.config import Settings
+from bridge.errors import GoogleAuthError, GoogleError
+from bridge.google.auth import OAuthEndpoints, RefreshTokenProvider, TokenProvider
+from bridge.google.client import ClientStats, GoogleClient, RequestBudget
+from bridge.google.crypto import TokenCipher, TokenDecryptError, cipher_from_settings
+from bridge.store import SqlStore
+from bridge.store.engine import is_postgres
+from bridge.store.sync import NOTIFY_CHANNEL, ConnectionRecord, OutboxClaim
+from bridge.sync.apply import PullResult
+from bridge.sync.channels import ensure_channel
+from bridge.sync.context import ConnectionContext, SyncMetrics, SyncOptions
+from bridge.sync.pull import pull, run_import
+from bridge.sync.push import push_claim
+
+__all__ = ["SyncEngine", "TokenFactory"]
+
+_LOGGER = logging.getLogger(__name__)
+
+TokenFactory = Callable[[ConnectionRecord, str], TokenProvider]
+
+
+class SyncEngine:
+    """Runs pushes, pulls, imports and channel renewals for all active connections."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        options: SyncOptions,
+        *,
+        cipher: TokenCipher | None = None,
+        endpoints: OAuthEndpoints | None = None,
+        token_factory: TokenFactory | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.options = options
+        self.cipher = cipher
+        self.endpoints = endpoints
+        self.token_factory = token_factory
+        self.worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.metrics = SyncMetrics()
+        self._contexts: dict[int, tuple[bytes, str, ConnectionContext]] = {}
+        self._budgets: dict[str, RequestBudget] = {}
+        self._push_wake: asyncio.Event | None = None
+        self._tick_wake: asyncio.Event | None = None
+        self._pull_requests: dict[int, str] = {}
+        self._next_pull: dict[int, float] = {}
+        self._running: dict[int, asyncio.Task[Any]] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listen_stop = threading.Event()
+        self._listen_thread: threading.Thread | None = None
+
+    @classmethod
+    def from_settings(cls, store: SqlStore, settings: Settings, **overrides: Any) -> SyncEngine:
+        """An engine configured from ``[google]``, ``[http]`` and ``[security]``."""
+        try:
+            cipher: TokenCipher | None = cipher_from_settings(settings)
+        except Exception:  # no key: connections will show "error", nothing crashes
+            cipher = None
+        return cls(store, SyncOptions.from_settings(settings, **overrides), cipher=cipher,
+                   endpoints=OAuthEndpoints.from_settings(settings))
+
+    # -- contexts ----------------------------------------------------------------------------
+    def _budget(self, account: str) -> RequestBudget:
+        budget = self._budgets.get(account)
+        if budget is None:
+            budget = self._budgets[account] = RequestBudget(self.options.requests_per_minute)
+        return budget
+
+    def context(self, record: ConnectionRecord) -> ConnectionContext | None:
+        """The (cached) context of a connection; ``None`` when its token cannot be used."""
+        blob = self.store.get_refresh_token(record.id) or b""
+        cached = self._contexts.get(record.id)
+        if cached is not None and cached[0] == blob and cached[1] == record.google_calendar_id:
+            cached[2].record = record
+            return cached[2]
+        try:
+            if self.token_factory is not None:
+                tokens: TokenProvider = self.token_factory(record, "")
+            else:
+                if self.cipher is None or self.endpoints is None or not blob:
+                    raise TokenDecryptError(record.id, "no usable key or token")
+                refresh = self.cipher.decrypt(record.id, blob)
+                tokens = RefreshTokenProvider(self.endpoints, refresh)
+        except TokenDecryptError as exc:
+            _LOGGER.error("Connection %d: %s", record.id, exc.reason)
+            self.store.update_connection(record.id, status="error",
+                                         last_error=f"refresh token unreadable ({exc.reason}); "
+                                         "reconnect Google")
+            return None
+        stats = ClientStats()
+        self.metrics.client_stats.append(stats)
+        client = GoogleClient(api_endpoint=self.options.api_endpoint, tokens=tokens,
+                              budget=self._budget(record.account_email or str(record.id)),
+                              retry=self.options.retry, timeout=self.options.http_timeout,
+                              stats=stats)
+        ctx = ConnectionContext(self.store, record, client, self.options, self.worker,
+                                self.metrics)
+        self._contexts[record.id] = (blob, record.google_calendar_id, ctx)
+        return ctx
+
+    def _needs_reconnect(self, ctx: ConnectionContext, exc: GoogleError) -> None:
+        _LOGGER.warning("Connection %d needs a reconnect: %s", ctx.id, exc)
+        self.store.update_connection(ctx.id, status="needs_reconnect", last_error=str(exc))
+        self._contexts.pop(ctx.id, None)
+
+    # -- push --------------------------------------------------------------------------------
+    async def push_once(self, connection_ids: list[int] | None = None) -> int:
+        """Claim one batch and push it; returns how many UIDs were claimed."""
+        claims = await asyncio.to_thread(
+            self.store.claim_outbox, self.worker, limit=self.options.claim_batch,
+            lease=self.options.claim_lease, connection_ids=connection_ids)
+        if not claims:
+            return 0
+        groups: dict[int, list[OutboxClaim]] = {}
+        for claim in claims:
+            groups.setdefault(claim.connection_id, []).append(claim)
+        await asyncio.gather(*(self._push_group(cid, group) for cid, group in groups.items()))
+        return len(claims)
+
+    async def _push_group(self, connection_id: int, claims: list[OutboxClaim]) -> None:
+        record = self.store.get_connection(connection_id)
+        ctx = self.context(record)
+        if ctx is None:
+            self.store.release_outbox(claims, self.worker)
+            return
+        for i, claim in enumerate(claims):
+            try:
+                outcome = await push_claim(ctx, claim)
+            except GoogleAuthError as exc:
+                self._needs_reconnect(ctx, exc)
+                self.store.release_outbox(claims[i:], self.worker)
+                return
+            if outcome.status == "reconnect":
+                self._needs_reconnect(ctx, GoogleAuthError(outcome.error or "invalid_grant"))
+                self.store.release_outbox(claims[i + 1:], self.worker)
+                return
+
+    async def drain(self, timeout: float = 30.0, connection_ids: list[int] | None = None) -> None:
+        """Push until nothing is claimable (``sync-now`` and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not await self.push_once(connection_ids):
+                return
+
+    async def _push_loop(self) -> None:
+        assert self._push_wake is not None
+        while True:
+            self._push_wake.clear()
+            try:
+                claimed = await self.push_once()
+            except Exception:
+                _LOGGER.exception("push loop error")
+                claimed = 0
+                await asyncio.sleep(self.options.idle_wait)
+            if not claimed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._push_wake.wait(), self.options.idle_wait)
+
+    def wake_push(self) -> None:
+        """Wake the push loop (thread-safe)."""
+        loop, event = self._loop, self._push_wake
+        if loop is not None and event is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+
+    # -- pull --------------------------------------------------------------------------------
+    def request_pull(self, connection_id: int, trigger: str = "notification") -> None:
+        """Ask for a pull of one connection soon (coalesced; safe from the loop thread)."""
+        self._pull_requests.setdefault(connection_id, trigger)
+        if self._tick_wake is not None:
+            self._tick_wake.set()
+
+    async def pull_connection(
+        self, connection_id: int, trigger: str = "poll", *, confirmed: bool = False
+    ) -> PullResult | None:
+        """Pull (or continue the import of) one connection under the cross-process lease."""
+        record = self.store.get_connection(connection_id)
+        if not record.active or record.status != "ok":
+            return None
+        if record.paused_reason and not confirmed:
+            return None
+        ctx = self.context(record)
+        if ctx is None:
+            return None
+        lease_ttl = max(300.0, self.options.poll_interval)
+        if not self.store.acquire_lease(connection_id, "pull", self.worker, lease_ttl):
+            return None
+        try:
+            phase = record.state.get("import", {}).get("phase")
+            if phase == "running":
+                result = await run_import(ctx)
+                self.wake_push()  # queued local items wait for the import to finish
+            else:
+                await ensure_channel(ctx)
+                result = await pull(ctx, trigger, confirmed=confirmed)
+            if confirmed and result.paused is None:
+                self.store.update_connection(connection_id, paused_reason=None)
+            self.store.update_connection(connection_id, last_error=None)
+            return result
+        except GoogleAuthError as exc:
+            self._needs_reconnect(ctx, exc)
+            return None
+        except GoogleError as exc:
+            _LOGGER.warning("Pull of connection %d failed: %s", connection_id, exc)
+            self.store.update_connection(connection_id, last_error=str(exc))
+            return None
+        finally:
+            self.store.release_lease(connection_id, "pull", self.worker)
+
+    async def _scheduler(self) -> None:
+        assert self._tick_wake is not None
+        while True:
+            self._tick_wake.clear()
+            try:
+                await self._schedule_once()
+            except Exception:
+                _LOGGER.exception("scheduler error")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._tick_wake.wait(), self.options.idle_wait)
+
+    async def _schedule_once(self) -> None:
+        now = time.monotonic()
+        records = await asyncio.to_thread(self.store.list_connections, active_only=True)
+        for record in records:
+            cid = record.id
+            if record.status != "ok" or record.paused_reason or cid in self._running:
+                continue
+            phase = record.state.get("import", {}).get("phase")
+            trigger = self._pull_requests.pop(cid, None)
+            if phase != "running" and trigger is None and now < self._next_pull.get(cid, 0):
+                continue
+            if phase not in ("running", "done"):
+                continue
+            interval = float(record.poll_interval or self.options.poll_interval)
+            self._next_pull[cid] = now + interval
+            task = asyncio.create_task(self._run_pull(cid, trigger or "poll"))
+            self._running[cid] = task
+
+    async def _run_pull(self, connection_id: int, trigger: str) -> None:
+        try:
+            await self.pull_connection(connection_id, trigger)
+        except Exception:
+            _LOGGER.exception("pull of connection %d crashed", connection_id)
+        finally:
+            self._running.pop(connection_id, None)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start the push loop, the scheduler and (PostgreSQL) the LISTEN thread."""
+        self._loop = asyncio.get_running_loop()
+        self._push_wake = asyncio.Event()
+        self._tick_wake = asyncio.Event()
+        self.store.add_outbox_listener(self.wake_push)
+        self._tasks = [asyncio.create_task(self._push_loop(), name="sync-push"),
+                       asyncio.create_task(self._scheduler(), name="sync-scheduler")]
+        if is_postgres(self.store.engine):
+            self._listen_stop.clear()
+            self._listen_thread = threading.Thread(target=self._listen, name="sync-listen",
+                                                   daemon=True)
+            self._listen_thread.start()
+        _LOGGER.info("Sync engine %s started", self.worker)
+
+    async def stop(self) -> None:
+        """Cancel every task and wait for them."""
+        self.store.remove_outbox_listener(self.wake_push)
+        self._listen_stop.set()
+        tasks = self._tasks + list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self._listen_thread is not None:
+            await asyncio.to_thread(self._listen_thread.join, 5)
+            self._listen_thread = None
+
+    def _listen(self) -> None:
+        import psycopg
+
+        url = self.store.engine.url.set(drivername="postgresql")
+        try:
+            conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        except Exception as exc:  # polling still covers it
+            _LOGGER.warning("LISTEN unavailable (%s); polling every %.1fs",
+                            type(exc).__name__, self.options.idle_wait)
+            return
+        with conn:
+            conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            while not self._listen_stop.is_set():
+                for _ in conn.notifies(timeout=1.0, stop_after=1):
+                    self.wake_push()

@@ -1,0 +1,222 @@
+"""The pure sync planner: (local, remote, link) → one action per appointment.
+
+No I/O, no clock, no logging.  Modelled on vdirsyncer's ``_get_actions``: the link row holds both
+sides' etag and normalised hash at the last sync; a side *changed* when its etag differs **and**
+its hash differs (a reformatting by a server is not a change).  Our own writes come back with the
+etag/hash we stored in the link, so they are recognised as unchanged: that is echo suppression.
+
+Conflict policy (both sides changed to different content since the last sync):
+
+* **The most recent edit wins, each side measured on its own clock.**  The local edit's age is
+  ``local.modified_at - link.synced_at`` (both on our clock); the Google edit's age is
+  ``remote.updated - link.google_updated`` (both Google's ``updated`` stamps).  Clock offsets
+  cancel out, so a skewed server clock never decides.  A tie goes to the local side.
+* **An edit beats a delete** (no silent loss): a deleted side is recreated from the edited one.
+* **First contact** (the same UID on both sides and no link yet): the local version wins — the
+  booking system is the system of record — unless the contents are already equal.
+
+The loser is not dropped: the engine writes it to the ledger with the decision.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bridge.sync.actions import (
+    Action,
+    Conflict,
+    DeleteLocal,
+    DeleteRemote,
+    LinkState,
+    LocalState,
+    Noop,
+    PullFromGoogle,
+    PushToGoogle,
+    Relink,
+    RemoteState,
+    Side,
+    Unlink,
+)
+
+__all__ = [
+    "SafetyVerdict",
+    "local_changed",
+    "newer_side",
+    "plan",
+    "plan_item",
+    "remote_changed",
+    "safety_check",
+]
+
+
+def local_changed(local: LocalState, link: LinkState) -> bool:
+    """True when the local item changed since the last sync (etag and hash both differ)."""
+    return local.etag != link.local_etag and local.hash != link.hash_local
+
+
+def remote_changed(remote: RemoteState, link: LinkState) -> bool:
+    """True when the Google event changed since the last sync.
+
+    A series' exceptions have their own etags, so for series only the hash decides.
+    """
+    if remote.etag is not None and remote.etag == link.google_etag and not remote.series:
+        return False
+    return remote.hash != link.hash_google
+
+
+def _rfc3339(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def newer_side(local: LocalState, remote: RemoteState, link: LinkState | None) -> Side:
+    """The side whose edit is more recent, each measured from the last sync on its own clock."""
+    if link is None:
+        return "local"  # first contact: no common anchor; the booking system is authoritative
+    g_now, g_then = _rfc3339(remote.updated), _rfc3339(link.google_updated)
+    if g_now is None or g_then is None:
+        return "local"  # Google gave no usable stamps: fall back to the system of record
+    google_age = g_now - g_then
+    local_age = local.modified_at - link.synced_at
+    return "google" if google_age > local_age else "local"
+
+
+def plan_item(
+    local: LocalState | None,
+    remote: RemoteState | None,
+    link: LinkState | None,
+    *,
+    remote_known: bool = True,
+) -> Action:
+    """Decide what to do for one appointment.
+
+    ``remote`` is ``None`` when Google has no such event; with ``remote_known=False`` (the push
+    path, before any request) Google is assumed to be as the link recorded it.
+    """
+    uid = (local.uid if local else None) or (link.uid if link else None) or (
+        remote.uid if remote else "")
+    if not remote_known:
+        if link is None:
+            if local is None:
+                return Noop(uid, "deleted locally before it ever reached Google")
+            # Never synced: create it under the deterministic id (409 means already there).
+            return PushToGoogle(uid, None, create=True)
+        remote = RemoteState(link.event_id, uid, link.google_etag, link.hash_google,
+                             link.google_updated)
+    if remote is not None and remote.deleted:
+        gone_remote: RemoteState | None = None
+    else:
+        gone_remote = remote
+    event_id = remote.event_id if remote else (link.event_id if link else None)
+
+    if link is None:
+        if local is None and gone_remote is None:
+            return Noop(uid, "deleted on both sides before any sync")
+        if local is None:
+            assert gone_remote is not None
+            # New on Google: bring it in.
+            return PullFromGoogle(uid, gone_remote.event_id, create=True)
+        if gone_remote is None:
+            if remote is not None and remote.deleted:
+                # Our id was deleted on Google before we linked it: recreate (an edit beats a
+                # delete; the push undeletes the reserved id).
+                return PushToGoogle(uid, remote.event_id, create=True)
+            return PushToGoogle(uid, None, create=True)
+        if local.hash == gone_remote.hash:
+            # Same appointment on both sides already (e.g. a retried insert): just link it.
+            return Relink(uid, gone_remote.event_id)
+        # First contact with different contents: policy decides (local, see module doc).
+        return Conflict(uid, gone_remote.event_id, "local", "first contact, contents differ",
+                        PushToGoogle(uid, gone_remote.event_id, create=False))
+
+    assert event_id is not None
+    if local is None and gone_remote is None:
+        # Deleted on both sides: nothing left to sync.
+        return Unlink(uid, event_id)
+    if local is None:
+        assert gone_remote is not None
+        if not remote_changed(gone_remote, link):
+            # Deleted here, untouched there: delete there.
+            return DeleteRemote(uid, event_id)
+        # Deleted here but edited on Google: the edit wins, bring it back.
+        return Conflict(uid, event_id, "google", "deleted locally, edited on Google",
+                        PullFromGoogle(uid, event_id, create=True))
+    if gone_remote is None:
+        if not local_changed(local, link):
+            # Deleted on Google, untouched here: delete here.
+            return DeleteLocal(uid, event_id)
+        # Deleted on Google but edited here: the edit wins, recreate it on Google.
+        return Conflict(uid, event_id, "local", "deleted on Google, edited locally",
+                        PushToGoogle(uid, event_id, create=True))
+
+    lc, rc = local_changed(local, link), remote_changed(gone_remote, link)
+    if not lc and not rc:
+        # Unchanged on both sides, or our own write coming back (echo).
+        return Noop(uid, "unchanged")
+    if lc and not rc:
+        return PushToGoogle(uid, event_id, create=False)
+    if rc and not lc:
+        return PullFromGoogle(uid, event_id, create=False)
+    if local.hash == gone_remote.hash:
+        # Both changed to the same content (e.g. our push raced a pull): record it.
+        return Relink(uid, event_id)
+    winner = newer_side(local, gone_remote, link)
+    if winner == "local":
+        return Conflict(uid, event_id, "local", "edited on both sides; local edit is newer",
+                        PushToGoogle(uid, event_id, create=False))
+    return Conflict(uid, event_id, "google", "edited on both sides; Google edit is newer",
+                    PullFromGoogle(uid, event_id, create=False))
+
+
+def plan(
+    local: dict[str, LocalState],
+    remote: dict[str, RemoteState],
+    links: dict[str, LinkState],
+) -> list[Action]:
+    """Actions for every UID in ``remote`` (Google changes keyed by our UID).
+
+    Local items and links are looked up for those UIDs only: a pull plans what Google changed.
+    """
+    return [plan_item(local.get(uid), rem, links.get(uid)) for uid, rem in remote.items()]
+
+
+class SafetyVerdict:
+    """The safety valve's answer: ``reason`` is ``None`` when the pull may go ahead."""
+
+    def __init__(self, reason: str | None, deletes: int, total: int) -> None:
+        self.reason = reason
+        self.deletes = deletes
+        self.total = total
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing trips the valve."""
+        return self.reason is None
+
+
+def safety_check(
+    actions: list[Action],
+    linked_total: int,
+    *,
+    share: float,
+    min_deletes: int = 5,
+    full_listing_empty: bool = False,
+) -> SafetyVerdict:
+    """Refuse mass deletion: more than ``share`` of the linked items, or an empty full list.
+
+    ``min_deletes`` keeps small calendars usable (deleting 2 of 3 events is ordinary).
+    """
+    deletes = sum(1 for a in actions if isinstance(a, DeleteLocal))
+    if full_listing_empty and linked_total > 0:
+        return SafetyVerdict(
+            f"Google returned an empty calendar, but {linked_total} appointments are linked",
+            deletes, linked_total)
+    if deletes >= min_deletes and linked_total > 0 and deletes > share * linked_total:
+        return SafetyVerdict(
+            f"this pull would delete {deletes} of {linked_total} linked appointments",
+            deletes, linked_total)
+    return SafetyVerdict(None, deletes, linked_total)

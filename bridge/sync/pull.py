@@ -1,0 +1,176 @@
+"""Pull Google changes: incremental with the sync token, full re-list after 410, first import.
+
+* :func:`pull_changes` lists with the stored sync token, pages to the end, and applies every page's
+  changes together with the new ``nextSyncToken`` in one transaction (crash → the old token is
+  still stored and the re-applied changes are recognised as unchanged).
+* :func:`relist` (410, or a new ``SYNC_STATE_VERSION``) lists everything and reconciles by event id:
+  events missing from the list are deletions made in the gap; unchanged events are not touched.
+* :func:`run_import` is the first connection's full import: one transaction per page with the
+  next page token and counts, so a restart resumes where it stopped; notifications stay off
+  (``phase: importing``); the sync token commits with the last page.  ``dry_run`` only counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from bridge.errors import SyncTokenExpired
+from bridge.google.client import GoogleBadRequest
+from bridge.sync.apply import PullResult, apply_remote
+from bridge.sync.context import SYNC_STATE_VERSION, ConnectionContext
+from bridge.sync.remote import resolve_items
+
+__all__ = ["dry_run", "pull", "pull_changes", "relist", "run_import"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def pull(ctx: ConnectionContext, trigger: str = "poll", *, confirmed: bool = False
+               ) -> PullResult:
+    """One pull: incremental when a valid token is stored, else a full re-list."""
+    record = ctx.reload()
+    if record.sync_token is None or record.sync_state_version != SYNC_STATE_VERSION:
+        return await relist(ctx, trigger, confirmed=confirmed)
+    try:
+        return await pull_changes(ctx, trigger, confirmed=confirmed)
+    except SyncTokenExpired:
+        _LOGGER.info("Sync token of connection %d expired: full re-list", ctx.id)
+        ctx.store.update_connection(ctx.id, sync_token=None)
+        return await relist(ctx, "relist", confirmed=confirmed)
+
+
+async def pull_changes(ctx: ConnectionContext, trigger: str, *, confirmed: bool = False
+                       ) -> PullResult:
+    """Incremental ``events.list`` from the stored token, applied with the new token."""
+    token = ctx.record.sync_token
+    items: list[dict[str, Any]] = []
+    page: str | None = None
+    while True:
+        data = await ctx.client.list_events(ctx.calendar_id, sync_token=token, page_token=page,
+                                            max_results=ctx.options.page_size)
+        items += data.get("items") or []
+        page = data.get("nextPageToken")
+        if not page:
+            next_token = data.get("nextSyncToken")
+            break
+    if not items and next_token == token:
+        ctx.store.save_sync_token(ctx.id, token)  # only last_pull_at moves
+        return PullResult()
+    series = await resolve_items(ctx.client, ctx.calendar_id, items, calendar_tz=ctx.calendar_tz)
+    result = await asyncio.to_thread(apply_remote, ctx, series, trigger, sync_token=next_token,
+                                     confirmed=confirmed)
+    _log_result(ctx, trigger, result)
+    return result
+
+
+async def _list_all(ctx: ConnectionContext) -> tuple[list[dict[str, Any]], str | None]:
+    items: list[dict[str, Any]] = []
+    page: str | None = None
+    while True:
+        data = await ctx.client.list_events(ctx.calendar_id, page_token=page,
+                                            max_results=ctx.options.page_size)
+        items += data.get("items") or []
+        page = data.get("nextPageToken")
+        if not page:
+            return items, data.get("nextSyncToken")
+
+
+async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: bool = False
+                 ) -> PullResult:
+    """Full listing reconciled by event id (deletions in the gap applied, no churn)."""
+    ctx.store.update_connection_state(ctx.id, {"phase": "resyncing"})
+    try:
+        items, token = await _list_all(ctx)
+        series = await resolve_items(ctx.client, ctx.calendar_id, items,
+                                     calendar_tz=ctx.calendar_tz)
+        listed = {s.event_id for s in series}
+        linked = ctx.store.links_by_event(ctx.id)
+        missing = [eid for eid in linked if eid not in listed]
+        live = sum(1 for s in series if not s.deleted)
+        if not confirmed and live == 0 and linked:
+            reason = (f"Google returned an empty calendar, but {len(linked)} appointments are "
+                      "linked")
+            ctx.store.update_connection(ctx.id, paused_reason=reason)
+            _LOGGER.warning("Connection %d paused: %s", ctx.id, reason)
+            return PullResult(paused=reason)
+        result = await asyncio.to_thread(apply_remote, ctx, series, trigger, sync_token=token,
+                                         missing_event_ids=missing, confirmed=confirmed)
+        if result.paused is None:
+            ctx.store.update_connection(ctx.id, sync_state_version=SYNC_STATE_VERSION)
+        _log_result(ctx, trigger, result)
+        return result
+    finally:
+        ctx.store.update_connection_state(ctx.id, {"phase": "idle"})
+
+
+async def dry_run(ctx: ConnectionContext) -> PullResult:
+    """What a full import would do now: counts only, nothing written."""
+    items, _ = await _list_all(ctx)
+    series = await resolve_items(ctx.client, ctx.calendar_id, items, calendar_tz=ctx.calendar_tz)
+    return await asyncio.to_thread(apply_remote, ctx, [s for s in series if not s.deleted],
+                                   "dry-run", dry_run=True, confirmed=True)
+
+
+async def run_import(ctx: ConnectionContext) -> PullResult:
+    """Run (or resume) the first full import, one committed page at a time."""
+    record = ctx.reload()
+    progress: dict[str, Any] = dict(record.state.get("import") or {})
+    page: str | None = progress.get("page_token")
+    totals = PullResult()
+    for key in ("created", "updated", "unchanged", "errors", "seen", "conflicts", "relinked"):
+        setattr(totals, key, int(progress.get(key, 0)))
+    started = float(progress.get("started_at") or time.time())
+    pages = int(progress.get("pages", 0))
+    _LOGGER.info("Importing Google calendar of connection %d%s", ctx.id,
+                 " (resuming)" if page else "")
+    while True:
+        try:
+            data = await ctx.client.list_events(ctx.calendar_id, page_token=page,
+                                                max_results=ctx.options.page_size)
+        except GoogleBadRequest:
+            if page is None:
+                raise
+            _LOGGER.info("Stored page token refused: restarting the import listing")
+            page = None
+            continue
+        series = await resolve_items(ctx.client, ctx.calendar_id, data.get("items") or [],
+                                     calendar_tz=ctx.calendar_tz)
+        next_page = data.get("nextPageToken")
+        pages += 1
+        live = [s for s in series if not s.deleted]
+        done = not next_page
+        progress = {
+            "phase": "done" if done else "running", "page_token": next_page, "pages": pages,
+            "started_at": started, "updated_at": time.time(),
+            "push_existing": bool(progress.get("push_existing")),
+            "total_estimate": progress.get("total_estimate"),
+        }
+        token = data.get("nextSyncToken") if done else None
+        patch: dict[str, Any] = {"import": progress}
+        if done:
+            patch["phase"] = "idle"
+        extra: dict[str, Any] = {"sync_token": token} if done else {}
+        result = await asyncio.to_thread(apply_remote, ctx, live, "import", state_patch=patch,
+                                         confirmed=True, importing=True, **extra)
+        totals.add(result)
+        # Counts go into the next page's progress (and a final write below).
+        progress.update(totals.as_dict())
+        ctx.store.update_connection_state(ctx.id, {"import": progress})
+        _LOGGER.info("Import of connection %d: page %d, %d events so far", ctx.id, pages,
+                     totals.seen)
+        if done:
+            ctx.store.update_connection(ctx.id, sync_state_version=SYNC_STATE_VERSION)
+            return totals
+        page = next_page
+
+
+def _log_result(ctx: ConnectionContext, trigger: str, result: PullResult) -> None:
+    ctx.metrics.pulls[trigger] += 1
+    for name in ("created", "updated", "deleted", "conflicts"):
+        if getattr(result, name):
+            ctx.metrics.actions["pull_" + name] += getattr(result, name)
+    if result.created or result.updated or result.deleted or result.conflicts or result.paused:
+        _LOGGER.info("Pull of connection %d (%s): %s", ctx.id, trigger, result.as_dict())

@@ -1,0 +1,299 @@
+"""Push one claimed outbox entry (one UID) to Google.
+
+The item's *current* state is pushed (older queued revisions of the same UID are covered by
+it).  The planner runs first with Google assumed as the link recorded it; when Google answers
+409 (the deterministic id exists), 412 (the event changed) or 404/410 (it is gone), the series
+is fetched and the planner runs again with what Google really holds — at most three rounds.
+On success the link, the outbox rows and the ledger row commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.errors import (
+    GoogleAuthError,
+    GoogleError,
+    GoogleForbidden,
+    GoogleNotFound,
+    GooglePreconditionFailed,
+    GoogleTransient,
+)
+from bridge.google.client import GoogleBadRequest, GoogleDuplicate
+from bridge.google.mapping import GoogleEventSet, MappingError, google_hash, ical_to_google
+from bridge.model import ItemRecord
+from bridge.store.sync import LedgerEntry, OutboxClaim
+from bridge.sync.actions import (
+    Action,
+    Conflict,
+    DeleteLocal,
+    DeleteRemote,
+    LocalState,
+    Noop,
+    PullFromGoogle,
+    PushToGoogle,
+    Relink,
+    Unlink,
+)
+from bridge.sync.apply import apply_remote
+from bridge.sync.context import ConnectionContext, link_state, local_state
+from bridge.sync.plan import plan_item
+from bridge.sync.remote import RemoteSeries, build_series, fetch_series
+
+__all__ = ["PushOutcome", "push_claim"]
+
+_LOGGER = logging.getLogger(__name__)
+MAX_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """How a claim ended: ``done``, ``retry``, ``parked`` or ``reconnect``."""
+
+    status: str
+    action: str
+    error: str | None = None
+
+
+class _Replan(Exception):
+    """Google holds something else than the link says: plan again with ``series``."""
+
+    def __init__(self, series: RemoteSeries) -> None:
+        self.series = series
+        super().__init__(series.event_id)
+
+
+def _body_for_update(body: dict[str, Any]) -> dict[str, Any]:
+    # Google keeps (and bumps) ``sequence`` itself; sending a lower one is refused.
+    out = dict(body)
+    out.pop("sequence", None)
+    return out
+
+
+async def _fetch(ctx: ConnectionContext, event_id: str) -> RemoteSeries:
+    master, exceptions = await fetch_series(ctx.client, ctx.calendar_id, event_id)
+    if master is None:
+        master = {"id": event_id, "status": "cancelled"}
+    return build_series(event_id, master, exceptions, calendar_tz=ctx.calendar_tz)
+
+
+async def _write_exceptions(
+    ctx: ConnectionContext, bodies: GoogleEventSet
+) -> list[dict[str, Any]]:
+    written = []
+    for body in bodies.exceptions:
+        written.append(await ctx.client.update_event(
+            ctx.calendar_id, str(body["id"]), _body_for_update(body)))
+    return written
+
+
+async def _create(
+    ctx: ConnectionContext, item: ItemRecord, event_id: str | None, undelete: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    bodies = ical_to_google(item.text, calendar_key=ctx.calendar_key,
+                            calendar_tz=ctx.calendar_tz, event_id=event_id)
+    if bodies.cancelled:
+        raise MappingError("a cancelled event is not created on Google")
+    if undelete:
+        # Deleted ids stay reserved on Google: bring the event back with an update.
+        master = await ctx.client.update_event(ctx.calendar_id, bodies.event_id,
+                                               _body_for_update(bodies.master))
+    else:
+        try:
+            master = await ctx.client.insert_event(ctx.calendar_id, bodies.master)
+        except GoogleDuplicate:
+            # A retried insert (or a crash after Google's answer): see what is there.
+            raise _Replan(await _fetch(ctx, bodies.event_id)) from None
+    return master, await _write_exceptions(ctx, bodies)
+
+
+async def _update(
+    ctx: ConnectionContext, item: ItemRecord, event_id: str, etag: str | None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    bodies = ical_to_google(item.text, calendar_key=ctx.calendar_key,
+                            calendar_tz=ctx.calendar_tz, event_id=event_id)
+    try:
+        master = await ctx.client.update_event(ctx.calendar_id, event_id,
+                                               _body_for_update(bodies.master), etag=etag)
+    except (GooglePreconditionFailed, GoogleNotFound):
+        raise _Replan(await _fetch(ctx, event_id)) from None
+    return master, await _write_exceptions(ctx, bodies)
+
+
+async def _delete(ctx: ConnectionContext, event_id: str, etag: str | None) -> None:
+    try:
+        await ctx.client.delete_event(ctx.calendar_id, event_id, etag=etag)
+    except GoogleNotFound:
+        return  # 404 never there / 410 already deleted: done either way
+    except GooglePreconditionFailed:
+        raise _Replan(await _fetch(ctx, event_id)) from None
+
+
+def _finish(ctx: ConnectionContext, claim: OutboxClaim, entry: LedgerEntry,
+            link: tuple[str, str | None, str | None, str | None, str | None, str | None]
+            | None, drop_link: bool) -> None:
+    store = ctx.store
+
+    def tx() -> None:
+        if link is not None:
+            event_id, g_etag, l_etag, h_local, h_google, updated = link
+            store.put_link(ctx.id, claim.uid, event_id, google_etag=g_etag, local_etag=l_etag,
+                           hash_local=h_local, hash_google=h_google, google_updated=updated)
+        elif drop_link:
+            store.delete_link(ctx.id, claim.uid)
+        store.finish_outbox(claim, ctx.worker)
+        store.add_ledger([entry])
+
+    store.run_transaction(tx)
+
+
+def _newest(master: dict[str, Any], exceptions: list[dict[str, Any]]) -> str | None:
+    stamps = [str(e["updated"]) for e in [master, *exceptions] if e.get("updated")]
+    return max(stamps) if stamps else None
+
+
+async def _execute(
+    ctx: ConnectionContext,
+    claim: OutboxClaim,
+    item: ItemRecord | None,
+    local: LocalState | None,
+    action: Action,
+    series: RemoteSeries | None,
+    trigger: str,
+) -> str:
+    """Carry out one planned action; returns the ledger action name."""
+    link = ctx.store.get_link(ctx.id, claim.uid)
+    detail: dict[str, Any] | None = None
+    step: Action = action
+    if isinstance(action, Conflict):
+        ctx.metrics.conflicts += 1
+        loser: dict[str, Any] = (
+            {"side": "google", "event": series.snapshot()} if action.winner == "local" and series
+            else {"side": "local", "text": item.text if item else None})
+        detail = {"reason": action.reason, "winner": action.winner, "loser": loser}
+        _LOGGER.info("Conflict on %s: %s, %s wins", claim.uid, action.reason, action.winner)
+        ctx.store.add_ledger([LedgerEntry(
+            "both", trigger, "conflict", "open", ctx.id, claim.collection_id, claim.uid,
+            google_event_id=action.event_id, detail=detail)])
+        step = action.then
+    if isinstance(step, PullFromGoogle | DeleteLocal) or (
+            isinstance(step, Relink) and series is not None):
+        assert series is not None
+        # Google's side wins (or already matches): apply it like a pull, then we are done.
+        apply_remote(ctx, [series], trigger, confirmed=True)
+        _finish(ctx, claim, LedgerEntry("pull", trigger, "resolve", "ok", ctx.id,
+                                        claim.collection_id, claim.uid,
+                                        google_event_id=series.event_id), None, False)
+        return "pull"
+    if isinstance(step, Noop):
+        _finish(ctx, claim, LedgerEntry("push", trigger, "noop", "ok", ctx.id,
+                                        claim.collection_id, claim.uid,
+                                        detail={"reason": step.reason}), None, False)
+        return "noop"
+    if isinstance(step, Unlink):
+        _finish(ctx, claim, LedgerEntry("push", trigger, "unlink", "ok", ctx.id,
+                                        claim.collection_id, claim.uid,
+                                        google_event_id=step.event_id), None, True)
+        return "unlink"
+    if isinstance(step, DeleteRemote):
+        etag = series.etag if series is not None else (link.google_etag if link else None)
+        _LOGGER.info("Deleting appointment %s on Google", claim.uid)
+        await _delete(ctx, step.event_id, etag)
+        _finish(ctx, claim, LedgerEntry("push", trigger, "delete", "ok", ctx.id,
+                                        claim.collection_id, claim.uid,
+                                        google_event_id=step.event_id), None, True)
+        return "delete"
+    assert isinstance(step, PushToGoogle) and item is not None and local is not None
+    if step.create:
+        undelete = series is not None and series.deleted and series.master is not None \
+            and len(series.master) > 2
+        _LOGGER.info("Pushing appointment %s to Google (create)", claim.uid)
+        master, exceptions = await _create(ctx, item, step.event_id, undelete)
+        name = "create"
+    else:
+        event_id = step.event_id or (link.google_event_id if link else None)
+        assert event_id is not None
+        etag = series.etag if series is not None else (link.google_etag if link else None)
+        _LOGGER.info("Pushing appointment %s to Google (update)", claim.uid)
+        master, exceptions = await _update(ctx, item, event_id, etag)
+        name = "update"
+    try:
+        h_google: str | None = google_hash((master, exceptions), calendar_tz=ctx.calendar_tz)
+    except (MappingError, ValueError):
+        h_google = local.hash
+    _finish(ctx, claim, LedgerEntry("push", trigger, name, "ok", ctx.id, claim.collection_id,
+                                    claim.uid, google_event_id=str(master["id"])),
+            (str(master["id"]), master.get("etag"), item.etag, local.hash, h_google,
+             _newest(master, exceptions)), False)
+    return name
+
+
+async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = "outbox"
+                     ) -> PushOutcome:
+    """Push the current state of ``claim.uid``; schedules retries and parks on its own."""
+    store = ctx.store
+    started = time.monotonic()
+    items = store.items_by_uid(claim.collection_id, [claim.uid])
+    item = items.get(claim.uid)
+    link = store.get_link(ctx.id, claim.uid)
+    local = local_state(item, ctx.calendar_tz) if item is not None else None
+    if item is not None and local is None:
+        _finish(ctx, claim, LedgerEntry("push", trigger, "skip", "unsupported", ctx.id,
+                                        claim.collection_id, claim.uid,
+                                        error="Google cannot hold this item (no VEVENT)"),
+                None, False)
+        return PushOutcome("done", "skip")
+    action = plan_item(local, None, link_state(link), remote_known=False)
+    series: RemoteSeries | None = None
+    try:
+        for _ in range(MAX_ROUNDS):
+            try:
+                name = await _execute(ctx, claim, item, local, action, series, trigger)
+            except _Replan as replan:
+                series = replan.series
+                if series.error:
+                    raise MappingError(series.error) from None
+                action = plan_item(local, series.state(claim.uid),
+                                   link_state(store.get_link(ctx.id, claim.uid)))
+                continue
+            ctx.metrics.actions["push_" + name] += 1
+            ctx.metrics.push_latency_sum += time.monotonic() - started
+            ctx.metrics.push_count += 1
+            return PushOutcome("done", name)
+        raise GooglePreconditionFailed("the event kept changing while we wrote it",
+                                       status=412, reason="conditionNotMet")
+    except GoogleAuthError as exc:
+        store.release_outbox([claim], ctx.worker)
+        return PushOutcome("reconnect", type(action).__name__, str(exc))
+    except (GoogleTransient, GooglePreconditionFailed) as exc:
+        return _retry_or_park(ctx, claim, exc, trigger)
+    except (GoogleBadRequest, GoogleForbidden, MappingError, GoogleError) as exc:
+        _park(ctx, claim, exc, trigger)
+        return PushOutcome("parked", type(action).__name__, str(exc))
+
+
+def _retry_or_park(ctx: ConnectionContext, claim: OutboxClaim, exc: GoogleError, trigger: str
+                   ) -> PushOutcome:
+    if claim.attempts >= ctx.options.max_push_attempts:
+        _park(ctx, claim, exc, trigger)
+        return PushOutcome("parked", "retry", str(exc))
+    delay = min(ctx.options.push_retry_cap,
+                ctx.options.push_retry_base * 2 ** (claim.attempts - 1))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        delay = max(delay, float(retry_after))
+    _LOGGER.info("Push of %s failed (%s), retry %d in %.0fs", claim.uid, exc.reason or exc,
+                 claim.attempts, delay)
+    ctx.store.retry_outbox(claim, ctx.worker, str(exc), delay)
+    return PushOutcome("retry", "retry", str(exc))
+
+
+def _park(ctx: ConnectionContext, claim: OutboxClaim, exc: Exception, trigger: str) -> None:
+    _LOGGER.warning("Push of %s parked: %s", claim.uid, exc)
+    ctx.store.park_outbox(claim, ctx.worker, f"{type(exc).__name__}: {exc}")
+    ctx.store.add_ledger([LedgerEntry("push", trigger, "park", "error", ctx.id,
+                                      claim.collection_id, claim.uid, error=str(exc))])
+    ctx.metrics.actions["push_parked"] += 1

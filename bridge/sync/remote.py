@@ -1,0 +1,147 @@
+"""Google events grouped into series and mapped to iCalendar, ready for the planner.
+
+Google lists a recurring event's master and its exceptions as separate items (and a change to
+one instance arrives alone).  :func:`resolve_items` groups a page by master id and fetches whatever
+a series lacks (the master with ``events.get``, the exceptions with ``events.list(iCalUID=…)``),
+so every :class:`RemoteSeries` is complete; :func:`build_series` maps it to one resource text
+through the validation gate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.errors import BridgeError, GoogleNotFound
+from bridge.google.client import GoogleClient
+from bridge.google.mapping import google_hash, google_to_ical, is_syncable
+from bridge.google.mapping_google_parse import item_uid
+from bridge.ical import parse_resource
+from bridge.model import ParsedResource
+from bridge.sync.actions import RemoteState
+
+__all__ = ["RemoteSeries", "build_series", "fetch_series", "resolve_items"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class RemoteSeries:
+    """One Google event with its exceptions, mapped (or the reason it could not be)."""
+
+    event_id: str
+    uid: str | None
+    master: dict[str, Any] | None
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
+    parsed: ParsedResource | None = None
+    hash: str | None = None
+    error: str | None = None
+
+    @property
+    def etag(self) -> str | None:
+        """The master's etag (the one ``If-Match`` needs)."""
+        return str(self.master["etag"]) if self.master and self.master.get("etag") else None
+
+    @property
+    def updated(self) -> str | None:
+        """The newest ``updated`` of master and exceptions (Google's clock)."""
+        stamps = [str(e["updated"]) for e in [self.master or {}, *self.exceptions]
+                  if e.get("updated")]
+        return max(stamps) if stamps else None
+
+    def state(self, uid: str) -> RemoteState:
+        """The planner's view."""
+        return RemoteState(self.event_id, uid, self.etag, self.hash, self.updated,
+                           deleted=self.deleted, series=bool(self.exceptions))
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-able copy for the ledger (the losing side of a conflict)."""
+        return {"master": self.master, "exceptions": self.exceptions}
+
+
+def build_series(
+    event_id: str,
+    master: Mapping[str, Any] | None,
+    exceptions: Sequence[Mapping[str, Any]],
+    *,
+    calendar_tz: str,
+) -> RemoteSeries:
+    """Map a complete series (pure): text through the gate, normalised hash."""
+    series = RemoteSeries(event_id, None, dict(master) if master else None,
+                          [dict(e) for e in exceptions])
+    if master is None or master.get("status") == "cancelled":
+        series.deleted = True
+        series.uid = item_uid(master) if master and len(master) > 4 else None
+        return series
+    series.uid = item_uid(master)
+    live = [e for e in exceptions if e.get("recurringEventId") == event_id]
+    try:
+        text = google_to_ical(master, live, calendar_tz=calendar_tz)
+        series.parsed = parse_resource(text)
+        series.hash = google_hash((master, live), calendar_tz=calendar_tz)
+    except (BridgeError, ValueError) as exc:
+        series.error = f"{type(exc).__name__}: {exc}"
+    return series
+
+
+async def fetch_series(
+    client: GoogleClient, calendar_id: str, event_id: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The master (``None`` if it never existed) and every exception of ``event_id``."""
+    try:
+        master = await client.get_event(calendar_id, event_id)
+    except GoogleNotFound:
+        return None, []
+    if master.get("status") == "cancelled" or not master.get("recurrence"):
+        return master, []
+    exceptions: list[dict[str, Any]] = []
+    page: str | None = None
+    while True:
+        data = await client.list_events(calendar_id, ical_uid=str(master.get("iCalUID")),
+                                        page_token=page)
+        exceptions += [e for e in data.get("items") or []
+                       if e.get("recurringEventId") == event_id]
+        page = data.get("nextPageToken")
+        if not page:
+            return master, exceptions
+
+
+async def resolve_items(
+    client: GoogleClient,
+    calendar_id: str,
+    items: Iterable[Mapping[str, Any]],
+    *,
+    calendar_tz: str,
+) -> list[RemoteSeries]:
+    """Group listed items into complete series and map them.
+
+    In a full listing a cancelled master is a leftover tombstone of an event deleted long ago;
+    it is still returned (as deleted) so a re-list can apply deletions it missed.
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if not is_syncable(item):
+            continue
+        key = str(item.get("recurringEventId") or item.get("id"))
+        group = groups.setdefault(key, {"master": None, "exceptions": []})
+        if item.get("recurringEventId"):
+            group["exceptions"].append(dict(item))
+        else:
+            group["master"] = dict(item)
+    out: list[RemoteSeries] = []
+    for event_id, group in groups.items():
+        master = group["master"]
+        exceptions = group["exceptions"]
+        complete = master is not None and (
+            master.get("status") == "cancelled" or not master.get("recurrence"))
+        if not complete:
+            # A series (or a lone instance change): fetch master and all exceptions.
+            master, exceptions = await fetch_series(client, calendar_id, event_id)
+            if master is None:
+                _LOGGER.debug("series %s vanished while fetching it", event_id)
+                master = {"id": event_id, "status": "cancelled"}
+        out.append(build_series(event_id, master, exceptions, calendar_tz=calendar_tz))
+    return out

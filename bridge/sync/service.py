@@ -1,0 +1,327 @@
+"""The facade the admin page and the CLI call: connect, import, status, conflicts, ledger.
+
+Typical admin flow::
+
+    url = service.start_connect("alice/work", session_ref=session.id)       # redirect there
+    result = await service.finish_connect(session.id, state, code=code)      # /oauth2/callback
+    await service.choose_calendar(result.connection_id, "primary")          # chooser form
+    preview = await service.preview_import(result.connection_id)            # dry run counts
+    service.start_import(result.connection_id, push_existing=True)          # engine runs it
+    service.import_progress(result.connection_id)                           # poll for the bar
+
+Every method raises :class:`~bridge.errors.BridgeError` subclasses with a clear message
+(:class:`~bridge.google.auth.FlowError` for a refused sign-in, ``NotFound`` for unknown ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bridge.config import Settings
+from bridge.errors import BridgeError, NotFound
+from bridge.google.auth import (
+    DEFAULT_SCOPES,
+    FlowError,
+    OAuthEndpoints,
+    PendingFlows,
+    StaticTokenProvider,
+    authorization_url,
+    exchange_code,
+    revoke,
+)
+from bridge.google.client import GoogleClient
+from bridge.google.crypto import TokenCipher, cipher_from_settings
+from bridge.google.mapping import google_to_ical
+from bridge.ical import parse_resource
+from bridge.store import SqlStore
+from bridge.store.sync import ConnectionRecord, LedgerRecord
+from bridge.sync.apply import PullResult
+from bridge.sync.channels import stop_channel
+from bridge.sync.engine import SyncEngine
+from bridge.sync.pull import dry_run
+
+__all__ = ["CalendarChoice", "ConnectResult", "SyncService"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CalendarChoice:
+    """A Google calendar the account may write to (for the chooser)."""
+
+    id: str
+    summary: str
+    time_zone: str
+    access_role: str
+    primary: bool
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    """The outcome of the OAuth callback: the connection and the calendars to choose from."""
+
+    connection_id: int
+    account_email: str
+    calendars: tuple[CalendarChoice, ...]
+    reconnected: bool
+
+
+class SyncService:
+    """Admin and CLI operations on Google connections (thin over store and engine)."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        settings: Settings,
+        engine: SyncEngine,
+        *,
+        cipher: TokenCipher | None = None,
+        flows: PendingFlows | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.engine = engine
+        self.endpoints = OAuthEndpoints.from_settings(settings)
+        self._cipher = cipher
+        self.flows = flows or PendingFlows()
+
+    @property
+    def cipher(self) -> TokenCipher:
+        """The token cipher (``[security] secret_key``)."""
+        if self._cipher is None:
+            self._cipher = cipher_from_settings(self.settings)
+        return self._cipher
+
+    def redirect_uri(self) -> str:
+        """``<public_url>/oauth2/callback`` (or the local sidecar address)."""
+        base = str(self.settings.get("http", "public_url") or "").rstrip("/")
+        if not base:
+            base = f"http://{self.settings.get('http', 'host')}:{self.settings.get('http', 'port')}"
+        return base + "/oauth2/callback"
+
+    # -- connect -----------------------------------------------------------------------------
+    def start_connect(
+        self,
+        collection_path: str,
+        session_ref: str,
+        *,
+        redirect_uri: str | None = None,
+        login_hint: str | None = None,
+    ) -> str:
+        """Start connecting a calendar: returns Google's consent URL (state + PKCE kept here)."""
+        if self.store.get_collection(collection_path) is None:
+            raise NotFound(f"calendar /{collection_path.strip('/')}/")
+        if not self.endpoints.client_id:
+            raise BridgeError("[google] client_id is not configured")
+        flow = self.flows.start(session_ref, redirect_uri or self.redirect_uri(),
+                                collection_path.strip("/"))
+        return authorization_url(self.endpoints, flow, scopes=DEFAULT_SCOPES,
+                                 login_hint=login_hint)
+
+    async def finish_connect(
+        self, session_ref: str, state: str, *, code: str | None = None, error: str | None = None
+    ) -> ConnectResult:
+        """Handle the callback: check state, exchange the code, store the sealed token.
+
+        Creates the (inactive) connection or, for a calendar already connected, replaces its
+        token and sets it back to ``ok`` (queued local changes then replay).
+        """
+        flow = self.flows.take(state, session_ref)
+        if error:
+            raise FlowError(error, "access was not granted on Google's consent page"
+                            if error == "access_denied" else f"Google reported: {error}")
+        if not code:
+            raise FlowError("code", "the callback carries no authorisation code")
+        tokens = await asyncio.to_thread(exchange_code, self.endpoints, flow, code)
+        client = GoogleClient(api_endpoint=self.engine.options.api_endpoint,
+                              tokens=StaticTokenProvider(tokens.access_token))
+        entries = await client.calendar_list(min_access_role="writer")
+        choices = tuple(
+            CalendarChoice(str(e["id"]), str(e.get("summaryOverride") or e.get("summary") or
+                                             e["id"]),
+                           str(e.get("timeZone") or "UTC"), str(e.get("accessRole") or ""),
+                           bool(e.get("primary")))
+            for e in entries if e.get("accessRole") in ("owner", "writer")
+        )
+        account = next((c.id for c in choices if c.primary), "")
+        scopes = " ".join(tokens.scopes)
+        existing = self.store.connection_for_collection(flow.collection_path)
+        choice_state = {"choices": {c.id: {"summary": c.summary, "timeZone": c.time_zone}
+                                    for c in choices}}
+        if existing is not None:
+            self.store.set_refresh_token(existing.id,
+                                         self.cipher.encrypt(existing.id, tokens.refresh_token))
+            self.store.update_connection_state(existing.id, choice_state, status="ok",
+                                               last_error=None, scopes=scopes,
+                                               account_email=account or existing.account_email)
+            _LOGGER.info("Connection %d reconnected", existing.id)
+            self.engine.wake_push()
+            return ConnectResult(existing.id, account, choices, True)
+        record = self.store.create_connection(
+            flow.collection_path, account_email=account, scopes=scopes,
+            seal_token=lambda cid: self.cipher.encrypt(cid, tokens.refresh_token))
+        self.store.update_connection_state(record.id, choice_state)
+        _LOGGER.info("Connection %d created for /%s/", record.id, flow.collection_path)
+        return ConnectResult(record.id, account, choices, False)
+
+    def choose_calendar(self, connection_id: int, google_calendar_id: str) -> ConnectionRecord:
+        """Bind the connection to one of the offered Google calendars."""
+        record = self.store.get_connection(connection_id)
+        choices = record.state.get("choices") or {}
+        if google_calendar_id not in choices:
+            raise BridgeError("that calendar was not offered (owner or writer access needed)")
+        choice = choices[google_calendar_id]
+        return self.store.update_connection_state(
+            connection_id, {"calendar_tz": choice.get("timeZone") or "UTC"},
+            google_calendar_id=google_calendar_id,
+            google_calendar_name=str(choice.get("summary") or google_calendar_id))
+
+    # -- import ------------------------------------------------------------------------------
+    async def preview_import(self, connection_id: int) -> dict[str, Any]:
+        """Dry run: what the import would create/update, and how many local items exist."""
+        record = self.store.get_connection(connection_id)
+        ctx = self.engine.context(record)
+        if ctx is None:
+            raise BridgeError("the connection's token is unusable; reconnect Google")
+        result: PullResult = await dry_run(ctx)
+        local = len(self.store.uids_of_collection(record.collection_id))
+        out = result.as_dict() | {"local_items": local}
+        self.store.update_connection_state(connection_id, {"preview": out})
+        return out
+
+    def start_import(self, connection_id: int, *, push_existing: bool) -> ConnectionRecord:
+        """Activate the connection and let the engine import (with or without local pushes)."""
+        record = self.store.get_connection(connection_id)
+        if not record.google_calendar_id:
+            raise BridgeError("choose a Google calendar first")
+        preview = record.state.get("preview") or {}
+        progress = {"phase": "running", "started_at": time.time(), "pages": 0,
+                    "push_existing": push_existing,
+                    "total_estimate": preview.get("created", 0) + preview.get("updated", 0)
+                    + preview.get("relinked", 0) or None}
+        self.store.update_connection_state(connection_id, {"import": progress,
+                                                           "phase": "importing"})
+        queued = self.store.activate_connection(connection_id, push_existing=push_existing)
+        _LOGGER.info("Import of connection %d started (%d local items queued)", connection_id,
+                     queued)
+        self.engine.request_pull(connection_id, "import")
+        return self.store.get_connection(connection_id)
+
+    def import_progress(self, connection_id: int) -> dict[str, Any]:
+        """Phase, counts, rate (events/s) and ETA (seconds, when the total is known)."""
+        record = self.store.get_connection(connection_id)
+        progress = dict(record.state.get("import") or {})
+        started = float(progress.get("started_at") or 0)
+        seen = int(progress.get("seen") or 0)
+        elapsed = max(1e-6, float(progress.get("updated_at") or time.time()) - started)
+        rate = seen / elapsed if started and seen else 0.0
+        total = progress.get("total_estimate")
+        eta = (max(0.0, (int(total) - seen) / rate) if total and rate
+               and progress.get("phase") == "running" else None)
+        progress.pop("page_token", None)
+        return progress | {"rate": round(rate, 1), "eta_seconds": eta}
+
+    # -- status and actions --------------------------------------------------------------------
+    def status(self, connection_id: int | None = None) -> list[dict[str, Any]]:
+        """Health of each connection: status, pause, last pull/push, outbox, conflicts."""
+        records = ([self.store.get_connection(connection_id)] if connection_id is not None
+                   else self.store.list_connections())
+        out = []
+        for r in records:
+            stats = self.store.outbox_stats(r.id)
+            conflicts = self.store.query_ledger(connection_id=r.id, action="conflict",
+                                                outcome="open", limit=1000)
+            out.append({
+                "id": r.id, "calendar": r.collection_path, "account": r.account_email,
+                "google_calendar": r.google_calendar_id, "name": r.google_calendar_name,
+                "status": r.status, "active": r.active, "paused": r.paused_reason,
+                "last_error": r.last_error, "last_pull_at": r.last_pull_at,
+                "last_push_at": r.last_push_at, "pending": stats.pending,
+                "parked": stats.parked, "oldest_pending_at": stats.oldest_pending_at,
+                "open_conflicts": len(conflicts),
+                "import": (r.state.get("import") or {}).get("phase"),
+                "channel_expiry": r.channel_expiry,
+            })
+        return out
+
+    async def sync_now(self, connection_id: int | None = None) -> dict[int, dict[str, Any]]:
+        """Pull every (or one) connection now and push what is queued; returns pull counts."""
+        ids = ([connection_id] if connection_id is not None
+               else [r.id for r in self.store.list_connections(active_only=True)])
+        results: dict[int, dict[str, Any]] = {}
+        for cid in ids:
+            result = await self.engine.pull_connection(cid, "manual")
+            results[cid] = result.as_dict() if result else {"skipped": True}
+        await self.engine.drain(connection_ids=ids)
+        return results
+
+    async def confirm_pause(self, connection_id: int) -> dict[str, Any]:
+        """The admin confirms a paused pull (safety valve): run it and resume the connection."""
+        result = await self.engine.pull_connection(connection_id, "confirmed", confirmed=True)
+        self.store.update_connection(connection_id, paused_reason=None)
+        return result.as_dict() if result else {"skipped": True}
+
+    async def disconnect(self, connection_id: int) -> None:
+        """Stop the channel, revoke the token at Google and delete the connection."""
+        record = self.store.get_connection(connection_id)
+        ctx = self.engine.context(record)
+        if ctx is not None:
+            await stop_channel(ctx)
+        blob = self.store.get_refresh_token(connection_id)
+        if blob:
+            try:
+                token = self.cipher.decrypt(connection_id, blob)
+            except BridgeError:
+                token = ""
+            if token:
+                await asyncio.to_thread(revoke, self.endpoints, token)
+        self.store.delete_connection(connection_id)
+        _LOGGER.info("Connection %d disconnected", connection_id)
+
+    def parked(self, connection_id: int) -> list[dict[str, Any]]:
+        """Pushes that failed permanently, with their error."""
+        return self.store.parked_outbox(connection_id)
+
+    def retry_parked(self, connection_id: int) -> int:
+        """Queue parked pushes again; returns how many."""
+        count = self.store.requeue_parked(connection_id)
+        self.engine.wake_push()
+        return count
+
+    # -- conflicts and ledger ----------------------------------------------------------------
+    def conflicts(self, connection_id: int, *, open_only: bool = True) -> list[LedgerRecord]:
+        """Conflict decisions; each ``detail`` holds the reason, the winner and the loser."""
+        return self.store.query_ledger(connection_id=connection_id, action="conflict",
+                                       outcome="open" if open_only else None, limit=500)
+
+    def resolve_conflict(self, ledger_id: int, keep: Literal["winner", "loser"]) -> None:
+        """Accept the decision, or bring the losing version back (it is then pushed)."""
+        row = self.store.get_ledger(ledger_id)
+        if row.action != "conflict" or row.connection_id is None:
+            raise BridgeError("that ledger row is not a conflict")
+        if keep == "loser":
+            record = self.store.get_connection(row.connection_id)
+            loser = row.detail.get("loser") or {}
+            if loser.get("side") == "local":
+                text = loser.get("text")
+            else:
+                event = loser.get("event") or {}
+                text = google_to_ical(event.get("master"), event.get("exceptions") or [],
+                                      calendar_tz=str(record.state.get("calendar_tz") or "UTC"))
+            if not text:
+                raise BridgeError("the losing version was a deletion; nothing to restore")
+            parsed = parse_resource(text)
+            current = self.store.items_by_uid(record.collection_id, [parsed.uid]).get(parsed.uid)
+            from bridge.store.items import href_for_uid
+
+            href = current.href if current else href_for_uid(parsed.uid)
+            self.store.put_item(record.collection_path, href, parsed, origin="admin")
+        self.store.set_ledger_outcome(ledger_id, "resolved")
+
+    def ledger(self, **filters: Any) -> list[LedgerRecord]:
+        """Ledger rows (filters: connection_id, collection_path, uid, action, outcome, since)."""
+        return self.store.query_ledger(**filters)
