@@ -250,6 +250,11 @@ async def dispatch(state: EmulatorState, request: ApiRequest) -> ApiResponse:
     except ApiError as error:
         _LOGGER.debug("%s -> %d %s", spec.id, error.code, error.reason)
         resp = _error_response(error)
+    except ResetConnection:
+        raise
+    except Exception as exc:  # answered as Google's backend would, and logged
+        _LOGGER.error("Unexpected error in %s", spec.id, exc_info=exc)
+        resp = _error_response(ApiError(500, "backendError", "Backend Error"))
     if rule is not None and rule.truncate:
         return _truncate(resp)
     if rule is not None and rule.after:

@@ -17,6 +17,7 @@ __all__ = [
     "ResetConnection",
     "bad_request",
     "forbidden_access_level",
+    "int_value",
     "not_found",
     "reason_domain",
 ]
@@ -148,6 +149,14 @@ def bad_request(
 ) -> ApiError:
     """A 400 with the given message and reason."""
     return ApiError(400, reason, message, location=location)
+
+
+def int_value(value: Any, name: str) -> int:
+    """``int(value)``, or 400 ``invalid`` naming the field."""
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, "invalid", f"Invalid value for: {name}", location=name) from exc
 
 
 def not_found() -> ApiError:

@@ -17,7 +17,13 @@ from functools import cache
 from typing import Any
 
 from bridge.emulator import recurrence
-from bridge.emulator.errors import ApiError, bad_request, forbidden_access_level, not_found
+from bridge.emulator.errors import (
+    ApiError,
+    bad_request,
+    forbidden_access_level,
+    int_value,
+    not_found,
+)
 from bridge.emulator.scopes import discovery_document
 from bridge.emulator.state import ROLE_RANK, Calendar, EmulatorState, StoredEvent
 from bridge.emulator.timeutil import EventTime, format_event_datetime, format_ts, parse_event_time
@@ -93,6 +99,19 @@ def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def _parse_time(value: dict[str, Any], cal: Calendar, name: str) -> EventTime:
+    try:
+        return parse_event_time(value, cal.time_zone, field=name)
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        if message.startswith("Missing"):
+            raise bad_request(message, reason="required") from exc
+        if "time zone" in message:
+            raise bad_request(f"Invalid time zone definition for {name} time.",
+                              reason="invalid") from exc
+        raise bad_request(f"Invalid {name} time.", reason="invalid") from exc
+
+
 def _check_times(data: dict[str, Any], cal: Calendar) -> tuple[EventTime, EventTime]:
     if not data.get("end"):
         raise bad_request("Missing end time.", reason="required")
@@ -103,15 +122,8 @@ def _check_times(data: dict[str, Any], cal: Calendar) -> tuple[EventTime, EventT
         raise bad_request("Invalid start time.", reason="invalid")
     if bool(start_raw.get("date")) != bool(end_raw.get("date")):
         raise bad_request("Start and end times must either both be date or both be dateTime.")
-    try:
-        start = parse_event_time(start_raw, cal.time_zone, field="start")
-        end = parse_event_time(end_raw, cal.time_zone, field="end")
-    except ValueError as exc:
-        message = str(exc)
-        if "unknown time zone" in message:
-            message = "Invalid time zone definition for start time."
-        reason = "invalid" if "Invalid" in message else "required"
-        raise bad_request(message, reason=reason) from exc
+    start = _parse_time(start_raw, cal, "start")
+    end = _parse_time(end_raw, cal, "end")
     if data.get("recurrence"):
         if not start.all_day and not start_raw.get("timeZone"):
             raise bad_request("Missing time zone definition for start time.", reason="required")
@@ -334,7 +346,7 @@ def _apply_change(
         else:
             new.pop(key, None)
     if "sequence" in body and body["sequence"] is not None:
-        if int(body["sequence"]) < int(old.get("sequence", 0)):
+        if int_value(body["sequence"], "sequence") < int(old.get("sequence", 0)):
             raise bad_request(
                 "Invalid sequence value. The specified sequence number is below the current "
                 "sequence number of the resource. Re-fetch the resource and use its sequence "

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from bridge.emulator import recurrence
-from bridge.emulator.errors import ApiError, bad_request
+from bridge.emulator.errors import ApiError, bad_request, int_value
 from bridge.emulator.eventlogic import require_role
 from bridge.emulator.paging import (
     Params,
@@ -150,7 +150,7 @@ def list_events(state: EmulatorState, cal_id: str, params: Params, viewer: str) 
     except ValueError as exc:
         raise bad_request("Invalid time zone definition.", reason="invalid",
                           location="timeZone") from exc
-    max_att = int(one(params, "maxAttendees") or 0) or None
+    max_att = int_value(one(params, "maxAttendees") or 0, "maxAttendees") or None
     resumed = resume(state, params, "events", cal.id)
     if resumed is not None:
         return page(state, resumed, limit, sync_kind="events")

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from bridge.emulator.api import HANDLERS, ApiResponse, Ctx, json_response
-from bridge.emulator.errors import ApiError, bad_request
+from bridge.emulator.errors import ApiError, bad_request, int_value
 from bridge.emulator.eventlogic import require_role
 from bridge.emulator.state import Channel, EmulatorState
 from bridge.emulator.timeutil import format_rfc1123
@@ -196,10 +196,11 @@ async def events_watch(ctx: Ctx) -> ApiResponse:
     ttl = state.config.channel_default_ttl
     params = body.get("params") or {}
     if isinstance(params, dict) and params.get("ttl"):
-        ttl = int(params["ttl"])
+        ttl = int_value(params["ttl"], "params.ttl")
     expiration = now + dt.timedelta(seconds=min(ttl, state.config.channel_max_ttl))
     if body.get("expiration"):
-        asked = dt.datetime.fromtimestamp(int(body["expiration"]) / 1000, dt.UTC)
+        millis = int_value(body["expiration"], "expiration")
+        asked = dt.datetime.fromtimestamp(max(0, millis) / 1000, dt.UTC)
         expiration = min(expiration, asked)
     channel = Channel(
         id=channel_id,

@@ -192,3 +192,34 @@ def test_write_log_counts_duplicates(svc: Any, emu: EmulatorServer) -> None:
     state = emu.hooks.state()
     assert [w["op"] for w in state["writes"]] == ["insert"]
     assert state["api_requests"]["calendar.events.insert"] == 2
+
+
+@pytest.mark.parametrize(("body", "text"), [
+    ({"start": {"dateTime": "tomorrow"}, "end": {"dateTime": "2030-01-01T10:00:00Z"}},
+     "Invalid start time."),
+    ({"start": {"dateTime": "2030-01-01T09:00:00", "timeZone": "Mars/Olympus_Mons"},
+      "end": {"dateTime": "2030-01-01T10:00:00Z"}},
+     "Invalid time zone definition for start time."),
+    ({"start": {"date": "2030-02-30"}, "end": {"date": "2030-03-01"}}, "Invalid start time."),
+    ({"start": "2030-01-01", "end": "2030-01-02"}, "Invalid start time."),
+])
+def test_hostile_times_are_400(svc: Any, body: dict[str, Any], text: str) -> None:
+    err = _error(svc.events().insert(calendarId="primary", body=body))
+    assert err.status_code == 400
+    assert err.error_details[0]["message"] == text
+
+
+def test_hostile_parameters_are_400(svc: Any, emu: EmulatorServer) -> None:
+    import requests
+
+    token = emu.hooks.issue_tokens(ALICE)["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    url = emu.api_endpoint + "calendars/primary/events"
+    assert requests.get(url + "?maxAttendees=abc", headers=headers, timeout=10).status_code == 400
+    bad_json = requests.post(url, data="{not json", headers=headers, timeout=10)
+    assert bad_json.status_code == 400
+    assert bad_json.json()["error"]["errors"][0]["reason"] == "parseError"
+    watch = requests.post(url + "/watch", json={"id": "c", "type": "web_hook",
+                                                "address": "http://x", "params": {"ttl": "x"}},
+                          headers=headers, timeout=10)
+    assert watch.status_code == 400
