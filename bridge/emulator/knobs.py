@@ -75,6 +75,8 @@ class Config:
     expansion_horizon_days: int = 730
     max_instances: int = 1000
     invitation_quota: int | None = None
+    page_size_cap: int | None = None
+    empty_pages: int = 0
 
     def update(self, values: dict[str, Any]) -> None:
         """Set knobs from a JSON object; raises ``ValueError`` naming an unknown knob."""

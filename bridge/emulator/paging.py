@@ -61,7 +61,16 @@ def time_param(params: Params, name: str) -> dt.datetime | None:
 def page(
     state: EmulatorState, snapshot: PageSnapshot, max_results: int, *, sync_kind: str,
 ) -> dict[str, Any]:
-    """One page of ``snapshot``; the rest goes behind ``nextPageToken``."""
+    """One page of ``snapshot``; the rest goes behind ``nextPageToken``.
+
+    The ``page_size_cap`` and ``empty_pages`` knobs imitate Google's short and empty pages.
+    """
+    config = state.config
+    if config.page_size_cap is not None:
+        max_results = max(1, min(max_results, config.page_size_cap))
+    if config.empty_pages > 0 and snapshot.items:
+        config.empty_pages -= 1
+        max_results = 0
     out = dict(snapshot.header)
     out["items"] = snapshot.items[:max_results]
     rest = snapshot.items[max_results:]

@@ -183,3 +183,11 @@ def test_calendars_get_and_primary_alias(svc: Any) -> None:
     with pytest.raises(HttpError) as info:
         svc.calendars().get(calendarId="nobody@example.com").execute()
     assert info.value.status_code == 404
+
+
+def test_short_and_empty_pages_knobs(svc: Any, emu: EmulatorServer) -> None:
+    _insert_many(svc, 3)
+    emu.hooks.config(page_size_cap=2, empty_pages=1)
+    items, pages = _list_all(svc, maxResults=250)
+    assert [len(p["items"]) for p in pages] == [0, 2, 1]
+    assert len(items) == 3 and "nextSyncToken" in pages[-1]
