@@ -82,5 +82,5 @@ def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # Libraries that log request URLs or bodies at INFO stay quiet unless asked.
-    for noisy in ("googleapiclient.discovery_cache", "aiohttp.access", "urllib3", "alembic"):
+    for noisy in ("googleapiclient.discovery_cache", "urllib3", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
