@@ -50,6 +50,14 @@ def handler(args: argparse.Namespace) -> int:
         apply_seed(EmulatorState(), seed)
     except (SeedError, ValueError) as exc:
         raise ConfigError([ConfigProblem("--seed", args.seed or "demo seed", str(exc))]) from exc
+    if args.state and Path(args.state).exists():
+        from bridge.emulator.seed import load_state
+
+        try:
+            load_state(json.loads(Path(args.state).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise ConfigError([ConfigProblem("--state", args.state,
+                                             f"not a saved emulator state: {exc}")]) from exc
     app = create_app(seed, state_file=args.state)
     url = f"http://{args.host}:{args.port}"
     _LOGGER.info("Google emulator on %s (API %s/calendar/v3/, OAuth %s/o/oauth2/v2/auth)",

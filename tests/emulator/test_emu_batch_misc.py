@@ -151,3 +151,14 @@ def test_cli_bad_seed_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "accounts[0]: missing 'email'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_cli_bad_state_file_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "state.json"
+    bad.write_text('{"accounts": [{"mail": 1}]}')
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge", "google-emulator", "--state", str(bad)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert proc.returncode == 2
+    assert "--state" in proc.stderr and "not a saved emulator state" in proc.stderr
