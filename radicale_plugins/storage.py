@@ -6,21 +6,25 @@ Options (``PLUGIN_CONFIG_SCHEMA``): ``[storage] bridge_db_url`` is the store's S
 when empty, an SQLite database ``termin-bridge.db`` inside ``[storage] filesystem_folder`` is used.
 Every collection Radicale can create is a store collection (calendars, address books, plain
 collections, principals); items are store rows.  Locking relies on database transactions: reads
-take no lock at all, and writes are serialised per process (plus a PostgreSQL advisory lock, so
-several processes on one database keep Radicale's check-then-write sequences consistent).
+take no lock at all, and writes are serialised per process plus, across processes, by a
+PostgreSQL advisory lock or an ``flock`` on a file next to the SQLite database, so Radicale's
+check-then-write sequences (``If-Match``, UID checks) stay consistent.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 from radicale import pathutils
 from radicale import storage as radicale_storage
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bridge.errors import StoreError
 from bridge.model import ParsedResource
@@ -65,6 +69,11 @@ class Storage(radicale_storage.BaseStorage):
         self.max_resource_size = int(configuration.get("server", "max_resource_size"))
         self.prefilter = Prefilter(OccurrenceCache())
         self._write_lock = threading.Lock()
+        self._lock_file: Path | None = None
+        url = make_url(str(self.store.engine.url))
+        if url.get_backend_name() == "sqlite" and url.database:
+            self._lock_file = Path(url.database).with_name(Path(url.database).name
+                                                           + ".caldav-lock")
 
     # -- discovery ---------------------------------------------------------------------------
     def discover(
@@ -167,6 +176,14 @@ class Storage(radicale_storage.BaseStorage):
             yield
             return
         with self._write_lock:
+            if self._lock_file is not None:
+                with self._lock_file.open("a") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX)  # other processes on the same file
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(handle, fcntl.LOCK_UN)
+                return
             if not is_postgres(self.store.engine):
                 yield
                 return

@@ -186,6 +186,8 @@ def test_charset_size_and_expansion_limits(dav: Dav) -> None:
     freebusy = ('<?xml version="1.0"?><C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">'
                 '<C:time-range start="20200101T000000Z"/></C:free-busy-query>')
     assert dav.request("REPORT", "/alice/work/", freebusy).status == 400
+    infinity = dav.request("PROPFIND", "/", PROPFIND_ETAG, headers={"Depth": "infinity"})
+    assert infinity.status in (207, 403) and "/bob/" not in infinity.text
     unauth = dav.request("PROPFIND", "/alice/work/", PROPFIND_ETAG, user=None)
     assert unauth.status == 401
     for path in ("/alice/work/%2e%2e/x.ics", "/alice/work/..\\..\\x.ics", "/alice/.hidden/",

@@ -258,3 +258,33 @@ def test_prefilter_answers_equal_radicales_own_filter(dav: Dav, monkeypatch: obj
         theirs = [hrefs(dav.request("REPORT", "/alice/work/", calendar_query(s, e)).text)
                   for s, e in windows]
     assert ours == theirs
+
+
+def test_concurrent_creates_and_reads_do_not_block_writers(dav: Dav) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(_: int) -> int:
+        return dav.request("PUT", "/alice/work/race.ics", vevent("race"),
+                           headers={"If-None-Match": "*"}).status
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(create, range(8)))
+    assert statuses.count(201) == 1 and set(statuses) <= {201, 412}
+    storage = dav.app.app._storage  # type: ignore[attr-defined]
+    reading = threading.Event()
+    release = threading.Event()
+
+    def long_read() -> None:
+        with storage.acquire_lock("r", "alice"):
+            reading.set()
+            release.wait(10)
+
+    reader = threading.Thread(target=long_read)
+    reader.start()
+    try:
+        assert reading.wait(5)
+        assert dav.request("PUT", "/alice/work/during.ics", vevent("during")).status == 201
+    finally:
+        release.set()
+        reader.join()
