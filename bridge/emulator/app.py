@@ -133,6 +133,7 @@ def create_app(
     path = Path(state_file) if state_file is not None else None
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        """Load state or seed, run push delivery, save state on shutdown."""
         emu = app[STATE_KEY]
         if path is not None and path.exists():
             text = await asyncio.to_thread(path.read_text, "utf-8")

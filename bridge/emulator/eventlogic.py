@@ -13,7 +13,6 @@ import copy
 import logging
 import re
 import uuid
-from functools import cache
 from typing import Any
 
 from bridge.emulator import recurrence
@@ -24,9 +23,15 @@ from bridge.emulator.errors import (
     int_value,
     not_found,
 )
-from bridge.emulator.scopes import discovery_document
 from bridge.emulator.state import ROLE_RANK, Calendar, EmulatorState, StoredEvent
-from bridge.emulator.timeutil import EventTime, format_event_datetime, format_ts, parse_event_time
+from bridge.emulator.timeutil import format_ts
+from bridge.emulator.validation import (
+    READ_ONLY_FIELDS,
+    check_times,
+    clean_body,
+    normalise_details,
+    normalise_times,
+)
 
 __all__ = [
     "READ_ONLY_FIELDS",
@@ -43,29 +48,8 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-READ_ONLY_FIELDS = frozenset(
-    {
-        "kind",
-        "etag",
-        "id",
-        "iCalUID",
-        "created",
-        "updated",
-        "creator",
-        "organizer",
-        "htmlLink",
-        "recurringEventId",
-        "originalStartTime",
-    }
-)
 _SEQUENCE_FIELDS = ("start", "end", "recurrence", "location")
 _ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
-
-
-@cache
-def _event_properties() -> frozenset[str]:
-    schema = discovery_document()["schemas"]["Event"]["properties"]
-    return frozenset(schema)
 
 
 def new_event_id() -> str:
@@ -97,73 +81,6 @@ def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]
         else:
             out[key] = copy.deepcopy(value)
     return out
-
-
-def _parse_time(value: dict[str, Any], cal: Calendar, name: str) -> EventTime:
-    try:
-        return parse_event_time(value, cal.time_zone, field=name)
-    except (ValueError, TypeError) as exc:
-        message = str(exc)
-        if message.startswith("Missing"):
-            raise bad_request(message, reason="required") from exc
-        if "time zone" in message:
-            raise bad_request(f"Invalid time zone definition for {name} time.",
-                              reason="invalid") from exc
-        raise bad_request(f"Invalid {name} time.", reason="invalid") from exc
-
-
-def _check_times(data: dict[str, Any], cal: Calendar) -> tuple[EventTime, EventTime]:
-    if not data.get("end"):
-        raise bad_request("Missing end time.", reason="required")
-    if not data.get("start"):
-        raise bad_request("Missing start time.", reason="required")
-    start_raw, end_raw = data["start"], data["end"]
-    if not isinstance(start_raw, dict) or not isinstance(end_raw, dict):
-        raise bad_request("Invalid start time.", reason="invalid")
-    if bool(start_raw.get("date")) != bool(end_raw.get("date")):
-        raise bad_request("Start and end times must either both be date or both be dateTime.")
-    start = _parse_time(start_raw, cal, "start")
-    end = _parse_time(end_raw, cal, "end")
-    if data.get("recurrence"):
-        if not start.all_day and not start_raw.get("timeZone"):
-            raise bad_request("Missing time zone definition for start time.", reason="required")
-        try:
-            recurrence.validate_recurrence(data, cal.time_zone)
-        except (ValueError, TypeError) as exc:
-            _LOGGER.debug("Bad recurrence: %s", exc)
-            raise bad_request("Invalid recurrence rule.", reason="invalid") from exc
-    if end.instant < start.instant:
-        raise ApiError(400, "timeRangeEmpty", "The specified time range is empty.")
-    return start, end
-
-
-def _normalise_details(data: dict[str, Any]) -> None:
-    reminders = data.get("reminders")
-    if isinstance(reminders, dict) and reminders.get("useDefault") and reminders.get("overrides"):
-        raise ApiError(400, "cannotUseDefaultRemindersAndSpecifyOverride",
-                       "Cannot specify both default reminders and overrides at the same time.")
-    for attendee in data.get("attendees") or []:
-        if not isinstance(attendee, dict) or not attendee.get("email"):
-            raise bad_request("Missing attendee email.", reason="required")
-        attendee.setdefault("responseStatus", "needsAction")
-
-
-def _normalise_times(data: dict[str, Any], cal: Calendar) -> None:
-    for name in ("start", "end"):
-        value = data.get(name)
-        if isinstance(value, dict) and value.get("dateTime"):
-            parsed = parse_event_time(value, cal.time_zone, field=name)
-            zone = value.get("timeZone") or "UTC"
-            value["dateTime"] = format_event_datetime(parsed.instant, zone)
-
-
-def _clean_body(body: dict[str, Any], *, keep: frozenset[str] = frozenset()) -> dict[str, Any]:
-    allowed = _event_properties()
-    return {
-        k: copy.deepcopy(v)
-        for k, v in body.items()
-        if k in allowed and (k not in READ_ONLY_FIELDS or k in keep) and v is not None
-    }
 
 
 def _html_link(event_id: str, cal_id: str) -> str:
@@ -226,7 +143,7 @@ def _compose_new(
         "created": now,
         "updated": now,
     }
-    cleaned = _clean_body(body, keep=keep)
+    cleaned = clean_body(body, keep=keep)
     data.update({k: v for k, v in cleaned.items() if k not in ("start", "end")})
     data.setdefault("creator", {"email": actor})
     data.setdefault("organizer", _organizer(state, cal))
@@ -236,8 +153,8 @@ def _compose_new(
     data.setdefault("sequence", 0)
     data.setdefault("reminders", {"useDefault": True})
     data.setdefault("eventType", "default")
-    _normalise_times(data, cal)
-    _normalise_details(data)
+    normalise_times(data, cal)
+    normalise_details(data)
     return data
 
 
@@ -246,7 +163,7 @@ def insert_event(
 ) -> StoredEvent:
     """``events.insert``: validate in Google's order, then create."""
     cal = require_role(state, actor, cal_id, "writer")
-    _check_times(body, cal)
+    check_times(body, cal)
     table = state.calendar_events(cal.id)
     event_id = body.get("id")
     if event_id is not None:
@@ -276,7 +193,7 @@ def import_event(
         raise bad_request("Missing iCalUID.", reason="required")
     if body.get("eventType", "default") != "default":
         raise bad_request("Event type cannot be imported.", reason="invalid")
-    _check_times(body, cal)
+    check_times(body, cal)
     table = state.calendar_events(cal.id)
     existing = next(
         (e for e in table.values()
@@ -359,9 +276,9 @@ def _apply_change(
     new.setdefault("status", "confirmed")
     new.setdefault("eventType", "default")
     new.setdefault("reminders", {"useDefault": True})
-    _check_times(new, cal)
-    _normalise_times(new, cal)
-    _normalise_details(new)
+    check_times(new, cal)
+    normalise_times(new, cal)
+    normalise_details(new)
     significant = [k for k in _SEQUENCE_FIELDS if new.get(k) != old.get(k)]
     if significant and "sequence" not in body:
         new["sequence"] = int(old.get("sequence", 0)) + 1
@@ -396,7 +313,7 @@ def update_event(
     if current is None:
         raise not_found()
     _check_if_match(current, if_match)
-    new = _clean_body(body)
+    new = clean_body(body)
     new.setdefault("status", "confirmed")
     new["kind"] = "calendar#event"
     if "recurringEventId" in current.data and "recurrence" in new:

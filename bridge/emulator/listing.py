@@ -135,6 +135,7 @@ def _header(state: EmulatorState, cal: Calendar, viewer: str, zone: str) -> dict
 
 def _sort_key(cal: Calendar) -> Any:
     def key(item: dict[str, Any]) -> tuple[dt.datetime, str]:
+        """Start instant, then id."""
         return event_bounds(item, cal)[0], item["id"]
     return key
 

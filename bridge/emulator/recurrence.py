@@ -79,6 +79,7 @@ def _parse_date_values(line: str, zone: dt.tzinfo, all_day: bool) -> list[dt.dat
 def _rule_line(line: str, zone: dt.tzinfo) -> str:
     # dateutil wants UNTIL in the same (naive, local) form as DTSTART.
     def fix(match: re.Match[str]) -> str:
+        """Rewrite one UNTIL value."""
         value = match.group(1)
         if value.endswith("Z"):
             parsed = dt.datetime.strptime(value[:-1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)

@@ -60,6 +60,7 @@ def method_specs() -> tuple[MethodSpec, ...]:
     specs: list[MethodSpec] = []
 
     def walk(resources: dict[str, Any]) -> None:
+        """Collect the methods of ``resources`` and their sub-resources."""
         for resource in resources.values():
             for method in resource.get("methods", {}).values():
                 pattern, params = _compile(method["path"])

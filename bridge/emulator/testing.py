@@ -274,6 +274,7 @@ class EmulatorServer:
         assert self._loop is not None
 
         async def call() -> Any:
+            """Run ``func`` on the loop thread."""
             return func(self._app[STATE_KEY])
 
         return asyncio.run_coroutine_threadsafe(call(), self._loop).result(30)

@@ -1,0 +1,125 @@
+"""Event validation shared by inserts and updates: times, recurrence, reminders, attendees.
+
+Errors are raised as :class:`~.errors.ApiError` with Google's messages and reasons, checked in the
+order Google checks them.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from functools import cache
+from typing import Any
+
+from bridge.emulator import recurrence
+from bridge.emulator.errors import ApiError, bad_request
+from bridge.emulator.scopes import discovery_document
+from bridge.emulator.state import Calendar
+from bridge.emulator.timeutil import EventTime, format_event_datetime, parse_event_time
+
+__all__ = [
+    "READ_ONLY_FIELDS",
+    "check_times",
+    "clean_body",
+    "event_properties",
+    "normalise_details",
+    "normalise_times",
+    "parse_time",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+READ_ONLY_FIELDS = frozenset(
+    {
+        "kind",
+        "etag",
+        "id",
+        "iCalUID",
+        "created",
+        "updated",
+        "creator",
+        "organizer",
+        "htmlLink",
+        "recurringEventId",
+        "originalStartTime",
+    }
+)
+
+
+@cache
+def event_properties() -> frozenset[str]:
+    """Property names of the Event schema in the discovery document."""
+    schema = discovery_document()["schemas"]["Event"]["properties"]
+    return frozenset(schema)
+
+
+def parse_time(value: dict[str, Any], cal: Calendar, name: str) -> EventTime:
+    """Parse ``start``/``end`` or raise Google's 400."""
+    try:
+        return parse_event_time(value, cal.time_zone, field=name)
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        if message.startswith("Missing"):
+            raise bad_request(message, reason="required") from exc
+        if "time zone" in message:
+            raise bad_request(f"Invalid time zone definition for {name} time.",
+                              reason="invalid") from exc
+        raise bad_request(f"Invalid {name} time.", reason="invalid") from exc
+
+
+def check_times(data: dict[str, Any], cal: Calendar) -> tuple[EventTime, EventTime]:
+    """Validate start, end and recurrence in Google's order; return both times."""
+    if not data.get("end"):
+        raise bad_request("Missing end time.", reason="required")
+    if not data.get("start"):
+        raise bad_request("Missing start time.", reason="required")
+    start_raw, end_raw = data["start"], data["end"]
+    if not isinstance(start_raw, dict) or not isinstance(end_raw, dict):
+        raise bad_request("Invalid start time.", reason="invalid")
+    if bool(start_raw.get("date")) != bool(end_raw.get("date")):
+        raise bad_request("Start and end times must either both be date or both be dateTime.")
+    start = parse_time(start_raw, cal, "start")
+    end = parse_time(end_raw, cal, "end")
+    if data.get("recurrence"):
+        if not start.all_day and not start_raw.get("timeZone"):
+            raise bad_request("Missing time zone definition for start time.", reason="required")
+        try:
+            recurrence.validate_recurrence(data, cal.time_zone)
+        except (ValueError, TypeError) as exc:
+            _LOGGER.debug("Bad recurrence: %s", exc)
+            raise bad_request("Invalid recurrence rule.", reason="invalid") from exc
+    if end.instant < start.instant:
+        raise ApiError(400, "timeRangeEmpty", "The specified time range is empty.")
+    return start, end
+
+
+def normalise_details(data: dict[str, Any]) -> None:
+    """Reminder and attendee rules; fills attendee ``responseStatus``."""
+    reminders = data.get("reminders")
+    if isinstance(reminders, dict) and reminders.get("useDefault") and reminders.get("overrides"):
+        raise ApiError(400, "cannotUseDefaultRemindersAndSpecifyOverride",
+                       "Cannot specify both default reminders and overrides at the same time.")
+    for attendee in data.get("attendees") or []:
+        if not isinstance(attendee, dict) or not attendee.get("email"):
+            raise bad_request("Missing attendee email.", reason="required")
+        attendee.setdefault("responseStatus", "needsAction")
+
+
+def normalise_times(data: dict[str, Any], cal: Calendar) -> None:
+    """Store every ``dateTime`` with an explicit offset."""
+    for name in ("start", "end"):
+        value = data.get(name)
+        if isinstance(value, dict) and value.get("dateTime"):
+            parsed = parse_event_time(value, cal.time_zone, field=name)
+            zone = value.get("timeZone") or "UTC"
+            value["dateTime"] = format_event_datetime(parsed.instant, zone)
+
+
+def clean_body(body: dict[str, Any], *, keep: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Keep only writable Event fields (plus ``keep``), dropping nulls."""
+    allowed = event_properties()
+    return {
+        k: copy.deepcopy(v)
+        for k, v in body.items()
+        if k in allowed and (k not in READ_ONLY_FIELDS or k in keep) and v is not None
+    }
