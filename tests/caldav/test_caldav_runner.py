@@ -65,5 +65,47 @@ def test_run_serves_caldav_and_sidecar_and_stops(sqlite_url: str, tmp_path: Path
         thread.join(timeout=20)
         store.close()
     assert result == [0]
-    with socket.socket() as sock:  # the CalDAV port is free again
+    with socket.socket() as sock:  # the CalDAV port is free again (nobody listens)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", dav_port))
+
+
+def test_cli_dav_first_start_and_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    port = _free_port()
+    config = tmp_path / "bridge.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path / "bridge.db"}"\n'
+                      f'data_dir = "{tmp_path}"\n[dav]\nport = {port}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TERMIN_BRIDGE_")}
+    proc = subprocess.Popen([sys.executable, "-m", "bridge", "--config", str(config), "dav"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        assert "admin" in line and "shown once" in line
+        admin_password = line.rsplit(" ", 1)[1].strip()
+        url = f"http://127.0.0.1:{port}/admin/"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                request = urllib.request.Request(url, method="PROPFIND")
+                token = base64.b64encode(f"admin:{admin_password}".encode()).decode()
+                request.add_header("Authorization", "Basic " + token)
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    assert response.status == 207
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
