@@ -121,10 +121,16 @@ def is_marker(summary: str, keywords: Sequence[str]) -> bool:
 
 
 def _aware(value: date | datetime, zone: tzinfo) -> datetime:
-    """Dates become local midnight, floating times the calendar's zone."""
+    """UTC instant of a value: dates are local midnight, floating times the calendar's zone.
+
+    Everything is computed in UTC because Python adds, subtracts and compares two datetimes of
+    the same ``tzinfo`` by wall clock, which is wrong across a DST change.
+    """
     if not isinstance(value, datetime):
-        return datetime.combine(value, time(0), tzinfo=zone)
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        value = datetime.combine(value, time(0), tzinfo=zone)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
 
 
 def _text(comp: Any, name: str) -> str:
@@ -144,6 +150,7 @@ def expand_resources(
     """Every VEVENT occurrence of ``resources`` overlapping ``[start, end)``."""
     out: list[Occurrence] = []
     # Expand a day around the range: all-day and floating occurrences are local to ``zone``.
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     lo, hi = start - timedelta(days=1), end + timedelta(days=1)
     for res in resources:
         try:
@@ -224,6 +231,7 @@ def compute(
     """Free and blocked slots of ``duration`` inside the marker windows of ``[start, end)``."""
     options = options or AvailabilityOptions()
     step = step or duration
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     merged = _merge((o.start, o.end) for o in occurrences
                     if o.marker and o.status != "CANCELLED" and o.end > o.start)
     busy = [b for b in (_blocker(o, options) for o in occurrences) if b is not None]

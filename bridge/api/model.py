@@ -131,8 +131,9 @@ def parse_instant(value: Any, name: str, zone: tzinfo, errors: list[FieldError])
             errors.append(FieldError(name, "this local time does not exist in the calendar's "
                                            "time zone (daylight saving gap)"))
             return None
-        return local
-    return parsed
+        parsed = local
+    # UTC from here on: same-tzinfo arithmetic would be wall-clock time across DST changes.
+    return parsed.astimezone(UTC)
 
 
 def _text_field(
@@ -341,9 +342,12 @@ def apply_change(
 
 
 def _as_datetime(value: date | datetime, zone: tzinfo) -> datetime:
+    """The UTC instant (dates: local midnight; floating: the calendar's zone)."""
     if not isinstance(value, datetime):
-        return datetime.combine(value, time(0), tzinfo=zone)
-    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        value = datetime.combine(value, time(0), tzinfo=zone)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
 
 
 def _span(event: Any, zone: tzinfo) -> tuple[datetime, datetime]:

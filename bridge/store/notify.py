@@ -47,8 +47,7 @@ CHANNELS = ("email", "webhook")
 Kind = Literal["confirmation", "cancellation", "reminder"]
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # Import phases written by the sync engine while it must stay silent.
-_QUIET_PHASES = frozenset({"importing", "running", "resync", "resyncing", "full_resync",
-                           "initial", "in_progress", "pending"})
+_QUIET_PHASES = frozenset({"importing", "resyncing", "running", "new"})
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,13 @@ def _notification(row: Any) -> Notification:
 
 
 def connection_importing(status: str, import_state: str) -> bool:
-    """True while a connection runs its initial import or a full resync (stay silent then)."""
+    """True while a connection runs its initial import or a full resync (stay silent then).
+
+    The sync engine (:mod:`bridge.sync.pull`, :mod:`bridge.sync.service`) keeps
+    ``{"phase": "importing"|"resyncing"|"idle", "import": {"phase": "new"|"running"|"done"}}``
+    in ``connections.import_state``; changes pulled before the first import finished, or during
+    a relist after an expired sync token, are not edits by a person.
+    """
     if status in ("importing", "resyncing"):
         return True
     try:
@@ -105,12 +110,21 @@ def connection_importing(status: str, import_state: str) -> bool:
         return False
     if not isinstance(state, dict):
         return False
-    for key in ("phase", "state", "status", "mode"):
-        value = state.get(key)
-        if isinstance(value, str) and value.lower() in _QUIET_PHASES:
-            return True
-    return any(state.get(key) is True for key in ("running", "importing", "resyncing",
-                                                   "active", "in_progress"))
+    if str(state.get("phase", "")).lower() in _QUIET_PHASES:
+        return True
+    progress = state.get("import")
+    if isinstance(progress, dict):
+        return str(progress.get("phase", "done")).lower() != "done"
+    return False
+
+
+def _in_import_transaction() -> bool:
+    """True inside a first-import page transaction of the sync engine (when it is installed)."""
+    try:
+        from bridge.store.sync import in_google_import
+    except ImportError:
+        return False
+    return bool(in_google_import())
 
 
 def _get(values: Any, name: str) -> Any:
@@ -198,6 +212,8 @@ class NotificationsMixin(ItemsMixin, StoreBase):
             return True
         if not origin.startswith("google:"):
             return False  # "import" (bulk CLI) and anything unknown stay silent
+        if _in_import_transaction():
+            return False
         try:
             connection_id = int(origin.split(":", 1)[1])
         except ValueError:
