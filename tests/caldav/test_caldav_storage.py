@@ -288,3 +288,33 @@ def test_concurrent_creates_and_reads_do_not_block_writers(dav: Dav) -> None:
     finally:
         release.set()
         reader.join()
+
+
+def test_calendar_timezone_proppatch_sets_the_zone(dav: Dav) -> None:
+    vtimezone = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTIMEZONE\r\n"
+                 "TZID:Europe/Paris\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n"
+                 "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+                 "END:VCALENDAR\r\n")
+    body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:calendar-timezone>'
+            f'{vtimezone}</C:calendar-timezone></D:prop></D:set></D:propertyupdate>')
+    assert dav.request("PROPPATCH", "/alice/work/", body).status == 207
+    record = dav.store.get_collection("alice/work")
+    assert record is not None and record.timezone == "Europe/Paris"
+    assert "TZID:Europe/Paris" in record.props["C:calendar-timezone"]
+
+
+def test_move_between_own_calendars(dav: Dav) -> None:
+    mkcalendar = ('<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" '
+                  'xmlns:C="urn:ietf:params:xml:ns:caldav"/>')
+    assert dav.request("MKCALENDAR", "/alice/other/", mkcalendar).status == 201
+    dav.request("PUT", "/alice/work/m.ics", vevent("m"))
+    before = dav.store.get_collection("alice/work")
+    assert before is not None
+    resp = dav.request("MOVE", "/alice/work/m.ics",
+                       headers={"Destination": "http://localhost:5232/alice/other/m.ics"})
+    assert resp.status == 201
+    assert dav.store.get_item("alice/other", "m.ics") is not None
+    assert dav.store.get_item("alice/work", "m.ics") is None
+    change = dav.store.changes_since("alice/work", before.revision, before.sync_epoch)
+    assert change.hrefs == ("m.ics",)
