@@ -162,3 +162,19 @@ def test_cli_bad_state_file_is_one_line(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "--state" in proc.stderr and "not a saved emulator state" in proc.stderr
+
+
+def test_batch_over_1000_parts_is_400(emu: EmulatorServer) -> None:
+    token = emu.hooks.issue_tokens(ALICE)["access_token"]
+    part = ("--b\r\nContent-Type: application/http\r\nContent-ID: <x+{n}>\r\n\r\n"
+            "GET /calendar/v3/calendars/primary HTTP/1.1\r\n\r\n")
+    body = "".join(part.format(n=n) for n in range(1001)) + "--b--\r\n"
+    resp = requests.post(emu.batch_uri, data=body, timeout=30, headers={
+        "Content-Type": "multipart/mixed; boundary=b", "Authorization": f"Bearer {token}"})
+    assert resp.status_code == 400
+    small = "".join(part.format(n=n) for n in range(2)) + "--b--\r\n"
+    resp = requests.post(emu.batch_uri, data=small, timeout=30, headers={
+        "Content-Type": "multipart/mixed; boundary=b", "Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200
+    assert resp.text.count("HTTP/1.1 200 OK") == 2  # outer Authorization inherited by parts
+    assert "Content-ID: <response-x+1>" in resp.text
