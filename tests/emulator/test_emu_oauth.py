@@ -267,3 +267,28 @@ def test_scope_enforcement(emu: EmulatorServer, scopes: list[str], allowed: str,
     assert b'"reason": "insufficientPermissions"' in info.value.content
     assert "insufficient authentication scopes" in str(info.value)
     assert 'error="insufficient_scope"' in info.value.resp["www-authenticate"]
+
+
+def test_auto_consent_subset_code_expiry_and_query_token(
+    emu: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
+    emu.hooks.config(auto_consent=True, grant_subset_scopes=[EVENTS])
+    flow = _flow(emu)
+    url, _ = flow.authorization_url(prompt="consent")
+    location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+    assert parse_qs(urlparse(location).query)["scope"] == [EVENTS]
+    emu.hooks.advance_clock(601)  # codes live 10 minutes
+    with pytest.raises(Exception, match="invalid_grant"):
+        flow.fetch_token(authorization_response=location)
+    url, _ = flow.authorization_url(prompt="consent")
+    location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+    token = flow.fetch_token(authorization_response=location)
+    assert token["scope"] == [EVENTS]
+    resp = requests.get(emu.api_endpoint + "calendars/primary/events",
+                        params={"access_token": token["access_token"]}, timeout=10)
+    assert resp.status_code == 200 and resp.json()["kind"] == "calendar#events"
+    emu.hooks.config(consent_decision="deny")
+    url, state = flow.authorization_url()
+    location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+    assert parse_qs(urlparse(location).query) == {"error": ["access_denied"], "state": [state]}
