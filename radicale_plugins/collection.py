@@ -8,12 +8,15 @@ Writes go through the store, so each lands with its change-log and outbox rows.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import icalendar
 from radicale import pathutils
 from radicale import storage as radicale_storage
 from radicale.item import filter as radicale_filter
@@ -48,6 +51,20 @@ def timezone_of(props: Mapping[str, str]) -> str | None:
     """The TZID of a ``C:calendar-timezone`` VTIMEZONE property, if any."""
     match = _TZID.search(props.get("C:calendar-timezone", ""))
     return match.group(1).strip() if match else None
+
+
+@functools.lru_cache(maxsize=64)
+def vtimezone_text(name: str) -> str | None:
+    """A VCALENDAR holding the VTIMEZONE of an IANA zone (for ``C:calendar-timezone``)."""
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//termin-bridge//EN")
+    calendar.add("version", "2.0")
+    calendar.add_component(icalendar.Timezone.from_tzinfo(zone))
+    return str(calendar.to_ical().decode("utf-8"))
 
 
 class Collection(radicale_storage.BaseCollection):
@@ -90,6 +107,13 @@ class Collection(radicale_storage.BaseCollection):
         props = dict(self._record.props)
         if self._record.tag:
             props["tag"] = self._record.tag
+        zone = self._record.timezone
+        if (self._record.tag == "VCALENDAR" and "C:calendar-timezone" not in props
+                and zone and zone != "UTC" and (key is None or key == "C:calendar-timezone")):
+            # Calendars made by the CLI or the API have a zone but no VTIMEZONE property yet.
+            text = vtimezone_text(zone)
+            if text:
+                props["C:calendar-timezone"] = text
         if key is None:
             return props
         return props.get(key)

@@ -318,3 +318,11 @@ def test_move_between_own_calendars(dav: Dav) -> None:
     assert dav.store.get_item("alice/work", "m.ics") is None
     change = dav.store.changes_since("alice/work", before.revision, before.sync_epoch)
     assert change.hrefs == ("m.ics",)
+
+
+def test_calendar_timezone_is_served_from_the_zone_column(dav: Dav) -> None:
+    body = ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-timezone/></D:prop>'
+            '</D:propfind>')
+    resp = dav.request("PROPFIND", "/alice/work/", body, headers={"Depth": "0"})
+    assert resp.status == 207 and "TZID:Europe/Berlin" in resp.text
