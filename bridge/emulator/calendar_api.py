@@ -12,7 +12,7 @@ from bridge.emulator import listing
 from bridge.emulator.api import HANDLERS, ApiResponse, Ctx, json_response
 from bridge.emulator.errors import ApiError, bad_request
 from bridge.emulator.eventlogic import require_role
-from bridge.emulator.paging import Params, flag, max_results, one, page, resume
+from bridge.emulator.paging import Params, flag, max_results, one, page, resume, sync_since
 from bridge.emulator.state import ROLE_RANK, Calendar, EmulatorState, ListPrefs, PageSnapshot
 from bridge.emulator.timeutil import format_event_datetime, format_ts, get_zone, parse_rfc3339
 
@@ -70,17 +70,8 @@ def list_calendar_list(state: EmulatorState, params: Params, viewer: str) -> dic
     sync_token = one(params, "syncToken")
     since = -1
     if sync_token is not None:
-        if "minAccessRole" in params:
-            raise bad_request("Sync token cannot be used with other request restrictions.",
-                              reason="invalid", location="syncToken")
-        info = state.sync_tokens.get(sync_token)
-        if info is None or info.kind != "calendarList" or info.key != viewer or not (
-            state.sync_token_alive(info)
-        ):
-            raise ApiError(410, "fullSyncRequired",
-                           "Sync token is no longer valid, a full sync is required.",
-                           location="syncToken")
-        since = info.seq
+        since = sync_since(state, sync_token, "calendarList", viewer,
+                           restricted="minAccessRole" in params)
     show_hidden = flag(params, "showHidden") or sync_token is not None
     cals = [
         c for c in state.calendars.values()

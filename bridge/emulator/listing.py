@@ -21,6 +21,7 @@ from bridge.emulator.paging import (
     one,
     page,
     resume,
+    sync_since,
     time_param,
 )
 from bridge.emulator.render import minimal_cancelled, render_event
@@ -162,18 +163,11 @@ def list_events(state: EmulatorState, cal_id: str, params: Params, viewer: str) 
     raw: list[dict[str, Any]] = []
     minimal_ids: set[str] = set()
     if sync_token is not None:
-        if any(p in params for p in _FORBIDDEN_WITH_SYNC) or one(params, "showDeleted") == "false":
-            raise bad_request("Sync token cannot be used with other request restrictions.",
-                              reason="invalid", location="syncToken")
-        info = state.sync_tokens.get(sync_token)
-        if info is None or info.kind != "events" or info.key != cal.id or not (
-            state.sync_token_alive(info)
-        ):
-            raise ApiError(410, "fullSyncRequired",
-                           "Sync token is no longer valid, a full sync is required.",
-                           location="syncToken")
+        restricted = any(p in params for p in _FORBIDDEN_WITH_SYNC) or (
+            one(params, "showDeleted") == "false")
+        since = sync_since(state, sync_token, "events", cal.id, restricted=restricted)
         for stored in table.values():
-            if stored.seq <= info.seq:
+            if stored.seq <= since:
                 continue
             if single and stored.data.get("recurrence"):
                 raw.extend(instances_in_window(state, cal, stored.data, None, None,

@@ -10,11 +10,20 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.emulator.errors import bad_request
+from bridge.emulator.errors import ApiError, bad_request
 from bridge.emulator.state import EmulatorState, PageSnapshot
 from bridge.emulator.timeutil import parse_rfc3339
 
-__all__ = ["Params", "flag", "max_results", "one", "page", "resume", "time_param"]
+__all__ = [
+    "Params",
+    "flag",
+    "max_results",
+    "one",
+    "page",
+    "resume",
+    "sync_since",
+    "time_param",
+]
 
 Params = Mapping[str, Sequence[str]]
 
@@ -83,6 +92,21 @@ def page(
         out["nextSyncToken"] = state.issue_sync_token(sync_kind, snapshot.sync_key,
                                                       snapshot.sync_seq)
     return out
+
+
+def sync_since(
+    state: EmulatorState, token: str, kind: str, key: str, *, restricted: bool
+) -> int:
+    """The change number behind a sync token: 400 with restrictions, 410 if not valid."""
+    if restricted:
+        raise bad_request("Sync token cannot be used with other request restrictions.",
+                          reason="invalid", location="syncToken")
+    info = state.sync_tokens.get(token)
+    if info is None or (info.kind, info.key) != (kind, key) or not state.sync_token_alive(info):
+        raise ApiError(410, "fullSyncRequired",
+                       "Sync token is no longer valid, a full sync is required.",
+                       location="syncToken")
+    return info.seq
 
 
 def resume(state: EmulatorState, params: Params, kind: str, key: str) -> PageSnapshot | None:
