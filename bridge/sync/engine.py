@@ -206,9 +206,10 @@ class SyncEngine:
         ctx = self.context(record)
         if ctx is None:
             return None
-        lease_ttl = max(300.0, self.options.poll_interval)
+        lease_ttl = self.options.pull_lease
         if not self.store.acquire_lease(connection_id, "pull", self.worker, lease_ttl):
             return None
+        keeper = asyncio.create_task(self._keep_lease(connection_id, lease_ttl))
         try:
             phase = record.state.get("import", {}).get("phase")
             if phase == "running":
@@ -229,7 +230,17 @@ class SyncEngine:
             self.store.update_connection(connection_id, last_error=str(exc))
             return None
         finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
             self.store.release_lease(connection_id, "pull", self.worker)
+
+    async def _keep_lease(self, connection_id: int, ttl: float) -> None:
+        """Renew the pull lease while a long pull or import runs (a crash lets it lapse)."""
+        while True:
+            await asyncio.sleep(ttl / 3)
+            await asyncio.to_thread(self.store.acquire_lease, connection_id, "pull",
+                                    self.worker, ttl)
 
     async def _scheduler(self) -> None:
         assert self._tick_wake is not None

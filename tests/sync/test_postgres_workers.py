@@ -1,0 +1,44 @@
+"""Two engine processes on one PostgreSQL: every outbox row is pushed exactly once."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from bridge.emulator.testing import ALICE, EmulatorServer
+from bridge.store import open_store
+from tests.sync.conftest import CAL, Harness, connect, make_engine
+from tests.sync.test_crash import _kill, _spawn
+
+
+def test_two_processes_push_each_row_once(emu: EmulatorServer, postgres_url: str) -> None:
+    store = open_store(postgres_url)
+    store.create_user("alice", "x")
+    store.create_collection(CAL, tag="VCALENDAR", timezone="Europe/Berlin")
+    cid = connect(store, emu)
+    procs = [_spawn(postgres_url, emu), _spawn(postgres_url, emu)]
+    try:
+        deadline = time.monotonic() + 30
+        while not store.get_connection(cid).import_done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        emu.hooks.reset_counters()
+        harness = Harness(emu, store, make_engine(store, emu), cid)
+        for i in range(80):
+            harness.put(f"pg{i}@x", day=1 + i % 28, hour=6 + i % 12)
+        while store.outbox_stats(cid).pending and time.monotonic() < deadline + 30:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    finally:
+        for proc in procs:
+            _kill(proc)
+    assert store.outbox_stats(cid).pending == 0
+    inserts = emu.hooks.state()["api_requests"].get("calendar.events.insert", 0)
+    assert inserts == 80
+    creates = Counter(r.uid for r in store.query_ledger(connection_id=cid, action="create",
+                                                        limit=1000))
+    assert len(creates) == 80 and set(creates.values()) == {1}
+    workers = {e.get("actor") for e in emu.hooks.state()["writes"]}
+    assert workers  # both processes wrote through the same account
+    live = [e for e in emu.hooks.stored_events(ALICE) if e.get("status") != "cancelled"]
+    assert len(live) == 80
+    store.close()
