@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from bridge.store.accounts import AccountsMixin
+from bridge.store.admin import AdminMixin
 from bridge.store.api import ApiMixin
 from bridge.store.engine import make_engine
 from bridge.store.feeds import FeedsMixin
@@ -21,7 +22,9 @@ from bridge.store.sync import SyncMixin
 __all__ = ["BulkResult", "SqlStore", "href_for_uid", "open_store"]
 
 
-class SqlStore(SyncMixin, NotificationsMixin, ApiMixin, FeedsMixin, ItemsMixin, AccountsMixin):
+class SqlStore(
+    SyncMixin, AdminMixin, NotificationsMixin, ApiMixin, FeedsMixin, ItemsMixin, AccountsMixin
+):
     """The store on SQLAlchemy Core: accounts, collections, items, change log, outbox."""
 
 

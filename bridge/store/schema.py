@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "admin_sessions",
     "api_keys",
     "changes",
     "collections",
@@ -296,4 +297,19 @@ notifications = Table(
     Column("created_at", Float, nullable=False),
     Index(None, "state", "next_attempt_at"),
     Index(None, "collection_id", "uid"),
+)
+
+# Admin-page sessions, server-side: only the sha256 of the cookie value is stored, so a database
+# dump does not hand out live sessions.  Anonymous rows (user_id NULL) carry the login form's CSRF.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sid_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE")),
+    Column("csrf_token", String(64), nullable=False),
+    Column("data", Text, nullable=False, default="{}"),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
 )

@@ -1,0 +1,367 @@
+"""German texts of the admin page, keyed by the English original (see :mod:`bridge.admin.i18n`)."""
+
+from __future__ import annotations
+
+__all__ = ["DE"]
+
+DE: dict[str, str] = {
+    # Layout and login
+    "Admin": "Verwaltung",
+    "Main menu": "Hauptmenü",
+    "Synchronisation": "Synchronisation",
+    "Conflicts": "Konflikte",
+    "Ledger": "Protokoll",
+    "ICS feeds": "ICS-Feeds",
+    "Log out": "Abmelden",
+    "Sign in": "Anmelden",
+    "Sign in to the admin page": "Bei der Verwaltung anmelden",
+    "User name": "Benutzername",
+    "Password": "Passwort",
+    "Only administrators can sign in here. Staff use their calendar app.":
+        "Hier können sich nur Administratoren anmelden. Mitarbeitende nutzen ihre Kalender-App.",
+    "Wrong user name or password.": "Benutzername oder Passwort ist falsch.",
+    "This account may not use the admin page. Ask an administrator.":
+        "Dieses Konto darf die Verwaltung nicht nutzen. Bitte wenden Sie sich an einen "
+        "Administrator.",
+    "Too many failed attempts. Wait a few minutes.":
+        "Zu viele Fehlversuche. Bitte warten Sie einige Minuten.",
+    "Request refused: the form expired or came from another site. Reload the page and try "
+    "again.": "Anfrage abgelehnt: Das Formular ist abgelaufen oder kam von einer anderen Seite. "
+              "Bitte laden Sie die Seite neu und versuchen Sie es erneut.",
+    "{n} s ago": "vor {n} s",
+    "{n} min ago": "vor {n} min",
+    "{n} h ago": "vor {n} h",
+    "{n} days ago": "vor {n} Tagen",
+    # ICS feeds
+    "A feed is a secret, read-only calendar link for other programs (a website, a booking "
+    "portal, a colleague's calendar). Anyone with the link can read it, so choose the privacy "
+    "level carefully and revoke links you no longer need.":
+        "Ein Feed ist ein geheimer, schreibgeschützter Kalender-Link für andere Programme (eine "
+        "Website, ein Buchungsportal, den Kalender einer Kollegin). Wer den Link kennt, kann ihn "
+        "lesen: Wählen Sie die Datenschutzstufe sorgfältig und widerrufen Sie Links, die Sie "
+        "nicht mehr brauchen.",
+    "busy": "belegt",
+    "limited": "eingeschränkt",
+    "full": "vollständig",
+    "Only times: every appointment shows as \"Busy\".":
+        "Nur Zeiten: Jeder Termin erscheint als „Belegt“.",
+    "Times and the booked service, no customer data.":
+        "Zeiten und gebuchte Leistung, keine Kundendaten.",
+    "Everything, including customer names and contact data.":
+        "Alles, auch Namen und Kontaktdaten der Kunden.",
+    "Label": "Bezeichnung",
+    "Privacy": "Datenschutz",
+    "Privacy level": "Datenschutzstufe",
+    "Created": "Erstellt",
+    "Last used": "Zuletzt abgerufen",
+    "State": "Zustand",
+    "active": "aktiv",
+    "revoked": "widerrufen",
+    "New link": "Neuer Link",
+    "Make a new link? The old link stops working at once.":
+        "Neuen Link erzeugen? Der alte Link funktioniert sofort nicht mehr.",
+    "Revoke": "Widerrufen",
+    "Revoke this feed? Its link stops working at once.":
+        "Diesen Feed widerrufen? Sein Link funktioniert sofort nicht mehr.",
+    "No feeds for this calendar yet.": "Für diesen Kalender gibt es noch keine Feeds.",
+    "e.g. website": "z. B. Website",
+    "Create feed": "Feed erstellen",
+    "There are no calendars yet. Create one with: termin-bridge calendar add OWNER/SLUG":
+        "Es gibt noch keine Kalender. Legen Sie einen an mit: termin-bridge calendar add "
+        "BESITZER/NAME",
+    "Choose a privacy level.": "Bitte wählen Sie eine Datenschutzstufe.",
+    "Feed link": "Feed-Link",
+    "Feed link for {name}": "Feed-Link für {name}",
+    "Copy the link now: for your security it is shown only once. If you lose it, make a new "
+    "link.": "Kopieren Sie den Link jetzt: Zu Ihrer Sicherheit wird er nur einmal angezeigt. "
+             "Geht er verloren, erzeugen Sie einen neuen Link.",
+    "Subscription URL": "Abonnement-URL",
+    "Copy": "Kopieren",
+    "Open in calendar app (webcal)": "In der Kalender-App öffnen (webcal)",
+    "Back to ICS feeds": "Zurück zu den ICS-Feeds",
+    "Feed revoked: its URL no longer works.": "Feed widerrufen: Seine URL funktioniert nicht mehr.",
+
+    # Synchronisation: overview, provider, connect flow
+    "Connect a calendar to Google Calendar: appointments made here appear in Google within "
+    "seconds, and events made in Google become appointments here.":
+        "Verbinden Sie einen Kalender mit Google Kalender: Hier angelegte Termine erscheinen "
+        "innerhalb von Sekunden in Google, und in Google angelegte Termine erscheinen hier.",
+    "not connected": "nicht verbunden",
+    "reconnect needed": "neu verbinden nötig",
+    "paused": "angehalten",
+    "set-up not finished": "Einrichtung nicht abgeschlossen",
+    "importing": "Import läuft",
+    "finished": "abgeschlossen",
+    "failed": "fehlgeschlagen",
+    "error": "Fehler",
+    "connected": "verbunden",
+    "Open": "Öffnen",
+    "Set up synchronisation": "Synchronisation einrichten",
+    "Steps": "Schritte",
+    "Provider": "Anbieter",
+    "Google sign-in": "Google-Anmeldung",
+    "Choose calendar": "Kalender wählen",
+    "Confirm": "Bestätigen",
+    "Preview": "Vorschau",
+    "Import": "Import",
+    "Calendar provider": "Kalenderanbieter",
+    "Google Calendar": "Google Kalender",
+    "Two-way: appointments appear in Google, Google events become appointments.":
+        "In beide Richtungen: Termine erscheinen in Google, Google-Termine erscheinen hier.",
+    "Connect Google Calendar": "Google Kalender verbinden",
+    "You will be sent to Google to choose the account and allow access. Nothing is "
+    "synchronised before you have chosen a calendar and confirmed.":
+        "Sie werden zu Google weitergeleitet, um das Konto zu wählen und den Zugriff zu "
+        "erlauben. Synchronisiert wird erst, wenn Sie einen Kalender gewählt und bestätigt "
+        "haben.",
+    "Problems connecting?": "Probleme beim Verbinden?",
+    "If Google says \"admin_policy_enforced\" or that your organisation restricts access: a "
+    "Google Workspace administrator must mark this app as trusted in the Admin console under "
+    "Security → Access and data control → API controls. After that change it can take up to "
+    "24 hours until the connection works.":
+        "Meldet Google „admin_policy_enforced“ oder dass Ihre Organisation den Zugriff "
+        "beschränkt: Ein Google-Workspace-Administrator muss diese App in der Admin-Konsole "
+        "unter Sicherheit → Zugriffs- und Datenkontrolle → API-Steuerung als vertrauenswürdig "
+        "einstufen. Nach dieser Änderung kann es bis zu 24 Stunden dauern, bis die Verbindung "
+        "funktioniert.",
+    "Tick the calendar box on Google's consent page: without calendar access the connection "
+    "cannot work.":
+        "Setzen Sie auf Googles Zustimmungsseite den Haken für die Kalender: Ohne "
+        "Kalenderzugriff kann die Verbindung nicht funktionieren.",
+    "Cannot connect: {reason}": "Verbinden nicht möglich: {reason}",
+    "Which Google calendar should be synchronised with \"{name}\"?":
+        "Welcher Google-Kalender soll mit „{name}“ synchronisiert werden?",
+    "Signed in at Google as {account}. Only calendars this account may change are listed.":
+        "Bei Google angemeldet als {account}. Es werden nur Kalender angezeigt, die dieses Konto "
+        "ändern darf.",
+    "main calendar": "Hauptkalender",
+    "Next": "Weiter",
+    "Cancel set-up": "Einrichtung abbrechen",
+    "Choose one of the listed calendars.": "Bitte wählen Sie einen der angezeigten Kalender.",
+    "Please confirm": "Bitte bestätigen",
+    "Calendar here": "Kalender hier",
+    "Google account": "Google-Konto",
+    "Google calendar": "Google-Kalender",
+    "Direction": "Richtung",
+    "both ways": "in beide Richtungen",
+    "After saving you will see a preview of the first import before anything is changed.":
+        "Nach dem Speichern sehen Sie eine Vorschau des ersten Imports, bevor etwas geändert "
+        "wird.",
+    "Save changes": "Änderungen speichern",
+    "Back": "Zurück",
+    "Before the first synchronisation": "Vor der ersten Synchronisation",
+    "The preview failed: {reason}": "Die Vorschau ist fehlgeschlagen: {reason}",
+    "Try again": "Erneut versuchen",
+    "This is a dry run: nothing has been changed yet.":
+        "Dies ist ein Probelauf: Es wurde noch nichts geändert.",
+    "events in Google": "Termine in Google",
+    "new appointments here": "neue Termine hier",
+    "matched or updated": "zugeordnet oder aktualisiert",
+    "appointments here already": "Termine bereits hier",
+    "Also send the {n} existing appointments to Google":
+        "Auch die {n} vorhandenen Termine an Google senden",
+    "Without this, only appointments created or changed from now on appear in Google.":
+        "Ohne diese Option erscheinen nur Termine in Google, die ab jetzt angelegt oder "
+        "geändert werden.",
+    "Customers are not notified about imported events.":
+        "Kunden werden über importierte Termine nicht benachrichtigt.",
+    "Start import": "Import starten",
+    "The set-up was cancelled. Nothing was synchronised.":
+        "Die Einrichtung wurde abgebrochen. Es wurde nichts synchronisiert.",
+    # Import progress
+    "Importing from Google Calendar": "Import aus Google Kalender",
+    "You can leave or reload this page: the import continues on the server.":
+        "Sie können diese Seite verlassen oder neu laden: Der Import läuft auf dem Server "
+        "weiter.",
+    "Import progress": "Importfortschritt",
+    "events read": "Termine gelesen",
+    "created": "angelegt",
+    "updated": "aktualisiert",
+    "errors": "Fehler",
+    "events per second": "Termine pro Sekunde",
+    "time left (min:s)": "verbleibend (min:s)",
+    "Phase": "Phase",
+    "Import finished.": "Import abgeschlossen.",
+    "Show status": "Status anzeigen",
+    "Reload to update": "Zum Aktualisieren neu laden",
+    # Status
+    "Google access has to be renewed": "Der Google-Zugriff muss erneuert werden",
+    "Google no longer accepts the stored access (it was revoked, expired, or a Workspace policy "
+    "now blocks the app). Changes made here are kept and sent as soon as you reconnect.":
+        "Google akzeptiert den gespeicherten Zugriff nicht mehr (er wurde widerrufen, ist "
+        "abgelaufen oder eine Workspace-Richtlinie sperrt die App). Änderungen hier bleiben "
+        "erhalten und werden gesendet, sobald Sie neu verbinden.",
+    "Reconnect Google Calendar": "Google Kalender neu verbinden",
+    "Synchronisation paused by the safety check": "Synchronisation durch die Sicherheitsprüfung "
+                                                  "angehalten",
+    "Google reported changes that would remove many appointments here. Nothing was deleted. "
+    "Check the Google calendar, then confirm to apply the changes, or cancel to keep the "
+    "appointments.":
+        "Google hat Änderungen gemeldet, die hier viele Termine löschen würden. Es wurde nichts "
+        "gelöscht. Prüfen Sie den Google-Kalender und bestätigen Sie dann, um die Änderungen zu "
+        "übernehmen, oder brechen Sie ab, um die Termine zu behalten.",
+    "Apply the changes from Google, including the deletions?":
+        "Die Änderungen aus Google einschließlich der Löschungen übernehmen?",
+    "Confirm and apply": "Bestätigen und übernehmen",
+    "Cancel, keep appointments": "Abbrechen, Termine behalten",
+    "{n} conflicts need a look.": "{n} Konflikte brauchen Ihre Aufmerksamkeit.",
+    "Open the conflict inbox": "Konflikte öffnen",
+    "Connection": "Verbindung",
+    "Last pull from Google": "Zuletzt von Google geholt",
+    "Last push to Google": "Zuletzt an Google gesendet",
+    "Lag": "Verzögerung",
+    "Waiting to be sent": "Wartet auf Versand",
+    "oldest": "ältester",
+    "Failed permanently": "Endgültig fehlgeschlagen",
+    "Push notifications": "Push-Benachrichtigungen",
+    "off (polling only; needs an https public URL)":
+        "aus (nur regelmäßige Abfrage; braucht eine öffentliche https-URL)",
+    "until {when}": "bis {when}",
+    "expiring": "läuft ab",
+    "not open": "nicht geöffnet",
+    "Connected since": "Verbunden seit",
+    "Sync now": "Jetzt synchronisieren",
+    "Settings": "Einstellungen",
+    "Check Google for changes every … minutes": "Google alle … Minuten auf Änderungen prüfen",
+    "Empty: the default of {n} minutes. With push notifications, changes arrive within seconds "
+    "anyway.":
+        "Leer: Standardwert von {n} Minuten. Mit Push-Benachrichtigungen kommen Änderungen "
+        "ohnehin innerhalb von Sekunden an.",
+    "Save": "Speichern",
+    "First import": "Erster Import",
+    "{seen} events read, {created} created, {updated} updated, {errors} errors.":
+        "{seen} Termine gelesen, {created} angelegt, {updated} aktualisiert, {errors} Fehler.",
+    "Disconnect": "Trennen",
+    "Stops the synchronisation and revokes this app's access at Google. Appointments stay here "
+    "and in Google.":
+        "Beendet die Synchronisation und widerruft den Zugriff dieser App bei Google. Die "
+        "Termine bleiben hier und in Google erhalten.",
+    "Disconnect Google Calendar from this calendar?":
+        "Google Kalender von diesem Kalender trennen?",
+    "Recent problems": "Letzte Probleme",
+    "Last error": "Letzter Fehler",
+    "Changes Google refused": "Von Google abgelehnte Änderungen",
+    "Appointment": "Termin",
+    "Operation": "Vorgang",
+    "Attempts": "Versuche",
+    "Error": "Fehler",
+    "Try these again": "Erneut versuchen",
+    "When": "Wann",
+    "Action": "Aktion",
+    "No problems recorded.": "Keine Probleme verzeichnet.",
+    "Full ledger of this calendar": "Vollständiges Protokoll dieses Kalenders",
+    "Sync failed: {reason}": "Synchronisation fehlgeschlagen: {reason}",
+    "Nothing was pulled: the connection is paused, needs a reconnect or is busy. See below.":
+        "Es wurde nichts geholt: Die Verbindung ist angehalten, muss neu verbunden werden oder "
+        "ist beschäftigt. Siehe unten.",
+    "Synchronised: {created} new, {updated} changed, {deleted} deleted from Google.":
+        "Synchronisiert: {created} neu, {updated} geändert, {deleted} gelöscht aus Google.",
+    "The interval must be between 1 minute and 24 hours.":
+        "Das Intervall muss zwischen 1 Minute und 24 Stunden liegen.",
+    "Sync interval saved.": "Synchronisationsintervall gespeichert.",
+    "Confirmed: the changes from Google were applied and the sync runs again.":
+        "Bestätigt: Die Änderungen aus Google wurden übernommen, die Synchronisation läuft "
+        "wieder.",
+    "Cancelled: nothing was deleted here.": "Abgebrochen: Hier wurde nichts gelöscht.",
+    "Nothing was deleted. The sync stays paused until you confirm; check the Google calendar, "
+    "or disconnect.":
+        "Es wurde nichts gelöscht. Die Synchronisation bleibt angehalten, bis Sie bestätigen; "
+        "prüfen Sie den Google-Kalender oder trennen Sie die Verbindung.",
+    "{n} changes queued again.": "{n} Änderungen erneut eingereiht.",
+    "Disconnect failed: {reason}": "Trennen fehlgeschlagen: {reason}",
+    "Google Calendar was disconnected and access revoked. The appointments stay here.":
+        "Google Kalender wurde getrennt und der Zugriff widerrufen. Die Termine bleiben hier.",
+    "Google is connected again. Queued changes are being sent now.":
+        "Google ist wieder verbunden. Wartende Änderungen werden jetzt gesendet.",
+    # OAuth error pages
+    "Google Calendar was not connected": "Google Kalender wurde nicht verbunden",
+    "Access was not allowed": "Der Zugriff wurde nicht erlaubt",
+    "On Google's page the access was cancelled or denied, so nothing was connected. To "
+    "synchronise, start again and choose \"Allow\".":
+        "Auf der Google-Seite wurde der Zugriff abgebrochen oder abgelehnt, daher wurde nichts "
+        "verbunden. Um zu synchronisieren, beginnen Sie erneut und wählen Sie „Zulassen“.",
+    "Your organisation blocks this app": "Ihre Organisation sperrt diese App",
+    "The Google account belongs to a Google Workspace whose administrator allows only trusted "
+    "apps to use Google Calendar.":
+        "Das Google-Konto gehört zu einem Google Workspace, dessen Administrator nur "
+        "vertrauenswürdigen Apps den Zugriff auf Google Kalender erlaubt.",
+    "Ask your Workspace administrator to open the Google Admin console, go to Security → "
+    "Access and data control → API controls, find this app (its OAuth client ID is below) "
+    "under \"Manage third-party app access\" and set it to \"Trusted\".":
+        "Bitten Sie Ihren Workspace-Administrator, die Google-Admin-Konsole zu öffnen, unter "
+        "Sicherheit → Zugriffs- und Datenkontrolle → API-Steuerung bei „Zugriff von "
+        "Drittanbieter-Apps verwalten“ diese App (ihre OAuth-Client-ID steht unten) zu suchen "
+        "und auf „Vertrauenswürdig“ zu setzen.",
+    "After the change it can take up to 24 hours until Google lets the connection through. "
+    "Then connect again.":
+        "Nach der Änderung kann es bis zu 24 Stunden dauern, bis Google die Verbindung zulässt. "
+        "Verbinden Sie dann erneut.",
+    "Calendar access was not granted": "Kalenderzugriff wurde nicht gewährt",
+    "Google's consent page lets you untick single permissions. The box for the calendars was "
+    "not ticked, so the app cannot read or write events. Start again and leave every box "
+    "ticked.":
+        "Auf Googles Zustimmungsseite lassen sich einzelne Berechtigungen abwählen. Der Haken "
+        "für die Kalender war nicht gesetzt, daher kann die App keine Termine lesen oder "
+        "schreiben. Beginnen Sie erneut und lassen Sie alle Haken gesetzt.",
+    "No calendar you may change": "Kein Kalender, den Sie ändern dürfen",
+    "The account {account} has no Google calendar it may change (only read-only calendars were "
+    "found). Use an account that owns a calendar, or ask the calendar's owner to share it with "
+    "\"Make changes to events\".":
+        "Das Konto {account} hat keinen Google-Kalender, den es ändern darf (es wurden nur "
+        "schreibgeschützte Kalender gefunden). Verwenden Sie ein Konto, dem ein Kalender gehört, "
+        "oder bitten Sie den Besitzer, ihn mit „Änderungen an Terminen vornehmen“ zu teilen.",
+    "Google did not grant lasting access": "Google hat keinen dauerhaften Zugriff gewährt",
+    "Remove this app under \"Third-party apps with account access\" in your Google account, "
+    "then connect again.":
+        "Entfernen Sie diese App in Ihrem Google-Konto unter „Drittanbieter-Apps mit "
+        "Kontozugriff“ und verbinden Sie dann erneut.",
+    "This sign-in link is not valid": "Dieser Anmelde-Link ist ungültig",
+    "The answer from Google does not belong to a connection started in this browser session, "
+    "has expired (after 10 minutes) or was already used. Nothing was changed. Start again from "
+    "the Synchronisation page.":
+        "Die Antwort von Google gehört zu keiner in dieser Browsersitzung begonnenen Verbindung, "
+        "ist abgelaufen (nach 10 Minuten) oder wurde bereits verwendet. Es wurde nichts "
+        "geändert. Beginnen Sie erneut auf der Seite Synchronisation.",
+    "Google refused the sign-in.": "Google hat die Anmeldung abgelehnt.",
+    "OAuth client ID": "OAuth-Client-ID",
+    "Back to Synchronisation": "Zurück zur Synchronisation",
+    # Conflicts and ledger
+    "Conflict inbox": "Konflikte",
+    "An appointment was changed here and in Google at the same time. The more recent change "
+    "was kept automatically; the other version is shown next to it. Accept the decision, or "
+    "bring the other version back.":
+        "Ein Termin wurde hier und in Google gleichzeitig geändert. Die neuere Änderung wurde "
+        "automatisch übernommen; die andere Fassung steht daneben. Bestätigen Sie die "
+        "Entscheidung oder holen Sie die andere Fassung zurück.",
+    "History": "Verlauf",
+    "Kept version": "Übernommene Fassung",
+    "Other version": "Andere Fassung",
+    "here": "hier",
+    "Google": "Google",
+    "deleted": "gelöscht",
+    "Title": "Titel",
+    "Start": "Beginn",
+    "End": "Ende",
+    "Location": "Ort",
+    "Description": "Beschreibung",
+    "Keep the kept version": "Übernommene Fassung behalten",
+    "Replace the appointment with the other version?":
+        "Den Termin durch die andere Fassung ersetzen?",
+    "Use the other version": "Andere Fassung verwenden",
+    "No open conflicts.": "Keine offenen Konflikte.",
+    "Conflict resolved.": "Konflikt gelöst.",
+    "Every change the synchronisation made, newest first: why did this appointment move?":
+        "Jede Änderung der Synchronisation, neueste zuerst: Warum hat sich dieser Termin "
+        "verschoben?",
+    "Title, UID or Google event id": "Titel, UID oder Google-Termin-ID",
+    "Search": "Suchen",
+    "Show all": "Alle anzeigen",
+    "History of appointment {uid}": "Verlauf des Termins {uid}",
+    "Calendar": "Kalender",
+    "Trigger": "Auslöser",
+    "Fields": "Felder",
+    "Outcome": "Ergebnis",
+    "Only the newest {n} entries were searched.": "Nur die neuesten {n} Einträge wurden "
+                                                  "durchsucht.",
+    "Nothing found.": "Nichts gefunden.",
+}

@@ -1,0 +1,158 @@
+"""Shared pieces of the admin handlers: app keys, page rendering, flash messages, lookups."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from bridge.admin.csrf import FORM_FIELD
+from bridge.admin.i18n import LANGUAGES, negotiate, translator
+from bridge.admin.sessions import RequestSession, SessionManager
+from bridge.config import Settings
+from bridge.model import Collection
+from bridge.store import SqlStore
+from bridge.web.keys import SETTINGS, STORE
+
+__all__ = [
+    "ADMIN",
+    "DASH",
+    "SESSION",
+    "AdminContext",
+    "calendar_or_404",
+    "flash",
+    "form_data",
+    "lang_of",
+    "render",
+    "see_other",
+    "session_of",
+]
+
+# Typed request key where aiohttp has them (3.13+), a plain string before.
+SESSION: Any = (
+    web.RequestKey("termin_bridge.admin.session", RequestSession)
+    if hasattr(web, "RequestKey") else "termin_bridge.admin.session"
+)
+
+
+@dataclass
+class AdminContext:
+    """What every admin handler needs besides store and settings."""
+
+    templates: jinja2.Environment
+    sessions: SessionManager
+    allowed_origins: frozenset[str]
+    csp: str
+    static_version: str = "0"
+
+    def static_url(self, name: str) -> str:
+        """The URL of a static file, versioned so browsers refetch it after an upgrade."""
+        return f"/admin/static/{name}?v={self.static_version}"
+
+
+ADMIN = web.AppKey("admin", AdminContext)
+DASH = "\u2013"  # shown for "no value"
+
+
+def store_of(request: web.Request) -> SqlStore:
+    """The store of the sidecar."""
+    return request.config_dict[STORE]
+
+
+def settings_of(request: web.Request) -> Settings:
+    """The sidecar's settings."""
+    return request.config_dict[SETTINGS]
+
+
+def session_of(request: web.Request) -> RequestSession:
+    """The session the middleware attached (login pages included)."""
+    session: RequestSession = request[SESSION]
+    return session
+
+
+def lang_of(request: web.Request) -> str:
+    """The page language of this request."""
+    session: RequestSession | None = request.get(SESSION)
+    chosen = session.data.get("lang") if session is not None else None
+    return negotiate(request.headers.get("Accept-Language"), chosen)
+
+
+async def form_data(request: web.Request) -> dict[str, str]:
+    """The posted form as plain strings (files and repeated keys beyond the first ignored)."""
+    form = await request.post()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != FORM_FIELD}
+
+
+async def flash(request: web.Request, message: str, kind: str = "ok") -> None:
+    """Show ``message`` (already translated) on the next page rendered for this session."""
+    session = session_of(request)
+    await request.config_dict[ADMIN].sessions.update(
+        session, {"flash": {"kind": kind, "text": message}}
+    )
+
+
+def see_other(location: str) -> web.HTTPSeeOther:
+    """A 303 to a local path (the caller builds it; never from request input)."""
+    return web.HTTPSeeOther(location)
+
+
+def _fmt_time(value: float | None, lang: str) -> str:
+    if not value:
+        return DASH
+    stamp = dt.datetime.fromtimestamp(value, dt.UTC).astimezone()
+    return stamp.strftime("%d.%m.%Y %H:%M:%S" if lang == "de" else "%Y-%m-%d %H:%M:%S")
+
+
+def _fmt_ago(value: float | None, now: float, lang: str) -> str:
+    if not value:
+        return DASH
+    seconds = max(0, int(now - value))
+    gettext = translator(lang)
+    if seconds < 90:
+        return gettext("{n} s ago", n=seconds)
+    if seconds < 5400:
+        return gettext("{n} min ago", n=seconds // 60)
+    if seconds < 172800:
+        return gettext("{n} h ago", n=seconds // 3600)
+    return gettext("{n} days ago", n=seconds // 86400)
+
+
+async def render(
+    request: web.Request, template: str, http_status: int = 200, **context: Any
+) -> web.Response:
+    """Render ``template`` with the common context (language, CSRF token, user, flash)."""
+    admin = request.config_dict[ADMIN]
+    lang = lang_of(request)
+    session: RequestSession | None = request.get(SESSION)
+    flash_message = None
+    if session is not None and "flash" in session.data:
+        flash_message = (await admin.sessions.update(session, pop_keys=("flash",))).get("flash")
+    now = store_of(request).clock()
+    html = admin.templates.get_template(template).render(
+        _=translator(lang),
+        lang=lang,
+        languages=LANGUAGES,
+        csrf_token=session.csrf_token if session is not None else "",
+        user=session.record.user_name if session is not None and session.record.is_admin
+        else None,
+        flash=flash_message,
+        path=request.path,
+        static=admin.static_url,
+        fmt_time=lambda v: _fmt_time(v, lang),
+        fmt_ago=lambda v: _fmt_ago(v, now, lang),
+        **context,
+    )
+    return web.Response(text=html, status=http_status, content_type="text/html", charset="utf-8")
+
+
+async def calendar_or_404(request: web.Request) -> Collection:
+    """The calendar named by the ``owner``/``slug`` route parts, or 404."""
+    path = f"{request.match_info['owner']}/{request.match_info['slug']}"
+    coll = await asyncio.to_thread(store_of(request).get_collection, path)
+    if coll is None or coll.tag != "VCALENDAR":
+        raise web.HTTPNotFound(text="no such calendar")
+    return coll

@@ -1,0 +1,135 @@
+"""The admin page's view of the sync engine: the service, URLs, and per-calendar status rows.
+
+Everything Google-related goes through :class:`bridge.sync.service.SyncService` (created by the
+``bridge.sync.web`` feature); this module only reads store records to build what the status
+page shows (lag, channel health, outbox depth, recent errors).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bridge.model import Collection
+from bridge.store import SqlStore
+from bridge.store.sync import ConnectionRecord, LedgerRecord, OutboxStats
+from bridge.sync.service import SyncService
+from bridge.sync.web import SYNC_ENGINE, SYNC_SERVICE
+
+__all__ = ["CalendarStatus", "calendar_status", "calendar_url", "service_of"]
+
+# A push channel counts as healthy until this close to its expiry (the engine renews a day ahead).
+_CHANNEL_WARN = 6 * 3600.0
+# Pull lag above this many poll intervals is shown as a warning.
+_LAG_FACTOR = 3
+
+
+def service_of(request: web.Request) -> SyncService:
+    """The sync service, or 503 when this build has no sync engine."""
+    service = request.config_dict.get(SYNC_SERVICE)
+    if service is None:
+        raise web.HTTPServiceUnavailable(text="the sync engine is not part of this build")
+    return service
+
+
+def push_channels_enabled(request: web.Request) -> bool:
+    """True when the engine opens Google push channels (https public URL)."""
+    engine = request.config_dict.get(SYNC_ENGINE)
+    return bool(engine is not None and engine.options.push_channels)
+
+
+def default_interval(request: web.Request) -> int:
+    """The configured poll interval in seconds."""
+    engine = request.config_dict.get(SYNC_ENGINE)
+    return int(engine.options.poll_interval) if engine is not None else 300
+
+
+def calendar_url(path: str, action: str = "") -> str:
+    """``/admin/sync/<owner>/<slug>[/<action>]`` (path parts are checked names)."""
+    url = f"/admin/sync/{path.strip('/')}"
+    return f"{url}/{action}" if action else url
+
+
+@dataclass(frozen=True)
+class CalendarStatus:
+    """Everything the status page shows about one calendar's Google connection."""
+
+    calendar: Collection
+    record: ConnectionRecord | None
+    stage: str  # none, choose, preview, importing, active
+    outbox: OutboxStats | None = None
+    lag: float | None = None
+    lag_warning: bool = False
+    channel: str = "off"  # off (polling only), ok, expiring, missing
+    open_conflicts: int = 0
+    parked: tuple[dict[str, Any], ...] = ()
+    errors: tuple[LedgerRecord, ...] = ()
+    interval: int = 300
+
+    @property
+    def badge(self) -> tuple[str, str]:
+        """(css class, English label) for the overview."""
+        record = self.record
+        if record is None:
+            return "muted", "not connected"
+        if record.status == "needs_reconnect":
+            return "error", "reconnect needed"
+        if record.paused_reason:
+            return "warn", "paused"
+        if self.stage in ("choose", "preview"):
+            return "warn", "set-up not finished"
+        if self.stage == "importing":
+            return "warn", "importing"
+        if record.status != "ok" or record.last_error:
+            return "error", "error"
+        return "ok", "connected"
+
+
+def _stage(record: ConnectionRecord | None) -> str:
+    if record is None:
+        return "none"
+    if not record.active:
+        return "preview" if record.google_calendar_id else "choose"
+    if (record.state.get("import") or {}).get("phase") == "running":
+        return "importing"
+    return "active"
+
+
+def calendar_status(
+    store: SqlStore, calendar: Collection, *, detail: bool, channels: bool, interval: int,
+    now: float | None = None,
+) -> CalendarStatus:
+    """The status of ``calendar`` (blocking; run it in a thread)."""
+    now = time.time() if now is None else now
+    record = store.connection_for_collection(calendar.path)
+    stage = _stage(record)
+    if record is None or (stage != "active" and not detail):
+        return CalendarStatus(calendar, record, stage, interval=interval)
+    effective = int(record.poll_interval or interval)
+    lag = now - record.last_pull_at if record.last_pull_at else None
+    channel = "off"
+    if channels:
+        if not record.channel_id or not record.channel_expiry:
+            channel = "missing"
+        elif record.channel_expiry - now < _CHANNEL_WARN:
+            channel = "expiring"
+        else:
+            channel = "ok"
+    outbox = store.outbox_stats(record.id)
+    conflicts = store.query_ledger(connection_id=record.id, action="conflict", outcome="open",
+                                   limit=500)
+    parked: tuple[dict[str, Any], ...] = ()
+    errors: tuple[LedgerRecord, ...] = ()
+    if detail:
+        parked = tuple(store.parked_outbox(record.id)[:20])
+        errors = tuple(r for r in store.query_ledger(connection_id=record.id, limit=200)
+                       if r.error or r.outcome not in ("ok", "open", "resolved"))[:10]
+    return CalendarStatus(
+        calendar, record, stage, outbox=outbox, lag=lag,
+        lag_warning=lag is not None and lag > _LAG_FACTOR * effective,
+        channel=channel, open_conflicts=len(conflicts), parked=parked, errors=errors,
+        interval=effective,
+    )

@@ -1,0 +1,47 @@
+"""Every English text of the admin page has a German translation."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from bridge.admin import syncapi, views_sync
+from bridge.admin.catalog_de import DE
+
+_ADMIN = Path(__file__).resolve().parents[2] / "bridge" / "admin"
+_TEMPLATE_CALL = re.compile(r'''_\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')''')
+_PY_CALL = re.compile(
+    r'''(?:gettext|translate\(\s*[^,()]+,)\(?\s*("(?:[^"\\]|\\.)*"(?:\s*"(?:[^"\\]|\\.)*")*)''',
+    re.S)
+
+
+def _messages() -> set[str]:
+    found: set[str] = set()
+    for path in (_ADMIN / "templates").glob("*.html"):
+        found |= {ast.literal_eval(m.group(1)) for m in _TEMPLATE_CALL.finditer(path.read_text())}
+    for path in _ADMIN.glob("*.py"):
+        text = path.read_text()
+        found |= {ast.literal_eval("(" + m.group(1) + ")") for m in _PY_CALL.finditer(text)}
+    return found
+
+
+def test_every_message_has_german() -> None:
+    messages = _messages()
+    assert len(messages) > 150
+    missing = sorted(m for m in messages if m not in DE)
+    assert missing == []
+
+
+def test_dynamic_labels_have_german() -> None:
+    labels = {"not connected", "reconnect needed", "paused", "set-up not finished",
+              "importing", "error", "connected", "busy", "limited", "full"}
+    labels |= set(views_sync._PHASES.values())
+    assert syncapi.CalendarStatus.__doc__
+    assert sorted(label for label in labels if label not in DE) == []
+
+
+def test_placeholders_match() -> None:
+    field = re.compile(r"\{(\w+)\}")
+    for english, german in DE.items():
+        assert set(field.findall(english)) == set(field.findall(german)), english

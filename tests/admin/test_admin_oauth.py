@@ -1,0 +1,165 @@
+"""The Google connect flow over HTTP against the emulator: state handling and error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bridge.emulator.testing import ALICE, BOB, EmulatorServer
+from bridge.store import SqlStore, schema
+from bridge.web.app import create_app
+
+from .conftest import csrf_of, login, make_settings
+from .emulator_support import SHARED, emulator_google_settings, follow_consent, seed_for
+
+Client = TestClient[Any, Any]
+CAL = "staff/praxis"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[EmulatorServer]:
+    """One emulator for the module; each test resets it."""
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def gclient(aiohttp_client: Any, admin_store: SqlStore, emu: EmulatorServer,
+                  tmp_path: Path) -> Client:
+    """A logged-in admin client of a sidecar whose Google settings point at the emulator."""
+    settings = make_settings(tmp_path, **emulator_google_settings(emu))
+    server = TestServer(create_app(settings, admin_store))
+    await server.start_server()
+    emu.hooks.reset(seed_for([f"http://127.0.0.1:{server.port}/oauth2/callback"]))
+    emu.hooks.config(auto_consent=True, auto_consent_account=ALICE)
+    client: Client = await aiohttp_client(server)
+    assert (await login(client)).status == 303
+    return client
+
+
+def _connections(store: SqlStore) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(schema.connections))
+                   .scalar_one())
+
+
+async def _start(client: Client) -> str:
+    token = await csrf_of(client, f"/admin/sync/{CAL}")
+    resp = await client.post(f"/admin/sync/{CAL}/connect", data={"csrf_token": token},
+                             allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    location = resp.headers["Location"]
+    query = parse_qs(urlsplit(location).query)
+    assert query["code_challenge_method"] == ["S256"] and query["state"][0]
+    assert query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
+    return location
+
+
+def _path(callback_url: str) -> str:
+    parts = urlsplit(callback_url)
+    return urlunsplit(("", "", parts.path, parts.query, ""))
+
+
+async def test_connect_choose_save_then_state_replay_is_refused(
+    gclient: Client, admin_store: SqlStore
+) -> None:
+    callback = follow_consent(await _start(gclient))
+    resp = await gclient.get(_path(callback), allow_redirects=False)
+    assert resp.status == 303
+    assert resp.headers["Location"] == f"/admin/sync/{CAL}/choose"
+    assert _connections(admin_store) == 1
+    page = await gclient.get(f"/admin/sync/{CAL}/choose")
+    html = await page.text()
+    assert SHARED in html and ALICE in html
+    assert "Feiertage" not in html, "read-only calendars must not be offered"
+    assert "Termine &lt;b&gt;Praxis&lt;/b&gt;" in html, "calendar names are escaped"
+    # Replaying the same callback (state already used) is refused and writes nothing.
+    resp = await gclient.get(_path(callback))
+    assert resp.status == 400
+    assert 'data-reason="state"' in await resp.text()
+    assert _connections(admin_store) == 1
+    # Confirmation, then Save changes binds the calendar.
+    resp = await gclient.get(f"/admin/sync/{CAL}/confirm", params={"calendar": SHARED})
+    assert resp.status == 200
+    token = await csrf_of(gclient, f"/admin/sync/{CAL}/confirm?calendar={SHARED}")
+    resp = await gclient.post(f"/admin/sync/{CAL}/save",
+                              data={"csrf_token": token, "calendar": SHARED},
+                              allow_redirects=False)
+    assert resp.headers["Location"] == f"/admin/sync/{CAL}/preview"
+    record = admin_store.connection_for_collection(CAL)
+    assert record is not None and record.google_calendar_id == SHARED
+    page = await gclient.get(f"/admin/sync/{CAL}/preview")
+    html = await page.text()
+    assert page.status == 200 and 'data-count="google">2<' in html
+
+
+async def test_wrong_missing_and_foreign_state_are_refused(
+    gclient: Client, admin_store: SqlStore, aiohttp_client: Any
+) -> None:
+    callback = follow_consent(await _start(gclient))
+    parts = urlsplit(callback)
+    query = parse_qs(parts.query)
+    code = query["code"][0]
+    for bad in (f"?code={code}", f"?code={code}&state=forged", f"?code={code}&state="):
+        resp = await gclient.get("/oauth2/callback" + bad)
+        assert resp.status == 400, bad
+    # The state of this session, presented by another logged-in admin session.
+    other: Client = await aiohttp_client(gclient.server)
+    assert (await login(other)).status == 303
+    resp = await other.get(_path(callback))
+    assert resp.status == 400
+    assert _connections(admin_store) == 0
+    # Not logged in at all: refused without redirecting the code anywhere.
+    anonymous: Client = await aiohttp_client(gclient.server)
+    resp = await anonymous.get(_path(callback), allow_redirects=False)
+    assert resp.status == 403
+    assert _connections(admin_store) == 0
+
+
+async def test_access_denied_page(gclient: Client, emu: EmulatorServer,
+                                  admin_store: SqlStore) -> None:
+    emu.hooks.config(consent_decision="deny")
+    callback = follow_consent(await _start(gclient))
+    assert "error=access_denied" in callback
+    resp = await gclient.get(_path(callback))
+    assert resp.status == 200
+    assert 'data-reason="access_denied"' in await resp.text()
+    assert _connections(admin_store) == 0
+
+
+async def test_admin_policy_enforced_page(gclient: Client, emu: EmulatorServer,
+                                          admin_store: SqlStore) -> None:
+    callback = follow_consent(await _start(gclient))
+    # The Workspace admin restricts Calendar between consent and code exchange.
+    emu.hooks.config(admin_policy_enforced=["*"])
+    resp = await gclient.get(_path(callback))
+    html = await resp.text()
+    assert 'data-reason="admin_policy_enforced"' in html
+    assert "API controls" in html and "24 hours" in html
+    assert _connections(admin_store) == 0
+
+
+async def test_missing_calendar_scope_page(gclient: Client, emu: EmulatorServer,
+                                           admin_store: SqlStore) -> None:
+    emu.hooks.config(grant_subset_scopes=[
+        "https://www.googleapis.com/auth/calendar.calendarlist.readonly"])
+    callback = follow_consent(await _start(gclient))
+    resp = await gclient.get(_path(callback))
+    assert 'data-reason="scope"' in await resp.text()
+    assert _connections(admin_store) == 0
+
+
+async def test_no_writable_calendar_page(gclient: Client, emu: EmulatorServer,
+                                         admin_store: SqlStore) -> None:
+    emu.hooks.config(auto_consent_account=BOB)
+    callback = follow_consent(await _start(gclient))
+    resp = await gclient.get(_path(callback))
+    html = await resp.text()
+    assert 'data-reason="no_writable"' in html, html[-1500:]
+    assert _connections(admin_store) == 0
