@@ -2,7 +2,8 @@
 
 This is the composition root: the one module in ``bridge`` that imports ``radicale_plugins``.
 :func:`run` starts each requested server in a thread, waits for SIGINT/SIGTERM (or for a server
-to die), then stops both and returns the exit code.
+to die), then stops both and returns the exit code.  With CalDAV it also prunes the change log
+every few hours, so sync tokens expire after ``[storage] sync_history_days``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -31,6 +33,24 @@ def _sidecar_runner() -> Any | None:
             raise
         return None
     return getattr(module, "run_sidecar", None)
+
+
+PRUNE_INTERVAL = 6 * 3600.0
+
+
+def _prune_loop(store: SqlStore, stop: threading.Event) -> None:
+    """Drop change-log rows older than the sync history; older sync tokens get 403."""
+    while True:
+        try:
+            cutoff = time.time() - store.history_days * 86_400
+            pruned = store.prune_history(cutoff)
+            if pruned:
+                _LOGGER.info("pruned %d change-log rows older than %d days", pruned,
+                             store.history_days)
+        except Exception:
+            _LOGGER.exception("pruning the change log failed")
+        if stop.wait(PRUNE_INTERVAL):
+            return
 
 
 def _install_signals(stop: threading.Event) -> dict[int, Any]:
@@ -94,6 +114,8 @@ def run(
     try:
         if dav_server is not None:
             dav_server.start()
+            threading.Thread(target=_prune_loop, args=(store, stop), name="prune-history",
+                             daemon=True).start()
         if sidecar_thread is not None:
             sidecar_thread.start()
         while not stop.wait(0.5):

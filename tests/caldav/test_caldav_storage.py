@@ -326,3 +326,18 @@ def test_calendar_timezone_is_served_from_the_zone_column(dav: Dav) -> None:
             '</D:propfind>')
     resp = dav.request("PROPFIND", "/alice/work/", body, headers={"Depth": "0"})
     assert resp.status == 207 and "TZID:Europe/Berlin" in resp.text
+
+
+def test_expired_sync_token_is_refused_and_a_new_one_works(dav: Dav) -> None:
+    import time
+
+    dav.request("PUT", "/alice/work/a.ics", vevent("a"))
+    old = token_of(dav.request("REPORT", "/alice/work/", sync_collection()).text)
+    dav.request("PUT", "/alice/work/b.ics", vevent("b"))
+    dav.store.prune_history(time.time() + 1)
+    expired = dav.request("REPORT", "/alice/work/", sync_collection(old))
+    assert expired.status == 403 and "valid-sync-token" in expired.text
+    fresh = dav.request("REPORT", "/alice/work/", sync_collection())
+    assert hrefs(fresh.text) == ["/alice/work/a.ics", "/alice/work/b.ics"]
+    again = dav.request("REPORT", "/alice/work/", sync_collection(token_of(fresh.text)))
+    assert again.status == 207 and hrefs(again.text) == []
