@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -362,3 +363,12 @@ async def test_calendars(client: Any, calendar_id: int, auth: dict[str, str],
         "notifications.enabled", "notifications.x"}
     read = {"Authorization": f"Bearer {keys['read']}"}
     assert (await client.patch(url, json={"notifications": {}}, headers=read)).status == 403
+
+
+async def test_api_keys_never_logged(caplog: pytest.LogCaptureFixture, client: Any,
+                                     calendar_id: int, auth: dict[str, str],
+                                     keys: dict[str, str]) -> None:
+    caplog.set_level(logging.DEBUG)
+    await create(client, calendar_id, auth)
+    await client.get(base(calendar_id), headers={"Authorization": "Bearer tbk_wrong"})
+    assert keys["write"] not in caplog.text and "tbk_wrong" not in caplog.text

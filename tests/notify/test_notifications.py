@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -269,3 +270,43 @@ async def test_preview(aiohttp_client: Any, tmp_path: Path, nstore: SqlStore) ->
     bad = await client.get(url + "?kind=spam&language=fr", headers=auth)
     assert {e["field"] for e in (await bad.json())["errors"]} == {"kind", "language"}
     assert rows(nstore) == []  # previews send nothing
+
+
+async def test_sidecar_restart_sends_nothing_twice(
+    aiohttp_client: Any, tmp_path: Path, nstore: SqlStore, smtp: SmtpSink, webhook: WebhookSink,
+) -> None:
+    for i in range(6):
+        put(nstore, f"a{i}", event_text(f"a{i}", START, customer=True), "api")
+    first = await start_app(aiohttp_client, tmp_path, nstore, smtp, webhook)
+    await wait_for(lambda: len(smtp.messages) == 6 and len(webhook.bodies) == 6)
+    await first.close()  # graceful stop: the worker finishes and hands back its batch
+    for i in range(6, 9):
+        put(nstore, f"a{i}", event_text(f"a{i}", START, customer=True), "api")
+    await start_app(aiohttp_client, tmp_path, nstore, smtp, webhook)
+    await wait_for(lambda: len(smtp.messages) == 9 and len(webhook.bodies) == 9)
+    await asyncio.sleep(0.3)
+    assert len({m["Message-ID"] for m in smtp.messages}) == len(smtp.messages) == 9
+    assert len({h["id"] for h in webhook.bodies}) == len(webhook.bodies) == 9
+
+
+async def test_no_passwords_or_mail_bodies_in_logs(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path, nstore: SqlStore, clock: FakeClock,
+    smtp: SmtpSink,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with aiohttp.ClientSession() as session:
+        # The test server offers no AUTH: the login fails and is logged, the password is not.
+        w = worker(nstore, tmp_path, smtp, None, session, "w1", smtp_user="mailer",
+                   smtp_password="s3cret-Pa55-XYZ")
+        put(nstore, "l1", event_text("l1", START, customer=True), "api")
+        await w.run_once()
+        assert smtp.messages == []
+        assert "retry" in caplog.text
+        clock.advance(hours=1)
+        plain = worker(nstore, tmp_path, smtp, None, session, "w2")
+        await plain.run_once()
+    assert len(smtp.messages) == 1
+    # Our side only ("mail.log" is the test SMTP server's own debug log of what it received).
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail."))
+    assert "s3cret-Pa55-XYZ" not in ours
+    assert "Guten Tag" not in ours and "erika@example.org" not in ours
