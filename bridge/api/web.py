@@ -57,8 +57,9 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return problem_response(ApiProblem(exc.status, code, exc.reason, headers=headers))
     except asyncio.CancelledError:
         raise
-    except Exception:
-        _LOGGER.exception("booking API request %s %s failed", request.method, request.path)
+    except Exception as exc:  # the one boundary that turns any bug into a plain 500
+        _LOGGER.exception("booking API request %s %s failed (%s)", request.method, request.path,
+                          type(exc).__name__)
         return problem_response(ApiProblem(500, "internal-error", "internal error"))
 
 

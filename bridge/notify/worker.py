@@ -97,8 +97,9 @@ class NotificationWorker:
             try:
                 while await self.run_once() and not self._stop.is_set():
                     pass
-            except Exception:
-                _LOGGER.exception("notification scan failed; retrying")
+            except Exception as exc:  # e.g. the database is away: keep the loop alive
+                _LOGGER.exception("notification scan failed (%s); retrying",
+                                  type(exc).__name__)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)

@@ -310,3 +310,17 @@ async def test_no_passwords_or_mail_bodies_in_logs(
     ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail."))
     assert "s3cret-Pa55-XYZ" not in ours
     assert "Guten Tag" not in ours and "erika@example.org" not in ours
+
+
+async def test_silent_inside_a_sync_import_transaction(nstore: SqlStore) -> None:
+    """The sync engine's first-import pages run with ``importing=True``: no notification even
+    when the page that finishes the import has already marked it done."""
+    conn_id = add_connection(nstore, state=IDLE)
+    origin = f"google:{conn_id}"
+    nstore.run_transaction(
+        lambda: put(nstore, "t1", event_text("t1", START, attendee="k@example.org"), origin),
+        importing=True)
+    assert rows(nstore) == []
+    nstore.run_transaction(
+        lambda: put(nstore, "t2", event_text("t2", START, attendee="k@example.org"), origin))
+    assert {r.kind for r in rows(nstore, uid="t2")} == {"confirmation", "reminder"}
