@@ -81,8 +81,11 @@ def run(
     failed = threading.Event()
     dav_server = None
     sidecar_thread: threading.Thread | None = None
+    stop_demo = None
     if demo:
-        _LOGGER.info("--demo is handled by the sidecar when it supports it")
+        from bridge.demo import start_demo
+
+        settings, stop_demo = start_demo(settings, store)
     if dav:
         from radicale_plugins.server import DavServer
 
@@ -126,6 +129,8 @@ def run(
             dav_server.stop()
         if sidecar_thread is not None:
             sidecar_thread.join(timeout=15)
+        if stop_demo is not None:
+            stop_demo()
         for sig, old in previous.items():
             signal.signal(sig, old)
     return 1 if failed.is_set() else 0

@@ -1,10 +1,10 @@
 """The admin page of the sidecar: ``setup(app)`` mounts it under ``/admin/``.
 
 Server-rendered (Jinja2 with autoescape), German and English.  Every ``/admin/`` request passes
-two middlewares: security headers (CSP with ``frame-ancestors 'none'``, no caching, no referrer)
-and the session gate (loads the server-side session, sends anonymous visitors to the login page,
-checks the CSRF token of every state-changing request).  The OAuth redirect URI
-``/oauth2/callback`` lives at the root and runs through the same two layers.
+two middlewares: security headers (CSP with ``frame-ancestors 'none'``, no caching, referrer
+only same-origin) and the session gate (loads the server-side session, sends anonymous visitors
+to the login page, checks the CSRF token of every state-changing request).  The OAuth redirect
+URI ``/oauth2/callback`` lives at the root and runs through the same two layers.
 
 Handlers live in ``views_auth`` (login, logout, language), ``views_sync`` and ``views_connect``
 (Synchronisation: connect flow, import, status), ``views_ledger`` (conflicts, ledger) and
@@ -64,7 +64,7 @@ def _security_headers(response: web.StreamResponse, csp: str) -> None:
     response.headers["Content-Security-Policy"] = csp
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("Cache-Control", "no-store")
 
 

@@ -1,0 +1,111 @@
+"""``termin-bridge serve --demo``: the offline Google emulator, wired in, ready to click through.
+
+:func:`start_demo` starts the emulator in-process on a free loopback port with its bundled demo
+seed (a Google account "praxis@example.com" with the calendars "Termine Praxis" and "Urlaub und
+Feiertage" and a few events, plus a second account so the account chooser shows), registers the
+sidecar's callback URL with the demo OAuth client, and returns settings whose ``[google]`` values
+point at the emulator.  With a store it also makes sure there is a local calendar to connect and
+an admin login for the demo, and prints the admin URL and password.
+
+The emulator speaks plain http, so this (and only this) sets ``OAUTHLIB_INSECURE_TRANSPORT=1``
+for the OAuth libraries of this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bridge.config import Settings
+
+if TYPE_CHECKING:
+    from bridge.store import SqlStore
+
+__all__ = ["DEMO_CALENDAR", "DEMO_USER", "start_demo"]
+
+_LOGGER = logging.getLogger(__name__)
+
+DEMO_USER = "demo"
+DEMO_CALENDAR = "demo/praxis"
+
+
+def _sidecar_base(settings: Settings) -> str:
+    from bridge.feeds.urls import base_url
+
+    return base_url(settings)
+
+
+def _callback_urls(settings: Settings) -> list[str]:
+    base = _sidecar_base(settings)
+    port = int(settings.get("http", "port"))
+    urls = [base + "/oauth2/callback"]
+    # The admin page sends Google back to the loopback name the admin typed.
+    for host in ("127.0.0.1", "localhost", "[::1]"):
+        url = f"http://{host}:{port}/oauth2/callback"
+        if url not in urls:
+            urls.append(url)
+    return urls
+
+
+def _prepare_store(store: SqlStore, out: Callable[[str], None]) -> Callable[[], None]:
+    """A demo admin with a fresh password and a calendar to connect; returns the clean-up."""
+    from bridge.passwords import generate_password, hash_password
+
+    password = generate_password()
+    if store.get_user(DEMO_USER) is None:
+        store.create_user(DEMO_USER, hash_password(password), role="admin")
+    else:
+        store.set_password_hash(DEMO_USER, hash_password(password))
+    if not store.list_collections(tag="VCALENDAR"):
+        store.create_collection(DEMO_CALENDAR, tag="VCALENDAR", timezone="Europe/Berlin",
+                                props={"D:displayname": "Praxis (Demo)"})
+    out(f"demo admin login: user '{DEMO_USER}', password (valid while the demo runs): "
+        f"{password}")
+
+    def lock() -> None:
+        # The demo password was printed on a console: make it useless once the demo ends.
+        store.set_password_hash(DEMO_USER, hash_password(generate_password()))
+
+    return lock
+
+
+def start_demo(
+    settings: Settings,
+    store: SqlStore | None = None,
+    *,
+    out: Callable[[str], None] | None = None,
+) -> tuple[Settings, Callable[[], None]]:
+    """Start the emulator with the demo seed; returns (settings pointing at it, stop)."""
+    from bridge.emulator.seed import demo_seed
+    from bridge.emulator.testing import EmulatorServer
+
+    emit: Callable[[str], None] = out or (lambda line: print(line, flush=True))
+    seed: dict[str, Any] = demo_seed()
+    client = dict(seed["clients"][0])
+    client["redirect_uris"] = _callback_urls(settings)
+    seed["clients"] = [client]
+    emulator = EmulatorServer(seed=seed).start()
+    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    base = emulator.base_url
+    demo_settings = settings.with_overrides(google={
+        "client_id": client["client_id"], "client_secret": client["client_secret"],
+        "auth_uri": base + "/o/oauth2/v2/auth", "token_uri": base + "/token",
+        "revoke_uri": base + "/revoke", "api_endpoint": base + "/calendar/v3/",
+    })
+    _LOGGER.info("demo: Google emulator on %s", base)
+    lock = _prepare_store(store, emit) if store is not None else None
+    emit(f"demo: offline Google emulator at {base} (account praxis@example.com)")
+    emit(f"demo: admin page at {_sidecar_base(settings)}/admin/")
+
+    def stop() -> None:
+        if lock is not None:
+            try:
+                lock()
+            except Exception:
+                _LOGGER.exception("demo: could not lock the demo login")
+        emulator.stop()
+        os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
+
+    return demo_settings, stop
