@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import vobject
 from radicale import item as radicale_item
 from radicale.item import filter as radicale_filter
 
@@ -123,7 +122,7 @@ class OccurrenceCache:
             return False
 
         try:
-            vobject_item = vobject.readOne(text)
+            vobject_item = radicale_item.Item(collection_path="", text=text).vobject_item
             radicale_filter.visit_time_ranges(vobject_item, "VEVENT", range_fn, lambda _s: False)
         except Exception:
             _LOGGER.debug("occurrence expansion failed; leaving the item to Radicale's filter")
