@@ -109,3 +109,30 @@ def test_cli_dav_first_start_and_sigterm(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_example_ini_runs_stock_radicale_on_the_store(sqlite_url: str, tmp_path: Path) -> None:
+    import radicale.config
+    from radicale.app import Application
+
+    from tests.caldav.caldav_support import Dav
+
+    ini = Path(__file__).resolve().parents[2] / "config" / "radicale.example.ini"
+    configuration = radicale.config.load([(str(ini), False)])
+    configuration.update({"storage": {"bridge_db_url": sqlite_url,
+                                      "filesystem_folder": str(tmp_path)},
+                          "auth": {"delay": "0.01"}}, "test")
+    store = open_store(sqlite_url)
+    populate(store)
+    try:
+        client = Dav(Application(configuration), store, settings_for(sqlite_url, tmp_path))
+        body = ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:displayname/>'
+                '</D:prop></D:propfind>')
+        resp = client.request("PROPFIND", "/alice/work/", body, headers={"Depth": "0"})
+        assert resp.status == 207 and "Work" in resp.text
+        assert client.request("GET", "/bob/private/").status == 403
+    finally:
+        from radicale_plugins.shared import unregister_store
+
+        unregister_store(sqlite_url)
+        store.close()
