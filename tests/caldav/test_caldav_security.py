@@ -70,6 +70,14 @@ def test_cross_user_matrix_is_forbidden(dav: Dav) -> None:
                            headers={"Destination": f"http://localhost:5232{dest}"})
         assert resp.status in (400, 403), dest
     assert seen == len(TARGETS) * len(METHODS)
+    # no oracle: another user's paths answer exactly like paths of users that do not exist
+    for method, body in METHODS:
+        pairs = [("/bob/private/secret.ics", "/nosuchuser/cal/x.ics"),
+                 ("/bob/private/", "/nosuchuser/cal/"), ("/bob/", "/nosuchuser/")]
+        for existing, missing in pairs:
+            a = dav.request(method, existing, body, headers={"Depth": "1"})
+            b = dav.request(method, missing, body, headers={"Depth": "1"})
+            assert (a.status, a.body) == (b.status, b.body), (method, existing)
     _assert_bob_untouched(dav.store)
     assert dav.request("GET", "/alice/work/mine.ics").status == 200
 
