@@ -10,6 +10,7 @@ from pathlib import Path
 from bridge.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, Settings, ensure_secret_key, load
 from bridge.passwords import generate_password, hash_password
 from bridge.store import SqlStore, open_store
+from bridge.store.notify import policy_from_settings
 
 __all__ = ["ensure_admin", "load_settings", "open_settings_store", "prepare"]
 
@@ -28,12 +29,15 @@ def load_settings(path: str | None, *, create: bool = False) -> Settings:
 
 
 def open_settings_store(settings: Settings, *, migrate: bool = True) -> SqlStore:
-    """Open the store the settings name (applying migrations)."""
-    return open_store(
+    """Open the store the settings name (applying migrations), with their notification policy."""
+    store = open_store(
         settings.storage_url,
         migrate=migrate,
         history_days=int(settings.get("storage", "sync_history_days")),
     )
+    # Every process that writes items (CalDAV alone included) plans reminders the same way.
+    store.set_notify_policy(policy_from_settings(settings))
+    return store
 
 
 def ensure_admin(store: SqlStore) -> str | None:

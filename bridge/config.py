@@ -10,6 +10,7 @@ explicitly; nothing imports a global config.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
@@ -27,10 +28,31 @@ __all__ = [
     "Settings",
     "ensure_secret_key",
     "load",
+    "parse_offsets",
 ]
 
 DEFAULT_CONFIG_PATH = Path("var/bridge.toml")
 ENV_PREFIX = "TERMIN_BRIDGE_"
+
+_OFFSET = re.compile(r"^(\d{1,4})([dhm])$")
+_OFFSET_UNIT = {"d": 86400, "h": 3600, "m": 60}
+
+
+def parse_offsets(text: str) -> tuple[int, ...]:
+    """Seconds for each comma-separated offset, largest first; ``""`` means no reminders."""
+    out: set[int] = set()
+    for raw in text.split(","):
+        part = raw.strip().lower()
+        if not part:
+            continue
+        match = _OFFSET.match(part)
+        if match is None:
+            raise ValueError(f"invalid reminder offset {raw.strip()!r}: use e.g. 24h, 2h, 30m, 1d")
+        seconds = int(match.group(1)) * _OFFSET_UNIT[match.group(2)]
+        if not 0 < seconds <= 30 * 86400:
+            raise ValueError(f"reminder offset {raw.strip()!r} must be between 1m and 30d")
+        out.add(seconds)
+    return tuple(sorted(out, reverse=True))
 
 
 def _port(value: int) -> str | None:
@@ -69,8 +91,6 @@ def _smtp_security(value: str) -> str | None:
 
 
 def _offsets(value: str) -> str | None:
-    from bridge.notify.offsets import parse_offsets
-
     try:
         parse_offsets(value)
     except ValueError as exc:

@@ -16,7 +16,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bridge.notify.worker import NotificationWorker, WorkerConfig, policy_from_settings
+from bridge.notify.worker import NotificationWorker, WorkerConfig
+from bridge.store.notify import policy_from_settings
 from bridge.web.keys import HEALTH_CHECKS, SETTINGS, STORE
 
 __all__ = ["NOTIFY_WORKER", "setup"]

@@ -19,25 +19,14 @@ import aiohttp
 
 from bridge.config import Settings
 from bridge.notify.email import PermanentError, SmtpConfig, build_email, send_email
-from bridge.notify.offsets import parse_offsets
 from bridge.notify.render import Renderer
 from bridge.notify.webhook import build_body, post_webhook
 from bridge.store import SqlStore
-from bridge.store.notify import Notification, NotifyPolicy
+from bridge.store.notify import Notification
 
-__all__ = ["NotificationWorker", "WorkerConfig", "policy_from_settings"]
+__all__ = ["NotificationWorker", "WorkerConfig"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def policy_from_settings(settings: Settings) -> NotifyPolicy:
-    """The store-side notification policy from ``[notifications]``."""
-    return NotifyPolicy(
-        reminder_offsets=parse_offsets(str(settings.get("notifications", "reminder_offsets"))),
-        language=str(settings.get("notifications", "language")),
-        description_emails=bool(settings.get("notifications", "description_emails")),
-        enabled=bool(settings.get("notifications", "enabled")),
-    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from icalendar import Calendar
 from sqlalchemy import Connection, insert, select, update
 
+from bridge.config import Settings, parse_offsets
 from bridge.store import schema as s
 from bridge.store.base import StoreBase
 from bridge.store.items import ItemsMixin, ItemWrite
@@ -37,6 +38,7 @@ __all__ = [
     "NotificationsMixin",
     "NotifyPolicy",
     "connection_importing",
+    "policy_from_settings",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -134,6 +136,16 @@ def _get(values: Any, name: str) -> Any:
 def _dt_value(prop: Any) -> date | datetime | None:
     value = getattr(prop, "dt", None)
     return value if isinstance(value, date) else None
+
+
+def policy_from_settings(settings: Settings) -> NotifyPolicy:
+    """The store-side notification policy from ``[notifications]``."""
+    return NotifyPolicy(
+        reminder_offsets=parse_offsets(str(settings.get("notifications", "reminder_offsets"))),
+        language=str(settings.get("notifications", "language")),
+        description_emails=bool(settings.get("notifications", "description_emails")),
+        enabled=bool(settings.get("notifications", "enabled")),
+    )
 
 
 class NotificationsMixin(ItemsMixin, StoreBase):

@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bridge.notify.worker import NotificationWorker, WorkerConfig, policy_from_settings
+from bridge.notify.worker import NotificationWorker, WorkerConfig
 from bridge.store import SqlStore
-from bridge.store.notify import NOTIFY_SWITCH_PROP, NotifyPolicy
+from bridge.store.notify import NOTIFY_SWITCH_PROP, NotifyPolicy, policy_from_settings
 from bridge.web.app import create_app
 
 from .conftest import (
