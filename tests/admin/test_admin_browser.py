@@ -152,6 +152,9 @@ async def _flow(page: Any, base: str, emu: EmulatorServer, store: SqlStore) -> N
     await page.reload()
     await page.wait_for_selector("#sync-now")
     await _shot(page, "10-status")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await _shot(page, "10-status-phone")
+    await page.set_viewport_size({"width": 1100, "height": 800})
     assert SHARED in await page.inner_text("#status-google-calendar")
     # The local appointment was pushed to Google after the import.
     await _wait_for(lambda: any(e.get("summary") == "Lokal"

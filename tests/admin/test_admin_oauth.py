@@ -163,3 +163,18 @@ async def test_no_writable_calendar_page(gclient: Client, emu: EmulatorServer,
     html = await resp.text()
     assert 'data-reason="no_writable"' in html, html[-1500:]
     assert _connections(admin_store) == 0
+
+
+async def test_reconnect_keeps_the_connection(gclient: Client, admin_store: SqlStore) -> None:
+    callback = follow_consent(await _start(gclient))
+    assert (await gclient.get(_path(callback), allow_redirects=False)).status == 303
+    record = admin_store.connection_for_collection(CAL)
+    assert record is not None
+    admin_store.update_connection(record.id, google_calendar_id=SHARED, status="needs_reconnect",
+                                  last_error="invalid_grant")
+    callback = follow_consent(await _start(gclient))
+    resp = await gclient.get(_path(callback), allow_redirects=False)
+    assert resp.headers["Location"] == f"/admin/sync/{CAL}"
+    again = admin_store.connection_for_collection(CAL)
+    assert again is not None and again.id == record.id and again.status == "ok"
+    assert _connections(admin_store) == 1
