@@ -182,6 +182,7 @@ DE: dict[str, str] = {
     "time left (min:s)": "verbleibend (min:s)",
     "Phase": "Phase",
     "Import finished.": "Import abgeschlossen.",
+    "The import is retried automatically.": "Der Import wird automatisch erneut versucht.",
     "Show status": "Status anzeigen",
     "Reload to update": "Zum Aktualisieren neu laden",
     # Status

@@ -200,3 +200,14 @@ async def test_language_follows_accept_language_and_switch(client: Client) -> No
                                            "next": "/admin/login"})
     resp = await client.get("/admin/login", headers={"Accept-Language": "en-US"})
     assert 'lang="de"' in await resp.text()
+
+
+async def test_static_files_and_admin_root(client: Client) -> None:
+    resp = await client.get("/admin", allow_redirects=False)
+    assert resp.status == 301 and resp.headers["Location"] == "/admin/"
+    resp = await client.get("/admin/static/admin.css")
+    assert resp.status == 200 and "max-age" in resp.headers["Cache-Control"]
+    resp = await client.get("/admin/static/%2e%2e/web.py", allow_redirects=False)
+    assert resp.status in (303, 403, 404)
+    resp = await client.get("/admin/login")
+    assert "/admin/static/admin.js?v=" in await resp.text()
