@@ -18,7 +18,10 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bridge.config import Settings
+from bridge.errors import BridgeError
 
 if TYPE_CHECKING:
     from bridge.store import SqlStore
@@ -103,8 +106,8 @@ def start_demo(
         if lock is not None:
             try:
                 lock()
-            except Exception:
-                _LOGGER.exception("demo: could not lock the demo login")
+            except (SQLAlchemyError, BridgeError) as exc:
+                _LOGGER.warning("demo: could not lock the demo login: %s", exc)
         emulator.stop()
         os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
 

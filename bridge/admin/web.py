@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.admin import views_auth, views_connect, views_feeds, views_ledger, views_sync
 from bridge.admin.common import ADMIN, SESSION, AdminContext, lang_of
@@ -137,8 +138,9 @@ async def _purge_sessions(app: web.Application) -> AsyncIterator[None]:
                 removed = await asyncio.to_thread(store.purge_admin_sessions)
                 if removed:
                     _LOGGER.debug("purged %d expired admin sessions", removed)
-            except Exception:
-                _LOGGER.exception("purging expired admin sessions failed")
+            except SQLAlchemyError as exc:
+                # A busy or briefly unreachable database: try again at the next round.
+                _LOGGER.warning("purging expired admin sessions failed: %s", type(exc).__name__)
             await asyncio.sleep(_PURGE_EVERY)
 
     task = asyncio.create_task(loop())
