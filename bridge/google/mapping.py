@@ -1,7 +1,8 @@
 """Pure mapping between iCalendar resources and Google Calendar events (no I/O, no clock).
 
 Use :func:`ical_to_google` to turn a stored resource into the bodies to write to Google and
-:func:`google_to_ical` to turn a Google event and its exceptions into one resource.  Both go
+:func:`google_to_ical` to turn a Google event and its exceptions into one resource
+(:func:`google_to_resource` gives it validated, with its hash, without parsing it again).  Both go
 through one neutral model (:mod:`bridge.google.mapping_model`), which also gives the normalised
 comparison: :func:`same_content`, :func:`ical_hash`, :func:`google_hash` and :func:`is_echo`.
 The choices (floating times, cancelled instances, reminders, what is lost) are written down in
@@ -25,7 +26,7 @@ from bridge.google.mapping_google import (
 )
 from bridge.google.mapping_google_parse import event_from_google, item_uid, resource_from_google
 from bridge.google.mapping_ical import resource_from_ical
-from bridge.google.mapping_ical_render import resource_to_ical
+from bridge.google.mapping_ical_render import render_resource, resource_to_ical
 from bridge.google.mapping_model import (
     EventDeleted,
     MappingError,
@@ -36,7 +37,7 @@ from bridge.google.mapping_model import (
     resource_digest,
 )
 from bridge.google.mapping_time import canonical_tz
-from bridge.ical.validate import ParsedResource, parse_resource
+from bridge.ical.validate import ParsedResource, parse_calendar, parse_resource
 
 __all__ = [
     "SKIPPED_EVENT_TYPES",
@@ -47,6 +48,7 @@ __all__ = [
     "UnsupportedResource",
     "google_hash",
     "google_to_ical",
+    "google_to_resource",
     "ical_hash",
     "ical_to_google",
     "is_echo",
@@ -175,6 +177,24 @@ def google_to_ical(
     text = resource_to_ical(model)
     parse_resource(text)  # the output goes through the same gate as every ingest path
     return text
+
+
+def google_to_resource(
+    master: GoogleEvent | None,
+    exceptions: Sequence[GoogleEvent] = (),
+    *,
+    calendar_tz: str,
+) -> tuple[ParsedResource, str]:
+    """:func:`google_to_ical` validated, and the series' :func:`google_hash`, in one pass.
+
+    Equals ``(parse_resource(google_to_ical(...)), google_hash((master, exceptions)))`` but
+    the text is neither parsed again nor the Google side mapped twice: the gate checks the
+    rendered ``Calendar`` (:func:`~bridge.ical.validate.parse_calendar`).  Raises like
+    :func:`google_to_ical`.
+    """
+    model = resource_from_google(master, exceptions, calendar_tz=_zone(calendar_tz))
+    text, cal = render_resource(model)
+    return parse_calendar(cal, text), resource_digest(model)
 
 
 def ical_hash(source: IcalSource, *, calendar_tz: str = "UTC") -> str:

@@ -1,16 +1,22 @@
-"""Rendering of the mapping model as iCalendar text (the Google → iCalendar direction)."""
+"""Rendering of the mapping model as iCalendar text (the Google → iCalendar direction).
+
+The ``VTIMEZONE`` blocks depend only on the zone and the span of years, so they are built and
+serialised once per ``(zone, years)`` and spliced into the text; the output is byte for byte
+what ``Calendar.add_missing_timezones`` followed by ``to_ical`` gives.
+"""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vRecur
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vRecur
 
 from bridge.google.mapping_ical import NO_REMINDERS_PROP
 from bridge.google.mapping_model import EventData, Moment, ResourceData
 from bridge.google.mapping_time import zone
 
-__all__ = ["resource_to_ical"]
+__all__ = ["render_resource", "resource_to_ical"]
 
 _PRODID = "-//termin-bridge//Google mapping//EN"
 
@@ -106,8 +112,23 @@ def _years(resource: ResourceData) -> tuple[date, date]:
     return date(first.year - 1, 1, 1), date(max(last.year + 2, first.year + 10), 1, 1)
 
 
-def resource_to_ical(resource: ResourceData) -> str:
-    """Render a model as one VCALENDAR text (with VTIMEZONEs for the zones used)."""
+@functools.lru_cache(maxsize=256)
+def _timezone(tzid: str, first: date, last: date) -> tuple[Timezone, bytes] | None:
+    """The VTIMEZONE of ``tzid`` for ``first``..``last`` and its serialisation (shared: never
+    mutate it); ``None`` for a zone icalendar does not know (it is left out, as before)."""
+    try:
+        tz = Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    except ValueError:
+        return None
+    return tz, tz.to_ical()
+
+
+def render_resource(resource: ResourceData) -> tuple[str, Calendar]:
+    """Render a model as one VCALENDAR: its text and the ``Calendar`` the text serialises.
+
+    The ``VTIMEZONE`` components in the returned ``Calendar`` are shared between calls and
+    must not be modified.
+    """
     cal = Calendar()
     cal.add("PRODID", _PRODID)
     cal.add("VERSION", "2.0")
@@ -116,5 +137,17 @@ def resource_to_ical(resource: ResourceData) -> str:
     for override in resource.overrides:
         cal.add_component(_render_event(override, resource.uid))
     first, last = _years(resource)
-    cal.add_missing_timezones(first_date=first, last_date=last)
-    return str(cal.to_ical().decode("utf-8"))
+    zones = [z for z in (_timezone(t, first, last) for t in sorted(cal.get_missing_tzids())) if z]
+    body = cal.to_ical()
+    if zones:
+        # The calendar's properties never contain a bare line break, so the first
+        # "\r\nBEGIN:VEVENT\r\n" starts the first component: the zones go right before it.
+        cut = body.index(b"\r\nBEGIN:VEVENT\r\n") + 2
+        body = body[:cut] + b"".join(block for _, block in zones) + body[cut:]
+        cal.subcomponents[0:0] = [tz for tz, _ in zones]
+    return body.decode("utf-8"), cal
+
+
+def resource_to_ical(resource: ResourceData) -> str:
+    """Render a model as one VCALENDAR text (with VTIMEZONEs for the zones used)."""
+    return render_resource(resource)[0]

@@ -5,6 +5,7 @@ one UID: a master component and its ``RECURRENCE-ID`` overrides, plus ``VTIMEZON
 either returns a :class:`ParsedResource` with everything the store indexes, or raises
 :class:`~bridge.errors.InvalidICalendar` with a clear message.  Checks happen cheapest first, so
 hostile input (huge lines, deep nesting, binary garbage) is refused before the parser sees it.
+:func:`parse_calendar` runs the same checks when the ``Calendar`` object is already at hand.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "Limits",
     "ParsedResource",
     "decode_text",
+    "parse_calendar",
     "parse_resource",
     "to_utc_timestamp",
 ]
@@ -122,11 +124,15 @@ def _parse(text: str) -> Calendar:
         cal = Calendar.from_ical(text)
     except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
         raise InvalidICalendar(f"cannot parse iCalendar data: {exc}") from exc
+    _check_parse_errors(cal)
+    return cal
+
+
+def _check_parse_errors(cal: Calendar) -> None:
     for comp in cal.walk():
         if comp.errors:
             prop, message = comp.errors[0]
             raise InvalidICalendar(f"invalid {comp.name} property {prop}: {message}")
-    return cal
 
 
 def _components(cal: Calendar) -> list[Component]:
@@ -321,7 +327,28 @@ def parse_resource(data: str | bytes, limits: Limits | None = None) -> ParsedRes
     limits = limits or Limits()
     text = decode_text(data)
     _precheck(text, limits)
-    cal = _parse(text)
+    return _validate(_parse(text), text, limits)
+
+
+def parse_calendar(cal: Calendar, data: str | bytes, limits: Limits | None = None
+                   ) -> ParsedResource:
+    """:func:`parse_resource` for a resource whose ``Calendar`` is at hand: no second parse.
+
+    ``cal`` must be what ``Calendar.from_ical(data)`` gives (or the object ``data`` was
+    serialised from).  Every check of :func:`parse_resource` runs: the raw-text checks on
+    ``data``, the parser's recorded errors and all structural checks on ``cal``; the result is
+    equal to ``parse_resource(data, limits)``.
+    """
+    limits = limits or Limits()
+    text = decode_text(data)
+    _precheck(text, limits)
+    if not isinstance(cal, Calendar):
+        raise TypeError(f"parse_calendar needs a Calendar, not a {type(cal).__name__}")
+    _check_parse_errors(cal)
+    return _validate(cal, text, limits)
+
+
+def _validate(cal: Calendar, text: str, limits: Limits) -> ParsedResource:
     comps = _components(cal)
     uid = _uid(comps)
     masters = [c for c in comps if "RECURRENCE-ID" not in c]

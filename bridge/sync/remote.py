@@ -16,9 +16,8 @@ from typing import Any
 
 from bridge.errors import BridgeError, GoogleNotFound
 from bridge.google.client import GoogleClient
-from bridge.google.mapping import google_hash, google_to_ical, is_syncable
+from bridge.google.mapping import google_to_resource, is_syncable
 from bridge.google.mapping_google_parse import item_uid
-from bridge.ical import parse_resource
 from bridge.model import ParsedResource
 from bridge.sync.actions import RemoteState
 
@@ -79,9 +78,7 @@ def build_series(
     series.uid = item_uid(master)
     live = [e for e in exceptions if e.get("recurringEventId") == event_id]
     try:
-        text = google_to_ical(master, live, calendar_tz=calendar_tz)
-        series.parsed = parse_resource(text)
-        series.hash = google_hash((master, live), calendar_tz=calendar_tz)
+        series.parsed, series.hash = google_to_resource(master, live, calendar_tz=calendar_tz)
     except (BridgeError, ValueError) as exc:
         series.error = f"{type(exc).__name__}: {exc}"
     return series
