@@ -4,7 +4,8 @@ The same users as ``termin-bridge user``.  argon2 verification costs ~50 ms, and
 Basic credentials with every request, so a successful verification is remembered for
 ``CACHE_SECONDS`` in a per-instance, thread-safe map keyed by an HMAC (random per-process key)
 of user name, stored hash and password: no plaintext is kept, and a password change takes effect
-at once because the stored hash is part of the key.  Failed logins are never cached; Radicale
+within ``USER_SECONDS`` (the account row is re-read that often) because the stored hash is part
+of the key.  Failed logins are never cached; Radicale
 adds its own constant-time padding and random delay to them.
 """
 
@@ -19,13 +20,15 @@ from typing import Any
 
 from radicale import auth as radicale_auth
 
+from bridge.model import User
 from bridge.names import InvalidName, check_user_name
 from bridge.passwords import verify_password
 from radicale_plugins.shared import store_for
 
-__all__ = ["CACHE_SECONDS", "Auth"]
+__all__ = ["CACHE_SECONDS", "USER_SECONDS", "Auth"]
 
 CACHE_SECONDS = 60.0
+USER_SECONDS = 2.0
 _MAX_ENTRIES = 10_000
 
 
@@ -39,8 +42,23 @@ class Auth(radicale_auth.BaseAuth):
         self._store = store_for(configuration)
         self._key = secrets.token_bytes(32)
         self._verified: dict[bytes, float] = {}
+        self._users: dict[str, tuple[float, User]] = {}
         self._lock = threading.Lock()
         self.clock = time.monotonic
+
+    def _user(self, login: str, now: float) -> User | None:
+        """The account, re-read from the store at most every ``USER_SECONDS``."""
+        with self._lock:
+            cached = self._users.get(login)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        user = self._store.get_user(login)
+        with self._lock:
+            if len(self._users) >= _MAX_ENTRIES:
+                self._users.clear()
+            if user is not None:
+                self._users[login] = (now + USER_SECONDS, user)
+        return user
 
     def _digest(self, login: str, password_hash: str, password: str) -> bytes:
         message = "\x00".join((login, password_hash, password)).encode("utf-8")
@@ -51,11 +69,13 @@ class Auth(radicale_auth.BaseAuth):
             check_user_name(login)
         except InvalidName:
             return ""
-        user = self._store.get_user(login)
-        if user is None or not password:
+        if not password:
+            return ""
+        now = self.clock()
+        user = self._user(login, now)
+        if user is None:
             return ""
         digest = self._digest(login, user.password_hash, password)
-        now = self.clock()
         with self._lock:
             expires = self._verified.get(digest)
         if expires is not None and expires > now:

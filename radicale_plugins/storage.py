@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bridge.errors import StoreError
+from bridge.model import Collection as CollectionRecord
 from bridge.model import ParsedResource
 from bridge.store import SqlStore
 from bridge.store.engine import is_postgres
@@ -48,6 +49,8 @@ PLUGIN_CONFIG_SCHEMA: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
 }
+
+_RESOURCE_SUFFIXES = (".ics", ".vcf")
 
 # Key of the PostgreSQL advisory lock taken by CalDAV writes ("tbcaldav" as an integer).
 _PG_LOCK_KEY = 0x746263616C646176 & 0x7FFFFFFFFFFFFFFF
@@ -92,6 +95,14 @@ class Storage(radicale_storage.BaseStorage):
                 for top in self.store.list_collections(""):
                     yield Collection(self, top)
             return
+        parent, _, href = sane.rpartition("/")
+        if parent and href.lower().endswith(_RESOURCE_SUFFIXES):
+            # Looks like a resource: one lookup fewer.  Radicale never puts a collection inside
+            # a calendar or address book, so a tagged parent settles the question.
+            parent_record = self.store.get_collection(parent)
+            if parent_record is not None and parent_record.tag:
+                yield from self._item(parent_record, href)
+                return
         record = self.store.get_collection(sane)
         if record is not None:
             collection = Collection(self, record)
@@ -101,15 +112,18 @@ class Storage(radicale_storage.BaseStorage):
                 for child in self.store.list_collections(sane):
                     yield Collection(self, child)
             return
-        parent, _, href = sane.rpartition("/")
-        if not parent or not pathutils.is_safe_path_component(href):
+        if not parent:
             return
         parent_record = self.store.get_collection(parent)
-        if parent_record is None or not parent_record.tag:
+        if parent_record is not None and parent_record.tag:
+            yield from self._item(parent_record, href)
+
+    def _item(self, parent: CollectionRecord, href: str) -> Iterator[Any]:
+        if not pathutils.is_safe_path_component(href):
             return
-        item = self.store.get_item(parent, href)
+        item = self.store.get_item(parent.path, href)
         if item is not None:
-            yield from Collection(self, parent_record).visible((item,))
+            yield from Collection(self, parent).visible((item,))
 
     # -- collection writes -------------------------------------------------------------------
     def create_collection(

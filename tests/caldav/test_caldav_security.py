@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bridge.store import SqlStore
-from radicale_plugins.auth import Auth
+from radicale_plugins.auth import USER_SECONDS, Auth
 from radicale_plugins.guard import RAW_CHUNKED
 from radicale_plugins.server import build_application, build_configuration
 from tests.caldav.caldav_support import (
@@ -127,7 +127,10 @@ def test_auth_cache_is_keyed_by_hmac_and_follows_password_changes(dav: Dav) -> N
         assert auth._login("alice", "alice-secret") == "alice"
     assert time.perf_counter() - start < 0.5  # cached: no argon2 per request
     assert auth._login("alice", "wrong") == ""
+    now = [time.monotonic()]
+    auth.clock = lambda: now[0]
     dav.store.set_password_hash("alice", hash_password("new-secret"))
+    now[0] += USER_SECONDS + 0.1  # the account row is re-read: the old password stops working
     assert auth._login("alice", "alice-secret") == ""
     assert auth._login("alice", "new-secret") == "alice"
 
