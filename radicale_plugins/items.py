@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import bisect
 import email.utils
 import logging
 import math
@@ -69,16 +70,30 @@ def parse_upload(item: radicale_item.Item, tag: str, max_bytes: int) -> ParsedRe
 
 @dataclass(frozen=True)
 class Occurrences:
-    """Occurrence intervals of one event; ``complete_until`` is set when the list was cut."""
+    """Occurrence intervals of one event, sorted by start.
+
+    ``complete_until`` is set when the list was cut (an endless or very long series): beyond it
+    nothing is known.  ``longest`` is the longest occurrence, which bounds the search window.
+    """
 
     starts: array[int]
     ends: array[int]
+    longest: int
     complete_until: int | None
+
+    @classmethod
+    def build(cls, pairs: list[tuple[int, int]], complete_until: int | None) -> Occurrences:
+        """Sort ``(start, end)`` pairs into the compact form."""
+        pairs.sort()
+        return cls(array("q", (p[0] for p in pairs)), array("q", (p[1] for p in pairs)),
+                   max((e - s for s, e in pairs), default=0), complete_until)
 
     def decide(self, start: int, end: int) -> bool | None:
         """True/False when an occurrence does/doesn't overlap ``[start, end)``; None: unknown."""
-        for occ_start, occ_end in zip(self.starts, self.ends, strict=True):
-            if start < occ_end and occ_start < end:
+        first = bisect.bisect_left(self.starts, start - self.longest)
+        last = bisect.bisect_left(self.starts, end)
+        for i in range(first, last):
+            if self.ends[i] > start:
                 return True
         if self.complete_until is not None and end > self.complete_until:
             return None
@@ -108,17 +123,15 @@ class OccurrenceCache:
         return value
 
     def _compute(self, text: str) -> Occurrences | None:
-        starts: array[int] = array("q")
-        ends: array[int] = array("q")
+        pairs: list[tuple[int, int]] = []
         cut: list[int] = []
         cap = self._max_occurrences
 
         def range_fn(range_start: datetime, range_end: datetime, _is_rec: bool) -> bool:
-            if len(starts) >= cap:
+            if len(pairs) >= cap:
                 cut.append(math.floor(range_start.timestamp()))
                 return True
-            starts.append(math.floor(range_start.timestamp()))
-            ends.append(math.ceil(range_end.timestamp()))
+            pairs.append((math.floor(range_start.timestamp()), math.ceil(range_end.timestamp())))
             return False
 
         try:
@@ -127,7 +140,7 @@ class OccurrenceCache:
         except Exception:
             _LOGGER.debug("occurrence expansion failed; leaving the item to Radicale's filter")
             return None
-        return Occurrences(starts, ends, cut[0] if cut else None)
+        return Occurrences.build(pairs, cut[0] if cut else None)
 
 
 class Prefilter:
