@@ -114,8 +114,9 @@ class DavServer:
         )
         bind_host = host if host is not None else str(settings.get("dav", "host"))
         bind_port = port if port is not None else int(settings.get("dav", "port"))
-        _HTTPServer.address_family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
-        self.httpd = _HTTPServer((bind_host, bind_port), _RequestHandler)
+        family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+        server_class = type("_DavHTTPServer", (_HTTPServer,), {"address_family": family})
+        self.httpd = server_class((bind_host, bind_port), _RequestHandler)
         self.httpd.set_app(self.app)
         self._thread: threading.Thread | None = None
 
