@@ -1,8 +1,9 @@
 """Rendering of the mapping model as iCalendar text (the Google → iCalendar direction).
 
-The ``VTIMEZONE`` blocks depend only on the zone and the span of years, so they are built and
-serialised once per ``(zone, years)`` and spliced into the text; the output is byte for byte
-what ``Calendar.add_missing_timezones`` followed by ``to_ical`` gives.
+The calendar properties never change and the ``VTIMEZONE`` blocks depend only on the zone and
+the span of years, so both are built and serialised once (per ``(zone, years)``) and joined with
+the serialised events; the output is byte for byte what ``Calendar.add_missing_timezones``
+followed by ``to_ical`` gives.
 """
 
 from __future__ import annotations
@@ -123,28 +124,37 @@ def _timezone(tzid: str, first: date, last: date) -> tuple[Timezone, bytes] | No
     return tz, tz.to_ical()
 
 
-def render_resource(resource: ResourceData) -> tuple[str, Calendar]:
-    """Render a model as one VCALENDAR: its text and the ``Calendar`` the text serialises.
-
-    The ``VTIMEZONE`` components in the returned ``Calendar`` are shared between calls and
-    must not be modified.
-    """
+def _header() -> Calendar:
     cal = Calendar()
     cal.add("PRODID", _PRODID)
     cal.add("VERSION", "2.0")
     cal.add("CALSCALE", "GREGORIAN")
-    cal.add_component(_render_event(resource.master, resource.uid))
-    for override in resource.overrides:
-        cal.add_component(_render_event(override, resource.uid))
+    return cal
+
+
+# The calendar properties are the same for every resource: made and serialised once.
+_HEADER = _header()
+_TAIL = b"END:VCALENDAR\r\n"
+_HEAD = _HEADER.to_ical().removesuffix(_TAIL)
+
+
+def render_resource(resource: ResourceData) -> tuple[str, Calendar]:
+    """Render a model as one VCALENDAR: its text and the ``Calendar`` the text serialises.
+
+    The calendar's property values and ``VTIMEZONE`` components in the returned ``Calendar``
+    are shared between calls and must not be modified.
+    """
+    cal = Calendar()
+    cal.update(_HEADER)
+    events = [_render_event(resource.master, resource.uid)]
+    events += [_render_event(override, resource.uid) for override in resource.overrides]
+    cal.subcomponents.extend(events)
     first, last = _years(resource)
     zones = [z for z in (_timezone(t, first, last) for t in sorted(cal.get_missing_tzids())) if z]
-    body = cal.to_ical()
-    if zones:
-        # The calendar's properties never contain a bare line break, so the first
-        # "\r\nBEGIN:VEVENT\r\n" starts the first component: the zones go right before it.
-        cut = body.index(b"\r\nBEGIN:VEVENT\r\n") + 2
-        body = body[:cut] + b"".join(block for _, block in zones) + body[cut:]
-        cal.subcomponents[0:0] = [tz for tz, _ in zones]
+    cal.subcomponents[0:0] = [tz for tz, _ in zones]
+    # What cal.to_ical() gives: header, VTIMEZONEs, then the events, each serialised alone.
+    body = b"".join([_HEAD, *(block for _, block in zones), *(e.to_ical() for e in events),
+                     _TAIL])
     return body.decode("utf-8"), cal
 
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -115,7 +116,11 @@ async def dry_run(ctx: ConnectionContext) -> PullResult:
 
 
 async def run_import(ctx: ConnectionContext) -> PullResult:
-    """Run (or resume) the first full import, one committed page at a time."""
+    """Run (or resume) the first full import, one committed page at a time.
+
+    Pages commit strictly in order, but the next page is listed and mapped while the previous
+    one commits (two pages in flight at most).
+    """
     record = ctx.reload()
     progress: dict[str, Any] = dict(record.state.get("import") or {})
     page: str | None = progress.get("page_token")
@@ -126,45 +131,63 @@ async def run_import(ctx: ConnectionContext) -> PullResult:
     pages = int(progress.get("pages", 0))
     _LOGGER.info("Importing Google calendar of connection %d%s", ctx.id,
                  " (resuming)" if page else "")
-    while True:
-        try:
-            data = await ctx.client.list_events(ctx.calendar_id, page_token=page,
-                                                max_results=ctx.options.page_size)
-        except GoogleBadRequest:
-            if page is None:
-                raise
-            _LOGGER.info("Stored page token refused: restarting the import listing")
-            page = None
-            continue
-        series = await resolve_items(ctx.client, ctx.calendar_id, data.get("items") or [],
-                                     calendar_tz=ctx.calendar_tz)
-        next_page = data.get("nextPageToken")
-        pages += 1
-        live = [s for s in series if not s.deleted]
-        done = not next_page
-        progress = {
-            "phase": "done" if done else "running", "page_token": next_page, "pages": pages,
-            "started_at": started, "updated_at": time.time(),
-            "push_existing": bool(progress.get("push_existing")),
-            "total_estimate": progress.get("total_estimate"),
-        }
-        token = data.get("nextSyncToken") if done else None
-        patch: dict[str, Any] = {"import": progress}
-        if done:
-            patch["phase"] = "idle"
-        extra: dict[str, Any] = {"sync_token": token} if done else {}
-        result = await asyncio.to_thread(apply_remote, ctx, live, "import", state_patch=patch,
-                                         confirmed=True, importing=True, **extra)
-        totals.add(result)
-        # Counts go into the next page's progress (and a final write below).
-        progress.update(totals.as_dict())
-        ctx.store.update_connection_state(ctx.id, {"import": progress})
-        _LOGGER.info("Import of connection %d: page %d, %d events so far", ctx.id, pages,
-                     totals.seen)
-        if done:
-            ctx.store.update_connection(ctx.id, sync_state_version=SYNC_STATE_VERSION)
-            return totals
-        page = next_page
+    committing: asyncio.Task[PullResult] | None = None
+    try:
+        while True:
+            try:
+                data = await ctx.client.list_events(ctx.calendar_id, page_token=page,
+                                                    max_results=ctx.options.page_size)
+            except GoogleBadRequest:
+                if page is None:
+                    raise
+                _LOGGER.info("Stored page token refused: restarting the import listing")
+                page = None
+                continue
+            series = await resolve_items(ctx.client, ctx.calendar_id, data.get("items") or [],
+                                         calendar_tz=ctx.calendar_tz)
+            if committing is not None:
+                progress = _page_done(ctx, progress, totals, await committing)
+                committing = None
+            next_page = data.get("nextPageToken")
+            pages += 1
+            live = [s for s in series if not s.deleted]
+            done = not next_page
+            progress = {
+                "phase": "done" if done else "running", "page_token": next_page,
+                "pages": pages, "started_at": started, "updated_at": time.time(),
+                "push_existing": bool(progress.get("push_existing")),
+                "total_estimate": progress.get("total_estimate"),
+            }
+            token = data.get("nextSyncToken") if done else None
+            patch: dict[str, Any] = {"import": progress}
+            if done:
+                patch["phase"] = "idle"
+            extra: dict[str, Any] = {"sync_token": token} if done else {}
+            committing = asyncio.create_task(asyncio.to_thread(
+                apply_remote, ctx, live, "import", state_patch=patch, confirmed=True,
+                importing=True, **extra))
+            if done:
+                progress = _page_done(ctx, progress, totals, await committing)
+                committing = None
+                ctx.store.update_connection(ctx.id, sync_state_version=SYNC_STATE_VERSION)
+                return totals
+            page = next_page
+    finally:
+        if committing is not None:
+            # Listing or mapping the next page failed: still finish (and count) the commit.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                _page_done(ctx, progress, totals, await committing)
+
+
+def _page_done(ctx: ConnectionContext, progress: dict[str, Any], totals: PullResult,
+               result: PullResult) -> dict[str, Any]:
+    """Count a committed import page and record the counts in the progress."""
+    totals.add(result)
+    progress.update(totals.as_dict())
+    ctx.store.update_connection_state(ctx.id, {"import": progress})
+    _LOGGER.info("Import of connection %d: page %d, %d events so far", ctx.id,
+                 int(progress.get("pages", 0)), totals.seen)
+    return progress
 
 
 def _log_result(ctx: ConnectionContext, trigger: str, result: PullResult) -> None:

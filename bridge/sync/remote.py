@@ -4,11 +4,13 @@ Google lists a recurring event's master and its exceptions as separate items (an
 one instance arrives alone).  :func:`resolve_items` groups a page by master id and fetches whatever
 a series lacks (the master with ``events.get``, the exceptions with ``events.list(iCalUID=…)``),
 so every :class:`RemoteSeries` is complete; :func:`build_series` maps it to one resource text
-through the validation gate.
+through the validation gate.  Mapping is pure CPU work: :func:`resolve_items` runs it in a worker
+thread so the event loop (lease renewal, pushes, webhooks) stays responsive during an import.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +23,11 @@ from bridge.google.mapping_google_parse import item_uid
 from bridge.model import ParsedResource
 from bridge.sync.actions import RemoteState
 
-__all__ = ["RemoteSeries", "build_series", "fetch_series", "resolve_items"]
+__all__ = ["RemoteSeries", "build_series", "fetch_series", "map_series", "resolve_items"]
 
 _LOGGER = logging.getLogger(__name__)
+# One complete series: event id, master (None: never existed), exceptions.
+_Group = tuple[str, Mapping[str, Any] | None, Sequence[Mapping[str, Any]]]
 
 
 @dataclass
@@ -128,7 +132,7 @@ async def resolve_items(
             group["exceptions"].append(dict(item))
         else:
             group["master"] = dict(item)
-    out: list[RemoteSeries] = []
+    ready: list[_Group] = []
     for event_id, group in groups.items():
         master = group["master"]
         exceptions = group["exceptions"]
@@ -140,5 +144,13 @@ async def resolve_items(
             if master is None:
                 _LOGGER.debug("series %s vanished while fetching it", event_id)
                 master = {"id": event_id, "status": "cancelled"}
-        out.append(build_series(event_id, master, exceptions, calendar_tz=calendar_tz))
-    return out
+        ready.append((event_id, master, exceptions))
+    if not ready:
+        return []
+    return await asyncio.to_thread(map_series, ready, calendar_tz=calendar_tz)
+
+
+def map_series(groups: Iterable[_Group], *, calendar_tz: str) -> list[RemoteSeries]:
+    """:func:`build_series` for each complete ``(event_id, master, exceptions)`` (pure)."""
+    return [build_series(event_id, master, exceptions, calendar_tz=calendar_tz)
+            for event_id, master, exceptions in groups]
