@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-import bridge.sync.pull as pull_module
 from bridge.emulator.testing import ALICE, EmulatorServer
 from bridge.errors import GoogleTransient
 from bridge.store import SqlStore
+from bridge.sync.apply import apply_remote
+from bridge.sync.remote import resolve_items
 from tests.sync.conftest import Harness, connect, gevent, make_engine
 
 
@@ -26,7 +27,6 @@ async def test_failure_on_the_next_page_keeps_the_committed_page_counted(
     cid = connect(sync_store, emu)
     engine = make_engine(sync_store, emu, page_size=4)
     h = Harness(emu, sync_store, engine, cid)
-    real = pull_module.resolve_items
     calls = 0
 
     async def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -34,9 +34,9 @@ async def test_failure_on_the_next_page_keeps_the_committed_page_counted(
         calls += 1
         if calls == 2:  # page 2 fails while page 1 is committing
             raise GoogleTransient("listing broke")
-        return await real(*args, **kwargs)
+        return await resolve_items(*args, **kwargs)
 
-    monkeypatch.setattr(pull_module, "resolve_items", flaky)
+    monkeypatch.setattr("bridge.sync.pull.resolve_items", flaky)
     assert await h.pull("import") is None  # the engine reports the error and stops
     progress = sync_store.get_connection(cid).state["import"]
     assert progress["phase"] == "running" and progress["pages"] == 1
@@ -59,15 +59,14 @@ async def test_pages_commit_in_order_with_their_page_tokens(
     cid = connect(sync_store, emu)
     engine = make_engine(sync_store, emu, page_size=4)
     h = Harness(emu, sync_store, engine, cid)
-    real = pull_module.apply_remote
     committed: list[tuple[int, int]] = []
 
     def recording(ctx: Any, batch: Any, trigger: str, **kwargs: Any) -> Any:
-        result = real(ctx, batch, trigger, **kwargs)
+        result = apply_remote(ctx, batch, trigger, **kwargs)
         committed.append((kwargs["state_patch"]["import"]["pages"], len(h.local())))
         return result
 
-    monkeypatch.setattr(pull_module, "apply_remote", recording)
+    monkeypatch.setattr("bridge.sync.pull.apply_remote", recording)
     result = await h.pull("import")
     assert result is not None and result.created == 9
     assert committed == [(1, 4), (2, 8), (3, 9)]
