@@ -147,6 +147,7 @@ class Storage(radicale_storage.BaseStorage):
             [parse_upload(i, tag, self.max_resource_size) for i in items or ()] if tag else []
         )
         timezone = timezone_of(meta)
+        suffix = ".vcf" if tag == "VADDRESSBOOK" else ".ics"
         try:
             existing = self.store.get_collection(sane)
             if existing is None:
@@ -155,11 +156,11 @@ class Storage(radicale_storage.BaseStorage):
                 )
                 before = {}
                 if parsed:
-                    self.store.bulk_put(sane, parsed, origin=ORIGIN)
+                    self.store.bulk_put(sane, parsed, origin=ORIGIN, suffix=suffix)
             else:
                 before = {r.href: r for r in self.store.list_items(sane)}
                 self.store.set_collection_meta(sane, meta, timezone=timezone)
-                self.store.replace_all_items(sane, parsed, origin=ORIGIN)
+                self.store.replace_all_items(sane, parsed, origin=ORIGIN, suffix=suffix)
         except StoreError as exc:
             raise ValueError(str(exc)) from exc
         current = self.store.get_collection(sane)

@@ -281,108 +281,115 @@ class ItemsMixin(ItemReadsMixin):
         *,
         origin: str,
         replace_existing: bool = True,
+        suffix: str = ".ics",
     ) -> BulkResult:
         """Create or replace many items in one transaction, matched by UID (bulk import).
 
-        New items get :func:`href_for_uid` names; existing UIDs keep their href and are
-        replaced (or skipped when ``replace_existing`` is False).
+        New items get :func:`href_for_uid` names (with ``suffix``); existing UIDs keep their
+        href and are replaced (or skipped when ``replace_existing`` is False).
         """
         path = clean_path(path)
-        unique: dict[str, ParsedResource] = {}
-        for res in resources:
-            unique[res.uid] = res
-
-        def tx(conn: Connection) -> BulkResult:
-            coll = self._collection_row(conn, path)
-            existing: dict[str, Any] = {}
-            uids = list(unique)
-            for i in range(0, len(uids), 500):
-                for row in conn.execute(
-                    select(s.items).where(
-                        s.items.c.collection_id == coll.id, s.items.c.uid.in_(uids[i : i + 500])
-                    )
-                ).all():
-                    existing[row.uid] = row
-            now = self.clock()
-            new_rows: list[dict[str, Any]] = []
-            updates: list[tuple[Any, dict[str, Any]]] = []
-            for uid, res in unique.items():
-                values = _values(res) | {"origin": origin, "modified_at": now}
-                old = existing.get(uid)
-                if old is None:
-                    new_rows.append(
-                        values | {"collection_id": coll.id, "href": href_for_uid(uid),
-                                  "created_at": now}
-                    )
-                elif replace_existing and old.etag != values["etag"]:
-                    updates.append((old, values))
-            if not new_rows and not updates:
-                return BulkResult(0, 0)
-            if new_rows:
-                taken = {
-                    r.href for r in conn.execute(
-                        select(s.items.c.href).where(
-                            s.items.c.collection_id == coll.id,
-                            s.items.c.href.in_([r["href"] for r in new_rows]),
-                        )
-                    ).all()
-                }
-                if taken:
-                    raise DuplicateUid(next(iter(taken)), next(iter(taken)))
-                conn.execute(insert(s.items), new_rows)
-            for old, values in updates:
-                conn.execute(update(s.items).where(s.items.c.id == old.id).values(values))
-            total = len(new_rows) + len(updates)
-            last = self._bump(conn, coll.id, total)
-            first = last - total + 1
-            entries = [(first + i, r["href"], r["uid"], False) for i, r in enumerate(new_rows)]
-            entries += [
-                (first + len(new_rows) + i, old.href, values["uid"], False)
-                for i, (old, values) in enumerate(updates)
-            ]
-            self._log(conn, coll.id, entries, origin)
-            for r in new_rows:
-                self._after_item_write(
-                    conn, ItemWrite(coll.id, r["href"], r["uid"], origin, None, r)
-                )
-            for old, values in updates:
-                self._after_item_write(
-                    conn, ItemWrite(coll.id, old.href, values["uid"], origin, old,
-                                    values | {"href": old.href})
-                )
-            return BulkResult(len(new_rows), len(updates))
-
-        return self._write(tx)
+        return self._write(
+            lambda conn: self._bulk_in_tx(
+                conn, self._collection_row(conn, path), resources, origin, replace_existing,
+                suffix,
+            )
+        )
 
     def replace_all_items(
-        self, path: str, resources: Sequence[ParsedResource], *, origin: str
+        self, path: str, resources: Sequence[ParsedResource], *, origin: str,
+        suffix: str = ".ics",
     ) -> BulkResult:
-        """Make ``resources`` the collection's whole content (whole-collection PUT)."""
+        """Make ``resources`` the collection's whole content, atomically (whole-collection PUT)."""
         path = clean_path(path)
         keep = {r.uid for r in resources}
 
-        def tx(conn: Connection) -> None:
+        def tx(conn: Connection) -> BulkResult:
             coll = self._collection_row(conn, path)
             gone = [
                 r for r in conn.execute(
-                    select(s.items.c.id, s.items.c.href, s.items.c.uid).where(
-                        s.items.c.collection_id == coll.id
-                    )
+                    select(s.items).where(s.items.c.collection_id == coll.id)
                 ).all()
                 if r.uid not in keep
             ]
-            if not gone:
-                return
-            conn.execute(delete(s.items).where(s.items.c.id.in_([r.id for r in gone])))
-            last = self._bump(conn, coll.id, len(gone))
-            first = last - len(gone) + 1
-            self._log(
-                conn, coll.id, [(first + i, r.href, r.uid, True) for i, r in enumerate(gone)],
-                origin,
-            )
+            if gone:
+                conn.execute(delete(s.items).where(s.items.c.id.in_([r.id for r in gone])))
+                last = self._bump(conn, coll.id, len(gone))
+                first = last - len(gone) + 1
+                self._log(
+                    conn, coll.id, [(first + i, r.href, r.uid, True) for i, r in enumerate(gone)],
+                    origin,
+                )
+                for r in gone:
+                    self._after_item_write(conn, ItemWrite(coll.id, r.href, r.uid, origin, r, None))
+            return self._bulk_in_tx(conn, coll, resources, origin, True, suffix)
 
-        self._write(tx)
-        return self.bulk_put(path, resources, origin=origin)
+        return self._write(tx)
+
+    def _bulk_in_tx(
+        self,
+        conn: Connection,
+        coll: Any,
+        resources: Sequence[ParsedResource],
+        origin: str,
+        replace_existing: bool,
+        suffix: str,
+    ) -> BulkResult:
+        """The body of :meth:`bulk_put` on an open write transaction."""
+        unique = {res.uid: res for res in resources}
+        existing: dict[str, Any] = {}
+        uids = list(unique)
+        for i in range(0, len(uids), 500):
+            for row in conn.execute(
+                select(s.items).where(
+                    s.items.c.collection_id == coll.id, s.items.c.uid.in_(uids[i : i + 500])
+                )
+            ).all():
+                existing[row.uid] = row
+        now = self.clock()
+        new_rows: list[dict[str, Any]] = []
+        updates: list[tuple[Any, dict[str, Any]]] = []
+        for uid, res in unique.items():
+            values = _values(res) | {"origin": origin, "modified_at": now}
+            old = existing.get(uid)
+            if old is None:
+                new_rows.append(
+                    values | {"collection_id": coll.id, "href": href_for_uid(uid, suffix),
+                              "created_at": now}
+                )
+            elif replace_existing and old.etag != values["etag"]:
+                updates.append((old, values))
+        if not new_rows and not updates:
+            return BulkResult(0, 0)
+        if new_rows:
+            taken = conn.execute(
+                select(s.items.c.href, s.items.c.uid).where(
+                    s.items.c.collection_id == coll.id,
+                    s.items.c.href.in_([r["href"] for r in new_rows]),
+                )
+            ).first()
+            if taken is not None:
+                raise DuplicateUid(taken.uid, taken.href)
+            conn.execute(insert(s.items), new_rows)
+        for old, values in updates:
+            conn.execute(update(s.items).where(s.items.c.id == old.id).values(values))
+        total = len(new_rows) + len(updates)
+        last = self._bump(conn, coll.id, total)
+        first = last - total + 1
+        entries = [(first + i, r["href"], r["uid"], False) for i, r in enumerate(new_rows)]
+        entries += [
+            (first + len(new_rows) + i, old.href, values["uid"], False)
+            for i, (old, values) in enumerate(updates)
+        ]
+        self._log(conn, coll.id, entries, origin)
+        for r in new_rows:
+            self._after_item_write(conn, ItemWrite(coll.id, r["href"], r["uid"], origin, None, r))
+        for old, values in updates:
+            self._after_item_write(
+                conn, ItemWrite(coll.id, old.href, values["uid"], origin, old,
+                                values | {"href": old.href})
+            )
+        return BulkResult(len(new_rows), len(updates))
 
     def prune_history(self, older_than: float) -> int:
         """Drop change-log rows older than ``older_than`` (POSIX time); tokens before go invalid."""

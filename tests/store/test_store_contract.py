@@ -301,3 +301,19 @@ def test_concurrent_writers_lose_nothing(store_url: str) -> None:
         revisions = [r[0] for r in conn.execute(select(s.changes.c.revision)).all()]
     assert sorted(revisions) == list(range(1, 201))
     setup.close()
+
+
+def test_replace_all_items_is_atomic(cal: SqlStore) -> None:
+    cal.put_item(CAL, "y.ics", parsed("x"), origin="t")  # uid x lives at y.ics
+    cal.put_item(CAL, "old.ics", parsed("old"), origin="t")
+    # uid y would be named y.ics, which x (kept) occupies: the whole replace must roll back.
+    with pytest.raises(DuplicateUid):
+        cal.replace_all_items(CAL, [parsed("x"), parsed("y")], origin="t")
+    assert sorted(i.uid for i in cal.list_items(CAL)) == ["old", "x"]
+    assert cal.changes_since(CAL, 0).revision == 2
+
+
+def test_bulk_put_names_address_book_items_vcf(store: SqlStore) -> None:
+    store.create_collection("alice/contacts", tag="VADDRESSBOOK")
+    store.bulk_put("alice/contacts", [parsed("c1")], origin="t", suffix=".vcf")
+    assert [i.href for i in store.list_items("alice/contacts")] == ["c1.vcf"]
