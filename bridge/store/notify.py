@@ -174,16 +174,16 @@ class NotificationsMixin(ItemsMixin, StoreBase):
         had_reminders = False
         if moved:
             had_reminders = self._cancel_reminders(conn, write.collection_id, old.uid) > 0
+        person = self._by_person(conn, write.origin)
+        policy = self.notify_policy
+        if (not person and not had_reminders) or not policy.enabled:
+            return  # checked before the calendar query: bulk imports take this exit per item
         coll = conn.execute(
             select(s.collections.c.props, s.collections.c.timezone, s.collections.c.path)
             .where(s.collections.c.id == write.collection_id)
         ).one()
         props = json.loads(coll.props or "{}")
-        policy = self.notify_policy
-        if not policy.enabled or props.get(NOTIFY_SWITCH_PROP, "on") == "off":
-            return
-        person = self._by_person(conn, write.origin)
-        if not person and not had_reminders:
+        if props.get(NOTIFY_SWITCH_PROP, "on") == "off":
             return
         language = props.get(NOTIFY_LANGUAGE_PROP) or policy.language
         kind = self._kind(old, new)
