@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from bridge import __version__
+from bridge.config import load
 from bridge.errors import BridgeError, ConfigError
 from bridge.logging_setup import setup_logging
 
@@ -47,11 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         "or ./var/bridge.toml)"
     )
     parser.add_argument(
-        "--log-format", choices=("text", "json"), default="text", help="log line format"
+        "--log-format", choices=("text", "json"), help="log line format (default: [logging] "
+        "format, else text)"
     )
     parser.add_argument(
-        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        help="minimum log level",
+        "--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="minimum log level (default: [logging] level, else INFO)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -66,11 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _logging_defaults(config: str | None) -> tuple[str, str]:
+    """``[logging]`` format and level from the configuration (defaults if it cannot be read:
+    the command itself then reports the configuration problems)."""
+    try:
+        settings = load(config)
+    except ConfigError:
+        return "text", "INFO"
+    return str(settings.get("logging", "format")), str(settings.get("logging", "level"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(args.log_format, args.log_level)
+    fmt, level = _logging_defaults(args.config)
+    setup_logging(args.log_format or fmt, args.log_level or level)
     try:
         code: int = args.func(args)
     except ConfigError as exc:

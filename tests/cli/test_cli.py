@@ -91,3 +91,14 @@ def test_json_logs_never_show_secrets(run, tmp_path: Path) -> None:  # type: ign
     assert result.returncode == 0
     for line in result.stderr.splitlines():
         assert line.startswith("{") and '"level"' in line
+
+
+
+def test_logging_section_sets_the_defaults(tmp_path: Path) -> None:
+    from bridge.cli import _logging_defaults
+
+    path = tmp_path / "json.toml"
+    path.write_text('[logging]\nformat = "json"\nlevel = "WARNING"\n', encoding="utf-8")
+    assert _logging_defaults(str(path)) == ("json", "WARNING")
+    path.write_text("[logging]\nformat = 3\n", encoding="utf-8")
+    assert _logging_defaults(str(path)) == ("text", "INFO")  # the command reports the problem
