@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bridge.errors import AlreadyExists, NotFound
@@ -233,3 +234,37 @@ class AccountsMixin(StoreBase):
             query = query.where(s.users.c.name == user)
         with self._read() as conn:
             return [Grant(r.path, r.name, r.level) for r in conn.execute(query).all()]
+
+    # -- collections shared with a user ------------------------------------------------------
+    def _shared_query(self, user: str) -> Select[Any]:
+        # Calendars and address books directly below another user's principal, granted to a
+        # staff user (admins reach every home anyway).  Index-backed: users.name (unique),
+        # grants.user_id or (collection_id, user_id), collections.id.
+        return (
+            select(s.collections, s.grants.c.level)
+            .select_from(s.grants.join(s.users).join(s.collections))
+            .where(
+                s.users.c.name == user,
+                s.users.c.role != "admin",
+                s.collections.c.tag != "",
+                s.collections.c.owner != user,
+                s.collections.c.path.like("%/%"),
+                s.collections.c.path.notlike("%/%/%"),
+            )
+        )
+
+    def list_shared(self, user: str) -> list[tuple[Collection, str]]:
+        """(collection, level) of each calendar or address book shared with staff ``user``.
+
+        Only collections directly below another user's principal count; admins get none.
+        """
+        query = self._shared_query(user).order_by(s.collections.c.path)
+        with self._read() as conn:
+            return [(self._collection(r), str(r.level)) for r in conn.execute(query).all()]
+
+    def get_shared(self, user: str, path: str) -> tuple[Collection, str] | None:
+        """(collection, level) when the collection at ``path`` is shared with ``user``."""
+        query = self._shared_query(user).where(s.collections.c.path == clean_path(path))
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return (self._collection(row), str(row.level)) if row is not None else None

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 __all__ = [
@@ -36,7 +37,9 @@ __all__ = [
     "links",
     "metadata",
     "notifications",
+    "oauth_flows",
     "outbox",
+    "reminder_series",
     "users",
 ]
 
@@ -85,6 +88,8 @@ grants = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("level", String(8), nullable=False),
     UniqueConstraint("collection_id", "user_id"),
+    # "What is shared with this user" (CalDAV aliases in the grantee's home).
+    Index(None, "user_id"),
 )
 
 items = Table(
@@ -295,8 +300,16 @@ notifications = Table(
     Column("last_error", Text),
     Column("sent_at", Float),
     Column("created_at", Float, nullable=False),
+    # Reminders: the start (UTC seconds) of the occurrence they remind of.
+    Column("occurrence_ts", Integer),
     Index(None, "state", "next_attempt_at"),
     Index(None, "collection_id", "uid"),
+    # One live reminder per (appointment, occurrence, offset, channel): planning the horizon
+    # again (a restart, a second worker) inserts nothing twice.  Cancelled rows do not count.
+    Index("uq_notifications_reminder_key", "collection_id", "uid", "occurrence_ts",
+          "offset_seconds", "channel", unique=True,
+          sqlite_where=text("occurrence_ts IS NOT NULL AND state <> 'cancelled'"),
+          postgresql_where=text("occurrence_ts IS NOT NULL AND state <> 'cancelled'")),
 )
 
 # Admin-page sessions, server-side: only the sha256 of the cookie value is stored, so a database
@@ -312,4 +325,35 @@ admin_sessions = Table(
     Column("created_at", Float, nullable=False),
     Column("last_seen_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
+)
+
+# Pending Google connect flows (admin page → Google consent → /oauth2/callback), shared by every
+# sidecar process: only the sha256 of ``state`` is stored, the PKCE verifier is sealed with the
+# token cipher, each row is bound to the admin session that started it, taken once (deleted when
+# used) and expires after ten minutes.
+oauth_flows = Table(
+    "oauth_flows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("state_hash", String(64), nullable=False, unique=True),
+    Column("session_ref", String(128), nullable=False),
+    Column("collection_path", String(1024), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("verifier_enc", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+# Recurring appointments with planned reminders: reminders are written for the occurrences whose
+# reminder falls before ``planned_until``; the notification worker moves it forward (the horizon).
+reminder_series = Table(
+    "reminder_series",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", String(1024), nullable=False),
+    Column("planned_until", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("collection_id", "uid"),
+    Index(None, "planned_until"),
 )
