@@ -99,16 +99,13 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
     except FlowError as exc:
         reason = exc.reason if exc.reason in _ERROR_PAGES else "other"
         _LOGGER.info("Google connect refused: %s", exc.reason)
-        return await _oauth_error(request, reason, str(exc), 400 if reason == "state" else 200)
+        # "no_writable" names the account (the service wrote nothing and revoked the grant).
+        detail = exc.account_email if reason == "no_writable" else str(exc)
+        return await _oauth_error(request, reason, detail, 400 if reason == "state" else 200)
     except (GoogleError, BridgeError) as exc:
         _LOGGER.warning("Google connect failed: %s", type(exc).__name__)
         return await _oauth_error(request, "other", str(exc), 502)
     record = await asyncio.to_thread(store_of(request).get_connection, result.connection_id)
-    if not result.calendars:
-        if not result.reconnected:
-            # Nothing to sync with: undo the half-made connection (and revoke the grant).
-            await service.disconnect(result.connection_id)
-        return await _oauth_error(request, "no_writable", result.account_email)
     gettext = translator(lang_of(request))
     if result.reconnected and record.google_calendar_id:
         await flash(request, gettext("Google is connected again. Queued changes are being "

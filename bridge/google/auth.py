@@ -5,7 +5,8 @@
   before it expires.  ``invalid_grant`` raises :class:`~bridge.errors.GoogleAuthError` (the engine
   marks the connection ``needs_reconnect``); other refresh failures are transient.
 * The connect flow: :class:`PendingFlows` keeps ``state`` → (PKCE verifier, session, calendar)
-  server-side for ten minutes and hands each one out once; :func:`authorization_url` builds the
+  server-side in the database (any sidecar can finish it) for ten minutes and hands each one
+  out once; :func:`authorization_url` builds the
   consent URL (``access_type=offline``, ``prompt=consent``, PKCE S256) and
   :func:`exchange_code` trades the code for tokens.  :func:`revoke` revokes a token on disconnect.
 
@@ -21,11 +22,10 @@ import hmac
 import json
 import logging
 import secrets
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httplib2
@@ -34,10 +34,12 @@ from google.oauth2.credentials import Credentials
 
 from bridge.config import Settings
 from bridge.errors import BridgeError, GoogleAuthError, GoogleTransient
+from bridge.google.crypto import TokenCipher
 
 __all__ = [
     "DEFAULT_SCOPES",
     "FlowError",
+    "FlowStore",
     "OAuthEndpoints",
     "PendingFlow",
     "PendingFlows",
@@ -61,8 +63,9 @@ FLOW_TTL = 600.0
 class FlowError(BridgeError):
     """The OAuth callback cannot be accepted (state unknown/used/expired, denied, no token)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, account_email: str = "") -> None:
         self.reason = reason
+        self.account_email = account_email
         super().__init__(message)
 
 
@@ -183,27 +186,39 @@ def _utcnow_naive() -> Any:
 class PendingFlow:
     """One started connect flow, kept server-side until its callback (or expiry)."""
 
-    state: str
-    session_ref: str
-    code_verifier: str
+    state: str = field(repr=False)
+    session_ref: str = field(repr=False)
+    code_verifier: str = field(repr=False)
     redirect_uri: str
     collection_path: str
     created_at: float
 
 
-class PendingFlows:
-    """``state`` → pending flow, single-use, with a TTL; thread-safe, in memory.
+class FlowStore(Protocol):
+    """Where pending flows live: the ``oauth_flows`` table (:class:`~bridge.store.SqlStore`)."""
 
-    In-memory means the callback must reach the process that started the flow; deployments
-    with several sidecars behind a balancer route ``/admin`` and ``/oauth2/callback`` to one
-    (sticky sessions), which the admin session needs anyway.
+    def add_oauth_flow(self, state_hash: str, *, session_ref: str, collection_path: str,
+                       redirect_uri: str, verifier_enc: bytes, ttl: float) -> None:
+        """Store a flow."""
+
+    def take_oauth_flow(self, state_hash: str) -> Any:
+        """Delete and return a live flow (``None`` when unknown, used or expired)."""
+
+
+class PendingFlows:
+    """``state`` → pending flow in the database: single-use, ten minutes, bound to a session.
+
+    Only the sha256 of ``state`` is stored and the PKCE verifier is sealed with the token cipher
+    (bound to that hash), so a database dump reveals neither.  Any sidecar sharing the database
+    can finish a flow another one started; the row is taken with one ``DELETE … RETURNING``, so
+    a replayed or concurrent second callback finds nothing.
     """
 
-    def __init__(self, ttl: float = FLOW_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: FlowStore, cipher: Callable[[], TokenCipher],
+                 ttl: float = FLOW_TTL) -> None:
+        self.store = store
+        self.cipher = cipher
         self.ttl = ttl
-        self.clock = clock
-        self._flows: dict[str, PendingFlow] = {}
-        self._lock = threading.Lock()
 
     @staticmethod
     def _key(state: str) -> str:
@@ -214,32 +229,33 @@ class PendingFlows:
         flow = PendingFlow(
             state=secrets.token_urlsafe(32), session_ref=session_ref,
             code_verifier=secrets.token_urlsafe(64), redirect_uri=redirect_uri,
-            collection_path=collection_path, created_at=self.clock(),
+            collection_path=collection_path, created_at=time.time(),
         )
-        with self._lock:
-            self._expire()
-            self._flows[self._key(flow.state)] = flow
+        key = self._key(flow.state)
+        self.store.add_oauth_flow(
+            key, session_ref=session_ref, collection_path=collection_path,
+            redirect_uri=redirect_uri, ttl=self.ttl,
+            verifier_enc=self.cipher().seal("oauth-flow:" + key, flow.code_verifier))
         return flow
-
-    def _expire(self) -> None:
-        now = self.clock()
-        for key in [k for k, f in self._flows.items() if now - f.created_at > self.ttl]:
-            del self._flows[key]
 
     def take(self, state: str, session_ref: str) -> PendingFlow:
-        """Remove and return the flow of ``state``; ``FlowError`` if unknown, used or foreign."""
-        with self._lock:
-            self._expire()
-            flow = self._flows.pop(self._key(state or ""), None)
-        if flow is None:
-            raise FlowError("state", "the sign-in link is unknown, expired or already used")
-        if not hmac.compare_digest(flow.session_ref, session_ref):
-            raise FlowError("state", "the sign-in was started in another session")
-        return flow
+        """Remove and return the flow of ``state``; ``FlowError`` if unknown, used or foreign.
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._flows)
+        A foreign session's attempt uses the flow up as well (the callback URL leaked).
+        """
+        key = self._key(state or "")
+        row = self.store.take_oauth_flow(key)
+        if row is None:
+            raise FlowError("state", "the sign-in link is unknown, expired or already used")
+        if not hmac.compare_digest(str(row.session_ref), session_ref):
+            raise FlowError("state", "the sign-in was started in another session")
+        try:
+            verifier = self.cipher().open("oauth-flow:" + key, bytes(row.verifier_enc))
+        except BridgeError:
+            raise FlowError("state", "the sign-in link can no longer be verified (the secret "
+                            "key changed); start again") from None
+        return PendingFlow(state, str(row.session_ref), verifier, str(row.redirect_uri),
+                           str(row.collection_path), float(row.created_at))
 
 
 def authorization_url(

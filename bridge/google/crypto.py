@@ -55,6 +55,10 @@ def _aad(connection_id: int) -> bytes:
     return b"termin-bridge:connection:" + str(int(connection_id)).encode("ascii")
 
 
+def _context_aad(context: str) -> bytes:
+    return b"termin-bridge:context:" + context.encode("utf-8")
+
+
 class TokenCipher:
     """Seal and open refresh tokens for one connection id (current key + old keys)."""
 
@@ -75,8 +79,15 @@ class TokenCipher:
 
     def encrypt(self, connection_id: int, token: str) -> bytes:
         """Seal ``token`` for the connection ``connection_id``."""
+        return self._seal(token, _aad(connection_id))
+
+    def seal(self, context: str, secret: str) -> bytes:
+        """Seal any other secret, bound to ``context`` (e.g. ``"oauth-flow:<state hash>"``)."""
+        return self._seal(secret, _context_aad(context))
+
+    def _seal(self, secret: str, aad: bytes) -> bytes:
         nonce = os.urandom(12)
-        sealed = self._current.aead.encrypt(nonce, token.encode("utf-8"), _aad(connection_id))
+        sealed = self._current.aead.encrypt(nonce, secret.encode("utf-8"), aad)
         return _MAGIC + self._current.key_id + nonce + sealed
 
     def key_id_of(self, blob: bytes) -> bytes | None:
@@ -87,6 +98,13 @@ class TokenCipher:
 
     def decrypt(self, connection_id: int, blob: bytes) -> str:
         """Open a blob of ``connection_id``; raises ``TokenDecryptError``."""
+        return self._open(blob, _aad(connection_id), connection_id)
+
+    def open(self, context: str, blob: bytes) -> str:
+        """Open a blob made by :meth:`seal` for ``context``; raises ``TokenDecryptError``."""
+        return self._open(blob, _context_aad(context), 0)
+
+    def _open(self, blob: bytes, aad: bytes, connection_id: int) -> str:
         key_id = self.key_id_of(blob)
         if key_id is None:
             raise TokenDecryptError(connection_id, "unknown format")
@@ -94,7 +112,7 @@ class TokenCipher:
         if key is None:
             raise TokenDecryptError(connection_id, "sealed with a key that is not configured")
         try:
-            plain = key.aead.decrypt(bytes(blob[11:23]), bytes(blob[23:]), _aad(connection_id))
+            plain = key.aead.decrypt(bytes(blob[11:23]), bytes(blob[23:]), aad)
         except InvalidTag as exc:
             raise TokenDecryptError(connection_id, "authentication failed") from exc
         return plain.decode("utf-8")

@@ -17,13 +17,15 @@ from bridge.store.engine import make_engine
 from bridge.store.feeds import FeedsMixin
 from bridge.store.items import BulkResult, ItemsMixin, href_for_uid
 from bridge.store.notify import NotificationsMixin
+from bridge.store.oauth import OAuthFlowsMixin
 from bridge.store.sync import SyncMixin
 
 __all__ = ["BulkResult", "SqlStore", "href_for_uid", "open_store"]
 
 
 class SqlStore(
-    SyncMixin, AdminMixin, NotificationsMixin, ApiMixin, FeedsMixin, ItemsMixin, AccountsMixin
+    SyncMixin, OAuthFlowsMixin, AdminMixin, NotificationsMixin, ApiMixin, FeedsMixin, ItemsMixin,
+    AccountsMixin,
 ):
     """The store on SQLAlchemy Core: accounts, collections, items, change log, outbox."""
 

@@ -87,7 +87,7 @@ class SyncService:
         self.engine = engine
         self.endpoints = OAuthEndpoints.from_settings(settings)
         self._cipher = cipher
-        self.flows = flows or PendingFlows()
+        self.flows = flows or PendingFlows(store, lambda: self.cipher)
 
     @property
     def cipher(self) -> TokenCipher:
@@ -128,7 +128,9 @@ class SyncService:
         """Handle the callback: check state, exchange the code, store the sealed token.
 
         Creates the (inactive) connection or, for a calendar already connected, replaces its
-        token and sets it back to ``ok`` (queued local changes then replay).
+        token and sets it back to ``ok`` (queued local changes then replay).  An account that
+        may not write any calendar gets ``FlowError("no_writable")`` (with ``account_email``):
+        nothing is stored and the fresh grant is revoked at Google.
         """
         flow = self.flows.take(state, session_ref)
         if error:
@@ -139,7 +141,14 @@ class SyncService:
         tokens = await asyncio.to_thread(exchange_code, self.endpoints, flow, code)
         client = GoogleClient(api_endpoint=self.engine.options.api_endpoint,
                               tokens=StaticTokenProvider(tokens.access_token))
-        entries = await client.calendar_list(min_access_role="writer")
+        try:
+            # Every calendar of the account: the primary one names the account even when it
+            # may not be written (calendars.get needs a scope we do not ask for).
+            entries = await client.calendar_list(min_access_role="freeBusyReader")
+        except Exception:
+            await asyncio.to_thread(revoke, self.endpoints, tokens.refresh_token)
+            raise
+        account = next((str(e["id"]) for e in entries if e.get("primary")), "")
         choices = tuple(
             CalendarChoice(str(e["id"]), str(e.get("summaryOverride") or e.get("summary") or
                                              e["id"]),
@@ -147,7 +156,13 @@ class SyncService:
                            bool(e.get("primary")))
             for e in entries if e.get("accessRole") in ("owner", "writer")
         )
-        account = next((c.id for c in choices if c.primary), "")
+        if not choices:
+            # Nothing to sync with: keep nothing, and give the grant back to Google.
+            await asyncio.to_thread(revoke, self.endpoints, tokens.refresh_token)
+            _LOGGER.info("Google account has no writable calendar; nothing stored")
+            raise FlowError("no_writable", f"the Google account {account or '(unknown)'} may "
+                            "not change any calendar; use an account that owns a calendar or "
+                            "has \"Make changes to events\" access", account_email=account)
         scopes = " ".join(tokens.scopes)
         existing = self.store.connection_for_collection(flow.collection_path)
         choice_state = {"choices": {c.id: {"summary": c.summary, "timeZone": c.time_zone}

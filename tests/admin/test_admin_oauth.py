@@ -156,13 +156,23 @@ async def test_missing_calendar_scope_page(gclient: Client, emu: EmulatorServer,
 
 
 async def test_no_writable_calendar_page(gclient: Client, emu: EmulatorServer,
-                                         admin_store: SqlStore) -> None:
+                                         admin_store: SqlStore,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     emu.hooks.config(auto_consent_account=BOB)
     callback = follow_consent(await _start(gclient))
+
+    def no_row(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("no connection row may be written for a read-only account")
+
+    monkeypatch.setattr(admin_store, "create_connection", no_row)
     resp = await gclient.get(_path(callback))
     html = await resp.text()
     assert 'data-reason="no_writable"' in html, html[-1500:]
+    assert BOB in html, "the account is named even though it may not write"
     assert _connections(admin_store) == 0
+    # The grant Bob just gave was revoked at Google.
+    grants = emu.run(lambda st: [(rt.account, rt.revoked) for rt in st.refresh_tokens.values()])
+    assert grants and all(revoked for account, revoked in grants if account == BOB)
 
 
 async def test_reconnect_keeps_the_connection(gclient: Client, admin_store: SqlStore) -> None:
