@@ -175,6 +175,10 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "sender": Option(str, "", "From address of customer e-mails"),
         "reminder_offsets": Option(str, "24h", "comma-separated reminder offsets before the "
                                    "start, e.g. 24h,2h", _offsets),
+        "reminder_horizon_days": Option(int, 14, "recurring appointments: reminders are kept "
+                                        "planned for the occurrences whose reminder falls in "
+                                        "the next this many days (topped up by the worker)",
+                                        _positive),
         "enabled": Option(bool, True, "send customer confirmations and reminders at all (each "
                           "calendar can also be switched off through the booking API)"),
         "language": Option(str, "de", "default template language: de or en", _language),

@@ -4,6 +4,12 @@ Any number of workers (threads of one sidecar, or several sidecars on one Postgr
 a row is claimed under a lease before it is sent and finished by the same worker, so nobody
 else touches it meanwhile.  Failures are retried with exponential backoff and jitter; after
 ``max_attempts`` the row is marked ``failed`` (listed by ``GET /api/v1/notifications``).
+
+The worker wakes at once after a commit that queued a notification due now: in this process
+through the store's notification listeners (the CalDAV server, the sync engine and the API share
+the store), from other processes through ``LISTEN termin_bridge_notify`` on PostgreSQL; otherwise
+it scans every ``poll_interval``.  Every ``topup_interval`` it plans the reminders of recurring
+appointments up to the horizon (:meth:`~bridge.store.notify.NotificationsMixin.top_up_reminders`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import contextlib
 import logging
 import random
 import secrets
+import threading
 from dataclasses import dataclass
 
 import aiohttp
@@ -22,7 +29,9 @@ from bridge.notify.email import PermanentError, SmtpConfig, build_email, send_em
 from bridge.notify.render import Renderer
 from bridge.notify.webhook import build_body, post_webhook
 from bridge.store import SqlStore
-from bridge.store.notify import Notification
+from bridge.store.engine import is_postgres
+from bridge.store.listen import PgListener
+from bridge.store.notify import NOTIFY_CHANNEL, Notification
 
 __all__ = ["NotificationWorker", "WorkerConfig"]
 
@@ -41,6 +50,7 @@ class WorkerConfig:
     retry_base: float = 30.0
     poll_interval: float = 5.0
     lease: float = 120.0
+    topup_interval: float = 300.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerConfig:
@@ -70,26 +80,59 @@ class NotificationWorker:
         self.renderer = Renderer(config.template_dir or None)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._last_topup: float | None = None
+        self.listener: PgListener | None = None  # PostgreSQL: LISTEN for other processes
 
     def wake(self) -> None:
-        """Scan now instead of at the next interval."""
-        self._wake.set()
+        """Scan now instead of at the next interval (safe from any thread)."""
+        loop = self._loop
+        if loop is None or threading.get_ident() == self._loop_thread:
+            self._wake.set()
+        elif not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop is shutting down
+                loop.call_soon_threadsafe(self._wake.set)
 
     def stop(self) -> None:
         """Finish the row being sent, then leave :meth:`run`."""
         self._stop.set()
-        self._wake.set()
+        self.wake()
+
+    async def top_up(self) -> int:
+        """Plan recurring appointments' reminders up to the horizon; returns series looked at."""
+        self._last_topup = self.store.clock()
+        return await asyncio.to_thread(self.store.top_up_reminders)
 
     async def run(self) -> None:
-        """Scan for due rows until :meth:`stop`."""
+        """Scan for due rows until :meth:`stop`, woken by commits (here and, on PostgreSQL,
+        in other processes) and at least every ``poll_interval``."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self.store.add_notification_listener(self.wake)
+        if is_postgres(self.store.engine):
+            self.listener = PgListener(self.store.engine, NOTIFY_CHANNEL, self.wake)
+            self.listener.start()
+        try:
+            await self._loop_until_stopped()
+        finally:
+            self.store.remove_notification_listener(self.wake)
+            if self.listener is not None:
+                await asyncio.to_thread(self.listener.stop)
+                self.listener = None
+
+    async def _loop_until_stopped(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
             try:
+                last = self._last_topup
+                if last is None or self.store.clock() - last >= self.config.topup_interval:
+                    await self.top_up()
                 while await self.run_once() and not self._stop.is_set():
                     pass
             except Exception as exc:  # e.g. the database is away: keep the loop alive
                 _LOGGER.exception("notification scan failed (%s); retrying",
                                   type(exc).__name__)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
 
