@@ -8,8 +8,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from bridge.notify.worker import NotificationWorker, WorkerConfig
@@ -257,3 +259,52 @@ async def test_sqlite_write_in_the_same_process_wakes_the_worker(
         finally:
             w.stop()
             await task
+
+
+@pytest.mark.parametrize("body", [
+    # weekly, zoned, across both DST changes, with EXDATE, RDATE, a moved and a cancelled instance
+    "DTSTART;TZID=Europe/Berlin:20260302T090000\r\nDTEND;TZID=Europe/Berlin:20260302T100000\r\n"
+    "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE\r\nEXDATE;TZID=Europe/Berlin:20260401T090000\r\n"
+    "RDATE;TZID=Europe/Berlin:20260606T120000\r\n",
+    # daily with UNTIL, floating times (read in the calendar's zone)
+    "DTSTART:20260320T073000\r\nDURATION:PT45M\r\nRRULE:FREQ=DAILY;UNTIL=20260415T073000\r\n",
+    # monthly on the last Friday, UTC
+    "DTSTART:20260130T170000Z\r\nDTEND:20260130T180000Z\r\nRRULE:FREQ=MONTHLY;BYDAY=-1FR\r\n",
+    # started years before the window (the expansion fast-forwards): fortnightly, Tuesday/Friday
+    "DTSTART;TZID=Europe/Berlin:20190108T181500\r\nDTEND;TZID=Europe/Berlin:20190108T190000\r\n"
+    "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,FR;WKST=SU\r\n",
+    # all-day: every 3 days, COUNT
+    "DTSTART;VALUE=DATE:20260310\r\nRRULE:FREQ=DAILY;INTERVAL=3;COUNT=40\r\n",
+])
+def test_expansion_matches_recurring_ical_events(body: str) -> None:
+    import recurring_ical_events
+    from icalendar import Calendar
+
+    from bridge.ical.occurrences import occurrences
+
+    berlin = ZoneInfo("Europe/Berlin")
+    overrides = (
+        "BEGIN:VEVENT\r\nUID:x\r\nRECURRENCE-ID;TZID=Europe/Berlin:20260316T090000\r\n"
+        "DTSTART;TZID=Europe/Berlin:20260317T180000\r\nDTEND;TZID=Europe/Berlin:20260317T190000"
+        "\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+        "RECURRENCE-ID;TZID=Europe/Berlin:20261026T090000\r\nSTATUS:CANCELLED\r\n"
+        "DTSTART;TZID=Europe/Berlin:20261026T090000\r\nDTEND;TZID=Europe/Berlin:20261026T100000"
+        "\r\nEND:VEVENT\r\n") if "BYDAY=MO,WE" in body else ""
+    text = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:x\r\n"
+            f"DTSTAMP:20260101T000000Z\r\n{body}END:VEVENT\r\n{overrides}END:VCALENDAR\r\n")
+    cal = Calendar.from_ical(text)
+    lo, hi = datetime(2026, 3, 10, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    ours = [(int(o.start.timestamp()), int(o.end.timestamp()))
+            for o in occurrences(cal, berlin, lo, hi)]
+
+    def instant(value: Any) -> int:
+        if not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day)
+        return int((value if value.tzinfo else value.replace(tzinfo=berlin)).timestamp())
+
+    theirs = sorted(
+        (instant(c["DTSTART"].dt), instant(c["DTEND"].dt))
+        for c in recurring_ical_events.of(cal).between(lo, hi)
+        if str(c.get("STATUS", "")).upper() != "CANCELLED"
+        and lo.timestamp() <= instant(c["DTSTART"].dt) < hi.timestamp())
+    assert ours == theirs and len(ours) > 5
