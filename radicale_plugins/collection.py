@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from radicale_plugins.storage import Storage
 
-__all__ = ["ORIGIN", "SYNC_PREFIX", "Collection"]
+__all__ = ["ORIGIN", "SYNC_PREFIX", "AliasCollection", "Collection"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,6 +79,11 @@ class Collection(radicale_storage.BaseCollection):
     @property
     def path(self) -> str:
         """The sanitized path without leading or trailing slash."""
+        return self._record.path
+
+    @property
+    def store_path(self) -> str:
+        """The path of the store collection holding the items (differs for aliases)."""
         return self._record.path
 
     @property
@@ -142,29 +147,29 @@ class Collection(radicale_storage.BaseCollection):
         wanted = list(dict.fromkeys(hrefs))
         safe = [h for h in wanted if pathutils.is_safe_path_component(h)]
         found: dict[str, radicale_item.Item] = {}
-        if self.path and safe:
-            records = self._store.get_items(self.path, safe)
+        if self.store_path and safe:
+            records = self._store.get_items(self.store_path, safe)
             found = {str(item.href): item for item in self.visible(records.values())}
         for href in wanted:
             yield href, found.get(href)
 
     def get_all(self) -> Iterator[radicale_item.Item]:
         """Every (visible) item."""
-        if not self.path:
+        if not self.store_path:
             return iter(())
-        return self.visible(self._store.list_items(self.path))
+        return self.visible(self._store.list_items(self.store_path))
 
     def get_filtered(
         self, filters: Iterable[ET.Element]
     ) -> Iterator[tuple[radicale_item.Item, bool]]:
         """Candidates from the time-range index; ``True`` only when the match is exact."""
-        if not self.tag or not self.path:
+        if not self.tag or not self.store_path:
             return
         tag, start, end, simple = radicale_filter.simplify_prefilters(filters, self.tag)
         if self.tag != "VCALENDAR":
-            records = self._store.list_items(self.path)
+            records = self._store.list_items(self.store_path)
         else:
-            records = self._store.items_in_range(self.path, start, end, tag)
+            records = self._store.items_in_range(self.store_path, start, end, tag)
         prefilter = self._storage.prefilter
         for record in records:
             verdict = prefilter.decide(record, tag, start, end, simple)
@@ -175,14 +180,14 @@ class Collection(radicale_storage.BaseCollection):
 
     def has_uid(self, uid: str) -> bool:
         """Index lookup of a UID."""
-        return bool(self.path) and self._store.has_uid(self.path, uid) is not None
+        return bool(self.store_path) and self._store.has_uid(self.store_path, uid) is not None
 
     def sync(self, old_token: str = "") -> tuple[str, Iterable[str]]:
         """Current token and hrefs changed since ``old_token`` (from the change log)."""
-        if not self.path:
+        if not self.store_path:
             raise ValueError("the root collection has no sync token")
         if not old_token:
-            record = self._store.get_collection(self.path)
+            record = self._store.get_collection(self.store_path)
             if record is None:
                 raise ValueError("collection vanished")
             self._record = record
@@ -200,7 +205,7 @@ class Collection(radicale_storage.BaseCollection):
         if not sep or not revision.isdigit() or len(revision) > 18:
             raise ValueError("malformed sync token")
         try:
-            change = self._store.changes_since(self.path, int(revision), epoch)
+            change = self._store.changes_since(self.store_path, int(revision), epoch)
         except (SyncTokenInvalid, NotFound) as exc:
             raise ValueError(f"sync token not valid: {exc}") from exc
         return f"{SYNC_PREFIX}{epoch}-{change.revision}", change.hrefs
@@ -214,7 +219,7 @@ class Collection(radicale_storage.BaseCollection):
             raise ValueError(f"unsafe item name {href!r}")
         parsed = parse_upload(item, self.tag, self._storage.max_resource_size)
         try:
-            new, old = self._store.put_item(self.path, href, parsed, origin=ORIGIN)
+            new, old = self._store.put_item(self.store_path, href, parsed, origin=ORIGIN)
         except DuplicateUid as exc:
             raise ValueError(f"UID already used by {exc.existing_href}") from exc
         except StoreError as exc:
@@ -228,10 +233,65 @@ class Collection(radicale_storage.BaseCollection):
             self._store.delete_collection(self.path)
             return
         try:
-            self._store.delete_item(self.path, href, origin=ORIGIN)
+            self._store.delete_item(self.store_path, href, origin=ORIGIN)
         except NotFound as exc:
             raise radicale_storage.ComponentNotFoundError(href) from exc
 
     def __repr__(self) -> str:
         return f"<Collection /{self.path}/ rev {self._record.revision}>"
 
+
+
+class AliasCollection(Collection):
+    """Another user's calendar seen from the grantee's home (``/alice/bob~work/``).
+
+    Items, etags, ctag, sync tokens and queries are the target's (every store call goes to
+    :attr:`store_path`); only the path differs, so hrefs carry the alias.  Writes of items land
+    in the target through the store.  The display name says whose calendar it is; the
+    properties and the collection itself belong to the owner (PROPPATCH, DELETE and overwriting
+    are refused here and already by the rights plugin).
+    """
+
+    def __init__(self, storage: Storage, record: CollectionRecord, alias: str, level: str
+                 ) -> None:
+        super().__init__(storage, record)
+        self._alias = alias
+        self.level = level
+
+    @property
+    def path(self) -> str:
+        """The alias path in the grantee's home."""
+        return self._alias
+
+    @property
+    def owner(self) -> str:
+        """The target's owner (``D:owner`` names the sharer)."""
+        return self._record.owner
+
+    @overload
+    def get_meta(self, key: None = None) -> Mapping[str, str]: ...
+
+    @overload
+    def get_meta(self, key: str) -> str | None: ...
+
+    def get_meta(self, key: str | None = None) -> Mapping[str, str] | str | None:
+        """The target's properties with a display name naming the owner."""
+        if key is not None and key != "D:displayname":
+            return super().get_meta(key)
+        props = dict(super().get_meta())
+        base = props.get("D:displayname") or self._record.path.rpartition("/")[2]
+        props["D:displayname"] = f"{base} ({self._record.owner})"
+        return props if key is None else props[key]
+
+    def set_meta(self, props: Mapping[str, str]) -> None:
+        """Refused: the properties belong to the owner."""
+        raise ValueError("the properties of a shared calendar belong to its owner")
+
+    def delete(self, href: str | None = None) -> None:
+        """Delete one item of the target; the alias itself cannot be deleted."""
+        if href is None:
+            raise PermissionError("a shared calendar cannot be deleted by the grantee")
+        super().delete(href)
+
+    def __repr__(self) -> str:
+        return f"<AliasCollection /{self.path}/ -> /{self.store_path}/ rev {self._record.revision}>"

@@ -27,11 +27,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bridge.errors import StoreError
-from bridge.model import Collection as CollectionRecord
 from bridge.model import ParsedResource
 from bridge.store import SqlStore
 from bridge.store.engine import is_postgres
-from radicale_plugins.collection import ORIGIN, Collection, timezone_of
+from radicale_plugins.aliases import SEPARATOR, alias_path, alias_target, is_alias_name
+from radicale_plugins.collection import ORIGIN, AliasCollection, Collection, timezone_of
 from radicale_plugins.items import OccurrenceCache, Prefilter, parse_upload, to_item
 from radicale_plugins.shared import store_for
 
@@ -87,7 +87,12 @@ class Storage(radicale_storage.BaseStorage):
         | None = None,
         user_groups: Iterable[str] = frozenset(),
     ) -> Iterator[Any]:
-        """The collection or item at ``path`` (lazily), then its items and child collections."""
+        """The collection or item at ``path`` (lazily), then its items and child collections.
+
+        A calendar home also lists the calendars shared with its owner, as aliases
+        (:mod:`radicale_plugins.aliases`); an alias path resolves to its target while the grant
+        exists.
+        """
         sane = pathutils.strip_path(path)
         if not sane:
             yield Collection(self, None)
@@ -99,31 +104,47 @@ class Storage(radicale_storage.BaseStorage):
         if parent and href.lower().endswith(_RESOURCE_SUFFIXES):
             # Looks like a resource: one lookup fewer.  Radicale never puts a collection inside
             # a calendar or address book, so a tagged parent settles the question.
-            parent_record = self.store.get_collection(parent)
-            if parent_record is not None and parent_record.tag:
-                yield from self._item(parent_record, href)
+            parent_collection = self._collection(parent)
+            if parent_collection is not None and parent_collection.tag:
+                yield from self._item(parent_collection, href)
                 return
-        record = self.store.get_collection(sane)
-        if record is not None:
-            collection = Collection(self, record)
+        collection = self._collection(sane)
+        if collection is not None:
             yield collection
             if depth != "0":
                 yield from collection.get_all()
-                for child in self.store.list_collections(sane):
-                    yield Collection(self, child)
+                if not isinstance(collection, AliasCollection):
+                    for child in self.store.list_collections(sane):
+                        yield Collection(self, child)
+                if "/" not in sane:
+                    # The calendar home: calendars other users shared with its owner.
+                    for target, level in self.store.list_shared(sane):
+                        yield AliasCollection(self, target, alias_path(sane, target.path), level)
             return
         if not parent:
             return
-        parent_record = self.store.get_collection(parent)
-        if parent_record is not None and parent_record.tag:
-            yield from self._item(parent_record, href)
+        parent_collection = self._collection(parent)
+        if parent_collection is not None and parent_collection.tag:
+            yield from self._item(parent_collection, href)
 
-    def _item(self, parent: CollectionRecord, href: str) -> Iterator[Any]:
+    def _collection(self, sane: str) -> Collection | None:
+        """The collection at a sanitized path; an alias resolves to its (still granted) target."""
+        alias = alias_target(sane)
+        if alias is not None:
+            shared = self.store.get_shared(*alias)
+            return AliasCollection(self, shared[0], sane, shared[1]) if shared else None
+        name = sane.partition("/")[2]
+        if is_alias_name(name) and "/" not in name:
+            return None  # reserved alias form that names no shared calendar
+        record = self.store.get_collection(sane)
+        return Collection(self, record) if record is not None else None
+
+    def _item(self, parent: Collection, href: str) -> Iterator[Any]:
         if not pathutils.is_safe_path_component(href):
             return
-        item = self.store.get_item(parent.path, href)
+        item = self.store.get_item(parent.store_path, href)
         if item is not None:
-            yield from Collection(self, parent).visible((item,))
+            yield from parent.visible((item,))
 
     # -- collection writes -------------------------------------------------------------------
     def create_collection(
@@ -134,6 +155,8 @@ class Storage(radicale_storage.BaseStorage):
     ) -> tuple[Collection, dict[str, Any], list[str]]:
         """Create a collection (and parents); with ``props``, replace it and its items."""
         sane = pathutils.strip_path(href)
+        if any(is_alias_name(part) for part in sane.split("/")):
+            raise ValueError(f"'{SEPARATOR}' is reserved for shared calendars")
         if not sane:
             if props is None:
                 return Collection(self, None), {}, []
@@ -177,9 +200,8 @@ class Storage(radicale_storage.BaseStorage):
         if not pathutils.is_safe_path_component(to_href):
             raise ValueError(f"unsafe item name {to_href!r}")
         try:
-            self.store.move_item(
-                item.collection.path, item.href, to_collection.path, to_href, origin=ORIGIN
-            )
+            self.store.move_item(item.collection.store_path, item.href,
+                                 to_collection.store_path, to_href, origin=ORIGIN)
         except StoreError as exc:
             raise ValueError(str(exc)) from exc
 
