@@ -51,6 +51,37 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _share(args: argparse.Namespace) -> int:
+    owner, slug = check_calendar_ref(args.ref)
+    _settings, store = prepare(args.config, create=True)
+    path = f"{owner}/{slug}"
+    coll = store.get_collection(path)
+    if coll is None or not coll.is_calendar:
+        raise BridgeError(f"no calendar {path}")
+    if store.get_user(args.user) is None:
+        raise BridgeError(f"no user called {args.user!r}")
+    if args.user == owner:
+        raise BridgeError("a calendar is always shared with its owner")
+    level = None if args.revoke else ("write" if args.write else "read")
+    store.set_grant(path, args.user, level)
+    if level is None:
+        print(f"{path} is no longer shared with {args.user}")
+    else:
+        print(f"{path} shared with {args.user} ({level}); it appears in their calendar app as "
+              f"/{args.user}/{owner}~{slug}/")
+    return 0
+
+
+def _shares(args: argparse.Namespace) -> int:
+    _settings, store = prepare(args.config, create=True)
+    grants = store.list_grants(args.user)
+    if not grants:
+        print("no shared calendars")
+    for grant in grants:
+        print(f"{grant.collection_path}\t{grant.user}\t{grant.level}")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add the ``calendar`` command group."""
     cal = sub.add_parser("calendar", help="manage calendars")
@@ -64,3 +95,13 @@ def register(sub: Any) -> None:
     add.set_defaults(func=_add)
     lst = commands.add_parser("list", help="list calendars")
     lst.set_defaults(func=_list)
+    share = commands.add_parser("share", help="give another user read or write access")
+    share.add_argument("ref", metavar="OWNER/SLUG")
+    share.add_argument("user", metavar="USER")
+    mode = share.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="allow changes (default: read only)")
+    mode.add_argument("--revoke", action="store_true", help="remove the access")
+    share.set_defaults(func=_share)
+    shares = commands.add_parser("shares", help="list who may access which calendar")
+    shares.add_argument("--user", help="only calendars shared with this user")
+    shares.set_defaults(func=_shares)

@@ -44,6 +44,12 @@ def test_users_calendars_import_export(run, tmp_path: Path) -> None:  # type: ig
     nouser = run("calendar", "add", "carol/x")
     assert nouser.returncode == 1 and "no user called 'carol'" in nouser.stderr
     assert "alice/work\tWork\tEurope/Berlin" in run("calendar", "list").stdout
+    shared = run("calendar", "share", "alice/work", "boss", "--write")
+    assert shared.returncode == 0 and "/boss/alice~work/" in shared.stdout
+    assert "alice/work\tboss\twrite" in run("calendar", "shares").stdout
+    assert run("calendar", "share", "alice/work", "nobody").returncode == 1
+    assert run("calendar", "share", "alice/work", "boss", "--revoke").returncode == 0
+    assert run("calendar", "shares", "--user", "boss").stdout.strip() == "no shared calendars"
 
     good = vevent("good", summary="Good one")
     bad = vevent("bad", "20260105T100000Z", "20260101T000000Z")
