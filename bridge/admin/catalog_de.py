@@ -197,10 +197,11 @@ DE: dict[str, str] = {
                                                   "angehalten",
     "Google reported changes that would remove many appointments here. Nothing was deleted. "
     "Check the Google calendar, then confirm to apply the changes, or cancel to keep the "
-    "appointments.":
+    "appointments here and put them back into Google.":
         "Google hat Änderungen gemeldet, die hier viele Termine löschen würden. Es wurde nichts "
         "gelöscht. Prüfen Sie den Google-Kalender und bestätigen Sie dann, um die Änderungen zu "
-        "übernehmen, oder brechen Sie ab, um die Termine zu behalten.",
+        "übernehmen, oder brechen Sie ab, um die Termine hier zu behalten und in Google "
+        "wiederherzustellen.",
     "Apply the changes from Google, including the deletions?":
         "Die Änderungen aus Google einschließlich der Löschungen übernehmen?",
     "Confirm and apply": "Bestätigen und übernehmen",
@@ -263,11 +264,10 @@ DE: dict[str, str] = {
     "Confirmed: the changes from Google were applied and the sync runs again.":
         "Bestätigt: Die Änderungen aus Google wurden übernommen, die Synchronisation läuft "
         "wieder.",
-    "Cancelled: nothing was deleted here.": "Abgebrochen: Hier wurde nichts gelöscht.",
-    "Nothing was deleted. The sync stays paused until you confirm; check the Google calendar, "
-    "or disconnect.":
-        "Es wurde nichts gelöscht. Die Synchronisation bleibt angehalten, bis Sie bestätigen; "
-        "prüfen Sie den Google-Kalender oder trennen Sie die Verbindung.",
+    "Cancelled: nothing was deleted here, {n} appointments were put back into Google, and the "
+    "sync runs again.":
+        "Abgebrochen: Hier wurde nichts gelöscht, {n} Termine wurden in Google wiederhergestellt "
+        "und die Synchronisation läuft wieder.",
     "{n} changes queued again.": "{n} Änderungen erneut eingereiht.",
     "Disconnect failed: {reason}": "Trennen fehlgeschlagen: {reason}",
     "Google Calendar was disconnected and access revoked. The appointments stay here.":

@@ -1,8 +1,9 @@
 """The admin page's view of the sync engine: the service, URLs, and per-calendar status rows.
 
 Everything Google-related goes through :class:`bridge.sync.service.SyncService` (created by the
-``bridge.sync.web`` feature); this module only reads store records to build what the status
-page shows (lag, channel health, outbox depth, recent errors).
+``bridge.sync.web`` feature), including the status figures (interval, channel, outbox, lag);
+this module reads the connection record and the detail lists (parked pushes, recent errors)
+from the store.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from bridge.store.sync import ConnectionRecord, LedgerRecord, OutboxStats
 from bridge.sync.service import SyncService
 from bridge.sync.web import SYNC_ENGINE, SYNC_SERVICE
 
-__all__ = ["CalendarStatus", "calendar_status", "calendar_url", "service_of"]
+__all__ = ["CalendarStatus", "calendar_status", "calendar_url", "maybe_service", "service_of"]
 
 # A push channel counts as healthy until this close to its expiry (the engine renews a day ahead).
 _CHANNEL_WARN = 6 * 3600.0
 # Pull lag above this many poll intervals is shown as a warning.
 _LAG_FACTOR = 3
+
+
+def maybe_service(request: web.Request) -> SyncService | None:
+    """The sync service, or ``None`` when this build has no sync engine."""
+    return request.config_dict.get(SYNC_SERVICE)
 
 
 def service_of(request: web.Request) -> SyncService:
@@ -68,6 +74,7 @@ class CalendarStatus:
     parked: tuple[dict[str, Any], ...] = ()
     errors: tuple[LedgerRecord, ...] = ()
     interval: int = 300
+    push_lag: float = 0.0  # age of the oldest pending push (seconds)
 
     @property
     def badge(self) -> tuple[str, str]:
@@ -100,27 +107,43 @@ def _stage(record: ConnectionRecord | None) -> str:
 
 def calendar_status(
     store: SqlStore, calendar: Collection, *, detail: bool, channels: bool, interval: int,
-    now: float | None = None,
+    now: float | None = None, service: SyncService | None = None,
 ) -> CalendarStatus:
-    """The status of ``calendar`` (blocking; run it in a thread)."""
+    """The status of ``calendar`` (blocking; run it in a thread).
+
+    With ``service`` the figures come from :meth:`SyncService.status` (effective interval,
+    channel, outbox, push lag, conflicts); the store is read only for the connection record and
+    the detail lists.
+    """
     now = time.time() if now is None else now
     record = store.connection_for_collection(calendar.path)
     stage = _stage(record)
     if record is None or (stage != "active" and not detail):
         return CalendarStatus(calendar, record, stage, interval=interval)
-    effective = int(record.poll_interval or interval)
+    if service is not None:
+        info = service.status(record.id)[0]
+        effective = int(info["poll_interval"])
+        channel_id, channel_expiry = info["channel_id"], info["channel_expiry"]
+        outbox = OutboxStats(int(info["pending"]), int(info["parked"]),
+                             info["oldest_pending_at"])
+        open_conflicts = int(info["open_conflicts"])
+        push_lag = float(info["lag_seconds"])
+    else:
+        effective = int(record.poll_interval or interval)
+        channel_id, channel_expiry = record.channel_id, record.channel_expiry
+        outbox = store.outbox_stats(record.id)
+        open_conflicts = len(store.query_ledger(connection_id=record.id, action="conflict",
+                                                outcome="open", limit=500))
+        push_lag = now - outbox.oldest_pending_at if outbox.oldest_pending_at else 0.0
     lag = now - record.last_pull_at if record.last_pull_at else None
     channel = "off"
     if channels:
-        if not record.channel_id or not record.channel_expiry:
+        if not channel_id or not channel_expiry:
             channel = "missing"
-        elif record.channel_expiry - now < _CHANNEL_WARN:
+        elif channel_expiry - now < _CHANNEL_WARN:
             channel = "expiring"
         else:
             channel = "ok"
-    outbox = store.outbox_stats(record.id)
-    conflicts = store.query_ledger(connection_id=record.id, action="conflict", outcome="open",
-                                   limit=500)
     parked: tuple[dict[str, Any], ...] = ()
     errors: tuple[LedgerRecord, ...] = ()
     if detail:
@@ -130,6 +153,6 @@ def calendar_status(
     return CalendarStatus(
         calendar, record, stage, outbox=outbox, lag=lag,
         lag_warning=lag is not None and lag > _LAG_FACTOR * effective,
-        channel=channel, open_conflicts=len(conflicts), parked=parked, errors=errors,
-        interval=effective,
+        channel=channel, open_conflicts=open_conflicts, parked=parked, errors=errors,
+        interval=effective, push_lag=push_lag,
     )

@@ -31,6 +31,7 @@ from bridge.admin.syncapi import (
     calendar_status,
     calendar_url,
     default_interval,
+    maybe_service,
     push_channels_enabled,
     service_of,
 )
@@ -40,14 +41,13 @@ from bridge.model import Collection
 __all__ = ["add_routes"]
 
 _LOGGER = logging.getLogger(__name__)
-_MIN_INTERVAL = 60
-_MAX_INTERVAL = 86400
 
 
 async def _status(request: web.Request, coll: Collection, *, detail: bool) -> CalendarStatus:
     return await asyncio.to_thread(
         calendar_status, store_of(request), coll, detail=detail,
         channels=push_channels_enabled(request), interval=default_interval(request),
+        service=maybe_service(request),
     )
 
 
@@ -164,14 +164,16 @@ async def set_interval(request: web.Request) -> web.StreamResponse:
     seconds: int | None = None
     if raw:
         try:
-            seconds = round(float(raw.replace(",", ".")) * 60)
+            minutes = float(raw.replace(",", "."))
+            seconds = round(minutes * 60) if math.isfinite(minutes) else -1
         except ValueError:
             seconds = -1
-        if not _MIN_INTERVAL <= seconds <= _MAX_INTERVAL:
-            await flash(request, gettext("The interval must be between 1 minute and 24 hours."),
-                        "error")
-            raise see_other(calendar_url(coll.path))
-    await asyncio.to_thread(store_of(request).update_connection, cid, poll_interval=seconds)
+    try:
+        await asyncio.to_thread(service_of(request).set_poll_interval, cid, seconds)
+    except BridgeError as exc:
+        await flash(request, gettext("The interval must be between 1 minute and 24 hours."),
+                    "error")
+        raise see_other(calendar_url(coll.path)) from exc
     await flash(request, gettext("Sync interval saved."))
     raise see_other(calendar_url(coll.path))
 
@@ -192,18 +194,18 @@ async def confirm_pause(request: web.Request) -> web.StreamResponse:
 
 
 async def cancel_pause(request: web.Request) -> web.StreamResponse:
-    """``POST .../pause/cancel``: keep the appointments; the connection stays paused."""
+    """``POST .../pause/cancel``: keep the appointments, put them back into Google, resume."""
     coll, cid = await _active(request)
     gettext = translator(lang_of(request))
-    service = service_of(request)
-    cancel = getattr(service, "cancel_pause", None)
-    if cancel is not None:
-        await cancel(cid)
-        await flash(request, gettext("Cancelled: nothing was deleted here."))
-    else:
-        await flash(request, gettext("Nothing was deleted. The sync stays paused until you "
-                                     "confirm; check the Google calendar, or disconnect."), "warn")
+    try:
+        counts = await service_of(request).cancel_pause(cid)
+    except (GoogleError, BridgeError) as exc:
+        await flash(request, gettext("Sync failed: {reason}", reason=str(exc)), "error")
+        raise see_other(calendar_url(coll.path)) from exc
     _LOGGER.info("admin cancelled the paused pull of connection %d", cid)
+    await flash(request, gettext(
+        "Cancelled: nothing was deleted here, {n} appointments were put back into Google, and "
+        "the sync runs again.", n=counts.get("restored", 0)))
     raise see_other(calendar_url(coll.path))
 
 

@@ -50,6 +50,7 @@ class PullResult:
     relinked: int = 0
     conflicts: int = 0
     pushed_back: int = 0
+    restored: int = 0
     errors: int = 0
     paused: str | None = None
     seen: int = 0
@@ -58,15 +59,16 @@ class PullResult:
     def add(self, other: PullResult) -> None:
         """Accumulate another result's counts."""
         for name in ("created", "updated", "deleted", "unchanged", "relinked", "conflicts",
-                     "pushed_back", "errors", "seen"):
+                     "pushed_back", "restored", "errors", "seen"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.paused = self.paused or other.paused
 
     def as_dict(self) -> dict[str, Any]:
         """Counts as a plain dict (progress, CLI, admin page)."""
         return {k: getattr(self, k) for k in ("created", "updated", "deleted", "unchanged",
-                                              "relinked", "conflicts", "pushed_back", "errors",
-                                              "seen")} | {"paused": self.paused}
+                                              "relinked", "conflicts", "pushed_back",
+                                              "restored", "errors", "seen")} | {
+            "paused": self.paused}
 
 
 def changed_fields(old: ItemRecord | None, new: ParsedResource | None) -> list[str]:
@@ -98,10 +100,14 @@ def apply_remote(
     dry_run: bool = False,
     confirmed: bool = False,
     importing: bool = False,
+    keep_local: bool = False,
 ) -> PullResult:
     """Plan and apply ``batch`` in one transaction (``missing_event_ids``: gone from a re-list).
 
     Returns the counts; ``paused`` is set (and nothing applied) when the safety valve trips.
+    With ``keep_local`` (the admin cancelled a paused pull) Google's deletions are not applied:
+    each kept item gets a ``restore`` outbox row in the same transaction as the new sync token,
+    and the push brings the event back on Google (a local win).
     """
     store = ctx.store
     path = ctx.record.collection_path
@@ -182,6 +188,15 @@ def apply_remote(
                 step = action.then
             if isinstance(step, PullFromGoogle):
                 pulls.append((series, uid, step))
+            elif isinstance(step, DeleteLocal) and keep_local:
+                item = items[uid]
+                store.enqueue_push(ctx.id, uid, item.href, "restore")
+                result.restored += 1
+                ledger.append(LedgerEntry(
+                    "pull", trigger, "keep", "ok", ctx.id, collection_id, uid,
+                    google_event_id=series.event_id,
+                    detail={"reason": "deleted on Google; the admin kept the appointment, so it "
+                            "is restored on Google"}))
             elif isinstance(step, DeleteLocal):
                 item = items.get(uid)
                 if item is not None:

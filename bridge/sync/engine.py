@@ -150,6 +150,12 @@ class SyncEngine:
         for i, claim in enumerate(claims):
             try:
                 outcome = await push_claim(ctx, claim)
+            except asyncio.CancelledError:
+                # Shutting down: hand the unfinished claims back at once, so the next worker
+                # (a restarted process) need not wait for the lease to lapse.  The one in
+                # flight is pushed again from its current state (deterministic id: no duplicate).
+                self.store.release_outbox(claims[i:], self.worker)
+                raise
             except GoogleAuthError as exc:
                 self._needs_reconnect(ctx, exc)
                 self.store.release_outbox(claims[i:], self.worker)
@@ -195,9 +201,14 @@ class SyncEngine:
             self._tick_wake.set()
 
     async def pull_connection(
-        self, connection_id: int, trigger: str = "poll", *, confirmed: bool = False
+        self, connection_id: int, trigger: str = "poll", *, confirmed: bool = False,
+        keep_local: bool = False,
     ) -> PullResult | None:
-        """Pull (or continue the import of) one connection under the cross-process lease."""
+        """Pull (or continue the import of) one connection under the cross-process lease.
+
+        ``confirmed`` runs a pull the safety valve paused; with ``keep_local`` Google's
+        deletions are restored on Google instead of applied here.
+        """
         record = self.store.get_connection(connection_id)
         if not record.active or record.status != "ok":
             return None
@@ -217,7 +228,7 @@ class SyncEngine:
                 self.wake_push()  # queued local items wait for the import to finish
             else:
                 await ensure_channel(ctx)
-                result = await pull(ctx, trigger, confirmed=confirmed)
+                result = await pull(ctx, trigger, confirmed=confirmed, keep_local=keep_local)
             if confirmed and result.paused is None:
                 self.store.update_connection(connection_id, paused_reason=None)
             self.store.update_connection(connection_id, last_error=None)

@@ -29,22 +29,26 @@ __all__ = ["dry_run", "pull", "pull_changes", "relist", "run_import"]
 _LOGGER = logging.getLogger(__name__)
 
 
-async def pull(ctx: ConnectionContext, trigger: str = "poll", *, confirmed: bool = False
-               ) -> PullResult:
-    """One pull: incremental when a valid token is stored, else a full re-list."""
+async def pull(ctx: ConnectionContext, trigger: str = "poll", *, confirmed: bool = False,
+               keep_local: bool = False) -> PullResult:
+    """One pull: incremental when a valid token is stored, else a full re-list.
+
+    ``keep_local``: Google's deletions are not applied but restored on Google (see
+    :func:`~bridge.sync.apply.apply_remote`).
+    """
     record = ctx.reload()
     if record.sync_token is None or record.sync_state_version != SYNC_STATE_VERSION:
-        return await relist(ctx, trigger, confirmed=confirmed)
+        return await relist(ctx, trigger, confirmed=confirmed, keep_local=keep_local)
     try:
-        return await pull_changes(ctx, trigger, confirmed=confirmed)
+        return await pull_changes(ctx, trigger, confirmed=confirmed, keep_local=keep_local)
     except SyncTokenExpired:
         _LOGGER.info("Sync token of connection %d expired: full re-list", ctx.id)
         ctx.store.update_connection(ctx.id, sync_token=None)
-        return await relist(ctx, "relist", confirmed=confirmed)
+        return await relist(ctx, "relist", confirmed=confirmed, keep_local=keep_local)
 
 
-async def pull_changes(ctx: ConnectionContext, trigger: str, *, confirmed: bool = False
-                       ) -> PullResult:
+async def pull_changes(ctx: ConnectionContext, trigger: str, *, confirmed: bool = False,
+                       keep_local: bool = False) -> PullResult:
     """Incremental ``events.list`` from the stored token, applied with the new token."""
     token = ctx.record.sync_token
     items: list[dict[str, Any]] = []
@@ -62,7 +66,7 @@ async def pull_changes(ctx: ConnectionContext, trigger: str, *, confirmed: bool 
         return PullResult()
     series = await resolve_items(ctx.client, ctx.calendar_id, items, calendar_tz=ctx.calendar_tz)
     result = await asyncio.to_thread(apply_remote, ctx, series, trigger, sync_token=next_token,
-                                     confirmed=confirmed)
+                                     confirmed=confirmed, keep_local=keep_local)
     _log_result(ctx, trigger, result)
     return result
 
@@ -79,8 +83,8 @@ async def _list_all(ctx: ConnectionContext) -> tuple[list[dict[str, Any]], str |
             return items, data.get("nextSyncToken")
 
 
-async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: bool = False
-                 ) -> PullResult:
+async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: bool = False,
+                 keep_local: bool = False) -> PullResult:
     """Full listing reconciled by event id (deletions in the gap applied, no churn)."""
     ctx.store.update_connection_state(ctx.id, {"phase": "resyncing"})
     try:
@@ -98,7 +102,8 @@ async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: 
             _LOGGER.warning("Connection %d paused: %s", ctx.id, reason)
             return PullResult(paused=reason)
         result = await asyncio.to_thread(apply_remote, ctx, series, trigger, sync_token=token,
-                                         missing_event_ids=missing, confirmed=confirmed)
+                                         missing_event_ids=missing, confirmed=confirmed,
+                                         keep_local=keep_local)
         if result.paused is None:
             ctx.store.update_connection(ctx.id, sync_state_version=SYNC_STATE_VERSION)
         _log_result(ctx, trigger, result)

@@ -5,6 +5,10 @@ it).  The planner runs first with Google assumed as the link recorded it; when G
 409 (the deterministic id exists), 412 (the event changed) or 404/410 (it is gone), the series
 is fetched and the planner runs again with what Google really holds — at most three rounds.
 On success the link, the outbox rows and the ledger row commit in one transaction.
+
+An outbox row with op ``restore`` (the admin cancelled a paused pull and kept the appointments)
+starts from what Google holds: a deleted event is brought back under its id with an update
+(ledger action ``restore``, trigger ``admin``).
 """
 
 from __future__ import annotations
@@ -163,6 +167,7 @@ async def _execute(
     action: Action,
     series: RemoteSeries | None,
     trigger: str,
+    restore: bool = False,
 ) -> str:
     """Carry out one planned action; returns the ledger action name."""
     link = ctx.store.get_link(ctx.id, claim.uid)
@@ -212,7 +217,7 @@ async def _execute(
             and len(series.master) > 2
         _LOGGER.info("Pushing appointment %s to Google (create)", claim.uid)
         master, exceptions = await _create(ctx, item, step.event_id, undelete)
-        name = "create"
+        name = "restore" if restore else "create"
     else:
         event_id = step.event_id or (link.google_event_id if link else None)
         assert event_id is not None
@@ -248,10 +253,24 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
         return PushOutcome("done", "skip")
     action = plan_item(local, None, link_state(link), remote_known=False)
     series: RemoteSeries | None = None
+    restore = claim.op == "restore" and local is not None and link is not None
+    if restore:
+        trigger = "admin"
     try:
+        if restore:
+            assert link is not None and local is not None
+            # The admin kept an appointment Google deleted: bring the event back under its
+            # id (deleted ids stay reserved on Google, so this is an undelete by update).
+            series = await _fetch(ctx, link.google_event_id)
+            if series.error:
+                raise MappingError(series.error)
+            action = (PushToGoogle(claim.uid, link.google_event_id, create=True)
+                      if series.deleted
+                      else plan_item(local, series.state(claim.uid), link_state(link)))
         for _ in range(MAX_ROUNDS):
             try:
-                name = await _execute(ctx, claim, item, local, action, series, trigger)
+                name = await _execute(ctx, claim, item, local, action, series, trigger,
+                                      restore)
             except _Replan as replan:
                 series = replan.series
                 if series.error:

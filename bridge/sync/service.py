@@ -44,9 +44,11 @@ from bridge.sync.channels import stop_channel
 from bridge.sync.engine import SyncEngine
 from bridge.sync.pull import dry_run
 
-__all__ = ["CalendarChoice", "ConnectResult", "SyncService"]
+__all__ = ["POLL_MAX", "POLL_MIN", "CalendarChoice", "ConnectResult", "SyncService"]
 
 _LOGGER = logging.getLogger(__name__)
+POLL_MIN = 60
+POLL_MAX = 86400
 
 
 @dataclass(frozen=True)
@@ -242,10 +244,17 @@ class SyncService:
 
     # -- status and actions --------------------------------------------------------------------
     def status(self, connection_id: int | None = None) -> list[dict[str, Any]]:
-        """Health of each connection: status, pause, last pull/push, outbox, conflicts."""
+        """Health of each connection: status, pause, last pull/push, outbox, conflicts.
+
+        ``poll_interval`` is the effective interval (seconds), ``poll_interval_configured`` the
+        connection's own (``None``: ``[google] poll_interval``); ``lag_seconds`` is the age of
+        the oldest pending push (0 when nothing waits).
+        """
         records = ([self.store.get_connection(connection_id)] if connection_id is not None
                    else self.store.list_connections())
         out = []
+        now = time.time()
+        default = int(self.engine.options.poll_interval)
         for r in records:
             stats = self.store.outbox_stats(r.id)
             conflicts = self.store.query_ledger(connection_id=r.id, action="conflict",
@@ -259,9 +268,25 @@ class SyncService:
                 "parked": stats.parked, "oldest_pending_at": stats.oldest_pending_at,
                 "open_conflicts": len(conflicts),
                 "import": (r.state.get("import") or {}).get("phase"),
-                "channel_expiry": r.channel_expiry,
+                "channel_id": r.channel_id, "channel_expiry": r.channel_expiry,
+                "poll_interval": int(r.poll_interval or default),
+                "poll_interval_configured": r.poll_interval,
+                "lag_seconds": (max(0.0, now - stats.oldest_pending_at)
+                                if stats.oldest_pending_at else 0.0),
             })
         return out
+
+    def set_poll_interval(self, connection_id: int, seconds: int | None) -> ConnectionRecord:
+        """Poll this connection every ``seconds`` (60 … 86400), or ``None`` for the default."""
+        if seconds is not None and (
+                isinstance(seconds, bool) or not isinstance(seconds, int)
+                or not POLL_MIN <= seconds <= POLL_MAX):
+            raise BridgeError(f"the poll interval must be between {POLL_MIN} seconds and "
+                              f"{POLL_MAX // 3600} hours")
+        record = self.store.update_connection(connection_id, poll_interval=seconds)
+        _LOGGER.info("Poll interval of connection %d set to %s", connection_id,
+                     seconds if seconds is not None else "the default")
+        return record
 
     async def sync_now(self, connection_id: int | None = None) -> dict[int, dict[str, Any]]:
         """Pull every (or one) connection now and push what is queued; returns pull counts."""
@@ -279,6 +304,31 @@ class SyncService:
         result = await self.engine.pull_connection(connection_id, "confirmed", confirmed=True)
         self.store.update_connection(connection_id, paused_reason=None)
         return result.as_dict() if result else {"skipped": True}
+
+    async def cancel_pause(self, connection_id: int) -> dict[str, Any]:
+        """The admin cancels a paused pull and keeps the appointments; both sides converge.
+
+        Google's pending deletions count as local wins: the pull runs with them turned into
+        ``restore`` outbox rows (committed with the new sync token, so the token moves past the
+        deletions and a crash loses nothing), every other change from Google is applied, the
+        pause is lifted, and the pushes bring the deleted events back on Google under their ids
+        (ledger: ``keep`` on the pull, ``restore`` on the push, trigger ``admin``).  Returns the
+        pull counts (``restored``: appointments kept and queued for Google).
+        """
+        record = self.store.get_connection(connection_id)
+        if not record.paused_reason:
+            return {"skipped": True}
+        result = await self.engine.pull_connection(connection_id, "admin", confirmed=True,
+                                                   keep_local=True)
+        if result is None:
+            raise BridgeError("Google could not be read now (reconnect needed, busy, or a "
+                              "Google error); the connection stays paused, try again")
+        self.store.update_connection(connection_id, paused_reason=None)
+        _LOGGER.info("Paused pull of connection %d cancelled: %d appointments kept and "
+                     "restored on Google", connection_id, result.restored)
+        self.engine.wake_push()
+        await self.engine.drain(connection_ids=[connection_id])
+        return result.as_dict()
 
     async def disconnect(self, connection_id: int) -> None:
         """Stop the channel, revoke the token at Google and delete the connection."""

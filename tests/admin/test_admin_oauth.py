@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,56 @@ async def test_reconnect_keeps_the_connection(gclient: Client, admin_store: SqlS
     again = admin_store.connection_for_collection(CAL)
     assert again is not None and again.id == record.id and again.status == "ok"
     assert _connections(admin_store) == 1
+
+
+async def _connected(client: Client, store: SqlStore) -> int:
+    """Connect ``CAL`` to the shared calendar through the pages and wait for the import."""
+    callback = follow_consent(await _start(client))
+    assert (await client.get(_path(callback), allow_redirects=False)).status == 303
+    token = await csrf_of(client, f"/admin/sync/{CAL}/confirm?calendar={SHARED}")
+    await client.post(f"/admin/sync/{CAL}/save", data={"csrf_token": token, "calendar": SHARED},
+                      allow_redirects=False)
+    token = await csrf_of(client, f"/admin/sync/{CAL}/preview")
+    resp = await client.post(f"/admin/sync/{CAL}/import", data={"csrf_token": token},
+                             allow_redirects=False)
+    assert resp.status == 303
+    record = store.connection_for_collection(CAL)
+    assert record is not None
+    for _ in range(200):
+        if store.get_connection(record.id).import_done:
+            return record.id
+        await asyncio.sleep(0.05)
+    raise AssertionError("the import did not finish")
+
+
+async def test_cancel_pause_keeps_appointments_and_restores_google(
+    gclient: Client, admin_store: SqlStore, emu: EmulatorServer
+) -> None:
+    for day in range(10, 18):
+        emu.hooks.external_change(SHARED, "insert", event={
+            "summary": f"Termin {day}", "start": {"dateTime": f"2030-01-{day}T09:00:00Z"},
+            "end": {"dateTime": f"2030-01-{day}T10:00:00Z"}})
+    cid = await _connected(gclient, admin_store)
+    assert len(admin_store.list_items(CAL)) == 10
+    live = [e["id"] for e in emu.hooks.stored_events(SHARED) if e.get("status") != "cancelled"]
+    for eid in live[:8]:
+        emu.hooks.external_change(SHARED, "delete", event_id=eid)
+    token = await csrf_of(gclient, f"/admin/sync/{CAL}")
+    await gclient.post(f"/admin/sync/{CAL}/sync-now", data={"csrf_token": token})
+    assert admin_store.get_connection(cid).paused_reason
+    page = await (await gclient.get(f"/admin/sync/{CAL}")).text()
+    assert 'id="pause-cancel"' in page and "put them back into Google" in page
+    resp = await gclient.post(f"/admin/sync/{CAL}/pause/cancel", data={"csrf_token": token})
+    html = await resp.text()
+    assert resp.status == 200
+    assert "8 appointments were put back into Google" in html and 'id="paused"' not in html
+    assert admin_store.get_connection(cid).paused_reason is None
+    assert len(admin_store.list_items(CAL)) == 10
+    back: set[str] = set()
+    for _ in range(100):  # the sidecar's push loop may be the one sending them
+        back = {e["id"] for e in emu.hooks.stored_events(SHARED)
+                if e.get("status") != "cancelled"}
+        if len(back) == 10:
+            break
+        await asyncio.sleep(0.05)
+    assert set(live) <= back and len(back) == 10
