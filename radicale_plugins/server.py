@@ -72,7 +72,8 @@ def build_application(configuration: Any, *, max_request_size: int) -> WSGIApp:
     if configuration.get("auth", "type") == "none":
         raise RuntimeError("termin-bridge refuses to serve CalDAV with '[auth] type = none'")
     app = Application(configuration)
-    return Guard(app, max_request_size=max_request_size)
+    return Guard(app, max_request_size=max_request_size,
+                 max_resource_size=int(configuration.get("server", "max_resource_size")))
 
 
 class _RequestHandler(radicale.server.RequestHandler):

@@ -83,7 +83,10 @@ def lang_of(request: web.Request) -> str:
 
 async def form_data(request: web.Request) -> dict[str, str]:
     """The posted form as plain strings (files and repeated keys beyond the first ignored)."""
-    form = await request.post()
+    try:
+        form = await request.post()
+    except ValueError as exc:  # a malformed multipart body
+        raise web.HTTPBadRequest(text="malformed form") from exc
     return {k: v for k, v in form.items() if isinstance(v, str) and k != FORM_FIELD}
 
 

@@ -47,7 +47,10 @@ async def csrf_problem(
     if not given and request.content_type in (
         "application/x-www-form-urlencoded", "multipart/form-data"
     ):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError:  # a malformed multipart body (no boundary, a part without name)
+            return "malformed form"
         value = form.get(FORM_FIELD, "")
         given = value if isinstance(value, str) else ""
     if not given or not expected:

@@ -92,8 +92,12 @@ async def read_json(request: web.Request) -> Any:
                          "send the body as application/json")
     raw = await request.read()
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = json.loads(raw.decode("utf-8"))
+        # A lone surrogate (``"\ud800"``) parses but cannot be stored as UTF-8; deep nesting
+        # raises RecursionError.  Both are malformed bodies, not server errors.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
+    except (UnicodeError, ValueError, RecursionError) as exc:
         raise ApiProblem(400, "invalid-json", "the body is not valid UTF-8 JSON",
                          errors=[FieldError("(body)", "is not valid JSON")]) from exc
 

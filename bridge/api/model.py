@@ -93,9 +93,12 @@ def uid_from_id(ident: str) -> str | None:
     if ident.startswith("~"):
         raw = ident[1:]
         try:
-            return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+            uid = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
         except ValueError:
             return None
+        # No stored UID has a NUL or more than 1024 characters (the gate's bounds), and
+        # PostgreSQL refuses NUL in a query parameter.
+        return uid if "\x00" not in uid and len(uid) <= 1024 else None
     return ident if _SAFE_ID.match(ident) else None
 
 

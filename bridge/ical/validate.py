@@ -46,6 +46,8 @@ CUSTOMER_PROPS = {
     "X-TERMIN-SERVICE": "service",
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FOLD = re.compile(r"\r?\n[ \t]")
+_FOLDED = re.compile(r"^[^\r\n]*(?:\r?\n[ \t][^\r\n]*)+", re.MULTILINE)
 _BEGIN_END = re.compile(r"^(BEGIN|END):([A-Za-z0-9-]+)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -102,6 +104,16 @@ def _precheck(text: str, limits: Limits) -> None:
                 f"line {lineno} is longer than {limits.max_line_bytes} characters",
                 line=lineno,
             )
+    # The cap is on content lines: a folded property (as Radicale re-serialises every PUT)
+    # counts with all its continuation lines.
+    for match in _FOLDED.finditer(text):
+        if len(_FOLD.sub("", match.group(0))) > limits.max_line_bytes:
+            lineno = text.count("\n", 0, match.start()) + 1
+            raise InvalidICalendar(
+                f"the property at line {lineno} is longer than {limits.max_line_bytes} "
+                "characters when unfolded",
+                line=lineno,
+            )
     for match in _BEGIN_END.finditer(text):
         if match.group(1).upper() == "BEGIN":
             depth += 1
@@ -122,7 +134,9 @@ def _precheck(text: str, limits: Limits) -> None:
 def _parse(text: str) -> Calendar:
     try:
         cal = Calendar.from_ical(text)
-    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError,
+            RecursionError) as exc:
+        # AttributeError: icalendar on a VTIMEZONE with two TZIDs (found by fuzzing).
         raise InvalidICalendar(f"cannot parse iCalendar data: {exc}") from exc
     _check_parse_errors(cal)
     return cal

@@ -53,6 +53,8 @@ class AccountsMixin(StoreBase):
 
     def get_user(self, name: str) -> User | None:
         """The user called ``name``, or ``None``."""
+        if "\x00" in name:  # no user has one, and PostgreSQL refuses NUL in a parameter
+            return None
         with self._read() as conn:
             try:
                 return self._user_by_name(conn, name)

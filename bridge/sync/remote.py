@@ -79,11 +79,14 @@ def build_series(
         series.deleted = True
         series.uid = item_uid(master) if master and len(master) > 4 else None
         return series
-    series.uid = item_uid(master)
-    live = [e for e in exceptions if e.get("recurringEventId") == event_id]
     try:
+        series.uid = item_uid(master)
+        live = [e for e in exceptions if e.get("recurringEventId") == event_id]
         series.parsed, series.hash = google_to_resource(master, live, calendar_tz=calendar_tz)
-    except (BridgeError, ValueError) as exc:
+    except (BridgeError, ValueError, TypeError, AttributeError, LookupError,
+            OverflowError) as exc:
+        # A malformed item (a string where Google sends an object, a date out of range) is
+        # this event's error; it must not abort the page and stall the whole calendar.
         series.error = f"{type(exc).__name__}: {exc}"
     return series
 

@@ -1,0 +1,1 @@
+"""Hostile-input corpus (``../shared/hostile-inputs.md`` groups A-D) and its runner."""
