@@ -10,7 +10,9 @@ Conflict policy (both sides changed to different content since the last sync):
 * **The most recent edit wins, each side measured on its own clock.**  The local edit's age is
   ``local.modified_at - link.synced_at`` (both on our clock); the Google edit's age is
   ``remote.updated - link.google_updated`` (both Google's ``updated`` stamps).  Clock offsets
-  cancel out, so a skewed server clock never decides.  A tie goes to the local side.
+  cancel out, so a skewed server clock never decides.  Edits less than
+  ``CLOCK_TOLERANCE`` seconds apart count as a tie (each anchor carries a network round trip of
+  uncertainty), and a tie goes to the local side, the system of record.
 * **An edit beats a delete** (no silent loss): a deleted side is recreated from the edited one.
 * **First contact** (the same UID on both sides and no link yet): the local version wins — the
   booking system is the system of record — unless the contents are already equal.
@@ -73,6 +75,10 @@ def _rfc3339(value: str | None) -> float | None:
         return None
 
 
+# Seconds within which the two sides' edit times cannot be told apart (see the module docstring).
+CLOCK_TOLERANCE = 2.0
+
+
 def newer_side(local: LocalState, remote: RemoteState, link: LinkState | None) -> Side:
     """The side whose edit is more recent, each measured from the last sync on its own clock."""
     if link is None:
@@ -82,7 +88,7 @@ def newer_side(local: LocalState, remote: RemoteState, link: LinkState | None) -
         return "local"  # Google gave no usable stamps: fall back to the system of record
     google_age = g_now - g_then
     local_age = local.modified_at - link.synced_at
-    return "google" if google_age > local_age else "local"
+    return "google" if google_age > local_age + CLOCK_TOLERANCE else "local"
 
 
 def plan_item(

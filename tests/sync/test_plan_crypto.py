@@ -61,6 +61,9 @@ def test_conflict_newest_edit_by_each_sides_own_clock() -> None:
     action = plan_item(local("L2", "H2", 1070.0 + 86400),
                        remote("G2", "H3", "2030-01-01T10:01:00Z"), skewed)
     assert isinstance(action, Conflict) and action.winner == "local"
+    # Edits closer together than the clocks can be compared are a tie: the local side wins.
+    near = plan_item(local("L2", "H2", 1059.0), remote("G2", "H3", "2030-01-01T10:01:00Z"), LINK)
+    assert isinstance(near, Conflict) and near.winner == "local"
 
 
 def test_edit_beats_delete() -> None:
