@@ -27,6 +27,7 @@ from bridge.google.mapping_google import (
 from bridge.google.mapping_google_parse import event_from_google, item_uid, resource_from_google
 from bridge.google.mapping_ical import resource_from_ical
 from bridge.google.mapping_ical_render import render_resource, resource_to_ical
+from bridge.google.mapping_instances import plain_instance
 from bridge.google.mapping_model import (
     EventDeleted,
     MappingError,
@@ -53,6 +54,7 @@ __all__ = [
     "ical_to_google",
     "is_echo",
     "is_syncable",
+    "plain_instance_body",
     "same_content",
     "with_min_sequence",
 ]
@@ -158,6 +160,34 @@ def ical_to_google(
         exceptions=exceptions,
         excluded_instance_ids=excluded,
         content_hash=resource_digest(model),
+    )
+
+
+def plain_instance_body(
+    bodies: GoogleEventSet, exception: GoogleEvent, *, calendar_tz: str
+) -> dict[str, Any] | None:
+    """The body that sets Google exception ``exception`` of the series back to the series.
+
+    ``bodies`` is what the resource maps to (:func:`ical_to_google`); the result is the
+    ``events.update`` body for the exception's instance id: the master's fields at the
+    exception's original start, with the master's length.  ``None`` when the exception already
+    shows exactly that occurrence (or is cancelled: that is an EXDATE, not an override).
+    """
+    tz = _zone(calendar_tz)
+    if exception.get("status") == "cancelled":
+        return None
+    model = resource_from_google(bodies.master, [exception], calendar_tz=tz)
+    if not model.overrides:
+        return None
+    rid = model.overrides[0].recurrence_id
+    assert rid is not None
+    return event_to_google(
+        plain_instance(model.master, rid),
+        uid=model.uid,
+        body_id=str(exception["id"]),
+        calendar_tz=tz,
+        master=model.master,
+        master_id=bodies.event_id,
     )
 
 

@@ -33,6 +33,7 @@ from bridge.google.mapping_ical import (
     canonical_rrule,
     fit_categories,
 )
+from bridge.google.mapping_instances import drop_plain
 from bridge.google.mapping_model import (
     Attendee,
     EventData,
@@ -253,7 +254,11 @@ def resource_from_google(
     *,
     calendar_tz: str,
 ) -> ResourceData:
-    """The model of a Google event with its exceptions (cancelled ones become EXDATEs)."""
+    """The model of a Google event with its exceptions (cancelled ones become EXDATEs).
+
+    Exceptions that show exactly the series' occurrence (an override reverted on Google) are
+    no overrides.
+    """
     if master is None:
         first = exceptions[0] if exceptions else {}
         raise MasterRequired(
@@ -294,6 +299,7 @@ def resource_from_google(
         overrides[override.recurrence_id.key()] = override
     for key in exdates:
         overrides.pop(key, None)
+    overrides = drop_plain(base, overrides)  # set back to the series: no override
     base = replace(base, exdates=tuple(exdates[k] for k in sorted(exdates)))
     return ResourceData(
         uid=uid, master=base, overrides=tuple(overrides[k] for k in sorted(overrides))

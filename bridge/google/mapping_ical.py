@@ -15,6 +15,7 @@ from typing import Any
 
 from icalendar import Calendar, Component, vRecur
 
+from bridge.google.mapping_instances import drop_plain
 from bridge.google.mapping_model import (
     Attendee,
     EventData,
@@ -281,7 +282,8 @@ def _event(comp: Component, *, master_start: Moment | None, ref_tz: str) -> Even
 def resource_from_ical(cal: Calendar, *, calendar_tz: str) -> ResourceData:
     """Project a validated VCALENDAR (one UID) onto the mapping model.
 
-    Overrides with ``STATUS:CANCELLED`` become EXDATEs of the master.
+    Overrides with ``STATUS:CANCELLED`` become EXDATEs of the master; overrides identical to
+    their occurrence are no overrides (:func:`~bridge.google.mapping_instances.drop_plain`).
     """
     comps = [c for c in cal.subcomponents if c.name != "VTIMEZONE"]
     if not comps or comps[0].name != "VEVENT":
@@ -308,6 +310,7 @@ def resource_from_ical(cal: Calendar, *, calendar_tz: str) -> ResourceData:
             overrides[key] = override
     for key in exdates:
         overrides.pop(key, None)
+    overrides = drop_plain(master, overrides)  # identical to its occurrence: no override
     master = replace(master, exdates=tuple(exdates[k] for k in sorted(exdates)))
     return ResourceData(
         uid=uid, master=master, overrides=tuple(overrides[k] for k in sorted(overrides))

@@ -200,6 +200,8 @@ links = Table(
     Column("hash_local", String(64)),
     Column("hash_google", String(64)),
     Column("google_updated", String(40)),
+    # JSON list of the instance ids of the confirmed exceptions Google held (NULL: not known).
+    Column("google_exceptions", Text),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("connection_id", "uid"),
     UniqueConstraint("connection_id", "google_event_id"),

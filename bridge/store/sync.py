@@ -63,6 +63,20 @@ _CONN_FIELDS = frozenset({
 })
 
 
+def _dump_ids(ids: Iterable[str] | None) -> str | None:
+    return None if ids is None else json.dumps(sorted(set(ids)))
+
+
+def _load_ids(raw: str | None) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return tuple(str(v) for v in value) if isinstance(value, list) else None
+
+
 def in_google_import() -> bool:
     """True inside the transaction of a first-connection import page (hooks: no notifications)."""
     return _IMPORTING.get()
@@ -139,6 +153,8 @@ class LinkRecord:
     hash_google: str | None
     google_updated: str | None
     updated_at: float
+    # Instance ids of the confirmed exceptions Google held for the series (None: not known).
+    google_exceptions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -718,7 +734,7 @@ class SyncMixin(StoreBase):
             connection_id=row.connection_id, uid=row.uid, google_event_id=row.google_event_id,
             google_etag=row.google_etag, local_etag=row.local_etag, hash_local=row.hash_local,
             hash_google=row.hash_google, google_updated=row.google_updated,
-            updated_at=row.updated_at,
+            updated_at=row.updated_at, google_exceptions=_load_ids(row.google_exceptions),
         )
 
     def get_link(self, connection_id: int, uid: str) -> LinkRecord | None:
@@ -777,11 +793,17 @@ class SyncMixin(StoreBase):
         hash_local: str | None,
         hash_google: str | None,
         google_updated: str | None,
+        google_exceptions: Iterable[str] | None = None,
     ) -> None:
-        """Create or replace the link of ``uid`` (and drop a stale link of the same event)."""
+        """Create or replace the link of ``uid`` (and drop a stale link of the same event).
+
+        ``google_exceptions``: instance ids of the confirmed exceptions Google holds for the
+        series (``None``: not known).
+        """
         values = {"google_event_id": google_event_id, "google_etag": google_etag,
                   "local_etag": local_etag, "hash_local": hash_local, "hash_google": hash_google,
-                  "google_updated": google_updated}
+                  "google_updated": google_updated,
+                  "google_exceptions": _dump_ids(google_exceptions)}
 
         def tx(conn: Connection) -> None:
             now = self.clock()
@@ -819,7 +841,7 @@ class SyncMixin(StoreBase):
                  "google_event_id": lk.google_event_id, "google_etag": lk.google_etag,
                  "local_etag": lk.local_etag, "hash_local": lk.hash_local,
                  "hash_google": lk.hash_google, "google_updated": lk.google_updated,
-                 "updated_at": now}
+                 "google_exceptions": _dump_ids(lk.google_exceptions), "updated_at": now}
                 for lk in links
             ])
 

@@ -33,7 +33,7 @@ from bridge.sync.context import ConnectionContext, link_state, local_state
 from bridge.sync.plan import plan_item, safety_check
 from bridge.sync.remote import RemoteSeries
 
-__all__ = ["PullResult", "apply_remote", "changed_fields"]
+__all__ = ["PullResult", "apply_remote", "changed_fields", "held_exceptions"]
 
 _LOGGER = logging.getLogger(__name__)
 _KEEP = object()
@@ -83,10 +83,17 @@ def changed_fields(old: ItemRecord | None, new: ParsedResource | None) -> list[s
     return out
 
 
+def held_exceptions(series: RemoteSeries) -> tuple[str, ...]:
+    """Instance ids of the confirmed exceptions Google holds for ``series``."""
+    return tuple(str(e["id"]) for e in series.exceptions
+                 if e.get("status") != "cancelled" and e.get("id")
+                 and e.get("recurringEventId") == series.event_id)
+
+
 def _link_for(ctx: ConnectionContext, series: RemoteSeries, uid: str) -> LinkRecord:
     return LinkRecord(ctx.id, uid, series.event_id, series.etag,
                       series.parsed.etag if series.parsed else None, series.hash, series.hash,
-                      series.updated, 0.0)
+                      series.updated, 0.0, held_exceptions(series))
 
 
 def apply_remote(
@@ -212,7 +219,8 @@ def apply_remote(
                 item = items.get(uid)
                 if item is not None:
                     links[-1] = LinkRecord(ctx.id, uid, series.event_id, series.etag, item.etag,
-                                           series.hash, series.hash, series.updated, 0.0)
+                                           series.hash, series.hash, series.updated, 0.0,
+                                           held_exceptions(series))
                 result.relinked += 1
             elif isinstance(step, Unlink):
                 store.delete_link(ctx.id, uid)

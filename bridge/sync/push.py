@@ -9,10 +9,16 @@ On success the link, the outbox rows and the ledger row commit in one transactio
 An outbox row with op ``restore`` (the admin cancelled a paused pull and kept the appointments)
 starts from what Google holds: a deleted event is brought back under its id with an update
 (ledger action ``restore``, trigger ``admin``).
+
+After an update or undelete of a series, Google exceptions the resource no longer overrides are
+set back to the series (an EXDATE'd one is cancelled).  Google's exceptions are read only when
+the link's ``google_exceptions`` names one the resource dropped (or is unknown), or when the
+series was fetched in this round anyway.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -27,9 +33,15 @@ from bridge.errors import (
     GoogleTransient,
 )
 from bridge.google.client import GoogleBadRequest, GoogleDuplicate
-from bridge.google.mapping import GoogleEventSet, MappingError, google_hash, ical_to_google
+from bridge.google.mapping import (
+    GoogleEventSet,
+    MappingError,
+    google_hash,
+    ical_to_google,
+    plain_instance_body,
+)
 from bridge.model import ItemRecord
-from bridge.store.sync import LedgerEntry, OutboxClaim
+from bridge.store.sync import LedgerEntry, LinkRecord, OutboxClaim
 from bridge.sync.actions import (
     Action,
     Conflict,
@@ -94,9 +106,77 @@ async def _write_exceptions(
     return written
 
 
+async def _list_exceptions(
+    ctx: ConnectionContext, master: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every exception Google holds for the series ``master`` (cancelled ones included)."""
+    event_id = str(master["id"])
+    ical_uid = str(master.get("iCalUID") or f"{event_id}@google.com")
+    out: list[dict[str, Any]] = []
+    page: str | None = None
+    while True:
+        data = await ctx.client.list_events(ctx.calendar_id, ical_uid=ical_uid, page_token=page)
+        out += [e for e in data.get("items") or [] if e.get("recurringEventId") == event_id]
+        page = data.get("nextPageToken")
+        if not page:
+            return out
+
+
+def _needs_listing(bodies: GoogleEventSet, link: LinkRecord | None) -> bool:
+    """Whether Google may hold exceptions the resource no longer has (bounded: see docs)."""
+    if not bodies.master.get("recurrence") or link is None:
+        return False
+    if link.google_exceptions is None:  # not recorded (a link from before): look once
+        return True
+    return bool(set(link.google_exceptions) - bodies.exception_ids)
+
+
+async def _settle_exceptions(
+    ctx: ConnectionContext,
+    bodies: GoogleEventSet,
+    master: dict[str, Any],
+    held: list[dict[str, Any]] | None,
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Revert Google exceptions the resource no longer overrides; cancel excluded ones.
+
+    ``held`` is what Google held before our writes (``None``: list it now).  A confirmed
+    exception whose instance is neither overridden nor excluded locally is set back to the
+    series (master's fields, original start, master's length); one at an EXDATE is deleted,
+    which cancels the instance.  Returns the confirmed exceptions that stay besides ours
+    (plain ones, and any that could not be mapped) and their ids.
+    """
+    if held is None:
+        held = await _list_exceptions(ctx, master)
+    extra: list[dict[str, Any]] = []
+    ids: set[str] = set()
+    for exc in held:
+        exc_id = str(exc.get("id") or "")
+        if (not exc_id or exc.get("status") == "cancelled"
+                or exc.get("recurringEventId") != bodies.event_id
+                or exc_id in bodies.exception_ids):
+            continue
+        if exc_id in bodies.excluded_instance_ids:
+            _LOGGER.info("Cancelling instance %s of %s on Google (EXDATE)", exc_id, bodies.uid)
+            with contextlib.suppress(GoogleNotFound):
+                await ctx.client.delete_event(ctx.calendar_id, exc_id)
+            continue
+        try:
+            body = plain_instance_body(bodies, exc, calendar_tz=ctx.calendar_tz)
+        except (MappingError, ValueError) as err:
+            _LOGGER.warning("Exception %s of %s left as it is: %s", exc_id, bodies.uid, err)
+            body = None
+        if body is not None:
+            _LOGGER.info("Reverting instance %s of %s to the series on Google", exc_id,
+                         bodies.uid)
+            exc = await ctx.client.update_event(ctx.calendar_id, exc_id, _body_for_update(body))
+        extra.append(exc)
+        ids.add(exc_id)
+    return extra, ids
+
+
 async def _create(
     ctx: ConnectionContext, item: ItemRecord, event_id: str | None, undelete: bool
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[GoogleEventSet, dict[str, Any], list[dict[str, Any]]]:
     bodies = ical_to_google(item.text, calendar_key=ctx.calendar_key,
                             calendar_tz=ctx.calendar_tz, event_id=event_id)
     if bodies.cancelled:
@@ -111,12 +191,12 @@ async def _create(
         except GoogleDuplicate:
             # A retried insert (or a crash after Google's answer): see what is there.
             raise _Replan(await _fetch(ctx, bodies.event_id)) from None
-    return master, await _write_exceptions(ctx, bodies)
+    return bodies, master, await _write_exceptions(ctx, bodies)
 
 
 async def _update(
     ctx: ConnectionContext, item: ItemRecord, event_id: str, etag: str | None
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[GoogleEventSet, dict[str, Any], list[dict[str, Any]]]:
     bodies = ical_to_google(item.text, calendar_key=ctx.calendar_key,
                             calendar_tz=ctx.calendar_tz, event_id=event_id)
     try:
@@ -124,7 +204,7 @@ async def _update(
                                                _body_for_update(bodies.master), etag=etag)
     except (GooglePreconditionFailed, GoogleNotFound):
         raise _Replan(await _fetch(ctx, event_id)) from None
-    return master, await _write_exceptions(ctx, bodies)
+    return bodies, master, await _write_exceptions(ctx, bodies)
 
 
 async def _delete(ctx: ConnectionContext, event_id: str, etag: str | None) -> None:
@@ -136,16 +216,19 @@ async def _delete(ctx: ConnectionContext, event_id: str, etag: str | None) -> No
         raise _Replan(await _fetch(ctx, event_id)) from None
 
 
+_NewLink = tuple[str, str | None, str | None, str | None, str | None, str | None, set[str]]
+
+
 def _finish(ctx: ConnectionContext, claim: OutboxClaim, entry: LedgerEntry,
-            link: tuple[str, str | None, str | None, str | None, str | None, str | None]
-            | None, drop_link: bool) -> None:
+            link: _NewLink | None, drop_link: bool) -> None:
     store = ctx.store
 
     def tx() -> None:
         if link is not None:
-            event_id, g_etag, l_etag, h_local, h_google, updated = link
+            event_id, g_etag, l_etag, h_local, h_google, updated, held = link
             store.put_link(ctx.id, claim.uid, event_id, google_etag=g_etag, local_etag=l_etag,
-                           hash_local=h_local, hash_google=h_google, google_updated=updated)
+                           hash_local=h_local, hash_google=h_google, google_updated=updated,
+                           google_exceptions=held)
         elif drop_link:
             store.delete_link(ctx.id, claim.uid)
         store.finish_outbox(claim, ctx.worker)
@@ -216,15 +299,27 @@ async def _execute(
         undelete = series is not None and series.deleted and series.master is not None \
             and len(series.master) > 2
         _LOGGER.info("Pushing appointment %s to Google (create)", claim.uid)
-        master, exceptions = await _create(ctx, item, step.event_id, undelete)
+        bodies, master, exceptions = await _create(ctx, item, step.event_id, undelete)
         name = "restore" if restore else "create"
+        fresh = not undelete
     else:
         event_id = step.event_id or (link.google_event_id if link else None)
         assert event_id is not None
         etag = series.etag if series is not None else (link.google_etag if link else None)
         _LOGGER.info("Pushing appointment %s to Google (update)", claim.uid)
-        master, exceptions = await _update(ctx, item, event_id, etag)
+        bodies, master, exceptions = await _update(ctx, item, event_id, etag)
         name = "update"
+        fresh = False
+    extra: list[dict[str, Any]] = []
+    held = set(bodies.exception_ids)
+    if series is not None and series.event_id == bodies.event_id and not fresh:
+        # Google's series was fetched in this round: its exceptions are known already.
+        extra, kept = await _settle_exceptions(ctx, bodies, master, series.exceptions)
+        held |= kept
+    elif not fresh and _needs_listing(bodies, link):
+        extra, kept = await _settle_exceptions(ctx, bodies, master, None)
+        held |= kept
+    exceptions = exceptions + extra
     try:
         h_google: str | None = google_hash((master, exceptions), calendar_tz=ctx.calendar_tz)
     except (MappingError, ValueError):
@@ -232,7 +327,7 @@ async def _execute(
     _finish(ctx, claim, LedgerEntry("push", trigger, name, "ok", ctx.id, claim.collection_id,
                                     claim.uid, google_event_id=str(master["id"])),
             (str(master["id"]), master.get("etag"), item.etag, local.hash, h_google,
-             _newest(master, exceptions)), False)
+             _newest(master, exceptions), held), False)
     return name
 
 
