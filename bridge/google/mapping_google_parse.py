@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -59,9 +60,21 @@ _PARTSTAT_FROM_GOOGLE = {v: k for k, v in PARTSTAT_TO_GOOGLE.items()}
 _CLASS_FROM_GOOGLE = {v: k for k, v in VISIBILITY.items()}
 
 
+# Control characters Google lets through (pasted text) but iCalendar cannot carry; tab, CR and
+# LF stay (they are escaped on output).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: object) -> str | None:
+    """``value`` as text without control characters; ``None`` when nothing is left."""
+    if not value:
+        return None
+    text = _CONTROL.sub("", str(value))
+    return text or None
+
+
 def _str(item: Mapping[str, Any], key: str) -> str | None:
-    value = item.get(key)
-    return str(value) if value else None
+    return clean_text(item.get(key))
 
 
 def _reminders(item: Mapping[str, Any]) -> tuple[Reminder, ...] | None:
@@ -88,7 +101,7 @@ def _attendees(item: Mapping[str, Any]) -> tuple[Attendee, ...]:
             continue  # the calendar owner Google lists as organizer-attendee
         out[email] = Attendee(
             email=email,
-            name=att.get("displayName") or None,
+            name=clean_text(att.get("displayName")),
             partstat=_PARTSTAT_FROM_GOOGLE.get(str(att.get("responseStatus")), "NEEDS-ACTION"),
             optional=bool(att.get("optional")),
             resource=bool(att.get("resource")),
@@ -108,7 +121,7 @@ def _organizer(
         return None
     if org.get("self") and not attendees:
         return None  # Google's default organizer (the calendar itself) is no content
-    return Person(str(org["email"]).lower(), org.get("displayName") or None)
+    return Person(str(org["email"]).lower(), clean_text(org.get("displayName")))
 
 
 def _categories(private: Mapping[str, str]) -> tuple[str, ...]:
@@ -201,7 +214,8 @@ def event_from_google(
         else:
             rid = raw
     customer = tuple(
-        (prop, private[key]) for prop, key in PRIVATE_CUSTOMER.items() if private.get(key)
+        (prop, text) for prop, key in PRIVATE_CUSTOMER.items()
+        if (text := clean_text(private.get(key)))
     )
     visibility = str(item.get("visibility") or "default")
     klass = _CLASS_FROM_GOOGLE.get(visibility)
