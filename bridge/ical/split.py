@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bridge.ical.validate import decode_text
+from bridge.ical.precheck import decode_text
 
 __all__ = ["split_calendar"]
 

@@ -206,3 +206,11 @@ def test_split_calendar_groups_by_uid_and_copies_timezones() -> None:
     first = parse_resource(pieces[0][0])
     assert first.uid == "a" and first.recurring and "VTIMEZONE" in pieces[0][0]
     assert "VTIMEZONE" not in pieces[1][0]
+
+
+def test_many_tiny_properties_are_capped_cheaply() -> None:
+    body = vevent("x", extra="\n".join(f"X-A{i}:v" for i in range(60_000)))
+    started = time.monotonic()
+    rejected(body, "more than 10000 content lines")
+    assert time.monotonic() - started < 1.0
+    assert parse_resource(vevent("ok", extra="\n".join(f"X-A{i}:v" for i in range(2_000))))
