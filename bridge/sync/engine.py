@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.config import Settings
-from bridge.errors import GoogleAuthError, GoogleError
+from bridge.errors import BridgeError, GoogleAuthError, GoogleError
 from bridge.google.auth import OAuthEndpoints, RefreshTokenProvider, TokenProvider
 from bridge.google.client import ClientStats, GoogleClient, RequestBudget
 from bridge.google.crypto import TokenCipher, TokenDecryptError, cipher_from_settings
@@ -78,7 +78,7 @@ class SyncEngine:
         """An engine configured from ``[google]``, ``[http]`` and ``[security]``."""
         try:
             cipher: TokenCipher | None = cipher_from_settings(settings)
-        except Exception:  # no key: connections will show "error", nothing crashes
+        except BridgeError:  # no key: connections will show "error", nothing crashes
             cipher = None
         return cls(store, SyncOptions.from_settings(settings, **overrides), cipher=cipher,
                    endpoints=OAuthEndpoints.from_settings(settings))

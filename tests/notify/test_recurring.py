@@ -211,6 +211,7 @@ async def test_worker_tops_up_on_its_own(
         finally:
             w.stop()
             await task
+    assert utc(2026, 11, 11, 9) in pending_reminders(nstore, "s4")
 
 
 # -- wake-ups ---------------------------------------------------------------------------------
