@@ -1,14 +1,10 @@
-"""The store side of Google sync: connections, outbox claims, links, ledger, shared transactions.
+"""The store side of Google sync: connections, leases, sync state and shared transactions.
 
 * **Connections** (one per calendar): account, Google calendar id, encrypted refresh token (the
   caller seals it, see :mod:`bridge.google.crypto`), status, sync token and a JSON ``state``
   (import progress, pull lease, safety-valve confirmation) kept in ``import_state``.
-* **Outbox claims**: a worker claims the pending rows of up to ``limit`` UIDs with a lease.  On
-  PostgreSQL the claim locks the connection rows and the outbox rows ``FOR UPDATE SKIP LOCKED``, so
-  several processes share the work without waiting on each other; on SQLite the write lock
-  (``BEGIN IMMEDIATE``) serialises claimers.  A UID with a live lease is never claimed twice,
-  and finishing a claim marks every older pending row of that UID done (the push sent the
-  current state).
+* **Outbox claims** (:mod:`bridge.store.outbox`) and **links and ledger**
+  (:mod:`bridge.store.links`) are mixed in; their records live in :mod:`bridge.store.sync_records`.
 * **Shared transactions**: :meth:`SyncMixin.run_transaction` runs a function in one write
   transaction that every store call inside joins (each nested write in a SAVEPOINT), so a page of
   Google changes goes through the ordinary item write path (change log, outbox fan-out, hooks) and
@@ -24,16 +20,27 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
+from sqlalchemy import Connection, delete, insert, select, text, update
 
 from bridge.errors import AlreadyExists, NotFound
 from bridge.model import ItemRecord
 from bridge.store import schema as s
 from bridge.store.base import StoreBase, clean_path
 from bridge.store.engine import is_postgres
+from bridge.store.links import LinksLedgerMixin
+from bridge.store.outbox import OutboxMixin
+from bridge.store.sync_records import (
+    ConnectionRecord,
+    LedgerEntry,
+    LedgerRecord,
+    LinkRecord,
+    OutboxClaim,
+    OutboxStats,
+    connection_from_row,
+    connection_query,
+)
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -63,137 +70,12 @@ _CONN_FIELDS = frozenset({
 })
 
 
-def _dump_ids(ids: Iterable[str] | None) -> str | None:
-    return None if ids is None else json.dumps(sorted(set(ids)))
-
-
-def _load_ids(raw: str | None) -> tuple[str, ...] | None:
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return tuple(str(v) for v in value) if isinstance(value, list) else None
-
-
 def in_google_import() -> bool:
     """True inside the transaction of a first-connection import page (hooks: no notifications)."""
     return _IMPORTING.get()
 
 
-@dataclass(frozen=True)
-class ConnectionRecord:
-    """One Google connection of a calendar (the refresh token is read separately)."""
-
-    id: int
-    collection_id: int
-    collection_path: str
-    account_email: str
-    google_calendar_id: str
-    google_calendar_name: str
-    scopes: str
-    status: str
-    active: bool
-    sync_token: str | None
-    sync_state_version: int
-    state: dict[str, Any]
-    channel_id: str | None
-    channel_resource_id: str | None
-    channel_token: str | None
-    channel_expiry: float | None
-    poll_interval: int | None
-    paused_reason: str | None
-    last_error: str | None
-    last_pull_at: float | None
-    last_push_at: float | None
-    has_token: bool
-    created_at: float
-    updated_at: float
-
-    @property
-    def import_done(self) -> bool:
-        """True once the first full import finished (pushes wait for it)."""
-        return bool(self.state.get("import", {}).get("phase") == "done")
-
-
-@dataclass(frozen=True)
-class OutboxClaim:
-    """The claimed pending rows of one UID: push the item's current state once."""
-
-    connection_id: int
-    collection_id: int
-    uid: str
-    href: str
-    op: str
-    revision: int
-    row_ids: tuple[int, ...]
-    attempts: int
-
-
-@dataclass(frozen=True)
-class OutboxStats:
-    """Outbox depth for metrics and status pages."""
-
-    pending: int
-    parked: int
-    oldest_pending_at: float | None
-
-
-@dataclass(frozen=True)
-class LinkRecord:
-    """Item ↔ Google event, with both sides' etag and hash at the last sync."""
-
-    connection_id: int
-    uid: str
-    google_event_id: str
-    google_etag: str | None
-    local_etag: str | None
-    hash_local: str | None
-    hash_google: str | None
-    google_updated: str | None
-    updated_at: float
-    # Instance ids of the confirmed exceptions Google held for the series (None: not known).
-    google_exceptions: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One sync action to record (``at`` is filled by the store)."""
-
-    direction: str
-    trigger: str
-    action: str
-    outcome: str
-    connection_id: int | None = None
-    collection_id: int | None = None
-    uid: str = ""
-    fields: Sequence[str] = ()
-    google_event_id: str | None = None
-    error: str | None = None
-    detail: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class LedgerRecord:
-    """A stored ledger row."""
-
-    id: int
-    at: float
-    connection_id: int | None
-    collection_id: int | None
-    uid: str
-    direction: str
-    trigger: str
-    action: str
-    fields: tuple[str, ...]
-    google_event_id: str | None
-    outcome: str
-    error: str | None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-class SyncMixin(StoreBase):
+class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
     """Connections, outbox claims, links, ledger and shared transactions for the sync engine."""
 
     _outbox_listeners: list[Callable[[], None]]
@@ -276,32 +158,6 @@ class SyncMixin(StoreBase):
                 _LOGGER.exception("outbox listener failed")
 
     # -- connections -------------------------------------------------------------------------
-    @staticmethod
-    def _connection(row: Row[Any], path: str) -> ConnectionRecord:
-        try:
-            state = json.loads(row.import_state or "{}")
-        except ValueError:
-            state = {}
-        return ConnectionRecord(
-            id=row.id, collection_id=row.collection_id, collection_path=path,
-            account_email=row.account_email, google_calendar_id=row.google_calendar_id,
-            google_calendar_name=row.google_calendar_name, scopes=row.scopes,
-            status=row.status, active=bool(row.active), sync_token=row.sync_token,
-            sync_state_version=row.sync_state_version,
-            state=state if isinstance(state, dict) else {},
-            channel_id=row.channel_id, channel_resource_id=row.channel_resource_id,
-            channel_token=row.channel_token, channel_expiry=row.channel_expiry,
-            poll_interval=row.poll_interval, paused_reason=row.paused_reason,
-            last_error=row.last_error, last_pull_at=row.last_pull_at,
-            last_push_at=row.last_push_at, has_token=row.refresh_token_enc is not None,
-            created_at=row.created_at, updated_at=row.updated_at,
-        )
-
-    def _connection_query(self) -> Any:
-        return select(s.connections, s.collections.c.path).join(
-            s.collections, s.collections.c.id == s.connections.c.collection_id
-        )
-
     def create_connection(
         self,
         collection_path: str,
@@ -342,11 +198,11 @@ class SyncMixin(StoreBase):
 
     def _get_connection(self, conn: Connection, connection_id: int) -> ConnectionRecord:
         row = conn.execute(
-            self._connection_query().where(s.connections.c.id == connection_id)
+            connection_query().where(s.connections.c.id == connection_id)
         ).first()
         if row is None:
             raise NotFound(f"Google connection {connection_id}")
-        return self._connection(row, row.path)
+        return connection_from_row(row, row.path)
 
     def get_connection(self, connection_id: int) -> ConnectionRecord:
         """One connection; raises ``NotFound``."""
@@ -357,25 +213,25 @@ class SyncMixin(StoreBase):
         """The connection of a calendar, or ``None``."""
         with self._read() as conn:
             row = conn.execute(
-                self._connection_query().where(s.collections.c.path == clean_path(collection_path))
+                connection_query().where(s.collections.c.path == clean_path(collection_path))
             ).first()
-        return self._connection(row, row.path) if row is not None else None
+        return connection_from_row(row, row.path) if row is not None else None
 
     def connection_by_channel(self, channel_id: str) -> ConnectionRecord | None:
         """The connection whose push channel is ``channel_id``, or ``None``."""
         with self._read() as conn:
             row = conn.execute(
-                self._connection_query().where(s.connections.c.channel_id == channel_id)
+                connection_query().where(s.connections.c.channel_id == channel_id)
             ).first()
-        return self._connection(row, row.path) if row is not None else None
+        return connection_from_row(row, row.path) if row is not None else None
 
     def list_connections(self, *, active_only: bool = False) -> list[ConnectionRecord]:
         """Every connection, by id."""
-        query = self._connection_query().order_by(s.connections.c.id)
+        query = connection_query().order_by(s.connections.c.id)
         if active_only:
             query = query.where(s.connections.c.active.is_(True))
         with self._read() as conn:
-            return [self._connection(r, r.path) for r in conn.execute(query).all()]
+            return [connection_from_row(r, r.path) for r in conn.execute(query).all()]
 
     def update_connection(self, connection_id: int, **values: Any) -> ConnectionRecord:
         """Set plain columns of a connection (names from the ``connections`` table)."""
@@ -529,417 +385,6 @@ class SyncMixin(StoreBase):
                 del state["leases"][name]
                 conn.execute(update(s.connections).where(s.connections.c.id == connection_id)
                              .values(import_state=json.dumps(state, sort_keys=True)))
-
-        self._write(tx)
-
-    # -- outbox ------------------------------------------------------------------------------
-    def _claimable_connections(self, conn: Connection, only: Iterable[int] | None) -> list[int]:
-        query = self._connection_query().where(
-            s.connections.c.active.is_(True), s.connections.c.status == "ok",
-            s.connections.c.paused_reason.is_(None),
-        )
-        wanted = set(only) if only is not None else None
-        ids = []
-        for row in conn.execute(query).all():
-            record = self._connection(row, row.path)
-            if record.import_done and (wanted is None or record.id in wanted):
-                ids.append(record.id)
-        if ids and is_postgres(self.engine):
-            locked = conn.execute(
-                select(s.connections.c.id).where(s.connections.c.id.in_(ids))
-                .with_for_update(skip_locked=True)
-            ).all()
-            ids = [r.id for r in locked]
-        return ids
-
-    def claim_outbox(
-        self,
-        worker: str,
-        *,
-        limit: int = 50,
-        lease: float = 120.0,
-        connection_ids: Iterable[int] | None = None,
-    ) -> list[OutboxClaim]:
-        """Claim pending rows of up to ``limit`` UIDs that no live lease holds."""
-
-        def tx(conn: Connection) -> list[OutboxClaim]:
-            now = self.clock()
-            cids = self._claimable_connections(conn, connection_ids)
-            if not cids:
-                return []
-            o = s.outbox.c
-            free = (o.claimed_until.is_(None)) | (o.claimed_until < now)
-            query = (
-                select(s.outbox)
-                .where(o.connection_id.in_(cids), o.state == "pending",
-                       o.next_attempt_at <= now, free)
-                .order_by(o.id)
-                .limit(limit * 4)
-            )
-            if is_postgres(self.engine):
-                query = query.with_for_update(skip_locked=True)
-            rows = conn.execute(query).all()
-            if not rows:
-                return []
-            busy = {
-                (r.connection_id, r.uid)
-                for r in conn.execute(
-                    select(o.connection_id, o.uid).where(
-                        o.connection_id.in_(cids), o.state == "pending", o.claimed_until >= now
-                    )
-                ).all()
-            }
-            groups: dict[tuple[int, str], list[Any]] = {}
-            for row in rows:
-                key = (row.connection_id, row.uid)
-                if key in busy:
-                    continue
-                if key not in groups and len(groups) >= limit:
-                    continue
-                groups.setdefault(key, []).append(row)
-            claims = []
-            for (cid, uid), group in groups.items():
-                ids = [r.id for r in group]
-                conn.execute(
-                    update(s.outbox).where(o.id.in_(ids))
-                    .values(claimed_by=worker, claimed_until=now + lease,
-                            attempts=o.attempts + 1)
-                )
-                last = max(group, key=lambda r: (r.revision, r.id))
-                claims.append(OutboxClaim(
-                    connection_id=cid, collection_id=last.collection_id, uid=uid,
-                    href=last.href, op=last.op, revision=last.revision, row_ids=tuple(ids),
-                    attempts=max(r.attempts for r in group) + 1,
-                ))
-            return claims
-
-        return self._write(tx)
-
-    def finish_outbox(self, claim: OutboxClaim, worker: str) -> int:
-        """Mark the claim and every older unclaimed pending row of its UID done."""
-
-        def tx(conn: Connection) -> int:
-            o = s.outbox.c
-            mine = conn.execute(
-                update(s.outbox)
-                .where(o.id.in_(claim.row_ids), o.claimed_by == worker, o.state == "pending")
-                .values(state="done", claimed_until=None, last_error=None)
-            ).rowcount
-            conn.execute(
-                update(s.outbox)
-                .where(o.connection_id == claim.connection_id, o.uid == claim.uid,
-                       o.state == "pending", o.revision <= claim.revision,
-                       o.claimed_by.is_(None))
-                .values(state="done")
-            )
-            conn.execute(update(s.connections).where(s.connections.c.id == claim.connection_id)
-                         .values(last_push_at=self.clock()))
-            return int(mine)
-
-        return self._write(tx)
-
-    def retry_outbox(self, claim: OutboxClaim, worker: str, error: str, delay: float) -> None:
-        """Release the claim and schedule another attempt after ``delay`` seconds."""
-
-        def tx(conn: Connection) -> None:
-            o = s.outbox.c
-            conn.execute(
-                update(s.outbox)
-                .where(o.id.in_(claim.row_ids), o.claimed_by == worker, o.state == "pending")
-                .values(claimed_by=None, claimed_until=None, last_error=error[:2000],
-                        next_attempt_at=self.clock() + delay)
-            )
-
-        self._write(tx)
-
-    def release_outbox(self, claims: Iterable[OutboxClaim], worker: str) -> None:
-        """Give claims back untouched (worker shutting down); attempts are not refunded."""
-        ids = [i for c in claims for i in c.row_ids]
-        if not ids:
-            return
-
-        def tx(conn: Connection) -> None:
-            o = s.outbox.c
-            conn.execute(update(s.outbox).where(o.id.in_(ids), o.claimed_by == worker,
-                                                o.state == "pending")
-                         .values(claimed_by=None, claimed_until=None))
-
-        self._write(tx)
-
-    def park_outbox(self, claim: OutboxClaim, worker: str, error: str) -> None:
-        """Stop retrying the claim's rows (permanent error); visible with the error."""
-
-        def tx(conn: Connection) -> None:
-            o = s.outbox.c
-            conn.execute(
-                update(s.outbox)
-                .where(o.connection_id == claim.connection_id, o.uid == claim.uid,
-                       o.state == "pending", o.revision <= claim.revision,
-                       (o.claimed_by == worker) | o.claimed_by.is_(None))
-                .values(state="parked", claimed_until=None, last_error=error[:2000])
-            )
-
-        self._write(tx)
-
-    def parked_outbox(self, connection_id: int) -> list[dict[str, Any]]:
-        """Parked rows of a connection with their error, newest first."""
-        with self._read() as conn:
-            rows = conn.execute(
-                select(s.outbox).where(s.outbox.c.connection_id == connection_id,
-                                       s.outbox.c.state == "parked")
-                .order_by(s.outbox.c.id.desc())
-            ).all()
-        return [{"id": r.id, "uid": r.uid, "href": r.href, "op": r.op, "attempts": r.attempts,
-                 "error": r.last_error, "created_at": r.created_at} for r in rows]
-
-    def requeue_parked(self, connection_id: int) -> int:
-        """Give parked rows of a connection another chance (after the admin fixed the cause)."""
-
-        def tx(conn: Connection) -> int:
-            return int(conn.execute(
-                update(s.outbox).where(s.outbox.c.connection_id == connection_id,
-                                       s.outbox.c.state == "parked")
-                .values(state="pending", attempts=0, claimed_by=None, claimed_until=None,
-                        next_attempt_at=self.clock())
-            ).rowcount)
-
-        return self._write(tx)
-
-    def outbox_stats(self, connection_id: int | None = None) -> OutboxStats:
-        """Pending and parked counts and the oldest pending row's creation time."""
-        o = s.outbox.c
-        query = select(o.state, func.count(), func.min(o.created_at)).group_by(o.state)
-        if connection_id is not None:
-            query = query.where(o.connection_id == connection_id)
-        with self._read() as conn:
-            rows = {r[0]: (int(r[1]), r[2]) for r in conn.execute(query).all()}
-        pending = rows.get("pending", (0, None))
-        return OutboxStats(pending[0], rows.get("parked", (0, None))[0], pending[1])
-
-    def prune_outbox(self, older_than: float) -> int:
-        """Delete done rows created before ``older_than``."""
-
-        def tx(conn: Connection) -> int:
-            return int(conn.execute(
-                delete(s.outbox).where(s.outbox.c.state == "done",
-                                       s.outbox.c.created_at < older_than)
-            ).rowcount)
-
-        return self._write(tx)
-
-    # -- links -------------------------------------------------------------------------------
-    @staticmethod
-    def _link(row: Row[Any]) -> LinkRecord:
-        return LinkRecord(
-            connection_id=row.connection_id, uid=row.uid, google_event_id=row.google_event_id,
-            google_etag=row.google_etag, local_etag=row.local_etag, hash_local=row.hash_local,
-            hash_google=row.hash_google, google_updated=row.google_updated,
-            updated_at=row.updated_at, google_exceptions=_load_ids(row.google_exceptions),
-        )
-
-    def get_link(self, connection_id: int, uid: str) -> LinkRecord | None:
-        """The link of an item, or ``None``."""
-        with self._read() as conn:
-            row = conn.execute(select(s.links).where(
-                s.links.c.connection_id == connection_id, s.links.c.uid == uid)).first()
-        return self._link(row) if row is not None else None
-
-    def links_by_event(
-        self, connection_id: int, event_ids: Iterable[str] | None = None
-    ) -> dict[str, LinkRecord]:
-        """Links of a connection keyed by Google event id (all, or those of ``event_ids``)."""
-        query = select(s.links).where(s.links.c.connection_id == connection_id)
-        found: dict[str, LinkRecord] = {}
-        with self._read() as conn:
-            if event_ids is None:
-                rows = conn.execute(query).all()
-            else:
-                wanted = list(dict.fromkeys(event_ids))
-                rows = []
-                for i in range(0, len(wanted), 500):
-                    rows += conn.execute(
-                        query.where(s.links.c.google_event_id.in_(wanted[i : i + 500]))
-                    ).all()
-        for row in rows:
-            found[row.google_event_id] = self._link(row)
-        return found
-
-    def links_by_uid(
-        self, connection_id: int, uids: Iterable[str] | None = None
-    ) -> dict[str, LinkRecord]:
-        """Links of a connection keyed by UID (all, or those of ``uids``)."""
-        query = select(s.links).where(s.links.c.connection_id == connection_id)
-        found: dict[str, LinkRecord] = {}
-        with self._read() as conn:
-            if uids is None:
-                rows = conn.execute(query).all()
-            else:
-                wanted = list(dict.fromkeys(uids))
-                rows = []
-                for i in range(0, len(wanted), 500):
-                    rows += conn.execute(query.where(s.links.c.uid.in_(wanted[i : i + 500]))).all()
-        for row in rows:
-            found[row.uid] = self._link(row)
-        return found
-
-    def put_link(
-        self,
-        connection_id: int,
-        uid: str,
-        google_event_id: str,
-        *,
-        google_etag: str | None,
-        local_etag: str | None,
-        hash_local: str | None,
-        hash_google: str | None,
-        google_updated: str | None,
-        google_exceptions: Iterable[str] | None = None,
-    ) -> None:
-        """Create or replace the link of ``uid`` (and drop a stale link of the same event).
-
-        ``google_exceptions``: instance ids of the confirmed exceptions Google holds for the
-        series (``None``: not known).
-        """
-        values = {"google_event_id": google_event_id, "google_etag": google_etag,
-                  "local_etag": local_etag, "hash_local": hash_local, "hash_google": hash_google,
-                  "google_updated": google_updated,
-                  "google_exceptions": _dump_ids(google_exceptions)}
-
-        def tx(conn: Connection) -> None:
-            now = self.clock()
-            conn.execute(delete(s.links).where(
-                s.links.c.connection_id == connection_id,
-                s.links.c.google_event_id == google_event_id, s.links.c.uid != uid))
-            done = conn.execute(
-                update(s.links).where(s.links.c.connection_id == connection_id,
-                                      s.links.c.uid == uid)
-                .values(**values, updated_at=now)
-            ).rowcount
-            if not done:
-                conn.execute(insert(s.links).values(connection_id=connection_id, uid=uid,
-                                                    updated_at=now, **values))
-
-        self._write(tx)
-
-    def put_links(self, connection_id: int, links: Sequence[LinkRecord]) -> None:
-        """Create or replace many links at once (bulk import)."""
-        if not links:
-            return
-
-        def tx(conn: Connection) -> None:
-            now = self.clock()
-            uids = [lk.uid for lk in links]
-            events = [lk.google_event_id for lk in links]
-            for i in range(0, len(uids), 500):
-                conn.execute(delete(s.links).where(s.links.c.connection_id == connection_id,
-                                                   s.links.c.uid.in_(uids[i : i + 500])))
-                conn.execute(delete(s.links).where(
-                    s.links.c.connection_id == connection_id,
-                    s.links.c.google_event_id.in_(events[i : i + 500])))
-            conn.execute(insert(s.links), [
-                {"connection_id": connection_id, "uid": lk.uid,
-                 "google_event_id": lk.google_event_id, "google_etag": lk.google_etag,
-                 "local_etag": lk.local_etag, "hash_local": lk.hash_local,
-                 "hash_google": lk.hash_google, "google_updated": lk.google_updated,
-                 "google_exceptions": _dump_ids(lk.google_exceptions), "updated_at": now}
-                for lk in links
-            ])
-
-        self._write(tx)
-
-    def delete_link(self, connection_id: int, uid: str) -> None:
-        """Forget the link of ``uid``."""
-
-        def tx(conn: Connection) -> None:
-            conn.execute(delete(s.links).where(s.links.c.connection_id == connection_id,
-                                               s.links.c.uid == uid))
-
-        self._write(tx)
-
-    def count_links(self, connection_id: int) -> int:
-        """How many items of a connection are linked to a Google event."""
-        with self._read() as conn:
-            return int(conn.execute(select(func.count()).select_from(s.links)
-                                    .where(s.links.c.connection_id == connection_id))
-                       .scalar_one())
-
-    # -- ledger ------------------------------------------------------------------------------
-    def add_ledger(self, entries: Iterable[LedgerEntry]) -> int:
-        """Append ledger rows (one statement); returns how many."""
-        batch = list(entries)
-        if not batch:
-            return 0
-
-        def tx(conn: Connection) -> int:
-            now = self.clock()
-            conn.execute(insert(s.ledger), [
-                {"at": now, "connection_id": e.connection_id, "collection_id": e.collection_id,
-                 "uid": e.uid, "direction": e.direction, "trigger": e.trigger,
-                 "action": e.action, "fields": ",".join(e.fields),
-                 "google_event_id": e.google_event_id, "outcome": e.outcome,
-                 "error": e.error[:2000] if e.error else None,
-                 "detail": json.dumps(dict(e.detail), default=str) if e.detail else None}
-                for e in batch
-            ])
-            return len(batch)
-
-        return self._write(tx)
-
-    def query_ledger(
-        self,
-        *,
-        connection_id: int | None = None,
-        collection_path: str | None = None,
-        uid: str | None = None,
-        action: str | None = None,
-        outcome: str | None = None,
-        since: float | None = None,
-        limit: int = 100,
-    ) -> list[LedgerRecord]:
-        """Ledger rows matching every given filter, newest first."""
-        lg = s.ledger.c
-        query = select(s.ledger).order_by(lg.id.desc()).limit(limit)
-        if connection_id is not None:
-            query = query.where(lg.connection_id == connection_id)
-        if uid is not None:
-            query = query.where(lg.uid == uid)
-        if action is not None:
-            query = query.where(lg.action == action)
-        if outcome is not None:
-            query = query.where(lg.outcome == outcome)
-        if since is not None:
-            query = query.where(lg.at >= since)
-        with self._read() as conn:
-            if collection_path is not None:
-                coll = self._collection_row(conn, collection_path)
-                query = query.where(lg.collection_id == coll.id)
-            rows = conn.execute(query).all()
-        return [self._ledger(r) for r in rows]
-
-    @staticmethod
-    def _ledger(r: Row[Any]) -> LedgerRecord:
-        return LedgerRecord(
-            id=r.id, at=r.at, connection_id=r.connection_id, collection_id=r.collection_id,
-            uid=r.uid, direction=r.direction, trigger=r.trigger, action=r.action,
-            fields=tuple(f for f in r.fields.split(",") if f),
-            google_event_id=r.google_event_id, outcome=r.outcome, error=r.error,
-            detail=json.loads(r.detail) if r.detail else {},
-        )
-
-    def get_ledger(self, ledger_id: int) -> LedgerRecord:
-        """One ledger row; raises ``NotFound``."""
-        with self._read() as conn:
-            row = conn.execute(select(s.ledger).where(s.ledger.c.id == ledger_id)).first()
-        if row is None:
-            raise NotFound(f"ledger row {ledger_id}")
-        return self._ledger(row)
-
-    def set_ledger_outcome(self, ledger_id: int, outcome: str) -> None:
-        """Change the outcome of a ledger row (e.g. a conflict the admin resolved)."""
-
-        def tx(conn: Connection) -> None:
-            conn.execute(update(s.ledger).where(s.ledger.c.id == ledger_id)
-                         .values(outcome=outcome))
 
         self._write(tx)
 

@@ -1,0 +1,245 @@
+"""Links (appointment ↔ Google event, both sides' etag and hash) and the sync ledger."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+
+from bridge.errors import NotFound
+from bridge.store import schema as s
+from bridge.store.base import StoreBase
+from bridge.store.sync_records import (
+    LedgerEntry,
+    LedgerRecord,
+    LinkRecord,
+    dump_ids,
+    load_ids,
+)
+
+__all__ = ["LinksLedgerMixin"]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class LinksLedgerMixin(StoreBase):
+    """Link rows and ledger rows of the sync engine."""
+
+    # -- links -------------------------------------------------------------------------------
+    @staticmethod
+    def _link(row: Row[Any]) -> LinkRecord:
+        return LinkRecord(
+            connection_id=row.connection_id, uid=row.uid, google_event_id=row.google_event_id,
+            google_etag=row.google_etag, local_etag=row.local_etag, hash_local=row.hash_local,
+            hash_google=row.hash_google, google_updated=row.google_updated,
+            updated_at=row.updated_at, google_exceptions=load_ids(row.google_exceptions),
+        )
+
+    def get_link(self, connection_id: int, uid: str) -> LinkRecord | None:
+        """The link of an item, or ``None``."""
+        with self._read() as conn:
+            row = conn.execute(select(s.links).where(
+                s.links.c.connection_id == connection_id, s.links.c.uid == uid)).first()
+        return self._link(row) if row is not None else None
+
+    def links_by_event(
+        self, connection_id: int, event_ids: Iterable[str] | None = None
+    ) -> dict[str, LinkRecord]:
+        """Links of a connection keyed by Google event id (all, or those of ``event_ids``)."""
+        query = select(s.links).where(s.links.c.connection_id == connection_id)
+        found: dict[str, LinkRecord] = {}
+        with self._read() as conn:
+            if event_ids is None:
+                rows = conn.execute(query).all()
+            else:
+                wanted = list(dict.fromkeys(event_ids))
+                rows = []
+                for i in range(0, len(wanted), 500):
+                    rows += conn.execute(
+                        query.where(s.links.c.google_event_id.in_(wanted[i : i + 500]))
+                    ).all()
+        for row in rows:
+            found[row.google_event_id] = self._link(row)
+        return found
+
+    def links_by_uid(
+        self, connection_id: int, uids: Iterable[str] | None = None
+    ) -> dict[str, LinkRecord]:
+        """Links of a connection keyed by UID (all, or those of ``uids``)."""
+        query = select(s.links).where(s.links.c.connection_id == connection_id)
+        found: dict[str, LinkRecord] = {}
+        with self._read() as conn:
+            if uids is None:
+                rows = conn.execute(query).all()
+            else:
+                wanted = list(dict.fromkeys(uids))
+                rows = []
+                for i in range(0, len(wanted), 500):
+                    rows += conn.execute(query.where(s.links.c.uid.in_(wanted[i : i + 500]))).all()
+        for row in rows:
+            found[row.uid] = self._link(row)
+        return found
+
+    def put_link(
+        self,
+        connection_id: int,
+        uid: str,
+        google_event_id: str,
+        *,
+        google_etag: str | None,
+        local_etag: str | None,
+        hash_local: str | None,
+        hash_google: str | None,
+        google_updated: str | None,
+        google_exceptions: Iterable[str] | None = None,
+    ) -> None:
+        """Create or replace the link of ``uid`` (and drop a stale link of the same event).
+
+        ``google_exceptions``: instance ids of the confirmed exceptions Google holds for the
+        series (``None``: not known).
+        """
+        values = {"google_event_id": google_event_id, "google_etag": google_etag,
+                  "local_etag": local_etag, "hash_local": hash_local, "hash_google": hash_google,
+                  "google_updated": google_updated,
+                  "google_exceptions": dump_ids(google_exceptions)}
+
+        def tx(conn: Connection) -> None:
+            now = self.clock()
+            conn.execute(delete(s.links).where(
+                s.links.c.connection_id == connection_id,
+                s.links.c.google_event_id == google_event_id, s.links.c.uid != uid))
+            done = conn.execute(
+                update(s.links).where(s.links.c.connection_id == connection_id,
+                                      s.links.c.uid == uid)
+                .values(**values, updated_at=now)
+            ).rowcount
+            if not done:
+                conn.execute(insert(s.links).values(connection_id=connection_id, uid=uid,
+                                                    updated_at=now, **values))
+
+        self._write(tx)
+
+    def put_links(self, connection_id: int, links: Sequence[LinkRecord]) -> None:
+        """Create or replace many links at once (bulk import)."""
+        if not links:
+            return
+
+        def tx(conn: Connection) -> None:
+            now = self.clock()
+            uids = [lk.uid for lk in links]
+            events = [lk.google_event_id for lk in links]
+            for i in range(0, len(uids), 500):
+                conn.execute(delete(s.links).where(s.links.c.connection_id == connection_id,
+                                                   s.links.c.uid.in_(uids[i : i + 500])))
+                conn.execute(delete(s.links).where(
+                    s.links.c.connection_id == connection_id,
+                    s.links.c.google_event_id.in_(events[i : i + 500])))
+            conn.execute(insert(s.links), [
+                {"connection_id": connection_id, "uid": lk.uid,
+                 "google_event_id": lk.google_event_id, "google_etag": lk.google_etag,
+                 "local_etag": lk.local_etag, "hash_local": lk.hash_local,
+                 "hash_google": lk.hash_google, "google_updated": lk.google_updated,
+                 "google_exceptions": dump_ids(lk.google_exceptions), "updated_at": now}
+                for lk in links
+            ])
+
+        self._write(tx)
+
+    def delete_link(self, connection_id: int, uid: str) -> None:
+        """Forget the link of ``uid``."""
+
+        def tx(conn: Connection) -> None:
+            conn.execute(delete(s.links).where(s.links.c.connection_id == connection_id,
+                                               s.links.c.uid == uid))
+
+        self._write(tx)
+
+    def count_links(self, connection_id: int) -> int:
+        """How many items of a connection are linked to a Google event."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(s.links)
+                                    .where(s.links.c.connection_id == connection_id))
+                       .scalar_one())
+
+    # -- ledger ------------------------------------------------------------------------------
+    def add_ledger(self, entries: Iterable[LedgerEntry]) -> int:
+        """Append ledger rows (one statement); returns how many."""
+        batch = list(entries)
+        if not batch:
+            return 0
+
+        def tx(conn: Connection) -> int:
+            now = self.clock()
+            conn.execute(insert(s.ledger), [
+                {"at": now, "connection_id": e.connection_id, "collection_id": e.collection_id,
+                 "uid": e.uid, "direction": e.direction, "trigger": e.trigger,
+                 "action": e.action, "fields": ",".join(e.fields),
+                 "google_event_id": e.google_event_id, "outcome": e.outcome,
+                 "error": e.error[:2000] if e.error else None,
+                 "detail": json.dumps(dict(e.detail), default=str) if e.detail else None}
+                for e in batch
+            ])
+            return len(batch)
+
+        return self._write(tx)
+
+    def query_ledger(
+        self,
+        *,
+        connection_id: int | None = None,
+        collection_path: str | None = None,
+        uid: str | None = None,
+        action: str | None = None,
+        outcome: str | None = None,
+        since: float | None = None,
+        limit: int = 100,
+    ) -> list[LedgerRecord]:
+        """Ledger rows matching every given filter, newest first."""
+        lg = s.ledger.c
+        query = select(s.ledger).order_by(lg.id.desc()).limit(limit)
+        if connection_id is not None:
+            query = query.where(lg.connection_id == connection_id)
+        if uid is not None:
+            query = query.where(lg.uid == uid)
+        if action is not None:
+            query = query.where(lg.action == action)
+        if outcome is not None:
+            query = query.where(lg.outcome == outcome)
+        if since is not None:
+            query = query.where(lg.at >= since)
+        with self._read() as conn:
+            if collection_path is not None:
+                coll = self._collection_row(conn, collection_path)
+                query = query.where(lg.collection_id == coll.id)
+            rows = conn.execute(query).all()
+        return [self._ledger(r) for r in rows]
+
+    @staticmethod
+    def _ledger(r: Row[Any]) -> LedgerRecord:
+        return LedgerRecord(
+            id=r.id, at=r.at, connection_id=r.connection_id, collection_id=r.collection_id,
+            uid=r.uid, direction=r.direction, trigger=r.trigger, action=r.action,
+            fields=tuple(f for f in r.fields.split(",") if f),
+            google_event_id=r.google_event_id, outcome=r.outcome, error=r.error,
+            detail=json.loads(r.detail) if r.detail else {},
+        )
+
+    def get_ledger(self, ledger_id: int) -> LedgerRecord:
+        """One ledger row; raises ``NotFound``."""
+        with self._read() as conn:
+            row = conn.execute(select(s.ledger).where(s.ledger.c.id == ledger_id)).first()
+        if row is None:
+            raise NotFound(f"ledger row {ledger_id}")
+        return self._ledger(row)
+
+    def set_ledger_outcome(self, ledger_id: int, outcome: str) -> None:
+        """Change the outcome of a ledger row (e.g. a conflict the admin resolved)."""
+
+        def tx(conn: Connection) -> None:
+            conn.execute(update(s.ledger).where(s.ledger.c.id == ledger_id)
+                         .values(outcome=outcome))
+
+        self._write(tx)
