@@ -29,11 +29,13 @@ from bridge.google.mapping_time import add_duration, as_style, moment_from_ical
 
 __all__ = [
     "CUSTOMER_PROPS",
+    "MAPPED_PROPS",
     "MAX_PRIVATE_VALUE",
     "MAX_REMINDERS",
     "MAX_REMINDER_MINUTES",
     "NO_REMINDERS_PROP",
     "canonical_rrule",
+    "event_from_ical",
     "fit_categories",
     "resource_from_ical",
 ]
@@ -52,6 +54,17 @@ CUSTOMER_PROPS = (
     "X-TERMIN-CUSTOMER-PHONE",
     "X-TERMIN-SERVICE",
 )
+# Every VEVENT property the mapping reads (:func:`resource_from_ical`) or writes
+# (:mod:`mapping_ical_render`).  Anything else (PRIORITY, GEO, ATTACH, client X- properties, …)
+# Google cannot hold: :mod:`mapping_preserve` keeps it from the stored resource when a Google
+# edit is pulled.  VALARMs (with NO_REMINDERS_PROP) are the reminders, handled as one group.
+# tests/unit/mapping/test_mapping_preserve.py checks that reader and renderer stay inside it.
+MAPPED_PROPS = frozenset({
+    "UID", "DTSTAMP", "CREATED", "LAST-MODIFIED", "SEQUENCE", "RECURRENCE-ID",
+    "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE",
+    "SUMMARY", "DESCRIPTION", "LOCATION", "URL", "STATUS", "TRANSP", "CLASS", "CATEGORIES",
+    "ORGANIZER", "ATTENDEE", *CUSTOMER_PROPS, NO_REMINDERS_PROP,
+})
 _CLASSES = ("PUBLIC", "PRIVATE", "CONFIDENTIAL")
 _STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")
 _PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE")
@@ -277,6 +290,12 @@ def _event(comp: Component, *, master_start: Moment | None, ref_tz: str) -> Even
         ),
         sequence=int(str(comp.get("SEQUENCE", 0)) or 0),
     )
+
+
+def event_from_ical(comp: Component, *, master_start: Moment | None, ref_tz: str) -> EventData:
+    """One VEVENT of a validated resource as the model holds it (``master_start``: ``None``
+    for the master, the master's start for an override; ``ref_tz``: the calendar zone)."""
+    return _event(comp, master_start=master_start, ref_tz=ref_tz)
 
 
 def resource_from_ical(cal: Calendar, *, calendar_tz: str) -> ResourceData:

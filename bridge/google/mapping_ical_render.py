@@ -17,7 +17,7 @@ from bridge.google.mapping_ical import NO_REMINDERS_PROP
 from bridge.google.mapping_model import EventData, Moment, ResourceData
 from bridge.google.mapping_time import zone
 
-__all__ = ["render_resource", "resource_to_ical"]
+__all__ = ["render_alarms", "render_resource", "resource_to_ical"]
 
 _PRODID = "-//termin-bridge//Google mapping//EN"
 
@@ -93,6 +93,14 @@ def _render_event(data: EventData, uid: str) -> Event:
         event.add(name, value)
     if data.reminders == ():
         event.add(NO_REMINDERS_PROP, "NONE")
+    for alarm in render_alarms(data):
+        event.add_component(alarm)
+    return event
+
+
+def render_alarms(data: EventData) -> list[Alarm]:
+    """The VALARMs an event's reminders are rendered as (none for the default reminders)."""
+    alarms: list[Alarm] = []
     for reminder in data.reminders or ():
         alarm = Alarm()
         alarm.add("ACTION", "EMAIL" if reminder.method == "email" else "DISPLAY")
@@ -100,8 +108,8 @@ def _render_event(data: EventData, uid: str) -> Event:
         alarm.add("DESCRIPTION", data.summary or "Reminder")
         if reminder.method == "email":
             alarm.add("SUMMARY", data.summary or "Reminder")
-        event.add_component(alarm)
-    return event
+        alarms.append(alarm)
+    return alarms
 
 
 def _years(resource: ResourceData) -> tuple[date, date]:

@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.errors import DuplicateUid, NotFound
+from bridge.errors import DuplicateUid, InvalidICalendar, NotFound
+from bridge.google.mapping_preserve import preserve_local_only
+from bridge.ical import parse_resource
 from bridge.model import ItemRecord, ParsedResource
 from bridge.store.items import href_for_uid
 from bridge.store.sync import LedgerEntry, LinkRecord
@@ -90,10 +92,30 @@ def held_exceptions(series: RemoteSeries) -> tuple[str, ...]:
                  and e.get("recurringEventId") == series.event_id)
 
 
-def _link_for(ctx: ConnectionContext, series: RemoteSeries, uid: str) -> LinkRecord:
+def _link_for(ctx: ConnectionContext, series: RemoteSeries, uid: str,
+              written: ParsedResource | None = None) -> LinkRecord:
+    local = written or series.parsed
     return LinkRecord(ctx.id, uid, series.event_id, series.etag,
-                      series.parsed.etag if series.parsed else None, series.hash, series.hash,
+                      local.etag if local else None, series.hash, series.hash,
                       series.updated, 0.0, held_exceptions(series))
+
+
+def _keep_local_only(ctx: ConnectionContext, parsed: ParsedResource, old: ItemRecord | None
+                     ) -> ParsedResource:
+    """``parsed`` (what Google holds) with what only the stored text can hold (PRIORITY, GEO,
+    ATTACH, client X- properties, alarm details, …): an update never drops them.  The result
+    has the same content hash as ``parsed``, so the next sync sees no change."""
+    if old is None:
+        return parsed
+    text = preserve_local_only(parsed.text, old.text, calendar_tz=ctx.calendar_tz)
+    if text == parsed.text:
+        return parsed
+    try:
+        return parse_resource(text)
+    except InvalidICalendar as exc:
+        _LOGGER.warning("Appointment %s: properties Google cannot hold are dropped, the "
+                        "merged resource is invalid (%s)", old.uid, exc)
+        return parsed
 
 
 def apply_remote(
@@ -285,7 +307,7 @@ def _write_pulls(
         if parsed.uid != uid:
             # Google's iCalUID differs from the UID we know the item by: keep ours.
             _LOGGER.debug("event %s maps to UID %s, kept as %s", series.event_id, parsed.uid, uid)
-        resources.append(parsed)
+        resources.append(_keep_local_only(ctx, parsed, items.get(uid)))
     try:
         store.bulk_put(path, resources, origin=ctx.origin)
     except DuplicateUid:
@@ -294,7 +316,7 @@ def _write_pulls(
             existing = items.get(res.uid)
             href = existing.href if existing else href_for_uid(res.uid + "-g")
             store.put_item(path, href, res, origin=ctx.origin)
-    for series, uid, _ in pulls:
+    for (series, uid, _), written in zip(pulls, resources, strict=True):
         assert series.parsed is not None
         old = items.get(uid)
         action = "update" if old is not None else "create"
@@ -304,8 +326,8 @@ def _write_pulls(
             result.updated += 1
         if trigger != "import":
             _LOGGER.info("Pulling appointment %s from Google (%s)", uid, action)
-        links.append(_link_for(ctx, series, uid))
+        links.append(_link_for(ctx, series, uid, written))
         ledger.append(LedgerEntry("pull", trigger, action, "ok", ctx.id,
                                   ctx.record.collection_id, uid,
-                                  fields=changed_fields(old, series.parsed),
+                                  fields=changed_fields(old, written),
                                   google_event_id=series.event_id))
