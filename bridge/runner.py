@@ -8,7 +8,6 @@ every few hours, so sync tokens expire after ``[storage] sync_history_days``.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import threading
@@ -19,20 +18,11 @@ from typing import Any
 from bridge.config import Settings
 from bridge.errors import BridgeError
 from bridge.store import SqlStore
+from bridge.web.app import run_sidecar
 
 __all__ = ["run"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def _sidecar_runner() -> Any | None:
-    try:
-        module = importlib.import_module("bridge.web.app")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("bridge.web", "bridge.web.app"):
-            raise
-        return None
-    return getattr(module, "run_sidecar", None)
 
 
 PRUNE_INTERVAL = 6 * 3600.0
@@ -97,22 +87,16 @@ def run(
                 f"for CalDAV: {exc.strerror or exc}"
             ) from exc
     if sidecar:
-        run_sidecar = _sidecar_runner()
-        if run_sidecar is None:
-            _LOGGER.warning("the sidecar is not available in this build; running CalDAV only")
-            if dav_server is None:
-                raise BridgeError("the sidecar is not part of this build yet")
-        else:
-            def sidecar_main() -> None:
-                try:
-                    run_sidecar(settings, store, stop)
-                except Exception:
-                    _LOGGER.exception("the sidecar stopped with an error")
-                    failed.set()
-                finally:
-                    stop.set()
+        def sidecar_main() -> None:
+            try:
+                run_sidecar(settings, store, stop)
+            except Exception:
+                _LOGGER.exception("the sidecar stopped with an error")
+                failed.set()
+            finally:
+                stop.set()
 
-            sidecar_thread = threading.Thread(target=sidecar_main, name="sidecar", daemon=True)
+        sidecar_thread = threading.Thread(target=sidecar_main, name="sidecar", daemon=True)
     previous = _install_signals(stop)
     try:
         if dav_server is not None:

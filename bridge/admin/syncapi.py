@@ -20,7 +20,7 @@ from bridge.store.sync import ConnectionRecord, LedgerRecord, OutboxStats
 from bridge.sync.service import SyncService
 from bridge.sync.web import SYNC_ENGINE, SYNC_SERVICE
 
-__all__ = ["CalendarStatus", "calendar_status", "calendar_url", "maybe_service", "service_of"]
+__all__ = ["CalendarStatus", "calendar_status", "calendar_url", "service_of"]
 
 # A push channel counts as healthy until this close to its expiry (the engine renews a day ahead).
 _CHANNEL_WARN = 6 * 3600.0
@@ -28,29 +28,19 @@ _CHANNEL_WARN = 6 * 3600.0
 _LAG_FACTOR = 3
 
 
-def maybe_service(request: web.Request) -> SyncService | None:
-    """The sync service, or ``None`` when this build has no sync engine."""
-    return request.config_dict.get(SYNC_SERVICE)
-
-
 def service_of(request: web.Request) -> SyncService:
-    """The sync service, or 503 when this build has no sync engine."""
-    service = request.config_dict.get(SYNC_SERVICE)
-    if service is None:
-        raise web.HTTPServiceUnavailable(text="the sync engine is not part of this build")
-    return service
+    """The sync service (set up by ``bridge.sync.web``)."""
+    return request.config_dict[SYNC_SERVICE]
 
 
 def push_channels_enabled(request: web.Request) -> bool:
     """True when the engine opens Google push channels (https public URL)."""
-    engine = request.config_dict.get(SYNC_ENGINE)
-    return bool(engine is not None and engine.options.push_channels)
+    return request.config_dict[SYNC_ENGINE].options.push_channels
 
 
 def default_interval(request: web.Request) -> int:
     """The configured poll interval in seconds."""
-    engine = request.config_dict.get(SYNC_ENGINE)
-    return int(engine.options.poll_interval) if engine is not None else 300
+    return int(request.config_dict[SYNC_ENGINE].options.poll_interval)
 
 
 def calendar_url(path: str, action: str = "") -> str:

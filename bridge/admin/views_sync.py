@@ -31,7 +31,6 @@ from bridge.admin.syncapi import (
     calendar_status,
     calendar_url,
     default_interval,
-    maybe_service,
     push_channels_enabled,
     service_of,
 )
@@ -47,7 +46,7 @@ async def _status(request: web.Request, coll: Collection, *, detail: bool) -> Ca
     return await asyncio.to_thread(
         calendar_status, store_of(request), coll, detail=detail,
         channels=push_channels_enabled(request), interval=default_interval(request),
-        service=maybe_service(request),
+        service=service_of(request),
     )
 
 

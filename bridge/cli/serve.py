@@ -8,26 +8,15 @@ Radicale-side code in ``radicale_plugins``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 from typing import Any
 
 from bridge.bootstrap import ensure_admin, prepare
 from bridge.config import Settings
-from bridge.errors import BridgeError
 
 __all__ = ["register"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def _component(module: str) -> Any | None:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
 
 
 def _first_start(args: argparse.Namespace) -> tuple[Settings, Any]:
@@ -40,11 +29,11 @@ def _first_start(args: argparse.Namespace) -> tuple[Settings, Any]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the servers pull in aiohttp, the sidecar's features and
+    # the Google client, which the short commands (user, calendar, feed, ...) do not need.
+    from bridge import runner
+
     settings, store = _first_start(args)
-    runner = _component("bridge.runner")
-    if runner is None:
-        raise BridgeError("the servers are not part of this build yet: the database is "
-                          "initialised, but neither CalDAV nor the sidecar can start")
     result: int = runner.run(settings, store, dav=args.command in ("serve", "dav"),
                              sidecar=args.command in ("serve", "sidecar"),
                              demo=getattr(args, "demo", False))

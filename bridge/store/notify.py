@@ -46,6 +46,7 @@ from bridge.store.base import StoreBase
 from bridge.store.engine import is_postgres
 from bridge.store.items import ItemsMixin, ItemWrite
 from bridge.store.notify_delivery import Notification, NotificationDeliveryMixin
+from bridge.store.sync import in_google_import
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -107,15 +108,6 @@ def connection_importing(status: str, import_state: str) -> bool:
     if isinstance(progress, dict):
         return str(progress.get("phase", "done")).lower() != "done"
     return False
-
-
-def _in_import_transaction() -> bool:
-    """True inside a first-import page transaction of the sync engine (when it is installed)."""
-    try:
-        from bridge.store.sync import in_google_import
-    except ImportError:
-        return False
-    return bool(in_google_import())
 
 
 def _get(values: Any, name: str) -> Any:
@@ -382,7 +374,7 @@ class NotificationsMixin(NotificationDeliveryMixin, ItemsMixin, StoreBase):
             return True
         if not origin.startswith("google:"):
             return False  # "import" (bulk CLI) and anything unknown stay silent
-        if _in_import_transaction():
+        if in_google_import():
             return False
         try:
             connection_id = int(origin.split(":", 1)[1])

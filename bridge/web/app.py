@@ -10,29 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import threading
 from typing import Any
 
 from aiohttp import web
 
+from bridge.admin import web as admin_web
+from bridge.api import web as api_web
 from bridge.config import Settings
+from bridge.feeds import http as feeds_http
+from bridge.notify import web as notify_web
 from bridge.store import SqlStore
+from bridge.sync import web as sync_web
+from bridge.web.accesslog import RedactingAccessLogger
 from bridge.web.keys import HEALTH_CHECKS, SETTINGS, STORE
 
 __all__ = ["FEATURES", "create_app", "run_sidecar"]
 
 _LOGGER = logging.getLogger(__name__)
 
-# Feature modules mounted in this order when they are part of the build.
-FEATURES = (
-    "bridge.feeds.http",
-    "bridge.sync.web",
-    "bridge.admin.web",
-    "bridge.api.web",
-    "bridge.notify.web",
-)
+# Feature modules, mounted in this order; each exposes ``setup(app)``.
+FEATURES = (feeds_http, sync_web, admin_web, api_web, notify_web)
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -55,20 +54,13 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings, store: SqlStore) -> web.Application:
-    """Build the sidecar application with every feature module of this build."""
+    """Build the sidecar application with every feature module."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[STORE] = store
     app[HEALTH_CHECKS] = []
     app.router.add_get("/healthz", _healthz)
-    for name in FEATURES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                _LOGGER.debug("feature %s is not part of this build", name)
-                continue
-            raise
+    for module in FEATURES:
         module.setup(app)
     return app
 
@@ -82,7 +74,7 @@ def run_sidecar(
 
     async def main() -> None:
         app = create_app(settings, store)
-        runner = web.AppRunner(app, access_log_class=_access_logger_class())
+        runner = web.AppRunner(app, access_log_class=RedactingAccessLogger)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
@@ -96,14 +88,3 @@ def run_sidecar(
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
     return 0
-
-
-def _access_logger_class() -> Any:
-    """The token-redacting access logger when the build has it, else aiohttp's default."""
-    try:
-        module = importlib.import_module("bridge.web.accesslog")
-    except ModuleNotFoundError:
-        from aiohttp.web_log import AccessLogger
-
-        return AccessLogger
-    return module.RedactingAccessLogger
