@@ -2,9 +2,9 @@
 
 Requests are checked field by field; every problem is collected as a :class:`FieldError` and
 raised together in :class:`ValidationFailed`, so a client learns about every invalid field at
-once.  Text from the booking system is sanitised before it reaches iCalendar: line breaks in
-one-line fields become spaces, ``CR``/``U+2028``/``U+2029`` in notes become ``LF``, and other
-control characters are dropped, so no field can inject a content line (hostile input A15).
+once.  Text from the booking system is cleaned by :mod:`bridge.text` before it reaches iCalendar
+(line breaks in one-line fields become spaces, every line-break form in notes becomes ``LF``,
+control characters are dropped), so no field can inject a content line (hostile input A15).
 Resources are built with ``icalendar`` and then pass the same gate as every other write
 (:func:`bridge.ical.validate.parse_resource`).
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, cast
@@ -21,6 +20,7 @@ from typing import Any, cast
 from icalendar import Calendar, Event, vText
 
 from bridge.model import ItemRecord
+from bridge.text import multi_line, one_line
 
 __all__ = [
     "STATUSES",
@@ -38,7 +38,6 @@ __all__ = [
 
 STATUSES = ("CONFIRMED", "TENTATIVE", "CANCELLED")
 MAX_SPAN = timedelta(days=7)
-_LINE_BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x85\x0b\x0c]")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
                     r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
@@ -100,18 +99,6 @@ def uid_from_id(ident: str) -> str | None:
         # PostgreSQL refuses NUL in a query parameter.
         return uid if "\x00" not in uid and len(uid) <= 1024 else None
     return ident if _SAFE_ID.match(ident) else None
-
-
-def one_line(text: str) -> str:
-    """A single-line field: line breaks become spaces, control characters are dropped."""
-    text = _LINE_BREAKS.sub(" ", text).replace("\t", " ")
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cc").strip()
-
-
-def multi_line(text: str) -> str:
-    """Notes: every line-break form becomes LF, other control characters are dropped."""
-    text = _LINE_BREAKS.sub("\n", text)
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
 
 
 def parse_instant(value: Any, name: str, zone: tzinfo, errors: list[FieldError]) -> datetime | None:

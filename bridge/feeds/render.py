@@ -32,10 +32,18 @@ from typing import Any, Final
 
 from icalendar import Calendar, Component, vDuration, vRecur
 
-from bridge.feeds.text import clean_param, clean_text, clean_uri, css_color_name, hex_color
+from bridge.feeds.values import (
+    MAX_LINE_TEXT,
+    MAX_MULTILINE_TEXT,
+    clean_param,
+    clean_uri,
+    css_color_name,
+    hex_color,
+)
 from bridge.feeds.zones import feed_zone, vtimezone_bytes
 from bridge.model import Collection, ItemRecord
 from bridge.store.feeds import Privacy
+from bridge.text import multi_line, one_line
 
 __all__ = [
     "LEVEL_FIELDS",
@@ -141,7 +149,7 @@ def feed_window(now: float, past_days: int, future_days: int) -> FeedWindow:
 def feed_uid(uid: str, privacy: Privacy) -> str:
     """The UID an event has in a feed: its own at ``full``, a stable hash below."""
     if privacy == "full":
-        return clean_text(uid)
+        return one_line(uid, limit=MAX_LINE_TEXT)
     digest = hashlib.sha256(b"termin-bridge-feed\0" + uid.encode("utf-8")).hexdigest()
     return f"{digest[:32]}@termin-bridge"
 
@@ -190,7 +198,7 @@ def _first(comp: Component, name: str) -> Any:
 
 def _upper(comp: Component, name: str) -> str:
     value = _first(comp, name)
-    return clean_text(value).upper() if value is not None else ""
+    return one_line(value, limit=MAX_LINE_TEXT).upper() if value is not None else ""
 
 
 class _Builder:
@@ -304,12 +312,12 @@ def _full_fields(src: Component, out: _Builder) -> None:
     for name in ("SUMMARY", "LOCATION", "X-TERMIN-CUSTOMER-NAME", "X-TERMIN-CUSTOMER-EMAIL",
                  "X-TERMIN-CUSTOMER-PHONE", "X-TERMIN-SERVICE", "CONTACT"):
         value = _first(src, name)
-        if value is not None and (text := clean_text(value)):
+        if value is not None and (text := one_line(value, limit=MAX_LINE_TEXT)):
             out.add(name, text)
     description = _first(src, "DESCRIPTION")
-    if description is not None and (text := clean_text(description, multiline=True)):
+    if description is not None and (text := multi_line(description, limit=MAX_MULTILINE_TEXT)):
         out.add("DESCRIPTION", text)
-    cats = [clean_text(c) for c in _category_values(src)]
+    cats = [one_line(c, limit=MAX_LINE_TEXT) for c in _category_values(src)]
     if cats := [c for c in cats if c]:
         out.add("CATEGORIES", cats)
     url = _first(src, "URL")
@@ -326,7 +334,7 @@ def _full_fields(src: Component, out: _Builder) -> None:
             params: dict[str, str] = {}
             if cn := clean_param(getattr(prop, "params", {}).get("CN", "")):
                 params["CN"] = cn
-            partstat = clean_text(getattr(prop, "params", {}).get("PARTSTAT", "")).upper()
+            partstat = one_line(getattr(prop, "params", {}).get("PARTSTAT", "")).upper()
             if name == "ATTENDEE" and partstat in _PARTSTAT:
                 params["PARTSTAT"] = partstat
             out.add(name, address, parameters=params or None)
@@ -363,7 +371,8 @@ def _event(src: Component, item: ItemRecord, privacy: Privacy, zones: dict[str, 
         out.add("SUMMARY", _BUSY_SUMMARY)
     elif level == "limited":
         service = _first(src, "X-TERMIN-SERVICE") or item.service
-        out.add("SUMMARY", clean_text(service) if service else _LIMITED_FALLBACK)
+        summary = one_line(service, limit=MAX_LINE_TEXT) if service else _LIMITED_FALLBACK
+        out.add("SUMMARY", summary)
     else:
         _full_fields(src, out)
     return out
@@ -402,7 +411,7 @@ def _header(collection: Collection, refresh_seconds: int) -> bytes:
     cal.add("VERSION", "2.0")
     cal.add("CALSCALE", "GREGORIAN")
     cal.add("METHOD", "PUBLISH")
-    name = clean_text(collection.display_name, limit=255)
+    name = one_line(collection.display_name, limit=255)
     if name:
         cal.add("NAME", name)
         cal.add("X-WR-CALNAME", name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -31,8 +30,10 @@ from bridge.google.mapping_google import (
 from bridge.google.mapping_ical import (
     MAX_REMINDER_MINUTES,
     MAX_REMINDERS,
+    block_text,
     canonical_rrule,
     fit_categories,
+    line_text,
 )
 from bridge.google.mapping_instances import drop_plain
 from bridge.google.mapping_model import (
@@ -60,23 +61,6 @@ _PARTSTAT_FROM_GOOGLE = {v: k for k, v in PARTSTAT_TO_GOOGLE.items()}
 _CLASS_FROM_GOOGLE = {v: k for k, v in VISIBILITY.items()}
 
 
-# Control characters Google lets through (pasted text) but iCalendar cannot carry; tab, CR and
-# LF stay (they are escaped on output).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(value: object) -> str | None:
-    """``value`` as text without control characters; ``None`` when nothing is left."""
-    if not value:
-        return None
-    text = _CONTROL.sub("", str(value))
-    return text or None
-
-
-def _str(item: Mapping[str, Any], key: str) -> str | None:
-    return clean_text(item.get(key))
-
-
 def _reminders(item: Mapping[str, Any]) -> tuple[Reminder, ...] | None:
     reminders = item.get("reminders")
     if not isinstance(reminders, Mapping) or reminders.get("useDefault", True):
@@ -101,7 +85,7 @@ def _attendees(item: Mapping[str, Any]) -> tuple[Attendee, ...]:
             continue  # the calendar owner Google lists as organizer-attendee
         out[email] = Attendee(
             email=email,
-            name=clean_text(att.get("displayName")),
+            name=line_text(att.get("displayName")),
             partstat=_PARTSTAT_FROM_GOOGLE.get(str(att.get("responseStatus")), "NEEDS-ACTION"),
             optional=bool(att.get("optional")),
             resource=bool(att.get("resource")),
@@ -121,7 +105,7 @@ def _organizer(
         return None
     if org.get("self") and not attendees:
         return None  # Google's default organizer (the calendar itself) is no content
-    return Person(str(org["email"]).lower(), clean_text(org.get("displayName")))
+    return Person(str(org["email"]).lower(), line_text(org.get("displayName")))
 
 
 def _categories(private: Mapping[str, str]) -> tuple[str, ...]:
@@ -156,7 +140,7 @@ def _time(item: Mapping[str, Any], key: str) -> datetime | None:
         return None
 
 
-def _recurrence_lines(
+def _recurrenceblock_text(
     lines: Sequence[str], ref: Moment, ref_tz: str
 ) -> tuple[str | None, tuple[Moment, ...], tuple[Moment, ...]]:
     rrule: str | None = None
@@ -203,7 +187,7 @@ def event_from_google(
     rid: Moment | None = None
     ref_tz = canonical_tz(start_obj.get("timeZone")) or canonical_tz(calendar_tz) or "UTC"
     if item.get("recurrence") and master is None:
-        rrule, rdates, exdates = _recurrence_lines(item["recurrence"], start, ref_tz)
+        rrule, rdates, exdates = _recurrenceblock_text(item["recurrence"], start, ref_tz)
     if item.get("originalStartTime"):
         original = item["originalStartTime"]
         raw = moment_from_google(original, floating=False, calendar_tz=master_tz or ref_tz)
@@ -215,7 +199,7 @@ def event_from_google(
             rid = raw
     customer = tuple(
         (prop, text) for prop, key in PRIVATE_CUSTOMER.items()
-        if (text := clean_text(private.get(key)))
+        if (text := line_text(private.get(key)))
     )
     visibility = str(item.get("visibility") or "default")
     klass = _CLASS_FROM_GOOGLE.get(visibility)
@@ -223,9 +207,9 @@ def event_from_google(
     return EventData(
         start=start,
         end=end,
-        summary=_str(item, "summary"),
-        description=_str(item, "description"),
-        location=_str(item, "location"),
+        summary=line_text(item.get("summary")),
+        description=block_text(item.get("description")),
+        location=line_text(item.get("location")),
         status=status if status in ("CONFIRMED", "TENTATIVE", "CANCELLED") else "CONFIRMED",
         transparent=item.get("transparency") == "transparent",
         klass=klass,

@@ -26,6 +26,7 @@ from bridge.google.mapping_model import (
     UnsupportedResource,
 )
 from bridge.google.mapping_time import add_duration, as_style, moment_from_ical
+from bridge.text import multi_line, one_line
 
 __all__ = [
     "CUSTOMER_PROPS",
@@ -83,6 +84,17 @@ def _text(comp: Component, name: str) -> str | None:
         return None
     text = str(values[0])
     return text or None
+
+
+def line_text(value: object) -> str | None:
+    """A one-line text field (summary, location, names) as both sides of the mapping see it:
+    cleaned by :func:`bridge.text.one_line`, ``None`` when nothing is left."""
+    return (one_line(value) or None) if value else None
+
+
+def block_text(value: object) -> str | None:
+    """A multi-line text field (description), cleaned by :func:`bridge.text.multi_line`."""
+    return (multi_line(value) or None) if value else None
 
 
 def _cap(text: str | None) -> str | None:
@@ -222,7 +234,7 @@ def _attendees(comp: Component) -> tuple[Attendee, ...]:
         cutype = (_param(prop, "CUTYPE") or "INDIVIDUAL").upper()
         out[email] = Attendee(
             email=email,
-            name=_param(prop, "CN"),
+            name=line_text(_param(prop, "CN")),
             partstat=partstat if partstat in _PARTSTATS else "NEEDS-ACTION",
             optional=role in ("OPT-PARTICIPANT", "NON-PARTICIPANT"),
             resource=cutype in ("RESOURCE", "ROOM"),
@@ -239,7 +251,7 @@ def _organizer(comp: Component) -> Person | None:
     email = _email(prop)
     if email is None:
         return None
-    return Person(email=email[:MAX_PRIVATE_VALUE], name=_cap(_param(prop, "CN")))
+    return Person(email=email[:MAX_PRIVATE_VALUE], name=_cap(line_text(_param(prop, "CN"))))
 
 
 def _dt(comp: Component, name: str) -> Any:
@@ -265,14 +277,14 @@ def _event(comp: Component, *, master_start: Moment | None, ref_tz: str) -> Even
     ref = master_start or start
     rid = comp.get("RECURRENCE-ID")
     customer = tuple(
-        (name, value) for name in CUSTOMER_PROPS if (value := _cap(_text(comp, name)))
+        (name, value) for name in CUSTOMER_PROPS if (value := _cap(line_text(_text(comp, name))))
     )
     return EventData(
         start=start,
         end=end,
-        summary=_text(comp, "SUMMARY"),
-        description=_text(comp, "DESCRIPTION"),
-        location=_text(comp, "LOCATION"),
+        summary=line_text(_text(comp, "SUMMARY")),
+        description=block_text(_text(comp, "DESCRIPTION")),
+        location=line_text(_text(comp, "LOCATION")),
         status=status if status in _STATUSES else "CONFIRMED",
         transparent=(_text(comp, "TRANSP") or "").upper() == "TRANSPARENT",
         klass=(klass if klass in _CLASSES else "PRIVATE") if klass else None,

@@ -9,7 +9,6 @@ can inject a mail header.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from bridge.ical.timezones import zone_for_name
+from bridge.text import one_line
 
 __all__ = ["KINDS", "LANGUAGES", "Message", "Renderer", "format_when"]
 
@@ -40,12 +40,6 @@ class Message:
 
     subject: str
     body: str
-
-
-def _one_line(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
-    return " ".join(text.split())
 
 
 def _date(value: datetime, language: str) -> str:
@@ -94,13 +88,13 @@ class Renderer:
         calendar = payload.get("calendar") or {}
         return {
             "when": format_when(payload, language),
-            "customer_name": _one_line(customer.get("name")),
-            "service": _one_line(payload.get("service")),
-            "location": _one_line(payload.get("location")),
-            "summary": _one_line(payload.get("summary")),
-            "status": _one_line(payload.get("status")),
-            "change": _one_line(payload.get("change") or "created"),
-            "calendar_name": _one_line(calendar.get("name")),
+            "customer_name": one_line(customer.get("name") or ""),
+            "service": one_line(payload.get("service") or ""),
+            "location": one_line(payload.get("location") or ""),
+            "summary": one_line(payload.get("summary") or ""),
+            "status": one_line(payload.get("status") or ""),
+            "change": one_line(payload.get("change") or "created"),
+            "calendar_name": one_line(calendar.get("name") or ""),
         }
 
     def render(self, kind: str, language: str, payload: dict[str, Any]) -> Message:
@@ -112,4 +106,4 @@ class Renderer:
         text = template.render(self.context(payload, language))
         head, _, body = text.partition("\n\n")
         subject = head.removeprefix("Subject:").strip()
-        return Message(subject=_one_line(subject), body=body.strip("\n") + "\n")
+        return Message(subject=one_line(subject), body=body.strip("\n") + "\n")

@@ -1,24 +1,26 @@
-"""Sanitisers for every value that leaves the bridge in an ICS feed.
+"""Feed-specific value checks: quoted parameters, URIs and colours.
 
-Booking data may hold CR, LF, lone CR, U+2028, NUL and other control characters.  The
-iCalendar serialiser escapes ``\\n`` in TEXT values, but not every client agrees on what a line
-break is, so feed values are cleaned first: single-line fields lose every line break, multi-line
-fields keep only ``\\n`` (which the serialiser escapes), and control and bidi-override characters
-are dropped everywhere.  Nothing that comes out of these functions can start a new content line.
+Free text is cleaned by :mod:`bridge.text` (the one notion of line breaks and control characters
+for every path); this module adds what only the feed writer needs: parameter values that cannot
+close a quoted string, URIs of the schemes a feed may carry, and RFC 7986 colour names.  Feed
+values are capped at :data:`MAX_LINE_TEXT` (one-line) and :data:`MAX_MULTILINE_TEXT` characters.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["clean_param", "clean_text", "clean_uri", "css_color_name", "hex_color"]
+from bridge.text import one_line
 
-# Everything some reader treats as a line break: CR, LF, VT, FF, FS/GS/RS, NEL, LS, PS.
-_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-# C0 and C1 controls (tab included; it becomes a space first), DEL, bidi embeddings/overrides
-# and isolates (they can make a displayed value lie about its content), BOM.
-_DROP = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
-_SPACES = re.compile(r"[ \t]+")
+__all__ = [
+    "MAX_LINE_TEXT",
+    "MAX_MULTILINE_TEXT",
+    "clean_param",
+    "clean_uri",
+    "css_color_name",
+    "hex_color",
+]
+
 _URI_SCHEMES = ("http://", "https://", "mailto:", "tel:")
 _HEX = re.compile(r"#?([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
 
@@ -39,23 +41,9 @@ _CSS_COLORS: dict[str, tuple[int, int, int]] = {
 }
 
 
-def clean_text(value: object, *, multiline: bool = False, limit: int | None = None) -> str:
-    """``value`` as text that cannot break a content line (``\\n`` kept only if multiline)."""
-    text = _BREAKS.sub("\n", str(value)).replace("\t", " ")
-    text = _DROP.sub("", text)
-    if multiline:
-        lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-        text = "\n".join(lines).strip("\n")
-        cap = MAX_MULTILINE_TEXT if limit is None else limit
-    else:
-        text = _SPACES.sub(" ", text.replace("\n", " ")).strip()
-        cap = MAX_LINE_TEXT if limit is None else limit
-    return text[:cap]
-
-
 def clean_param(value: object) -> str:
     """A parameter value: one line, no double quotes (they delimit quoted parameters)."""
-    return clean_text(value, limit=256).replace('"', "'")
+    return one_line(value, limit=256).replace('"', "'")
 
 
 def clean_uri(value: object) -> str | None:
@@ -63,7 +51,7 @@ def clean_uri(value: object) -> str | None:
     text = str(value).strip()
     if len(text) > 2048 or not text.lower().startswith(_URI_SCHEMES):
         return None
-    if _BREAKS.search(text) or _DROP.search(text) or any(c.isspace() for c in text):
+    if one_line(text) != text or any(c.isspace() for c in text):
         return None
     if any(c in text for c in '"<>\\^`{|}'):
         return None
