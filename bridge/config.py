@@ -188,7 +188,8 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                      "attendees, mail an address found in the description"),
         "webhook_url": Option(str, "", "URL that receives every notification as signed JSON "
                               "(empty: webhooks off)", _url_or_empty),
-        "webhook_secret": Option(str, "", "HMAC-SHA256 key for the X-Termin-Signature header",
+        "webhook_secret": Option(str, "", "Standard Webhooks signing secret (whsec_<base64 "
+                                 "key>; any other text is used as the raw HMAC key)",
                                  secret=True),
         "max_attempts": Option(int, 8, "send attempts before a notification is marked failed",
                                _positive),

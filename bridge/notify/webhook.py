@@ -1,33 +1,57 @@
-"""Signed webhooks: JSON POSTs with ``X-Termin-Signature: sha256=<HMAC-SHA256 of the body>``.
+"""Signed webhooks in the Standard Webhooks scheme (https://www.standardwebhooks.com).
 
-Receivers verify with :func:`verify_signature` (constant-time) and drop repeats by the
-``X-Termin-Delivery`` id, which stays the same for every retry of one notification.
+Each delivery is a JSON ``POST`` with three headers:
+
+- ``webhook-id``: the notification's delivery id, the same on every retry (receivers drop repeats);
+- ``webhook-timestamp``: the attempt's Unix time in seconds;
+- ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``.
+
+The signature covers the timestamp, and receivers refuse a timestamp more than five minutes away,
+so a captured request cannot be replayed later (the old body-only ``X-Termin-Signature`` could).
+Receivers verify with any Standard Webhooks library, e.g. Python's
+``standardwebhooks.Webhook(secret).verify(body, headers)``, which is also what signs here.
+The secret is ``whsec_<base64 key>`` as the scheme defines it; any other configured string is
+used as the raw key (configurations from before the scheme keep working); :func:`verify` takes
+both.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from bridge.notify.email import PermanentError
 
-__all__ = ["SIGNATURE_HEADER", "build_body", "post_webhook", "sign", "verify_signature"]
+__all__ = ["build_body", "post_webhook", "signed_headers", "verify"]
 
-SIGNATURE_HEADER = "X-Termin-Signature"
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value for ``body``."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+_PREFIX = "whsec_"
 
 
-def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """True when ``header`` is the signature of ``body`` under ``secret``."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header)
+def _signer(secret: str) -> Webhook:
+    return Webhook(secret if secret.startswith(_PREFIX) else secret.encode("utf-8"))
+
+
+def signed_headers(secret: str, delivery_id: str, body: bytes, now: float) -> dict[str, str]:
+    """The three Standard Webhooks headers for one attempt to deliver ``body`` at ``now``."""
+    stamp = datetime.fromtimestamp(int(now), tz=UTC)
+    signature = _signer(secret).sign(delivery_id, stamp, body.decode("utf-8"))
+    return {"webhook-id": delivery_id, "webhook-timestamp": str(int(now)),
+            "webhook-signature": signature}
+
+
+def verify(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
+    """True when ``headers`` sign ``body`` under ``secret`` with a timestamp within 5 minutes."""
+    try:
+        _signer(secret).verify(body, dict(headers), json_parse=False)
+    except (WebhookVerificationError, ValueError):  # ValueError: malformed signature list
+        return False
+    return True
 
 
 def build_body(
@@ -42,11 +66,11 @@ def build_body(
 
 async def post_webhook(
     session: aiohttp.ClientSession, url: str, secret: str, body: bytes, *, delivery_id: str,
-    event: str, timeout: float = 15.0,
+    timeout: float = 15.0,
 ) -> None:
     """POST one delivery; 2xx is success, other 4xx (but 408/429) are permanent failures."""
-    headers = {"Content-Type": "application/json", "X-Termin-Delivery": delivery_id,
-               "X-Termin-Event": event, SIGNATURE_HEADER: sign(secret, body)}
+    headers = {"Content-Type": "application/json",
+               **signed_headers(secret, delivery_id, body, time.time())}
     async with session.post(url, data=body, headers=headers,
                             timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
         if 200 <= resp.status < 300:

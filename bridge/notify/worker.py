@@ -204,6 +204,6 @@ class NotificationWorker:
             body = build_body(delivery_id, row.kind, row.language, row.recipient, row.payload,
                               row.created_at)
             await post_webhook(self.session, self.config.webhook_url, self.config.webhook_secret,
-                               body, delivery_id=delivery_id, event=f"appointment.{row.kind}")
+                               body, delivery_id=delivery_id)
             return None
         return f"unknown channel {row.channel!r}"

@@ -22,12 +22,12 @@ from sqlalchemy import insert, select
 
 from bridge.config import Settings, load
 from bridge.ical import parse_resource
-from bridge.notify.webhook import SIGNATURE_HEADER, verify_signature
+from bridge.notify.webhook import verify
 from bridge.store import SqlStore, open_store
 from bridge.store import schema as s
 
 CALENDAR = "alice/praxis"
-WEBHOOK_SECRET = "whsec-test-0123456789"
+WEBHOOK_SECRET = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 START = datetime(2026, 7, 6, 8, 0, tzinfo=UTC)  # Monday 10:00 in Berlin
 
 
@@ -89,19 +89,19 @@ class WebhookSink:
 
 @pytest.fixture
 async def webhook(aiohttp_server: Any) -> WebhookSink:
-    """A local webhook receiver verifying X-Termin-Signature."""
+    """A local webhook receiver verifying the Standard Webhooks signature."""
     sink = WebhookSink()
 
     async def receive(request: web.Request) -> web.Response:
         sink.calls += 1
         body = await request.read()
-        if not verify_signature(WEBHOOK_SECRET, body, request.headers.get(SIGNATURE_HEADER)):
+        if not verify(WEBHOOK_SECRET, body, request.headers):
             sink.bad_signatures += 1
             return web.Response(status=401)
         if sink.fail_with is not None:
             return web.Response(status=sink.fail_with)
         data = json.loads(body)
-        assert data["id"] == request.headers["X-Termin-Delivery"]
+        assert data["id"] == request.headers["webhook-id"]
         sink.bodies.append(data)
         return web.Response(status=204)
 
