@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from babel.dates import format_date, get_timezone_name
 
 from bridge.ical.timezones import zone_for_name
 from bridge.text import one_line
@@ -26,12 +27,9 @@ KINDS = ("confirmation", "cancellation", "reminder")
 LANGUAGES = ("de", "en")
 DASH = "\u2013"  # en dash between times
 _BUILTIN = Path(__file__).resolve().parent / "templates"
-_DE_DAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-_DE_MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-              "September", "Oktober", "November", "Dezember")
-_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December")
+# Day and month names come from the CLDR data through Babel; the patterns are ours.
+_DATE_PATTERNS = {"de": "EEEE, d. MMMM y", "en": "EEEE, d MMMM y"}
+_LOCALES = {"de": "de_DE", "en": "en_GB"}
 
 
 @dataclass(frozen=True)
@@ -43,14 +41,17 @@ class Message:
 
 
 def _date(value: datetime, language: str) -> str:
-    if language == "de":
-        return (f"{_DE_DAYS[value.weekday()]}, {value.day}. {_DE_MONTHS[value.month - 1]} "
-                f"{value.year}")
-    return f"{_EN_DAYS[value.weekday()]}, {value.day} {_EN_MONTHS[value.month - 1]} {value.year}"
+    return format_date(value, _DATE_PATTERNS[language], locale=_LOCALES[language])
 
 
-def format_when(payload: dict[str, Any], language: str) -> str:
-    """The appointment's date and time in the calendar's zone, in words of ``language``."""
+def _zone_name(value: datetime, language: str) -> str:
+    """The zone's name as people say it at ``value`` ("Mitteleuropäische Sommerzeit")."""
+    return str(get_timezone_name(value, width="long", locale=_LOCALES[language]))
+
+
+def format_when(payload: dict[str, Any], language: str, *, name_zone: bool = True) -> str:
+    """The appointment's date and time in the calendar's zone, in words of ``language``, with the
+    zone named unless ``name_zone`` is false (an all-day appointment has no zone to name)."""
     zone = zone_for_name(str(payload.get("timezone") or "UTC")) or ZoneInfo("UTC")
     start = datetime.fromisoformat(str(payload["start"])).astimezone(zone)
     end = datetime.fromisoformat(str(payload["end"])).astimezone(zone)
@@ -62,12 +63,12 @@ def format_when(payload: dict[str, Any], language: str) -> str:
         if last.date() > start.date():
             text += f" {DASH} " + _date(last, language)
         return text
+    hours = " Uhr" if language == "de" else ""
+    zone_name = f" ({_zone_name(start, language)})" if name_zone else ""
     if end.date() != start.date():
         return (f"{_date(start, language)} {start:%H:%M} {DASH} {_date(end, language)} "
-                f"{end:%H:%M}" + (" Uhr" if language == "de" else ""))
-    if language == "de":
-        return f"{_date(start, language)}, {start:%H:%M}{DASH}{end:%H:%M} Uhr"
-    return f"{_date(start, language)}, {start:%H:%M}{DASH}{end:%H:%M}"
+                f"{end:%H:%M}{hours}{zone_name}")
+    return f"{_date(start, language)}, {start:%H:%M}{DASH}{end:%H:%M}{hours}{zone_name}"
 
 
 class Renderer:
@@ -88,6 +89,7 @@ class Renderer:
         calendar = payload.get("calendar") or {}
         return {
             "when": format_when(payload, language),
+            "when_short": format_when(payload, language, name_zone=False),
             "customer_name": one_line(customer.get("name") or ""),
             "service": one_line(payload.get("service") or ""),
             "location": one_line(payload.get("location") or ""),
