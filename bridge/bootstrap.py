@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from pathlib import Path
 
-from bridge.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, Settings, ensure_secret_key, load
+from bridge.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, Settings, load, render_example
 from bridge.passwords import generate_password, hash_password
 from bridge.store import SqlStore, open_store
 from bridge.store.notify import policy_from_settings
 
-__all__ = ["ensure_admin", "load_settings", "open_settings_store", "prepare"]
+__all__ = ["ensure_admin", "load_settings", "open_settings_store"]
 
 _LOGGER = logging.getLogger(__name__)
-_EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "bridge.example.toml"
 
 
-def load_settings(path: str | None, *, create: bool = False) -> Settings:
-    """Load the configuration; with ``create`` a missing default file is made from the example."""
-    target = Path(path or os.environ.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_PATH)
-    if create and not target.exists() and _EXAMPLE.exists():
+def load_settings(path: str | None, *, create_default: bool = False) -> Settings:
+    """Load the configuration from ``path``, ``$TERMIN_BRIDGE_CONFIG`` or the default path.
+
+    A file named explicitly must exist.  With ``create_default`` (first start of ``serve``) a
+    missing file at the default path is written from the schema's documented example.
+    """
+    explicit = path or os.environ.get(ENV_PREFIX + "CONFIG") or None
+    target = Path(explicit or DEFAULT_CONFIG_PATH)
+    if create_default and explicit is None and not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(_EXAMPLE, target)
-        _LOGGER.info("created %s from the example configuration", target)
-    return load(target, require_file=path is not None)
+        target.write_text(render_example(), encoding="utf-8")
+        _LOGGER.info("created %s with every setting at its default", target)
+    return load(target, require_file=explicit is not None)
 
 
 def open_settings_store(settings: Settings, *, migrate: bool = True) -> SqlStore:
@@ -51,9 +54,3 @@ def ensure_admin(store: SqlStore) -> str | None:
     password = given or generate_password()
     store.create_user("admin", hash_password(password), role="admin")
     return None if given else password
-
-
-def prepare(path: str | None, *, create: bool = False) -> tuple[Settings, SqlStore]:
-    """Settings with a secret key, and the migrated store."""
-    settings = ensure_secret_key(load_settings(path, create=create))
-    return settings, open_settings_store(settings)

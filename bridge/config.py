@@ -26,9 +26,10 @@ __all__ = [
     "SCHEMA",
     "Option",
     "Settings",
-    "ensure_secret_key",
     "load",
     "parse_offsets",
+    "render_example",
+    "with_secret_key",
 ]
 
 DEFAULT_CONFIG_PATH = Path("var/bridge.toml")
@@ -345,13 +346,17 @@ def load(
     return Settings(values=values, sources=sources, path=path)
 
 
-def ensure_secret_key(settings: Settings) -> Settings:
-    """Return settings with a secret key, generating ``data_dir/secret_key`` (mode 0600) once."""
+def with_secret_key(settings: Settings, *, create: bool) -> Settings:
+    """Settings with the secret key from ``data_dir/secret_key`` when none is configured;
+    ``create`` generates that file (mode 0600) on first start, otherwise a missing file leaves
+    the key empty (nothing can have been sealed with it yet)."""
     if settings.get("security", "secret_key"):
         return settings
     key_file = settings.data_dir / "secret_key"
     if key_file.exists():
         key = key_file.read_text(encoding="utf-8").strip()
+    elif not create:
+        return settings
     else:
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)

@@ -1,6 +1,6 @@
 """``termin-bridge serve --demo``: the offline Google emulator, wired in, ready to click through.
 
-:func:`start_demo` starts the emulator in-process on a free loopback port with its bundled demo
+:func:`start_demo` starts the emulator in-process on a loopback port with its bundled demo
 seed (a Google account "praxis@example.com" with the calendars "Termine Praxis" and "Urlaub und
 Feiertage" and a few events, plus a second account so the account chooser shows), registers the
 sidecar's callback URL with the demo OAuth client, and returns settings whose ``[google]`` values
@@ -79,8 +79,10 @@ def start_demo(
     store: SqlStore | None = None,
     *,
     out: Callable[[str], None] | None = None,
+    port: int = 0,
 ) -> tuple[Settings, Callable[[], None]]:
-    """Start the emulator with the demo seed; returns (settings pointing at it, stop)."""
+    """Start the emulator with the demo seed on ``127.0.0.1:port`` (0: any free port); returns
+    (settings pointing at it, stop)."""
     from bridge.emulator.seed import demo_seed
     from bridge.emulator.testing import EmulatorServer
 
@@ -89,7 +91,13 @@ def start_demo(
     client = dict(seed["clients"][0])
     client["redirect_uris"] = _callback_urls(settings)
     seed["clients"] = [client]
-    emulator = EmulatorServer(seed=seed).start()
+    try:
+        emulator = EmulatorServer(seed=seed, port=port).start()
+    except RuntimeError as exc:  # the bind failed in the emulator's thread
+        cause = exc.__cause__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+        raise BridgeError(f"cannot start the demo Google emulator on 127.0.0.1:{port}: "
+                          f"{reason}; choose another port with --demo-port") from None
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     base = emulator.base_url
     demo_settings = settings.with_overrides(google={

@@ -64,6 +64,7 @@ def run(
     dav: bool,
     sidecar: bool,
     demo: bool = False,
+    demo_port: int = 0,
     stop_event: threading.Event | None = None,
 ) -> int:
     """Serve CalDAV and/or the sidecar until SIGINT/SIGTERM or ``stop_event``; returns 0."""
@@ -75,7 +76,7 @@ def run(
     if demo:
         from bridge.demo import start_demo
 
-        settings, stop_demo = start_demo(settings, store)
+        settings, stop_demo = start_demo(settings, store, port=demo_port)
     if dav:
         from radicale_plugins.server import DavServer
 

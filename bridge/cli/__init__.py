@@ -1,8 +1,13 @@
 """The ``termin-bridge`` command line.
 
 Each command group lives in its own module exposing ``register(subparsers)``; the module adds its
-parsers and sets ``func`` to a handler ``(args) -> int``.  ``main`` turns every ``BridgeError`` into
-one clear line on stderr and a non-zero exit code: no tracebacks for user mistakes.
+parsers and sets ``func`` to a handler ``(args, ctx) -> int``.  ``main`` opens the settings once
+(:class:`~bridge.cli.context.CliContext`; the store opens on first use), sets up logging from
+them, runs the handler and closes the store; it turns every ``BridgeError`` into one clear line
+on stderr and a non-zero exit code: no tracebacks for user mistakes.  Parsers may set
+``first_start=True`` (the serving commands: create the default config file and the secret key);
+a command that needs neither settings nor store sets ``standalone`` to a handler ``(args) -> int``
+instead of ``func`` (the emulator).
 """
 
 from __future__ import annotations
@@ -10,11 +15,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bridge import __version__
 from bridge.cli import apikeys, calendars, db, emulator, feeds, google, ics, serve, users
-from bridge.config import load
+from bridge.cli.context import CliContext, Handler
 from bridge.errors import BridgeError, ConfigError
 from bridge.logging_setup import setup_logging
 
@@ -62,24 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _logging_defaults(config: str | None) -> tuple[str, str]:
-    """``[logging]`` format and level from the configuration (defaults if it cannot be read:
-    the command itself then reports the configuration problems)."""
-    try:
-        settings = load(config)
-    except ConfigError:
-        return "text", "INFO"
-    return str(settings.get("logging", "format")), str(settings.get("logging", "level"))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    fmt, level = _logging_defaults(args.config)
-    setup_logging(args.log_format or fmt, args.log_level or level)
+    ctx: CliContext | None = None
     try:
-        code: int = args.func(args)
+        standalone: Callable[[argparse.Namespace], int] | None = getattr(args, "standalone", None)
+        if standalone is not None:  # needs no settings and no store (the emulator)
+            setup_logging(args.log_format or "text", args.log_level or "INFO")
+            return standalone(args)
+        ctx = CliContext.load(args.config, first_start=getattr(args, "first_start", False))
+        setup_logging(args.log_format or str(ctx.settings.get("logging", "format")),
+                      args.log_level or str(ctx.settings.get("logging", "level")))
+        handler: Handler = args.func
+        return handler(args, ctx)
     except ConfigError as exc:
         print(f"termin-bridge: {exc}", file=sys.stderr)
         return 2
@@ -88,4 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    return code
+    finally:
+        if ctx is not None:
+            ctx.close()

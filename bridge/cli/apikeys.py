@@ -10,7 +10,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.bootstrap import prepare
+from bridge.cli.context import CliContext
 from bridge.errors import BridgeError
 
 __all__ = ["register"]
@@ -22,11 +22,11 @@ def _when(value: float | None) -> str:
     return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _create(args: argparse.Namespace) -> int:
+def _create(args: argparse.Namespace, ctx: CliContext) -> int:
     name = args.name.strip()
     if not name or len(name) > 255:
         raise BridgeError("the key name must be 1 to 255 characters")
-    _settings, store = prepare(args.config, create=True)
+    store = ctx.store
     key, secret = store.create_api_key(name, args.scope)
     print(f"created API key {key.id} ({key.name}, scope {key.scope})")
     print("use it as 'Authorization: Bearer <key>'; it is shown only now:")
@@ -34,8 +34,8 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    _settings, store = prepare(args.config, create=True)
+def _list(args: argparse.Namespace, ctx: CliContext) -> int:
+    store = ctx.store
     keys = store.list_api_keys()
     if not keys:
         print("no API keys")
@@ -46,8 +46,8 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _revoke(args: argparse.Namespace) -> int:
-    _settings, store = prepare(args.config, create=True)
+def _revoke(args: argparse.Namespace, ctx: CliContext) -> int:
+    store = ctx.store
     key = store.revoke_api_key(args.id)
     print(f"revoked API key {key.id} ({key.name})")
     return 0
@@ -66,5 +66,5 @@ def register(sub: Any) -> None:
     lst = commands.add_parser("list", help="list keys (never the secrets)")
     lst.set_defaults(func=_list)
     revoke = commands.add_parser("revoke", help="revoke key ID (effective immediately)")
-    revoke.add_argument("id", metavar="ID", type=int)
+    revoke.add_argument("id", metavar="ID", type=int, help="key id from `apikey list`")
     revoke.set_defaults(func=_revoke)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bridge.bootstrap import prepare
+from bridge.cli.context import CALENDAR_REF_HELP, CliContext
 from bridge.errors import BridgeError
 from bridge.ical.timezones import is_valid_iana
 from bridge.names import check_calendar_ref
@@ -25,12 +25,12 @@ def calendar_props(name: str, color: str | None = None) -> dict[str, str]:
     return props
 
 
-def _add(args: argparse.Namespace) -> int:
+def _add(args: argparse.Namespace, ctx: CliContext) -> int:
     owner, slug = check_calendar_ref(args.ref)
     if not is_valid_iana(args.timezone):
         raise BridgeError(f"unknown time zone {args.timezone!r}: use an IANA name such as "
                           "Europe/Berlin")
-    _settings, store = prepare(args.config, create=True)
+    store = ctx.store
     if store.get_user(owner) is None:
         raise BridgeError(f"no user called {owner!r}; create it with `termin-bridge user add`")
     store.create_collection(
@@ -41,8 +41,8 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    _settings, store = prepare(args.config, create=True)
+def _list(args: argparse.Namespace, ctx: CliContext) -> int:
+    store = ctx.store
     calendars = store.list_collections(tag="VCALENDAR")
     if not calendars:
         print("no calendars")
@@ -51,9 +51,9 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _share(args: argparse.Namespace) -> int:
+def _share(args: argparse.Namespace, ctx: CliContext) -> int:
     owner, slug = check_calendar_ref(args.ref)
-    _settings, store = prepare(args.config, create=True)
+    store = ctx.store
     path = f"{owner}/{slug}"
     coll = store.get_collection(path)
     if coll is None or not coll.is_calendar:
@@ -72,8 +72,8 @@ def _share(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shares(args: argparse.Namespace) -> int:
-    _settings, store = prepare(args.config, create=True)
+def _shares(args: argparse.Namespace, ctx: CliContext) -> int:
+    store = ctx.store
     grants = store.list_grants(args.user)
     if not grants:
         print("no shared calendars")
@@ -88,7 +88,7 @@ def register(sub: Any) -> None:
     commands = cal.add_subparsers(dest="calendar_command", metavar="ACTION")
     commands.required = True
     add = commands.add_parser("add", help="create a calendar OWNER/SLUG")
-    add.add_argument("ref", metavar="OWNER/SLUG")
+    add.add_argument("ref", metavar="OWNER/SLUG", help=CALENDAR_REF_HELP)
     add.add_argument("--name", help="display name (default: the slug)")
     add.add_argument("--timezone", default="Europe/Berlin", help="IANA time zone")
     add.add_argument("--color", help="colour, e.g. #3366ccff")
@@ -96,8 +96,8 @@ def register(sub: Any) -> None:
     lst = commands.add_parser("list", help="list calendars")
     lst.set_defaults(func=_list)
     share = commands.add_parser("share", help="give another user read or write access")
-    share.add_argument("ref", metavar="OWNER/SLUG")
-    share.add_argument("user", metavar="USER")
+    share.add_argument("ref", metavar="OWNER/SLUG", help=CALENDAR_REF_HELP)
+    share.add_argument("user", metavar="USER", help="the user who gets access")
     mode = share.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="allow changes (default: read only)")
     mode.add_argument("--revoke", action="store_true", help="remove the access")

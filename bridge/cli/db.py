@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bridge.bootstrap import load_settings
+from bridge.cli.context import CliContext
 from bridge.store.engine import make_engine
 from bridge.store.migrate import current_revision, head_revision, upgrade
 
 __all__ = ["register"]
 
 
-def _upgrade(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config, create=True)
-    engine = make_engine(settings.storage_url)
+def _upgrade(args: argparse.Namespace, ctx: CliContext) -> int:
+    engine = make_engine(ctx.settings.storage_url)
     before = current_revision(engine)
     upgrade(engine)
     after = current_revision(engine)

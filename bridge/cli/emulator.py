@@ -37,7 +37,7 @@ def _load_seed(path: str | None) -> dict[str, Any]:
 
 
 def handler(args: argparse.Namespace) -> int:
-    """Serve the emulator until Ctrl-C or SIGTERM."""
+    """Serve the emulator until Ctrl-C or SIGTERM (it needs no settings and no store)."""
     from aiohttp import web
 
     from bridge.emulator.app import create_app
@@ -78,4 +78,4 @@ def register(sub: Any) -> None:
     parser.add_argument("--seed", metavar="FILE", help="seed JSON (default: the demo seed)")
     parser.add_argument("--state", metavar="FILE",
                         help="load state from FILE if it exists; save it there on shutdown")
-    parser.set_defaults(func=handler)
+    parser.set_defaults(standalone=handler)

@@ -10,7 +10,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.bootstrap import prepare
+from bridge.cli.context import CALENDAR_REF_HELP, CliContext
 from bridge.config import Settings
 from bridge.errors import BridgeError
 from bridge.feeds.urls import feed_url, webcal_url
@@ -34,9 +34,9 @@ def _print_url(settings: Settings, feed: Feed, token: str) -> None:
           f"privacy level; revoke it with `termin-bridge feed revoke {feed.id}`.")
 
 
-def _create(args: argparse.Namespace) -> int:
+def _create(args: argparse.Namespace, ctx: CliContext) -> int:
     owner, slug = check_calendar_ref(args.ref)
-    settings, store = prepare(args.config, create=True)
+    settings, store = ctx.settings, ctx.store
     calendar = store.get_collection(f"{owner}/{slug}")
     if calendar is None or not calendar.is_calendar:
         raise BridgeError(f"no calendar {owner}/{slug}; see `termin-bridge calendar list`")
@@ -50,8 +50,8 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    _settings, store = prepare(args.config, create=True)
+def _list(args: argparse.Namespace, ctx: CliContext) -> int:
+    store = ctx.store
     feeds = store.list_feeds()
     if not feeds:
         print("no feeds")
@@ -65,15 +65,15 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _revoke(args: argparse.Namespace) -> int:
-    _settings, store = prepare(args.config, create=True)
+def _revoke(args: argparse.Namespace, ctx: CliContext) -> int:
+    store = ctx.store
     feed = store.revoke_feed(args.id)
     print(f"revoked feed {feed.id} ({feed.collection_path}); its URL now answers 404")
     return 0
 
 
-def _rotate(args: argparse.Namespace) -> int:
-    settings, store = prepare(args.config, create=True)
+def _rotate(args: argparse.Namespace, ctx: CliContext) -> int:
+    settings, store = ctx.settings, ctx.store
     feed, token = store.rotate_feed(args.id)
     print(f"new URL for feed {feed.id} ({feed.collection_path}); the old one answers 404 now")
     _print_url(settings, feed, token)
@@ -96,7 +96,7 @@ def register(sub: Any) -> None:
     commands = feed.add_subparsers(dest="feed_command", metavar="ACTION")
     commands.required = True
     create = commands.add_parser("create", help="create a feed URL for calendar OWNER/SLUG")
-    create.add_argument("ref", metavar="OWNER/SLUG")
+    create.add_argument("ref", metavar="OWNER/SLUG", help=CALENDAR_REF_HELP)
     create.add_argument(
         "--privacy", choices=PRIVACY_LEVELS, default="limited",
         help="full: everything; limited: service and times, no customer data (default); "
@@ -111,8 +111,8 @@ def register(sub: Any) -> None:
     lst = commands.add_parser("list", help="list feeds (URLs are never shown again)")
     lst.set_defaults(func=_list)
     revoke = commands.add_parser("revoke", help="revoke a feed; its URL stops working")
-    revoke.add_argument("id", type=int, metavar="ID")
+    revoke.add_argument("id", type=int, metavar="ID", help="feed id from `feed list`")
     revoke.set_defaults(func=_revoke)
     rotate = commands.add_parser("rotate", help="replace a feed's URL (the old one stops working)")
-    rotate.add_argument("id", type=int, metavar="ID")
+    rotate.add_argument("id", type=int, metavar="ID", help="feed id from `feed list`")
     rotate.set_defaults(func=_rotate)

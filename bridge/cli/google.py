@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-from bridge.bootstrap import prepare
+from bridge.cli.context import CliContext
 from bridge.errors import BridgeError
 from bridge.google.crypto import cipher_from_settings
 
@@ -26,17 +26,17 @@ def _age(stamp: float | None) -> str:
     return f"{seconds // 3600}h ago"
 
 
-def _service(args: argparse.Namespace) -> Any:
+def _service(ctx: CliContext) -> Any:
     from bridge.sync.engine import SyncEngine
     from bridge.sync.service import SyncService
 
-    settings, store = prepare(args.config, create=True)
+    settings, store = ctx.settings, ctx.store
     engine = SyncEngine.from_settings(store, settings)
     return SyncService(store, settings, engine, cipher=engine.cipher)
 
 
-def _status(args: argparse.Namespace) -> int:
-    service = _service(args)
+def _status(args: argparse.Namespace, ctx: CliContext) -> int:
+    service = _service(ctx)
     rows = service.status()
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -62,16 +62,16 @@ def _status(args: argparse.Namespace) -> int:
     return worst
 
 
-def _sync_now(args: argparse.Namespace) -> int:
-    service = _service(args)
+def _sync_now(args: argparse.Namespace, ctx: CliContext) -> int:
+    service = _service(ctx)
     results = asyncio.run(service.sync_now(args.connection))
     for cid, result in results.items():
         print(f"#{cid}: " + ", ".join(f"{k} {v}" for k, v in result.items() if v))
     return 0
 
 
-def _reencrypt(args: argparse.Namespace) -> int:
-    settings, store = prepare(args.config, create=True)
+def _reencrypt(args: argparse.Namespace, ctx: CliContext) -> int:
+    settings, store = ctx.settings, ctx.store
     cipher = cipher_from_settings(settings)
     moved = 0
     for record in store.list_connections():

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bridge.bootstrap import prepare
+from bridge.cli.context import CALENDAR_REF_HELP, CliContext
 from bridge.errors import BridgeError, NotFound
 from bridge.importer import export_calendar, import_calendar
 from bridge.names import check_calendar_ref
@@ -46,8 +46,8 @@ def _calendar_path(store: Any, ref: str) -> str:
     return path
 
 
-def _import(args: argparse.Namespace) -> int:
-    _settings, store = prepare(args.config, create=True)
+def _import(args: argparse.Namespace, ctx: CliContext) -> int:
+    store = ctx.store
     path = _calendar_path(store, args.ref)
     source = Path(args.file)
     try:
@@ -70,8 +70,8 @@ def _import(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    _settings, store = prepare(args.config, create=True)
+def _export(args: argparse.Namespace, ctx: CliContext) -> int:
+    store = ctx.store
     path = _calendar_path(store, args.ref)
     coll = store.get_collection(path)
     text = export_calendar(store, path, coll.display_name if coll else "")
@@ -85,12 +85,12 @@ def _export(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``import-ics`` and ``export-ics``."""
     imp = sub.add_parser("import-ics", help="import an .ics file into a calendar")
-    imp.add_argument("ref", metavar="OWNER/SLUG")
+    imp.add_argument("ref", metavar="OWNER/SLUG", help=CALENDAR_REF_HELP)
     imp.add_argument("file", metavar="FILE", help="iCalendar file ('-' for standard input)")
     imp.add_argument("--strict", action="store_true",
                      help="import nothing when any event is invalid")
     imp.set_defaults(func=_import)
     exp = sub.add_parser("export-ics", help="write a calendar as one .ics file")
-    exp.add_argument("ref", metavar="OWNER/SLUG")
+    exp.add_argument("ref", metavar="OWNER/SLUG", help=CALENDAR_REF_HELP)
     exp.add_argument("-o", "--output", help="file to write (default: standard output)")
     exp.set_defaults(func=_export)

@@ -1,8 +1,10 @@
 """``termin-bridge serve``, ``dav`` and ``sidecar``: run the servers.
 
 ``serve`` runs Radicale (CalDAV) and the sidecar in one process and stops both on Ctrl-C or
-SIGTERM.  The CLI is the composition root: it is the one place in ``bridge`` that may start the
-Radicale-side code in ``radicale_plugins``.
+SIGTERM.  These are the only commands that create anything before they run (``first_start``):
+the configuration file at the default path (never one named by ``--config``), the secret key,
+and the ``admin`` user.  The CLI is the composition root: it is the one place in ``bridge``
+that may start the Radicale-side code in ``radicale_plugins``.
 """
 
 from __future__ import annotations
@@ -11,32 +13,28 @@ import argparse
 import logging
 from typing import Any
 
-from bridge.bootstrap import ensure_admin, prepare
-from bridge.config import Settings
+from bridge.bootstrap import ensure_admin
+from bridge.cli.context import CliContext
 
 __all__ = ["register"]
 
 _LOGGER = logging.getLogger(__name__)
+DEMO_PORT = 8765  # the same default as `termin-bridge google-emulator`
 
 
-def _first_start(args: argparse.Namespace) -> tuple[Settings, Any]:
-    settings, store = prepare(args.config, create=True)
-    password = ensure_admin(store)
-    if password is not None:
-        print("created user 'admin' with generated password (shown once): " + password,
-              flush=True)
-    return settings, store
-
-
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, ctx: CliContext) -> int:
     # Imported here, not at the top: the servers pull in aiohttp, the sidecar's features and
     # the Google client, which the short commands (user, calendar, feed, ...) do not need.
     from bridge import runner
 
-    settings, store = _first_start(args)
-    result: int = runner.run(settings, store, dav=args.command in ("serve", "dav"),
+    password = ensure_admin(ctx.store)
+    if password is not None:
+        print("created user 'admin' with generated password (shown once): " + password,
+              flush=True)
+    result: int = runner.run(ctx.settings, ctx.store, dav=args.command in ("serve", "dav"),
                              sidecar=args.command in ("serve", "sidecar"),
-                             demo=getattr(args, "demo", False))
+                             demo=getattr(args, "demo", False),
+                             demo_port=getattr(args, "demo_port", 0))
     return result
 
 
@@ -45,8 +43,11 @@ def register(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run the CalDAV server and the sidecar")
     serve.add_argument("--demo", action="store_true",
                        help="also start the offline Google emulator and point Google at it")
-    serve.set_defaults(func=_serve)
+    serve.add_argument("--demo-port", type=int, default=DEMO_PORT, metavar="PORT",
+                       help=f"port of the demo's Google emulator on 127.0.0.1 "
+                       f"(default {DEMO_PORT}; 0: any free port)")
+    serve.set_defaults(func=_serve, first_start=True)
     dav = sub.add_parser("dav", help="run only the CalDAV server (Radicale)")
-    dav.set_defaults(func=_serve)
+    dav.set_defaults(func=_serve, first_start=True)
     sidecar = sub.add_parser("sidecar", help="run only the sidecar (admin, API, feeds, sync)")
-    sidecar.set_defaults(func=_serve)
+    sidecar.set_defaults(func=_serve, first_start=True)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from bridge.demo import DEMO_CALENDAR, DEMO_USER, start_demo
+from bridge.errors import BridgeError
 from bridge.passwords import verify_password
 from bridge.store import open_store
 
@@ -18,10 +22,16 @@ def test_start_demo(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'bridge.db'}")
     settings = make_settings(tmp_path).with_overrides(http={"port": 18080})
     lines: list[str] = []
-    demo_settings, stop = start_demo(settings, store, out=lines.append)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo_settings, stop = start_demo(settings, store, out=lines.append, port=port)
     try:
         auth_uri = str(demo_settings.get("google", "auth_uri"))
-        assert auth_uri.startswith("http://127.0.0.1:")
+        assert auth_uri.startswith(f"http://127.0.0.1:{port}/")  # the port asked for
+        # A second demo on the same port: one clear error naming the option.
+        with pytest.raises(BridgeError, match="--demo-port"):
+            start_demo(settings, None, out=lines.append, port=port)
         assert os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == "1"
         assert any("http://127.0.0.1:18080/admin/" in line for line in lines)
         password = next(line for line in lines if "password" in line).rsplit(" ", 1)[1]

@@ -25,10 +25,15 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
     return runner
 
 
+@pytest.mark.timeout(300)  # two dozen CLI processes: slow when the machine is busy
 def test_users_calendars_import_export(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     added = run("user", "add", "alice", "--password-stdin", stdin="s3cret\n")
     assert added.returncode == 0, added.stderr
-    assert (tmp_path / "var" / "bridge.toml").exists() and (tmp_path / "var/bridge.db").exists()
+    # Only `serve` creates the configuration file and the secret key; the store is created by
+    # the first command that writes to it.
+    assert (tmp_path / "var/bridge.db").exists()
+    assert not (tmp_path / "var/bridge.toml").exists()
+    assert not (tmp_path / "var/secret_key").exists()
     generated = run("user", "add", "boss", "--admin")
     assert "generated password (shown once):" in generated.stdout
     listed = run("user", "list")
@@ -93,18 +98,72 @@ def test_json_logs_never_show_secrets(run, tmp_path: Path) -> None:  # type: ign
     assert "1//0abc" not in redact("refresh_token=1//0abcdef")
     assert "s3cret" not in redact("password=s3cret user=alice")
     assert "tok123456" not in redact("GET /feeds/tok123456.ics")
-    result = run("--log-format", "json", "--log-level", "DEBUG", "user", "list")
+    env_url = "sqlite:///var/bridge.db"
+    (tmp_path / "pw.toml").write_text(f'[storage]\nurl = "{env_url}"\n', encoding="utf-8")
+    result = run("--config", "pw.toml", "--log-format", "json", "--log-level", "DEBUG", "user",
+                 "list")
     assert result.returncode == 0
-    for line in result.stderr.splitlines():
+    lines = result.stderr.splitlines()
+    assert lines, "DEBUG names the store it opens"
+    for line in lines:
         assert line.startswith("{") and '"level"' in line
 
 
 
-def test_logging_section_sets_the_defaults(tmp_path: Path) -> None:
-    from bridge.cli import _logging_defaults
-
+def test_logging_section_sets_the_defaults(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "json.toml"
-    path.write_text('[logging]\nformat = "json"\nlevel = "WARNING"\n', encoding="utf-8")
-    assert _logging_defaults(str(path)) == ("json", "WARNING")
+    path.write_text('[logging]\nformat = "json"\nlevel = "DEBUG"\n', encoding="utf-8")
+    listed = run("--config", "json.toml", "user", "list")
+    assert listed.returncode == 0
+    lines = listed.stderr.splitlines()
+    assert lines and all(line.startswith("{") for line in lines)
     path.write_text("[logging]\nformat = 3\n", encoding="utf-8")
-    assert _logging_defaults(str(path)) == ("text", "INFO")  # the command reports the problem
+    bad = run("--config", "json.toml", "user", "list")
+    assert bad.returncode == 2 and "logging.format" in bad.stderr
+
+
+def test_commands_have_no_side_effects(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A --config naming a missing file is an error, not a file created on the spot.
+    missing = run("--config", "typo.toml", "user", "list")
+    assert missing.returncode == 2 and "file does not exist" in missing.stderr
+    assert not (tmp_path / "typo.toml").exists() and not (tmp_path / "var").exists()
+    assert run("user", "add", "alice", "--password-stdin", stdin="first\n").returncode == 0
+    # Changing a password from a pipe needs --password-stdin (no silent random password).
+    piped = run("user", "passwd", "alice", stdin="")
+    assert piped.returncode == 1 and "--password-stdin" in piped.stderr
+    assert "generated" not in piped.stdout
+    changed = run("user", "passwd", "alice", "--password-stdin", stdin="second\n")
+    assert changed.returncode == 0 and "password of alice changed" in changed.stdout
+    assert not (tmp_path / "var/bridge.toml").exists()
+
+
+def test_first_start_writes_the_documented_example(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge.bootstrap import load_settings
+    from bridge.config import render_example
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TERMIN_BRIDGE_CONFIG", raising=False)
+    load_settings(None)
+    assert not (tmp_path / "var/bridge.toml").exists()
+    load_settings(None, create_default=True)
+    # Rendered from the schema, so an installed wheel (no config/ folder) writes it too.
+    assert (tmp_path / "var/bridge.toml").read_text(encoding="utf-8") == render_example()
+
+
+def test_every_positional_argument_has_help() -> None:
+    import argparse
+
+    from bridge.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> list[str]:
+        missing = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    missing += walk(sub, f"{name} {sub_name}")
+            elif not action.option_strings and not action.help:
+                missing.append(f"{name}: {action.dest}")
+        return missing
+
+    assert walk(build_parser(), "termin-bridge") == []

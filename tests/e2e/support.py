@@ -34,7 +34,7 @@ import caldav
 from aiosmtpd.controller import Controller
 
 from bridge.bootstrap import load_settings, open_settings_store
-from bridge.config import Settings, ensure_secret_key
+from bridge.config import Settings, with_secret_key
 from bridge.emulator.testing import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 from bridge.google.crypto import cipher_from_settings
 from bridge.passwords import hash_password
@@ -218,7 +218,7 @@ class Bridge:
             lines.append("")
         root.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text("\n".join(lines), encoding="utf-8")
-        self.settings: Settings = ensure_secret_key(load_settings(str(self.config_path)))
+        self.settings: Settings = with_secret_key(load_settings(str(self.config_path)), create=True)
         self.store: SqlStore = open_settings_store(self.settings)
         self._thread: threading.Thread | None = None
         self._stop: threading.Event | None = None

@@ -105,7 +105,7 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
 def test_cli_registers_subcommand() -> None:
     args = build_parser().parse_args(["google-emulator", "--port", "9999", "--seed", "s.json"])
     assert (args.host, args.port, args.seed, args.state) == ("127.0.0.1", 9999, "s.json", None)
-    assert callable(args.func)
+    assert callable(args.standalone)  # needs no settings and no store
 
 
 def _free_port() -> int:

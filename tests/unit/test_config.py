@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import SCHEMA, ensure_secret_key, load, render_example
+from bridge.config import SCHEMA, load, render_example, with_secret_key
 from bridge.errors import ConfigError
 
 
@@ -67,10 +67,12 @@ def test_invalid_toml_is_one_clear_problem(tmp_path: Path) -> None:
 
 def test_secret_key_generated_once_with_mode_0600(tmp_path: Path) -> None:
     settings = load(tmp_path / "none.toml", env={"TERMIN_BRIDGE_STORAGE_DATA_DIR": str(tmp_path)})
-    first = ensure_secret_key(settings)
+    assert with_secret_key(settings, create=False) is settings  # only a first start creates it
     key_file = tmp_path / "secret_key"
+    assert not key_file.exists()
+    first = with_secret_key(settings, create=True)
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
-    second = ensure_secret_key(settings)
+    second = with_secret_key(settings, create=False)
     assert first.get("security", "secret_key") == second.get("security", "secret_key")
     assert len(str(first.get("security", "secret_key"))) >= 48
 
