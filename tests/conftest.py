@@ -1,4 +1,5 @@
-"""Shared fixtures: stores on SQLite and PostgreSQL (one fresh schema per test)."""
+"""Shared fixtures: stores on SQLite and PostgreSQL (one fresh schema per test) and the Google
+emulator (one per test worker, reset for each test)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+from bridge.emulator.testing import EmulatorServer, basic_seed
 from bridge.store import SqlStore, open_store
 
 PG_URL = os.environ.get(
@@ -83,3 +85,17 @@ def store(store_url: str) -> Iterator[SqlStore]:
         yield st
     finally:
         st.close()
+
+
+@pytest.fixture(scope="session")
+def emu_server() -> Iterator[EmulatorServer]:
+    """The offline Google (Calendar API v3 + OAuth) on a free port, one per test worker."""
+    with EmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def emu(emu_server: EmulatorServer) -> EmulatorServer:
+    """The emulator reset to :func:`basic_seed` (two accounts, Alice and Bob, one OAuth client)."""
+    emu_server.hooks.reset(basic_seed())
+    return emu_server

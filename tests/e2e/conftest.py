@@ -8,24 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bridge.emulator.testing import EmulatorServer, basic_seed
+from bridge.emulator.testing import EmulatorServer
 from tests.e2e.support import Bridge, SmtpSink
 
 MakeBridge = Callable[..., Bridge]
 
-
-@pytest.fixture(scope="session")
-def emu_server() -> Iterator[EmulatorServer]:
-    """The offline Google (Calendar API v3 + OAuth) on a free port, one per test worker."""
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture
-def emu(emu_server: EmulatorServer) -> EmulatorServer:
-    """The emulator reset to two accounts (Alice, Bob) and one OAuth client."""
-    emu_server.hooks.reset(basic_seed())
-    return emu_server
 
 
 @pytest.fixture

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import googleapiclient.http
 import pytest
 
-from bridge.emulator.testing import ALICE, EmulatorServer, basic_seed
-
-
-@pytest.fixture(scope="session")
-def emu_server() -> Iterator[EmulatorServer]:
-    """The emulator, started once per test worker."""
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture
-def emu(emu_server: EmulatorServer) -> EmulatorServer:
-    """The emulator reset to :func:`basic_seed`."""
-    emu_server.hooks.reset(basic_seed())
-    return emu_server
+from bridge.emulator.testing import ALICE, EmulatorServer
 
 
 @pytest.fixture

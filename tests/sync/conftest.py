@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bridge.emulator.testing import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer, basic_seed
+from bridge.emulator.testing import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 from bridge.google.auth import OAuthEndpoints
 from bridge.google.client import RetryPolicy
 from bridge.google.crypto import TokenCipher
@@ -111,19 +111,6 @@ class Harness:
         """One pull."""
         return await self.engine.pull_connection(self.connection_id, trigger)
 
-
-@pytest.fixture(scope="session")
-def emu_server() -> Iterator[EmulatorServer]:
-    """One emulator per test worker."""
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture
-def emu(emu_server: EmulatorServer) -> EmulatorServer:
-    """The emulator reset to the basic seed."""
-    emu_server.hooks.reset(basic_seed())
-    return emu_server
 
 
 def endpoints_for(emu: EmulatorServer) -> OAuthEndpoints:

@@ -9,21 +9,16 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    rule,
+    run_state_machine_as_test,
+)
 
 from bridge.emulator.testing import ALICE, EmulatorServer, basic_seed
 from bridge.store import open_store
 from tests.sync.conftest import CAL, Harness, connect, gevent, make_engine
-
-_EMU: EmulatorServer | None = None
-
-
-def _emu() -> EmulatorServer:
-    global _EMU
-    if _EMU is None:
-        _EMU = EmulatorServer().start()
-    return _EMU
-
 
 NAMES = st.sampled_from(["a", "b", "c", "d", "e"])
 TITLES = st.sampled_from(["Cut", "Colour", "Wash", "Trim"])
@@ -32,9 +27,12 @@ TITLES = st.sampled_from(["Cut", "Colour", "Wash", "Trim"])
 class SyncMachine(RuleBasedStateMachine):
     """Both sides edited at random, with faults; a clean double sync must converge."""
 
+    def __init__(self, emu: EmulatorServer) -> None:
+        super().__init__()
+        self.emu = emu
+
     @initialize()
     def setup(self) -> None:
-        self.emu = _emu()
         self.emu.hooks.reset(basic_seed())
         self.tmp = tempfile.TemporaryDirectory()
         self.store = open_store(f"sqlite:///{self.tmp.name}/db.sqlite")
@@ -131,7 +129,8 @@ class SyncMachine(RuleBasedStateMachine):
         assert self.emu.hooks.state()["writes"] == []
 
 
-SyncMachine.TestCase.settings = settings(
-    max_examples=30, stateful_step_count=12, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-TestSyncMachine = SyncMachine.TestCase
+def test_sync_machine(emu_server: EmulatorServer) -> None:
+    """The machine against the worker's emulator (the session fixture stops it)."""
+    run_state_machine_as_test(lambda: SyncMachine(emu_server), settings=settings(
+        max_examples=30, stateful_step_count=12, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
