@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
@@ -16,7 +16,9 @@ from bridge.store.sync_records import (
     LedgerEntry,
     LedgerRecord,
     LinkRecord,
+    dump_extra,
     dump_ids,
+    load_extra,
     load_ids,
 )
 
@@ -36,6 +38,7 @@ class LinksLedgerMixin(StoreBase):
             google_etag=row.google_etag, local_etag=row.local_etag, hash_local=row.hash_local,
             hash_google=row.hash_google, google_updated=row.google_updated,
             updated_at=row.updated_at, google_exceptions=load_ids(row.google_exceptions),
+            google_extra=load_extra(row.google_extra),
         )
 
     def get_link(self, connection_id: int, uid: str) -> LinkRecord | None:
@@ -95,16 +98,19 @@ class LinksLedgerMixin(StoreBase):
         hash_google: str | None,
         google_updated: str | None,
         google_exceptions: Iterable[str] | None = None,
+        google_extra: Mapping[str, Any] | None = None,
     ) -> None:
         """Create or replace the link of ``uid`` (and drop a stale link of the same event).
 
         ``google_exceptions``: instance ids of the confirmed exceptions Google holds for the
-        series (``None``: not known).
+        series (``None``: not known); ``google_extra``: what only Google holds of it
+        (``mapping_extra.series_extra``; ``None``: not known).
         """
         values = {"google_event_id": google_event_id, "google_etag": google_etag,
                   "local_etag": local_etag, "hash_local": hash_local, "hash_google": hash_google,
                   "google_updated": google_updated,
-                  "google_exceptions": dump_ids(google_exceptions)}
+                  "google_exceptions": dump_ids(google_exceptions),
+                  "google_extra": dump_extra(google_extra)}
 
         def tx(conn: Connection) -> None:
             now = self.clock()
@@ -142,7 +148,8 @@ class LinksLedgerMixin(StoreBase):
                  "google_event_id": lk.google_event_id, "google_etag": lk.google_etag,
                  "local_etag": lk.local_etag, "hash_local": lk.hash_local,
                  "hash_google": lk.hash_google, "google_updated": lk.google_updated,
-                 "google_exceptions": dump_ids(lk.google_exceptions), "updated_at": now}
+                 "google_exceptions": dump_ids(lk.google_exceptions),
+                 "google_extra": dump_extra(lk.google_extra), "updated_at": now}
                 for lk in links
             ])
 

@@ -202,6 +202,8 @@ links = Table(
     Column("google_updated", String(40)),
     # JSON list of the instance ids of the confirmed exceptions Google held (NULL: not known).
     Column("google_exceptions", Text),
+    # JSON of the fields only Google holds (mapping_extra.series_extra; NULL: not known).
+    Column("google_extra", Text),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("connection_id", "uid"),
     UniqueConstraint("connection_id", "google_event_id"),

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bridge.errors import DuplicateUid, InvalidICalendar, NotFound
+from bridge.google.mapping_extra import series_extra
 from bridge.google.mapping_preserve import preserve_local_only
 from bridge.ical import parse_resource
 from bridge.model import ItemRecord, ParsedResource
@@ -97,7 +98,8 @@ def _link_for(ctx: ConnectionContext, series: RemoteSeries, uid: str,
     local = written or series.parsed
     return LinkRecord(ctx.id, uid, series.event_id, series.etag,
                       local.etag if local else None, series.hash, series.hash,
-                      series.updated, 0.0, held_exceptions(series))
+                      series.updated, 0.0, held_exceptions(series),
+                      series_extra(series.master, series.exceptions))
 
 
 def _keep_local_only(ctx: ConnectionContext, parsed: ParsedResource, old: ItemRecord | None
@@ -240,9 +242,7 @@ def apply_remote(
                 links.append(_link_for(ctx, series, uid))
                 item = items.get(uid)
                 if item is not None:
-                    links[-1] = LinkRecord(ctx.id, uid, series.event_id, series.etag, item.etag,
-                                           series.hash, series.hash, series.updated, 0.0,
-                                           held_exceptions(series))
+                    links[-1] = replace(links[-1], local_etag=item.etag)
                 result.relinked += 1
             elif isinstance(step, Unlink):
                 store.delete_link(ctx.id, uid)
