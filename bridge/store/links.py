@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bridge.errors import NotFound
 from bridge.store import schema as s
@@ -180,16 +182,47 @@ class LinksLedgerMixin(StoreBase):
 
         def tx(conn: Connection) -> int:
             now = self.clock()
-            conn.execute(insert(s.ledger), [
-                {"at": now, "connection_id": e.connection_id, "collection_id": e.collection_id,
-                 "uid": e.uid, "direction": e.direction, "trigger": e.trigger,
-                 "action": e.action, "fields": ",".join(e.fields),
-                 "google_event_id": e.google_event_id, "outcome": e.outcome,
-                 "error": e.error[:2000] if e.error else None,
-                 "detail": json.dumps(dict(e.detail), default=str) if e.detail else None}
-                for e in batch
-            ])
+            conn.execute(insert(s.ledger), [_ledger_values(e, now) for e in batch])
             return len(batch)
+
+        return self._write(tx)
+
+    def record_conflict(self, entry: LedgerEntry) -> int:
+        """Record a conflict decision, keeping one open conflict row per appointment.
+
+        The same decision seen again (another trigger, or a replan, met the same two
+        versions: equal ``detail["winner"]`` and ``detail["version"]``) adds nothing; a
+        different one marks the open row ``superseded`` (its losing version stays in the
+        ledger) and becomes the open row, naming the rows it ``supersedes``.  A unique partial
+        index backs this across processes.  Returns the id of the open row.
+        """
+        lg = s.ledger.c
+        wanted = _conflict_key(entry.detail)
+
+        def tx(conn: Connection) -> int:
+            for _ in range(3):
+                rows = conn.execute(
+                    select(lg.id, lg.detail).where(
+                        lg.connection_id == entry.connection_id, lg.uid == entry.uid,
+                        lg.action == "conflict", lg.outcome == "open")
+                    .order_by(lg.id.desc())).all()
+                for row in rows:
+                    if wanted is not None and _conflict_key(_json(row.detail)) == wanted:
+                        return int(row.id)
+                detail = dict(entry.detail or {})
+                if rows:
+                    detail["supersedes"] = [int(r.id) for r in rows]
+                    conn.execute(update(s.ledger).where(lg.id.in_(detail["supersedes"]))
+                                 .values(outcome="superseded"))
+                try:
+                    with conn.begin_nested():
+                        return int(conn.execute(
+                            insert(s.ledger).values(**_ledger_values(
+                                replace(entry, outcome="open", detail=detail), self.clock()))
+                            .returning(lg.id)).scalar_one())
+                except IntegrityError:
+                    continue  # another process recorded one meanwhile: look again
+            raise RuntimeError(f"conflict on {entry.uid} could not be recorded")
 
         return self._write(tx)
 
@@ -250,3 +283,27 @@ class LinksLedgerMixin(StoreBase):
                          .values(outcome=outcome))
 
         self._write(tx)
+
+
+def _ledger_values(e: LedgerEntry, now: float) -> dict[str, Any]:
+    return {"at": now, "connection_id": e.connection_id, "collection_id": e.collection_id,
+            "uid": e.uid, "direction": e.direction, "trigger": e.trigger,
+            "action": e.action, "fields": ",".join(e.fields),
+            "google_event_id": e.google_event_id, "outcome": e.outcome,
+            "error": e.error[:2000] if e.error else None,
+            "detail": json.dumps(dict(e.detail), default=str) if e.detail else None}
+
+
+def _json(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _conflict_key(detail: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """Which decision a conflict row records: the winner and the losing version."""
+    if not detail or not detail.get("version"):
+        return None
+    return str(detail.get("winner")), str(detail["version"])

@@ -209,6 +209,7 @@ links = Table(
     UniqueConstraint("connection_id", "google_event_id"),
 )
 
+_OPEN_CONFLICT = "action = 'conflict' AND outcome = 'open'"
 ledger = Table(
     "ledger",
     metadata,
@@ -227,6 +228,10 @@ ledger = Table(
     Column("detail", Text),
     Index(None, "collection_id", "uid"),
     Index(None, "at"),
+    # One open conflict per appointment and connection: a later decision supersedes it
+    # (``LinksLedgerMixin.record_conflict``), so two triggers never leave two open rows.
+    Index("uq_ledger_open_conflict", "connection_id", "uid", unique=True,
+          sqlite_where=text(_OPEN_CONFLICT), postgresql_where=text(_OPEN_CONFLICT)),
 )
 
 # ICS feeds for integrators: only the sha256 of the secret token is stored.

@@ -56,7 +56,7 @@ from bridge.sync.actions import (
     Relink,
     Unlink,
 )
-from bridge.sync.apply import apply_remote
+from bridge.sync.apply import apply_remote, conflict_entry
 from bridge.sync.context import ConnectionContext, link_state, local_state
 from bridge.sync.plan import plan_item
 from bridge.sync.remote import RemoteSeries, build_series, fetch_series
@@ -276,18 +276,11 @@ async def _execute(
 ) -> str:
     """Carry out one planned action; returns the ledger action name."""
     link = ctx.store.get_link(ctx.id, claim.uid)
-    detail: dict[str, Any] | None = None
     step: Action = action
     if isinstance(action, Conflict):
         ctx.metrics.conflicts += 1
-        loser: dict[str, Any] = (
-            {"side": "google", "event": series.snapshot()} if action.winner == "local" and series
-            else {"side": "local", "text": item.text if item else None})
-        detail = {"reason": action.reason, "winner": action.winner, "loser": loser}
-        _LOGGER.info("Conflict on %s: %s, %s wins", claim.uid, action.reason, action.winner)
-        ctx.store.add_ledger([LedgerEntry(
-            "both", trigger, "conflict", "open", ctx.id, claim.collection_id, claim.uid,
-            google_event_id=action.event_id, detail=detail)])
+        ctx.store.record_conflict(conflict_entry(ctx, trigger, action, series,
+                                                 item.text if item else None))
         step = action.then
     if isinstance(step, PullFromGoogle | DeleteLocal) or (
             isinstance(step, Relink) and series is not None):
