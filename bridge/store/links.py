@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bridge.errors import NotFound
@@ -200,7 +200,12 @@ class LinksLedgerMixin(StoreBase):
         wanted = _conflict_key(entry.detail)
 
         def tx(conn: Connection) -> int:
-            for _ in range(3):
+            if conn.dialect.name == "postgresql":
+                # Writers of one appointment's conflict queue up here (READ COMMITTED: the
+                # next one then sees the row the first committed); other appointments don't.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:u))"),
+                             {"c": entry.connection_id or 0, "u": entry.uid})
+            for _ in range(5):
                 rows = conn.execute(
                     select(lg.id, lg.detail).where(
                         lg.connection_id == entry.connection_id, lg.uid == entry.uid,
@@ -221,7 +226,7 @@ class LinksLedgerMixin(StoreBase):
                                 replace(entry, outcome="open", detail=detail), self.clock()))
                             .returning(lg.id)).scalar_one())
                 except IntegrityError:
-                    continue  # another process recorded one meanwhile: look again
+                    continue  # recorded meanwhile (unique index): look again
             raise RuntimeError(f"conflict on {entry.uid} could not be recorded")
 
         return self._write(tx)
