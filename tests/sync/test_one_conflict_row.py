@@ -3,8 +3,6 @@ outbox push) sees it first, and the admin can still resolve it."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from bridge.admin.views_ledger import _conflicts
@@ -31,8 +29,7 @@ async def test_google_edit_then_phone_edit_gives_one_conflict_row(h: Harness, fi
                                                                   ) -> None:
     eid = await linked(h, "both@x")
     h.emu.hooks.external_change(ALICE, "patch", event_id=eid, event={"summary": "Google"})
-    await asyncio.sleep(0.05)
-    h.put("both@x", summary="Phone")  # newer: the local edit wins
+    h.put("both@x", summary="Phone")  # not 2 s older than the Google edit: local wins
     if first == "poll":
         await h.pull()
         await h.push()
@@ -84,7 +81,6 @@ async def test_phone_delete_vs_google_edit_gives_one_conflict_row(h: Harness, fi
 async def test_admin_sees_and_resolves_the_one_conflict(h: Harness) -> None:
     eid = await linked(h, "admin@x")
     h.emu.hooks.external_change(ALICE, "patch", event_id=eid, event={"summary": "Google"})
-    await asyncio.sleep(0.05)
     h.put("admin@x", summary="Phone")
     await h.pull()
     await h.push()
@@ -105,7 +101,6 @@ async def test_a_later_conflict_supersedes_the_open_one(h: Harness) -> None:
     for n in (1, 2):
         h.emu.hooks.external_change(ALICE, "patch", event_id=eid,
                                     event={"summary": f"Google {n}"})
-        await asyncio.sleep(0.05)
         h.put("twice@x", summary=f"Phone {n}")
         await h.pull()
         await h.push()
