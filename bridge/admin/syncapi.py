@@ -138,8 +138,9 @@ def calendar_status(
     errors: tuple[LedgerRecord, ...] = ()
     if detail:
         parked = tuple(store.parked_outbox(record.id)[:20])
+        quiet = ("ok", "open", "resolved", "superseded")
         errors = tuple(r for r in store.query_ledger(connection_id=record.id, limit=200)
-                       if r.error or r.outcome not in ("ok", "open", "resolved"))[:10]
+                       if r.error or r.outcome not in quiet)[:10]
     return CalendarStatus(
         calendar, record, stage, outbox=outbox, lag=lag,
         lag_warning=lag is not None and lag > _LAG_FACTOR * effective,

@@ -29,6 +29,7 @@ from bridge.emulator.validation import (
     READ_ONLY_FIELDS,
     check_times,
     clean_body,
+    event_properties,
     normalise_details,
     normalise_times,
 )
@@ -298,7 +299,10 @@ def patch_event(
     if current is None:
         raise not_found()
     _check_if_match(current, if_match)
-    cleaned = {k: v for k, v in body.items() if k not in READ_ONLY_FIELDS}
+    # Like insert and update: read-only fields are ignored, and so are fields the Event
+    # resource does not have (Google drops unknown fields instead of storing them).
+    allowed = event_properties()
+    cleaned = {k: v for k, v in body.items() if k in allowed and k not in READ_ONLY_FIELDS}
     new = merge_patch(current.data, cleaned)
     return _apply_change(state, cal, current, new, actor, op, source, body)
 

@@ -339,11 +339,17 @@ class GoogleClient:
     async def update_event(
         self, calendar_id: str, event_id: str, body: dict[str, Any], *, etag: str | None = None
     ) -> dict[str, Any]:
-        """``events.update`` (full replace) with ``If-Match`` when ``etag`` is given."""
+        """``events.update`` (full replace) with ``If-Match`` when ``etag`` is given.
+
+        ``conferenceDataVersion=1`` and ``supportsAttachments=true``: the body carries the
+        event's conference data and attachments as Google gave them (``mapping_extra``), and
+        only with these flags does Google take them from the body instead of ignoring them.
+        """
         result: dict[str, Any] = await self.call(
             "events.update",
             lambda svc: svc.events().update(calendarId=calendar_id, eventId=event_id, body=body,
-                                            sendUpdates="none"),
+                                            sendUpdates="none", conferenceDataVersion=1,
+                                            supportsAttachments=True),
             etag=etag)
         return result
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from bridge.errors import NotFound
 from bridge.store import schema as s
@@ -16,7 +18,9 @@ from bridge.store.sync_records import (
     LedgerEntry,
     LedgerRecord,
     LinkRecord,
+    dump_extra,
     dump_ids,
+    load_extra,
     load_ids,
 )
 
@@ -36,6 +40,7 @@ class LinksLedgerMixin(StoreBase):
             google_etag=row.google_etag, local_etag=row.local_etag, hash_local=row.hash_local,
             hash_google=row.hash_google, google_updated=row.google_updated,
             updated_at=row.updated_at, google_exceptions=load_ids(row.google_exceptions),
+            google_extra=load_extra(row.google_extra),
         )
 
     def get_link(self, connection_id: int, uid: str) -> LinkRecord | None:
@@ -95,16 +100,19 @@ class LinksLedgerMixin(StoreBase):
         hash_google: str | None,
         google_updated: str | None,
         google_exceptions: Iterable[str] | None = None,
+        google_extra: Mapping[str, Any] | None = None,
     ) -> None:
         """Create or replace the link of ``uid`` (and drop a stale link of the same event).
 
         ``google_exceptions``: instance ids of the confirmed exceptions Google holds for the
-        series (``None``: not known).
+        series (``None``: not known); ``google_extra``: what only Google holds of it
+        (``mapping_extra.series_extra``; ``None``: not known).
         """
         values = {"google_event_id": google_event_id, "google_etag": google_etag,
                   "local_etag": local_etag, "hash_local": hash_local, "hash_google": hash_google,
                   "google_updated": google_updated,
-                  "google_exceptions": dump_ids(google_exceptions)}
+                  "google_exceptions": dump_ids(google_exceptions),
+                  "google_extra": dump_extra(google_extra)}
 
         def tx(conn: Connection) -> None:
             now = self.clock()
@@ -142,7 +150,8 @@ class LinksLedgerMixin(StoreBase):
                  "google_event_id": lk.google_event_id, "google_etag": lk.google_etag,
                  "local_etag": lk.local_etag, "hash_local": lk.hash_local,
                  "hash_google": lk.hash_google, "google_updated": lk.google_updated,
-                 "google_exceptions": dump_ids(lk.google_exceptions), "updated_at": now}
+                 "google_exceptions": dump_ids(lk.google_exceptions),
+                 "google_extra": dump_extra(lk.google_extra), "updated_at": now}
                 for lk in links
             ])
 
@@ -173,16 +182,52 @@ class LinksLedgerMixin(StoreBase):
 
         def tx(conn: Connection) -> int:
             now = self.clock()
-            conn.execute(insert(s.ledger), [
-                {"at": now, "connection_id": e.connection_id, "collection_id": e.collection_id,
-                 "uid": e.uid, "direction": e.direction, "trigger": e.trigger,
-                 "action": e.action, "fields": ",".join(e.fields),
-                 "google_event_id": e.google_event_id, "outcome": e.outcome,
-                 "error": e.error[:2000] if e.error else None,
-                 "detail": json.dumps(dict(e.detail), default=str) if e.detail else None}
-                for e in batch
-            ])
+            conn.execute(insert(s.ledger), [_ledger_values(e, now) for e in batch])
             return len(batch)
+
+        return self._write(tx)
+
+    def record_conflict(self, entry: LedgerEntry) -> int:
+        """Record a conflict decision, keeping one open conflict row per appointment.
+
+        The same decision seen again (another trigger, or a replan, met the same two
+        versions: equal ``detail["winner"]`` and ``detail["version"]``) adds nothing; a
+        different one marks the open row ``superseded`` (its losing version stays in the
+        ledger) and becomes the open row, naming the rows it ``supersedes``.  A unique partial
+        index backs this across processes.  Returns the id of the open row.
+        """
+        lg = s.ledger.c
+        wanted = _conflict_key(entry.detail)
+
+        def tx(conn: Connection) -> int:
+            if conn.dialect.name == "postgresql":
+                # Writers of one appointment's conflict queue up here (READ COMMITTED: the
+                # next one then sees the row the first committed); other appointments don't.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:u))"),
+                             {"c": entry.connection_id or 0, "u": entry.uid})
+            for _ in range(5):
+                rows = conn.execute(
+                    select(lg.id, lg.detail).where(
+                        lg.connection_id == entry.connection_id, lg.uid == entry.uid,
+                        lg.action == "conflict", lg.outcome == "open")
+                    .order_by(lg.id.desc())).all()
+                for row in rows:
+                    if wanted is not None and _conflict_key(_json(row.detail)) == wanted:
+                        return int(row.id)
+                detail = dict(entry.detail or {})
+                if rows:
+                    detail["supersedes"] = [int(r.id) for r in rows]
+                    conn.execute(update(s.ledger).where(lg.id.in_(detail["supersedes"]))
+                                 .values(outcome="superseded"))
+                try:
+                    with conn.begin_nested():
+                        return int(conn.execute(
+                            insert(s.ledger).values(**_ledger_values(
+                                replace(entry, outcome="open", detail=detail), self.clock()))
+                            .returning(lg.id)).scalar_one())
+                except IntegrityError:
+                    continue  # recorded meanwhile (unique index): look again
+            raise RuntimeError(f"conflict on {entry.uid} could not be recorded")
 
         return self._write(tx)
 
@@ -243,3 +288,27 @@ class LinksLedgerMixin(StoreBase):
                          .values(outcome=outcome))
 
         self._write(tx)
+
+
+def _ledger_values(e: LedgerEntry, now: float) -> dict[str, Any]:
+    return {"at": now, "connection_id": e.connection_id, "collection_id": e.collection_id,
+            "uid": e.uid, "direction": e.direction, "trigger": e.trigger,
+            "action": e.action, "fields": ",".join(e.fields),
+            "google_event_id": e.google_event_id, "outcome": e.outcome,
+            "error": e.error[:2000] if e.error else None,
+            "detail": json.dumps(dict(e.detail), default=str) if e.detail else None}
+
+
+def _json(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _conflict_key(detail: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """Which decision a conflict row records: the winner and the losing version."""
+    if not detail or not detail.get("version"):
+        return None
+    return str(detail.get("winner")), str(detail["version"])

@@ -202,11 +202,14 @@ links = Table(
     Column("google_updated", String(40)),
     # JSON list of the instance ids of the confirmed exceptions Google held (NULL: not known).
     Column("google_exceptions", Text),
+    # JSON of the fields only Google holds (mapping_extra.series_extra; NULL: not known).
+    Column("google_extra", Text),
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("connection_id", "uid"),
     UniqueConstraint("connection_id", "google_event_id"),
 )
 
+_OPEN_CONFLICT = "action = 'conflict' AND outcome = 'open'"
 ledger = Table(
     "ledger",
     metadata,
@@ -225,6 +228,10 @@ ledger = Table(
     Column("detail", Text),
     Index(None, "collection_id", "uid"),
     Index(None, "at"),
+    # One open conflict per appointment and connection: a later decision supersedes it
+    # (``LinksLedgerMixin.record_conflict``), so two triggers never leave two open rows.
+    Index("uq_ledger_open_conflict", "connection_id", "uid", unique=True,
+          sqlite_where=text(_OPEN_CONFLICT), postgresql_where=text(_OPEN_CONFLICT)),
 )
 
 # ICS feeds for integrators: only the sha256 of the secret token is stored.

@@ -20,7 +20,9 @@ __all__ = [
     "OutboxStats",
     "connection_from_row",
     "connection_query",
+    "dump_extra",
     "dump_ids",
+    "load_extra",
     "load_ids",
 ]
 
@@ -39,6 +41,23 @@ def load_ids(raw: str | None) -> tuple[str, ...] | None:
     except ValueError:
         return None
     return tuple(str(v) for v in value) if isinstance(value, list) else None
+
+
+def dump_extra(extra: Mapping[str, Any] | None) -> str | None:
+    """``extra`` as compact JSON, ``None`` for ``None``."""
+    return None if extra is None else json.dumps(extra, separators=(",", ":"), sort_keys=True,
+                                                 default=str)
+
+
+def load_extra(raw: str | None) -> dict[str, Any] | None:
+    """The mapping :func:`dump_extra` wrote; ``None`` when absent or unreadable."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,8 @@ class LinkRecord:
     updated_at: float
     # Instance ids of the confirmed exceptions Google held for the series (None: not known).
     google_exceptions: tuple[str, ...] | None = None
+    # What only Google held of the series (mapping_extra.series_extra; None: not known).
+    google_extra: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

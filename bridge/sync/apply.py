@@ -9,12 +9,14 @@ link rows, the ledger and, when given, the new sync token or import progress: al
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bridge.errors import DuplicateUid, InvalidICalendar, NotFound
+from bridge.google.mapping_extra import series_extra
 from bridge.google.mapping_preserve import preserve_local_only
 from bridge.ical import parse_resource
 from bridge.model import ItemRecord, ParsedResource
@@ -35,7 +37,7 @@ from bridge.sync.context import ConnectionContext, link_state, local_state
 from bridge.sync.plan import plan_item, safety_check
 from bridge.sync.remote import RemoteSeries
 
-__all__ = ["PullResult", "apply_remote", "changed_fields", "held_exceptions"]
+__all__ = ["PullResult", "apply_remote", "changed_fields", "conflict_entry", "held_exceptions"]
 
 _LOGGER = logging.getLogger(__name__)
 _KEEP = object()
@@ -92,12 +94,35 @@ def held_exceptions(series: RemoteSeries) -> tuple[str, ...]:
                  and e.get("recurringEventId") == series.event_id)
 
 
+def conflict_entry(ctx: ConnectionContext, trigger: str, action: Conflict,
+                   series: RemoteSeries | None, local_text: str | None) -> LedgerEntry:
+    """The ledger row of a conflict decision: reason, winner, the full losing version, and
+    ``version`` naming it (Google's etags, or the local text's digest), so the store records
+    the same decision once however many triggers meet it (``record_conflict``)."""
+    loser: dict[str, Any]
+    if action.winner == "local" and series is not None:
+        loser = {"side": "google", "event": series.snapshot()}
+        etags = sorted(str(e.get("etag")) for e in series.exceptions)
+        version = "google:" + ",".join([str(series.etag or "gone"), *etags])
+    else:
+        loser = {"side": "local", "text": local_text}
+        version = "local:" + (hashlib.sha256(local_text.encode()).hexdigest()
+                              if local_text is not None else "deleted")
+    _LOGGER.info("Conflict on %s: %s, %s wins", action.uid, action.reason, action.winner)
+    return LedgerEntry(
+        "both", trigger, "conflict", "open", ctx.id, ctx.record.collection_id, action.uid,
+        google_event_id=series.event_id if series is not None else action.event_id,
+        detail={"reason": action.reason, "winner": action.winner, "loser": loser,
+                "version": version})
+
+
 def _link_for(ctx: ConnectionContext, series: RemoteSeries, uid: str,
               written: ParsedResource | None = None) -> LinkRecord:
     local = written or series.parsed
     return LinkRecord(ctx.id, uid, series.event_id, series.etag,
                       local.etag if local else None, series.hash, series.hash,
-                      series.updated, 0.0, held_exceptions(series))
+                      series.updated, 0.0, held_exceptions(series),
+                      series_extra(series.master, series.exceptions))
 
 
 def _keep_local_only(ctx: ConnectionContext, parsed: ParsedResource, old: ItemRecord | None
@@ -203,17 +228,9 @@ def apply_remote(
             if isinstance(action, Conflict):
                 result.conflicts += 1
                 ctx.metrics.conflicts += 1
-                loser: dict[str, Any]
-                if action.winner == "google":
-                    old = items.get(uid)
-                    loser = {"side": "local", "text": old.text if old else None}
-                else:
-                    loser = {"side": "google", "event": series.snapshot()}
-                _LOGGER.info("Conflict on %s: %s, %s wins", uid, action.reason, action.winner)
-                ledger.append(LedgerEntry(
-                    "both", trigger, "conflict", "open", ctx.id, collection_id, uid,
-                    google_event_id=series.event_id,
-                    detail={"reason": action.reason, "winner": action.winner, "loser": loser}))
+                old = items.get(uid)
+                store.record_conflict(conflict_entry(ctx, trigger, action, series,
+                                                     old.text if old else None))
                 step = action.then
             if isinstance(step, PullFromGoogle):
                 pulls.append((series, uid, step))
@@ -240,9 +257,7 @@ def apply_remote(
                 links.append(_link_for(ctx, series, uid))
                 item = items.get(uid)
                 if item is not None:
-                    links[-1] = LinkRecord(ctx.id, uid, series.event_id, series.etag, item.etag,
-                                           series.hash, series.hash, series.updated, 0.0,
-                                           held_exceptions(series))
+                    links[-1] = replace(links[-1], local_etag=item.etag)
                 result.relinked += 1
             elif isinstance(step, Unlink):
                 store.delete_link(ctx.id, uid)

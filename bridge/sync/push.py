@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from bridge.google.mapping import (
     ical_to_google,
     plain_instance_body,
 )
+from bridge.google.mapping_extra import exception_extra, merge_update_body, series_extra
 from bridge.model import ItemRecord
 from bridge.store.sync import LedgerEntry, LinkRecord, OutboxClaim
 from bridge.sync.actions import (
@@ -54,7 +56,7 @@ from bridge.sync.actions import (
     Relink,
     Unlink,
 )
-from bridge.sync.apply import apply_remote
+from bridge.sync.apply import apply_remote, conflict_entry
 from bridge.sync.context import ConnectionContext, link_state, local_state
 from bridge.sync.plan import plan_item
 from bridge.sync.remote import RemoteSeries, build_series, fetch_series
@@ -97,13 +99,24 @@ async def _fetch(ctx: ConnectionContext, event_id: str) -> RemoteSeries:
 
 
 async def _write_exceptions(
-    ctx: ConnectionContext, bodies: GoogleEventSet
+    ctx: ConnectionContext, bodies: GoogleEventSet, base: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
     written = []
     for body in bodies.exceptions:
+        merged = merge_update_body(exception_extra(base, str(body["id"])), body)
         written.append(await ctx.client.update_event(
-            ctx.calendar_id, str(body["id"]), _body_for_update(body)))
+            ctx.calendar_id, str(body["id"]), _body_for_update(merged)))
     return written
+
+
+def _google_base(series: RemoteSeries | None, link: LinkRecord | None, event_id: str
+                 ) -> Mapping[str, Any] | None:
+    """What only Google holds of ``event_id`` (fetched this round, else as the link saw it)."""
+    if series is not None and series.event_id == event_id and series.master is not None:
+        return series_extra(series.master, series.exceptions)
+    if link is not None and link.google_event_id == event_id:
+        return link.google_extra
+    return None
 
 
 async def _list_exceptions(
@@ -168,14 +181,16 @@ async def _settle_exceptions(
         if body is not None:
             _LOGGER.info("Reverting instance %s of %s to the series on Google", exc_id,
                          bodies.uid)
-            exc = await ctx.client.update_event(ctx.calendar_id, exc_id, _body_for_update(body))
+            exc = await ctx.client.update_event(ctx.calendar_id, exc_id,
+                                                _body_for_update(merge_update_body(exc, body)))
         extra.append(exc)
         ids.add(exc_id)
     return extra, ids
 
 
 async def _create(
-    ctx: ConnectionContext, item: ItemRecord, event_id: str | None, undelete: bool
+    ctx: ConnectionContext, item: ItemRecord, event_id: str | None, undelete: bool,
+    base: Mapping[str, Any] | None,
 ) -> tuple[GoogleEventSet, dict[str, Any], list[dict[str, Any]]]:
     bodies = ical_to_google(item.text, calendar_key=ctx.calendar_key,
                             calendar_tz=ctx.calendar_tz, event_id=event_id)
@@ -183,28 +198,34 @@ async def _create(
         raise MappingError("a cancelled event is not created on Google")
     if undelete:
         # Deleted ids stay reserved on Google: bring the event back with an update.
-        master = await ctx.client.update_event(ctx.calendar_id, bodies.event_id,
-                                               _body_for_update(bodies.master))
+        master = await ctx.client.update_event(
+            ctx.calendar_id, bodies.event_id,
+            _body_for_update(merge_update_body((base or {}).get("master"), bodies.master)))
     else:
         try:
             master = await ctx.client.insert_event(ctx.calendar_id, bodies.master)
         except GoogleDuplicate:
             # A retried insert (or a crash after Google's answer): see what is there.
             raise _Replan(await _fetch(ctx, bodies.event_id)) from None
-    return bodies, master, await _write_exceptions(ctx, bodies)
+    return bodies, master, await _write_exceptions(ctx, bodies, base)
 
 
 async def _update(
-    ctx: ConnectionContext, item: ItemRecord, event_id: str, etag: str | None
+    ctx: ConnectionContext, item: ItemRecord, event_id: str, etag: str | None,
+    base: Mapping[str, Any] | None,
 ) -> tuple[GoogleEventSet, dict[str, Any], list[dict[str, Any]]]:
+    """A full update merged onto what only Google holds (``base``; ``None``: fetch first)."""
+    if base is None:  # a link from before Google's extra fields were kept: read them once
+        raise _Replan(await _fetch(ctx, event_id))
     bodies = ical_to_google(item.text, calendar_key=ctx.calendar_key,
                             calendar_tz=ctx.calendar_tz, event_id=event_id)
+    body = merge_update_body(base.get("master"), bodies.master)
     try:
         master = await ctx.client.update_event(ctx.calendar_id, event_id,
-                                               _body_for_update(bodies.master), etag=etag)
+                                               _body_for_update(body), etag=etag)
     except (GooglePreconditionFailed, GoogleNotFound):
         raise _Replan(await _fetch(ctx, event_id)) from None
-    return bodies, master, await _write_exceptions(ctx, bodies)
+    return bodies, master, await _write_exceptions(ctx, bodies, base)
 
 
 async def _delete(ctx: ConnectionContext, event_id: str, etag: str | None) -> None:
@@ -216,7 +237,8 @@ async def _delete(ctx: ConnectionContext, event_id: str, etag: str | None) -> No
         raise _Replan(await _fetch(ctx, event_id)) from None
 
 
-_NewLink = tuple[str, str | None, str | None, str | None, str | None, str | None, set[str]]
+_NewLink = tuple[str, str | None, str | None, str | None, str | None, str | None, set[str],
+                 dict[str, Any]]
 
 
 def _finish(ctx: ConnectionContext, claim: OutboxClaim, entry: LedgerEntry,
@@ -225,10 +247,10 @@ def _finish(ctx: ConnectionContext, claim: OutboxClaim, entry: LedgerEntry,
 
     def tx() -> None:
         if link is not None:
-            event_id, g_etag, l_etag, h_local, h_google, updated, held = link
+            event_id, g_etag, l_etag, h_local, h_google, updated, held, extra = link
             store.put_link(ctx.id, claim.uid, event_id, google_etag=g_etag, local_etag=l_etag,
                            hash_local=h_local, hash_google=h_google, google_updated=updated,
-                           google_exceptions=held)
+                           google_exceptions=held, google_extra=extra)
         elif drop_link:
             store.delete_link(ctx.id, claim.uid)
         store.finish_outbox(claim, ctx.worker)
@@ -254,18 +276,11 @@ async def _execute(
 ) -> str:
     """Carry out one planned action; returns the ledger action name."""
     link = ctx.store.get_link(ctx.id, claim.uid)
-    detail: dict[str, Any] | None = None
     step: Action = action
     if isinstance(action, Conflict):
         ctx.metrics.conflicts += 1
-        loser: dict[str, Any] = (
-            {"side": "google", "event": series.snapshot()} if action.winner == "local" and series
-            else {"side": "local", "text": item.text if item else None})
-        detail = {"reason": action.reason, "winner": action.winner, "loser": loser}
-        _LOGGER.info("Conflict on %s: %s, %s wins", claim.uid, action.reason, action.winner)
-        ctx.store.add_ledger([LedgerEntry(
-            "both", trigger, "conflict", "open", ctx.id, claim.collection_id, claim.uid,
-            google_event_id=action.event_id, detail=detail)])
+        ctx.store.record_conflict(conflict_entry(ctx, trigger, action, series,
+                                                 item.text if item else None))
         step = action.then
     if isinstance(step, PullFromGoogle | DeleteLocal) or (
             isinstance(step, Relink) and series is not None):
@@ -299,7 +314,9 @@ async def _execute(
         undelete = series is not None and series.deleted and series.master is not None \
             and len(series.master) > 2
         _LOGGER.info("Pushing appointment %s to Google (create)", claim.uid)
-        bodies, master, exceptions = await _create(ctx, item, step.event_id, undelete)
+        bodies, master, exceptions = await _create(
+            ctx, item, step.event_id, undelete,
+            _google_base(series, link, series.event_id) if undelete and series else None)
         name = "restore" if restore else "create"
         fresh = not undelete
     else:
@@ -307,7 +324,8 @@ async def _execute(
         assert event_id is not None
         etag = series.etag if series is not None else (link.google_etag if link else None)
         _LOGGER.info("Pushing appointment %s to Google (update)", claim.uid)
-        bodies, master, exceptions = await _update(ctx, item, event_id, etag)
+        bodies, master, exceptions = await _update(ctx, item, event_id, etag,
+                                                   _google_base(series, link, event_id))
         name = "update"
         fresh = False
     extra: list[dict[str, Any]] = []
@@ -327,7 +345,7 @@ async def _execute(
     _finish(ctx, claim, LedgerEntry("push", trigger, name, "ok", ctx.id, claim.collection_id,
                                     claim.uid, google_event_id=str(master["id"])),
             (str(master["id"]), master.get("etag"), item.etag, local.hash, h_google,
-             _newest(master, exceptions), held), False)
+             _newest(master, exceptions), held, series_extra(master, exceptions)), False)
     return name
 
 
