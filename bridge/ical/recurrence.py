@@ -196,6 +196,19 @@ def _events(source: Calendar | Component) -> list[Component]:
     return [c for c in source.walk("VEVENT")]
 
 
+def _local_values(comp: Component) -> bool:
+    """Whether the component has a date or floating time (read in the caller's zone)."""
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID", "RDATE", "EXDATE"):
+        values = comp.get(name)
+        for prop in values if isinstance(values, list) else [values]:
+            items = getattr(prop, "dts", None) or ([prop] if prop is not None else [])
+            for item in items:
+                value = item.dt[0] if isinstance(item.dt, tuple) else item.dt
+                if isinstance(value, date) and getattr(value, "tzinfo", None) is None:
+                    return True
+    return False
+
+
 def _shift(events: Iterable[Component], zone: tzinfo) -> timedelta:
     """How far an override moves its instance, at most (the window grows by that)."""
     shift = timedelta(0)
@@ -207,15 +220,20 @@ def _shift(events: Iterable[Component], zone: tzinfo) -> timedelta:
     return shift
 
 
-def _occurrence(instance: Any, zone: tzinfo) -> Occurrence:
+def _occurrence(instance: Any, zone: tzinfo, known: dict[int, tuple[Any, bool]]
+                ) -> Occurrence:
     """Our view of a recurring-ical-events occurrence (no component copy: that is the cost)."""
     comp: Component = instance._adapter._component  # the master or override it comes from
+    facts = known.get(id(comp))
+    if facts is None:  # property look-ups are slow; once per component
+        rid_prop = comp.get("RECURRENCE-ID")
+        facts = known[id(comp)] = (
+            _aware(rid_prop.dt, zone) if rid_prop is not None else None,
+            str(comp.get("STATUS", "")).upper() == "CANCELLED")
     start = _aware(instance.start, zone)
-    rid_prop = comp.get("RECURRENCE-ID")
-    rid = _aware(rid_prop.dt, zone) if rid_prop is not None else start
-    return Occurrence(start=start, end=_aware(instance.end, zone), recurrence_id=rid,
-                      all_day=not isinstance(instance.start, datetime),
-                      cancelled=str(comp.get("STATUS", "")).upper() == "CANCELLED",
+    return Occurrence(start=start, end=_aware(instance.end, zone),
+                      recurrence_id=facts[0] if facts[0] is not None else start,
+                      all_day=not isinstance(instance.start, datetime), cancelled=facts[1],
                       component=comp)
 
 
@@ -237,7 +255,9 @@ def occurrences(source: Calendar | Component, start: datetime, end: datetime, *,
     """
     lo, hi = start.astimezone(UTC), end.astimezone(UTC)
     events = _events(source)
-    before = lo - _SLACK - _shift(events, zone)
+    # Floating and all-day values are compared in UTC by recurring-ical-events: ask it wider.
+    slack = _SLACK if any(_local_values(c) for c in events) else timedelta(0)
+    before = lo - slack - _shift(events, zone)
     prepared = Calendar()
     for comp in events:
         if comp.get("RECURRENCE-ID") is None and comp.get("DTSTART") is not None:
@@ -247,11 +267,12 @@ def occurrences(source: Calendar | Component, start: datetime, end: datetime, *,
             comp = _prepared(comp, ahead, zone)
         prepared.add_component(comp)
     found: list[Occurrence] = []
+    known: dict[int, tuple[Any, bool]] = {}
     query: Any = recurring_ical_events.of(prepared, components=["VEVENT"])
     for series in query.series:
         try:
-            for instance in series.between(lo - _SLACK, hi + _SLACK):
-                occ = _occurrence(instance, zone)
+            for instance in series.between(lo - slack, hi + slack):
+                occ = _occurrence(instance, zone, known)
                 if not _overlaps(occ, lo, hi):
                     continue
                 if len(found) >= limit:
