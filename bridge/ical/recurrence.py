@@ -193,7 +193,8 @@ def _prepared(master: Component, before: datetime, zone: tzinfo) -> Component:
 
 
 def _events(source: Calendar | Component) -> list[Component]:
-    return [c for c in source.walk("VEVENT")]
+    """The VEVENTs that can occur (one without DTSTART has no time)."""
+    return [c for c in source.walk("VEVENT") if c.get("DTSTART") is not None]
 
 
 def _local_values(comp: Component) -> bool:
@@ -254,21 +255,25 @@ def occurrences(source: Calendar | Component, start: datetime, end: datetime, *,
     that cannot be expanded is logged and skipped.
     """
     lo, hi = start.astimezone(UTC), end.astimezone(UTC)
-    events = _events(source)
-    # Floating and all-day values are compared in UTC by recurring-ical-events: ask it wider.
-    slack = _SLACK if any(_local_values(c) for c in events) else timedelta(0)
-    before = lo - slack - _shift(events, zone)
-    prepared = Calendar()
-    for comp in events:
-        if comp.get("RECURRENCE-ID") is None and comp.get("DTSTART") is not None:
-            ahead = before
-            if comp.get("DTEND") is not None or comp.get("DURATION") is not None:
-                ahead -= EventAdapter(comp).duration
-            comp = _prepared(comp, ahead, zone)
-        prepared.add_component(comp)
+    try:
+        events = _events(source)
+        # recurring-ical-events compares floating and all-day values as UTC: ask it wider.
+        slack = _SLACK if any(_local_values(c) for c in events) else timedelta(0)
+        before = lo - slack - _shift(events, zone)
+        prepared = Calendar()
+        for comp in events:
+            if comp.get("RECURRENCE-ID") is None:
+                ahead = before
+                if comp.get("DTEND") is not None or comp.get("DURATION") is not None:
+                    ahead -= EventAdapter(comp).duration
+                comp = _prepared(comp, ahead, zone)
+            prepared.add_component(comp)
+        query: Any = recurring_ical_events.of(prepared, components=["VEVENT"])
+    except (ValueError, TypeError) as exc:  # e.g. a broken RRULE the lenient parser kept
+        _LOGGER.warning("cannot expand the recurrence: %s", exc)
+        return []
     found: list[Occurrence] = []
     known: dict[int, tuple[Any, bool]] = {}
-    query: Any = recurring_ical_events.of(prepared, components=["VEVENT"])
     for series in query.series:
         try:
             for instance in series.between(lo - slack, hi + slack):

@@ -194,3 +194,13 @@ def test_a_date_until_of_a_timed_series_covers_that_day() -> None:
         date(2026, 10, 25)
     assert normalize_until(datetime(2026, 10, 26, 11, tzinfo=berlin)) == datetime(
         2026, 10, 26, 10, tzinfo=UTC)
+
+
+def test_a_series_that_cannot_be_expanded_is_skipped() -> None:
+    """A broken RRULE (kept by the lenient parser) or an event without DTSTART yields nothing."""
+    lo, hi = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 5, tzinfo=UTC)
+    for body in ("DTSTART:20261001T100000Z\r\nRRULE:FREQ=DAILY;BYDAY=XX\r\n", "SUMMARY:x\r\n"):
+        cal = Calendar.from_ical("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\n" + body
+                                 + "END:VEVENT\r\nEND:VCALENDAR\r\n")
+        assert occurrences(cal, lo, hi, zone=UTC) == []
+        assert expand_resources([Resource(cal.to_ical().decode())], lo, hi, UTC, []) == []
