@@ -46,7 +46,7 @@ from bridge.api.model import (
 )
 from bridge.api.problems import ApiProblem
 from bridge.errors import DuplicateUid, EtagMismatch, InvalidICalendar, NotFound
-from bridge.ical.recurrence import occurrences
+from bridge.ical.recurrence import occurs
 from bridge.ical.validate import TIMESTAMP_MAX, TIMESTAMP_MIN, parse_resource
 from bridge.model import Collection, ItemRecord
 from bridge.store import href_for_uid
@@ -124,7 +124,7 @@ def _occurs(item: ItemRecord, start_ts: int, end_ts: int) -> bool:
     lo = datetime.fromtimestamp(start_ts, UTC)
     hi = datetime.fromtimestamp(end_ts, UTC)
     # Floating and all-day times count as UTC here, as in the index.
-    return bool(occurrences(cal, lo, hi, zone=UTC))
+    return occurs(cal, lo, hi, zone=UTC)
 
 
 @routes.get(_BASE)

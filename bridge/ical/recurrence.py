@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "last_start",
     "normalize_until",
     "occurrences",
+    "occurs",
     "until_text",
 ]
 
@@ -252,8 +253,29 @@ def occurrences(source: Calendar | Component, start: datetime, end: datetime, *,
 
     A zero-length instance counts when it starts in the window.  ``EXDATE`` instances are left
     out; cancelled overrides are included with ``cancelled`` set (callers decide).  A series
-    that cannot be expanded is logged and skipped.
+    that cannot be expanded is logged and skipped; at most ``limit`` instances are returned.
     """
+    found: list[Occurrence] = []
+    for occ in _overlapping(source, start, end, zone):
+        if len(found) >= limit:
+            _LOGGER.warning("recurrence expansion stopped after %d occurrences", limit)
+            break
+        found.append(occ)
+    return sorted(found, key=_order)
+
+
+def occurs(source: Calendar | Component, start: datetime, end: datetime, *, zone: tzinfo
+           ) -> bool:
+    """Whether any instance (cancelled overrides included) overlaps ``[start, end)``.
+
+    Stops at the first one, so an open range over an unbounded series costs little.
+    """
+    return next(_overlapping(source, start, end, zone), None) is not None
+
+
+def _overlapping(source: Calendar | Component, start: datetime, end: datetime, zone: tzinfo
+                 ) -> Iterator[Occurrence]:
+    """The instances overlapping ``[start, end)``, in no particular order."""
     lo, hi = start.astimezone(UTC), end.astimezone(UTC)
     try:
         events = _events(source)
@@ -271,22 +293,16 @@ def occurrences(source: Calendar | Component, start: datetime, end: datetime, *,
         query: Any = recurring_ical_events.of(prepared, components=["VEVENT"])
     except (ValueError, TypeError) as exc:  # e.g. a broken RRULE the lenient parser kept
         _LOGGER.warning("cannot expand the recurrence: %s", exc)
-        return []
-    found: list[Occurrence] = []
+        return
     known: dict[int, tuple[Any, bool]] = {}
     for series in query.series:
         try:
             for instance in series.between(lo - slack, hi + slack):
                 occ = _occurrence(instance, zone, known)
-                if not _overlaps(occ, lo, hi):
-                    continue
-                if len(found) >= limit:
-                    _LOGGER.warning("recurrence expansion stopped after %d occurrences", limit)
-                    return sorted(found, key=_order)
-                found.append(occ)
+                if _overlaps(occ, lo, hi):
+                    yield occ
         except (ValueError, TypeError) as exc:
             _LOGGER.warning("cannot expand the series %s: %s", series.uid, exc)
-    return sorted(found, key=_order)
 
 
 def _order(occ: Occurrence) -> tuple[datetime, datetime]:
