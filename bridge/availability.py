@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
 
-import recurring_ical_events
 from icalendar import Calendar, FreeBusy, vPeriod
+
+from bridge.ical.recurrence import occurrences
 
 __all__ = [
     "Availability",
@@ -120,19 +121,6 @@ def is_marker(summary: str, keywords: Sequence[str]) -> bool:
     return any(k.strip() and k.strip().casefold() in folded for k in keywords)
 
 
-def _aware(value: date | datetime, zone: tzinfo) -> datetime:
-    """UTC instant of a value: dates are local midnight, floating times the calendar's zone.
-
-    Everything is computed in UTC because Python adds, subtracts and compares two datetimes of
-    the same ``tzinfo`` by wall clock, which is wrong across a DST change.
-    """
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time(0), tzinfo=zone)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
-
-
 def _text(comp: Any, name: str) -> str:
     value = comp.get(name)
     if isinstance(value, list):
@@ -149,39 +137,20 @@ def expand_resources(
 ) -> list[Occurrence]:
     """Every VEVENT occurrence of ``resources`` overlapping ``[start, end)``."""
     out: list[Occurrence] = []
-    # Expand a day around the range: all-day and floating occurrences are local to ``zone``.
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    lo, hi = start - timedelta(days=1), end + timedelta(days=1)
     for res in resources:
         try:
             cal = Calendar.from_ical(res.text)
         except ValueError:
             continue
-        for comp in recurring_ical_events.of(cal, components=["VEVENT"]).between(lo, hi):
-            raw_start = comp.get("DTSTART")
-            if raw_start is None:
-                continue
-            begin = raw_start.dt
-            all_day = not isinstance(begin, datetime)
-            raw_end = comp.get("DTEND")
-            if raw_end is not None:
-                finish = raw_end.dt
-            elif comp.get("DURATION") is not None:
-                finish = begin + comp["DURATION"].dt
-            else:
-                finish = begin + timedelta(days=1) if all_day else begin
-            occ_start, occ_end = _aware(begin, zone), _aware(finish, zone)
-            if (occ_end <= start or occ_start >= end) and not (
-                occ_start == occ_end and start <= occ_start < end
-            ):
-                continue
+        for occ in occurrences(cal, start, end, zone=zone):
+            comp = occ.component
             summary = _text(comp, "SUMMARY")
             out.append(Occurrence(
                 uid=_text(comp, "UID"),
                 summary=summary,
-                start=occ_start,
-                end=occ_end,
-                all_day=all_day,
+                start=occ.start.astimezone(UTC),
+                end=occ.end.astimezone(UTC),
+                all_day=occ.all_day,
                 transparent=_text(comp, "TRANSP").upper() == "TRANSPARENT",
                 status=(_text(comp, "STATUS") or "CONFIRMED").upper(),
                 marker=res.marker_calendar or is_marker(summary, keywords),

@@ -19,7 +19,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import recurring_ical_events
 from aiohttp import web
 from icalendar import Calendar
 
@@ -47,6 +46,7 @@ from bridge.api.model import (
 )
 from bridge.api.problems import ApiProblem
 from bridge.errors import DuplicateUid, EtagMismatch, InvalidICalendar, NotFound
+from bridge.ical.recurrence import occurs
 from bridge.ical.validate import TIMESTAMP_MAX, TIMESTAMP_MIN, parse_resource
 from bridge.model import Collection, ItemRecord
 from bridge.store import href_for_uid
@@ -123,7 +123,8 @@ def _occurs(item: ItemRecord, start_ts: int, end_ts: int) -> bool:
     cal = Calendar.from_ical(item.text)
     lo = datetime.fromtimestamp(start_ts, UTC)
     hi = datetime.fromtimestamp(end_ts, UTC)
-    return bool(recurring_ical_events.of(cal, components=["VEVENT"]).between(lo, hi))
+    # Floating and all-day times count as UTC here, as in the index.
+    return occurs(cal, lo, hi, zone=UTC)
 
 
 @routes.get(_BASE)

@@ -41,6 +41,7 @@ from bridge.feeds.values import (
     hex_color,
 )
 from bridge.feeds.zones import feed_zone, vtimezone_bytes
+from bridge.ical.recurrence import normalize_until
 from bridge.model import Collection, ItemRecord
 from bridge.store.feeds import Privacy
 from bridge.text import multi_line, one_line
@@ -284,17 +285,9 @@ def _rrule(rule: Any, start: Any) -> vRecur:
             continue
         values = list(rule[key])
         if key == "UNTIL":
-            values = [_until(v, start) for v in values]
+            values = [normalize_until(v, start) for v in values]
         parts[key] = values
     return vRecur(parts)
-
-
-def _until(value: Any, start: Any) -> Any:
-    if not isinstance(value, datetime):
-        return value
-    if value.tzinfo is None and isinstance(start, datetime) and start.tzinfo is not None:
-        value = value.replace(tzinfo=start.tzinfo)
-    return value.astimezone(UTC) if value.tzinfo is not None else value
 
 
 def _dates(src: Component, name: str) -> Iterable[date | datetime]:

@@ -26,6 +26,7 @@ from bridge.google.mapping_model import (
     UnsupportedResource,
 )
 from bridge.google.mapping_time import add_duration, as_style, moment_from_ical
+from bridge.ical.recurrence import normalize_until, until_text
 from bridge.text import multi_line, one_line
 
 __all__ = [
@@ -132,13 +133,8 @@ def canonical_rrule(value: vRecur | str) -> str:
         values = items[key] if isinstance(items[key], list) else [items[key]]
         rendered: list[str] = []
         for item in values:
-            if key == "UNTIL" and isinstance(item, datetime):
-                if item.tzinfo is not None:
-                    rendered.append(item.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
-                else:
-                    rendered.append(item.strftime("%Y%m%dT%H%M%S"))
-            elif key == "UNTIL" and isinstance(item, date):
-                rendered.append(item.strftime("%Y%m%d"))
+            if key == "UNTIL" and isinstance(item, date):
+                rendered.append(until_text(normalize_until(item)))
             else:
                 single = str(vRecur({key: [item]}).to_ical().decode("utf-8"))  # type: ignore[no-untyped-call]
                 rendered.append(single.split("=", 1)[1])

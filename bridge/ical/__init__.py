@@ -1,4 +1,4 @@
-"""iCalendar handling: the one validation gate, time zones, normalisation and hashing.
+"""iCalendar handling: the one validation gate, time zones, normalisation, hashing, recurrence.
 
 Every ingest path (CalDAV, Google, booking API, ``import-ics``) calls
 :func:`bridge.ical.validate.parse_resource`; nothing else parses untrusted iCalendar text.

@@ -10,17 +10,15 @@ hostile input (huge lines, deep nesting, binary garbage) is refused before the p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component
 
 from bridge.errors import InvalidICalendar
 from bridge.ical.normalize import content_hash
 from bridge.ical.precheck import Limits, decode_text, precheck
+from bridge.ical.recurrence import TooManyOccurrences, last_start
 from bridge.model import ParsedResource
 
 __all__ = [
@@ -199,33 +197,12 @@ def _expand_end(
     until = rules_until(comp)
     if until is not None and _as_dt(until) < _as_dt(start):
         raise InvalidICalendar("RRULE UNTIL is before DTSTART", uid=uid)
-    dtstart = start if isinstance(start, datetime) else datetime(start.year, start.month, start.day)
-    if until is not None and dtstart.tzinfo is not None:
-        # dateutil wants a UTC UNTIL for a zoned DTSTART; clients often send a DATE or local time.
-        if not isinstance(until, datetime):
-            until = datetime(until.year, until.month, until.day, 23, 59, 59)
-        if until.tzinfo is None:
-            until = until.replace(tzinfo=dtstart.tzinfo)
-        rule = re.sub(
-            r"UNTIL=[^;]+", "UNTIL=" + until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"), rule,
-            flags=re.IGNORECASE,
-        )
-    elif until is not None and isinstance(until, datetime) and until.tzinfo is not None:
-        rule = re.sub(
-            r"UNTIL=[^;]+", "UNTIL=" + until.astimezone(UTC).strftime("%Y%m%dT%H%M%S"), rule,
-            flags=re.IGNORECASE,
-        )
     try:
-        rule_obj: Any = rrulestr("RRULE:" + rule, dtstart=dtstart, unfold=True)
-    except (ValueError, TypeError) as exc:
+        last = last_start(rule, start, limit=limits.max_occurrences)
+    except TooManyOccurrences as exc:
+        raise InvalidICalendar(str(exc), uid=uid) from exc
+    except ValueError as exc:
         raise InvalidICalendar(f"invalid RRULE: {exc}", uid=uid) from exc
-    last: datetime | None = None
-    for n, occurrence in enumerate(rule_obj, 1):
-        if n > limits.max_occurrences:
-            raise InvalidICalendar(
-                f"recurrence expands to more than {limits.max_occurrences} occurrences", uid=uid
-            )
-        last = occurrence
     if last is None:
         return to_utc_timestamp(start) + int(duration.total_seconds())
     return to_utc_timestamp(last) + int(duration.total_seconds())

@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.config import Settings, parse_offsets
-from bridge.ical.occurrences import occurrences
+from bridge.ical.recurrence import occurrences
 from bridge.ical.timezones import zone_for_name
 from bridge.store import schema as s
 from bridge.store.base import StoreBase
@@ -254,7 +254,9 @@ class NotificationsMixin(NotificationDeliveryMixin, ItemsMixin, StoreBase):
         lo = datetime.fromtimestamp(since, UTC)
         hi = datetime.fromtimestamp(until, UTC) + timedelta(seconds=max(offsets) + 1)
         planned = 0
-        for occ in occurrences(cal, zone, lo, hi):
+        for occ in occurrences(cal, lo, hi, zone=zone):
+            if occ.cancelled:
+                continue
             start = int(occ.start.timestamp())
             dues = [(start - off, off) for off in offsets if since < start - off <= until]
             if not dues:
