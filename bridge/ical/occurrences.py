@@ -23,6 +23,8 @@ from typing import Any
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
+from bridge.ical.timezones import resolve_mixed_pair
+
 __all__ = ["Occurrence", "occurrences"]
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ def _duration(comp: Any) -> timedelta:
     start = comp.get("DTSTART")
     end = comp.get("DTEND")
     if start is not None and end is not None:
-        a, b = start.dt, end.dt
+        a, b = resolve_mixed_pair(start.dt, end.dt)
         if isinstance(a, datetime) and isinstance(b, datetime):
             if (a.tzinfo is None) == (b.tzinfo is None):
                 a = a if a.tzinfo else a.replace(tzinfo=UTC)
@@ -139,6 +141,8 @@ def occurrences(
     if master is None or master.get("DTSTART") is None:
         return []
     raw_start = master["DTSTART"].dt
+    if master.get("DTEND") is not None:
+        raw_start, _ = resolve_mixed_pair(raw_start, master["DTEND"].dt)
     all_day = not isinstance(raw_start, datetime)
     dtstart = _local(raw_start, zone)
     tz = dtstart.tzinfo or zone
