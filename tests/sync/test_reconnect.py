@@ -41,7 +41,8 @@ def _prepare(emu: EmulatorServer, store: SqlStore, n: int, *, page_size: int = P
     store.create_user("alice", "x")
     store.create_collection(CAL, tag="VCALENDAR", timezone=TZ)
     store.bulk_put(CAL, [parse_resource(_text(i)) for i in range(n)], origin="test")
-    engine = make_engine(store, emu, page_size=page_size)
+    # A generous HTTP timeout: on a busy machine a timed-out list would be retried and counted.
+    engine = make_engine(store, emu, page_size=page_size, http_timeout=60.0)
     return SyncService(store, _settings(emu), engine), engine
 
 
@@ -74,6 +75,7 @@ def _live(emu: EmulatorServer) -> dict[str, dict[str, Any]]:
     return {e["id"]: e for e in emu.hooks.stored_events(ALICE) if e.get("status") != "cancelled"}
 
 
+@pytest.mark.timeout(300)
 async def test_reconnect_pushes_only_what_differs(emu_server: EmulatorServer,
                                                   sync_store: SqlStore) -> None:
     emu, store, n = emu_server, sync_store, 60
@@ -127,6 +129,7 @@ async def test_reconnect_pushes_only_what_differs(emu_server: EmulatorServer,
         await engine.stop()
 
 
+@pytest.mark.timeout(600)  # two imports of 2,000 events: minutes on a busy 2-core machine
 @pytest.mark.parametrize("n", [2000])
 async def test_reconnect_preview_of_2000_linked_events_is_fast(
     emu_server: EmulatorServer, sync_store: SqlStore, n: int
