@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from radicale_plugins.storage import Storage
 
-__all__ = ["ORIGIN", "SYNC_PREFIX", "AliasCollection", "Collection"]
+__all__ = ["ORIGIN", "SYNC_PREFIX", "SYNC_TOKEN_LOG_FILTER", "AliasCollection", "Collection"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,10 +40,10 @@ SYNC_PREFIX = "http://termin-bridge.invalid/ns/sync/"
 _TZID = re.compile(r"^TZID:(.+?)\s*$", re.MULTILINE | re.IGNORECASE)
 
 
-def _root_record() -> CollectionRecord:
+def _root_record(props: Mapping[str, str] | None = None) -> CollectionRecord:
     return CollectionRecord(
-        id=0, path="", owner="", tag="", props={}, timezone="UTC", revision=0, min_revision=0,
-        sync_epoch="root", created_at=0.0, modified_at=0.0,
+        id=0, path="", owner="", tag="", props=dict(props or {}), timezone="UTC", revision=0,
+        min_revision=0, sync_epoch="root", created_at=0.0, modified_at=0.0,
     )
 
 
@@ -51,6 +51,24 @@ def timezone_of(props: Mapping[str, str]) -> str | None:
     """The TZID of a ``C:calendar-timezone`` VTIMEZONE property, if any."""
     match = _TZID.search(props.get("C:calendar-timezone", ""))
     return match.group(1).strip() if match else None
+
+
+class OneLineSyncTokenLog(logging.Filter):
+    """Radicale logs a client's invalid sync token with ``exc_info``: keep the one line.
+
+    An outdated or foreign token is an ordinary client condition (the client starts over after
+    the 403 ``valid-sync-token``), so the traceback of our ``ValueError`` is noise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop the traceback of the invalid-sync-token warning; pass every record."""
+        if str(record.msg).startswith("Client provided invalid sync token"):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+SYNC_TOKEN_LOG_FILTER = OneLineSyncTokenLog()
 
 
 @functools.lru_cache(maxsize=64)
@@ -73,7 +91,8 @@ class Collection(radicale_storage.BaseCollection):
     def __init__(self, storage: Storage, record: CollectionRecord | None) -> None:
         self._storage = storage
         self._store = storage.store
-        self._record = record if record is not None else _root_record()
+        self._record = (record if record is not None
+                        else _root_record(self._store.get_root_props()))
 
     # -- identity and metadata ---------------------------------------------------------------
     @property
@@ -124,9 +143,11 @@ class Collection(radicale_storage.BaseCollection):
         return props.get(key)
 
     def set_meta(self, props: Mapping[str, str]) -> None:
-        """Replace the properties (PROPPATCH)."""
+        """Replace the properties (PROPPATCH); the root's are kept apart (never a calendar)."""
         if not self.path:
-            raise ValueError("the root collection has no properties")
+            self._store.set_root_props(props)
+            self._record = _root_record(props)
+            return
         self._record = self._store.set_collection_meta(
             self.path, dict(props), timezone=timezone_of(props)
         )

@@ -31,7 +31,13 @@ from bridge.model import ParsedResource
 from bridge.store import SqlStore
 from bridge.store.engine import is_postgres
 from radicale_plugins.aliases import SEPARATOR, alias_path, alias_target, is_alias_name
-from radicale_plugins.collection import ORIGIN, AliasCollection, Collection, timezone_of
+from radicale_plugins.collection import (
+    ORIGIN,
+    SYNC_TOKEN_LOG_FILTER,
+    AliasCollection,
+    Collection,
+    timezone_of,
+)
 from radicale_plugins.items import OccurrenceCache, Prefilter, parse_upload, to_item
 from radicale_plugins.shared import store_for
 
@@ -69,6 +75,7 @@ class Storage(radicale_storage.BaseStorage):
                 "calendar would be readable and writable by anyone"
             )
         self.store: SqlStore = store_for(self.configuration)
+        logging.getLogger("radicale").addFilter(SYNC_TOKEN_LOG_FILTER)  # once (same object)
         self.max_resource_size = int(configuration.get("server", "max_resource_size"))
         self.prefilter = Prefilter(OccurrenceCache())
         self._write_lock = threading.Lock()

@@ -156,10 +156,16 @@ DE: dict[str, str] = {
         "Dies ist ein Probelauf: Es wurde noch nichts geändert.",
     "events in Google": "Termine in Google",
     "new appointments here": "neue Termine hier",
-    "matched or updated": "zugeordnet oder aktualisiert",
     "appointments here already": "Termine bereits hier",
-    "Also send the {n} existing appointments to Google":
-        "Auch die {n} vorhandenen Termine an Google senden",
+    "already the same on both sides (nothing to write)":
+        "auf beiden Seiten schon gleich (nichts zu schreiben)",
+    "What will be written": "Was geschrieben wird",
+    "updated here": "hier aktualisiert",
+    "updated in Google (they differ; this calendar wins)":
+        "in Google aktualisiert (weichen ab; dieser Kalender gewinnt)",
+    "missing in Google": "fehlen in Google",
+    "Also send the {n} appointments Google does not have yet":
+        "Auch die {n} Termine an Google senden, die dort noch fehlen",
     "Without this, only appointments created or changed from now on appear in Google.":
         "Ohne diese Option erscheinen nur Termine in Google, die ab jetzt angelegt oder "
         "geändert werden.",

@@ -146,7 +146,8 @@ def list_events(state: EmulatorState, cal_id: str, params: Params, viewer: str) 
     cal = require_role(state, viewer, cal_id, "freeBusyReader")
     role = state.role(viewer, cal.id)
     limit = max_results(params, 250, 2500)
-    zone = one(params, "timeZone") or cal.time_zone
+    requested = one(params, "timeZone")
+    zone = requested or cal.time_zone
     try:
         get_zone(zone)
     except ValueError as exc:
@@ -231,7 +232,7 @@ def list_events(state: EmulatorState, cal_id: str, params: Params, viewer: str) 
     raw = [d for d in raw if not (d["id"] in seen or seen.add(d["id"]))]  # type: ignore[func-returns-value]
     items = [
         minimal_cancelled(d) if d["id"] in minimal_ids
-        else render_event(d, cal, viewer, zone=zone, role=role, max_attendees=max_att)
+        else render_event(d, cal, viewer, zone=requested, role=role, max_attendees=max_att)
         for d in raw
     ]
     snapshot = PageSnapshot("events", cal.id, items, _header(state, cal, viewer, zone),
@@ -249,7 +250,8 @@ def list_instances(
     cal = require_role(state, viewer, cal_id, "freeBusyReader")
     role = state.role(viewer, cal.id)
     limit = max_results(params, 250, 2500)
-    zone = one(params, "timeZone") or cal.time_zone
+    requested = one(params, "timeZone")
+    zone = requested or cal.time_zone
     key = f"{cal.id}/{event_id}"
     resumed = resume(state, params, "instances", key)
     if resumed is not None:
@@ -269,7 +271,7 @@ def list_instances(
         raw = [d for d in raw if "originalStartTime" in d and parse_event_time(
             d["originalStartTime"], cal.time_zone, field="start").instant == wanted]
     raw.sort(key=_sort_key(cal))
-    items = [render_event(d, cal, viewer, zone=zone, role=role) for d in raw]
+    items = [render_event(d, cal, viewer, zone=requested, role=role) for d in raw]
     header = _header(state, cal, viewer, zone)
     return page(state, PageSnapshot("instances", key, items, header, None, key), limit,
                  sync_kind="instances")

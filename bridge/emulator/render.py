@@ -1,8 +1,9 @@
 """Turn stored events into what a given viewer receives.
 
-Adds the per-viewer ``self`` flags, renders ``dateTime`` values in the event's own zone (or the
-requested/calendar zone when the event has none), shortens cancelled items to Google's minimal
-tombstone in incremental results, and hides details from ``freeBusyReader`` viewers.
+Adds the per-viewer ``self`` flags, renders ``dateTime`` values in the zone the request asked for
+(``timeZone``), else in the event's own zone, else in the calendar's, shortens cancelled items
+to Google's minimal tombstone in incremental results, and hides details from ``freeBusyReader``
+viewers.
 """
 
 from __future__ import annotations
@@ -33,12 +34,16 @@ def minimal_cancelled(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _render_time(value: Any, zone: str, cal: Calendar) -> Any:
+def _render_time(value: Any, zone: str, cal: Calendar, *, requested: bool) -> Any:
+    """A ``dateTime`` in the requested zone (every one, zoned, UTC or offset-only, as Google
+    does), else in the event's own ``timeZone``, else in the calendar's zone.  The
+    ``timeZone`` field itself is kept."""
     if not isinstance(value, dict) or not value.get("dateTime"):
         return value
     parsed = parse_event_time(value, cal.time_zone, field="start")
     out = dict(value)
-    out["dateTime"] = format_event_datetime(parsed.instant, value.get("timeZone") or zone)
+    shown = zone if requested else (value.get("timeZone") or zone)
+    out["dateTime"] = format_event_datetime(parsed.instant, shown)
     return out
 
 
@@ -51,12 +56,13 @@ def render_event(
     role: str = "owner",
     max_attendees: int | None = None,
 ) -> dict[str, Any]:
-    """The event as ``viewer`` sees it in ``zone`` (default: the calendar's zone)."""
+    """The event as ``viewer`` sees it; ``zone`` is the request's ``timeZone`` parameter
+    (``None``: each time in its event's zone, or the calendar's)."""
     out = copy.deepcopy(data)
     out_zone = zone or cal.time_zone
     for name in ("start", "end", "originalStartTime"):
         if name in out:
-            out[name] = _render_time(out[name], out_zone, cal)
+            out[name] = _render_time(out[name], out_zone, cal, requested=zone is not None)
     for name in ("creator", "organizer"):
         person = out.get(name)
         if isinstance(person, dict):

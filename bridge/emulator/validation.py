@@ -29,6 +29,11 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
+# Event resource, ``reminders.overrides``: "The maximum number of override reminders is 5";
+# ``minutes``: "Valid values are between 0 and 40320 (4 weeks in minutes)."
+MAX_REMINDER_OVERRIDES = 5
+MAX_REMINDER_MINUTES = 40320
+
 READ_ONLY_FIELDS = frozenset(
     {
         "kind",
@@ -93,12 +98,31 @@ def check_times(data: dict[str, Any], cal: Calendar) -> tuple[EventTime, EventTi
     return start, end
 
 
-def normalise_details(data: dict[str, Any]) -> None:
-    """Reminder and attendee rules; fills attendee ``responseStatus``."""
-    reminders = data.get("reminders")
-    if isinstance(reminders, dict) and reminders.get("useDefault") and reminders.get("overrides"):
+def _check_reminders(reminders: Any) -> None:
+    """Google's reminder rules (Event resource, ``reminders.overrides``): not together with
+    ``useDefault``, at most five overrides, each 0 to 40,320 minutes (four weeks)."""
+    if not isinstance(reminders, dict):
+        return
+    overrides = reminders.get("overrides") or []
+    if reminders.get("useDefault") and overrides:
         raise ApiError(400, "cannotUseDefaultRemindersAndSpecifyOverride",
                        "Cannot specify both default reminders and overrides at the same time.")
+    if not isinstance(overrides, list):
+        raise bad_request("Invalid value for: reminders.overrides", reason="invalid")
+    if len(overrides) > MAX_REMINDER_OVERRIDES:
+        raise bad_request("Too many reminders", reason="tooManyReminders")
+    for override in overrides:
+        minutes = override.get("minutes") if isinstance(override, dict) else None
+        if isinstance(minutes, str) and minutes.strip().lstrip("-").isdigit():
+            minutes = int(minutes)  # JSON integers may come as strings (int64 style)
+        if (isinstance(minutes, bool) or not isinstance(minutes, int)
+                or not 0 <= minutes <= MAX_REMINDER_MINUTES):
+            raise bad_request("Invalid reminder minutes value.", reason="invalid")
+
+
+def normalise_details(data: dict[str, Any]) -> None:
+    """Reminder and attendee rules; fills attendee ``responseStatus``."""
+    _check_reminders(data.get("reminders"))
     for attendee in data.get("attendees") or []:
         if not isinstance(attendee, dict) or not attendee.get("email"):
             raise bad_request("Missing attendee email.", reason="required")

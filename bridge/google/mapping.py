@@ -38,7 +38,12 @@ from bridge.google.mapping_model import (
     resource_digest,
 )
 from bridge.google.mapping_time import canonical_tz
-from bridge.ical.validate import ParsedResource, parse_calendar, parse_resource
+from bridge.ical.validate import (
+    ParsedResource,
+    parse_calendar,
+    parse_resource,
+    parse_resource_calendar,
+)
 
 __all__ = [
     "SKIPPED_EVENT_TYPES",
@@ -110,8 +115,9 @@ def _zone(calendar_tz: str) -> str:
 def _calendar(source: IcalSource) -> Calendar:
     if isinstance(source, Calendar):
         return source
-    parsed = source if isinstance(source, ParsedResource) else parse_resource(source)
-    cal = Calendar.from_ical(parsed.text)
+    if not isinstance(source, ParsedResource):
+        return parse_resource_calendar(source)[1]  # validated, parsed once
+    cal = Calendar.from_ical(source.text)
     assert isinstance(cal, Calendar)
     return cal
 

@@ -27,6 +27,7 @@ from bridge.google.mapping_model import (
 )
 from bridge.google.mapping_time import add_duration, as_style, moment_from_ical
 from bridge.ical.recurrence import normalize_until, until_text
+from bridge.ical.timezones import resolve_mixed_pair
 from bridge.text import multi_line, one_line
 
 __all__ = [
@@ -258,7 +259,9 @@ def _dt(comp: Component, name: str) -> Any:
 def _event(comp: Component, *, master_start: Moment | None, ref_tz: str) -> EventData:
     start = moment_from_ical(_dt(comp, "DTSTART"))
     if "DTEND" in comp:
-        end = moment_from_ical(_dt(comp, "DTEND"))
+        # A floating time next to a zoned one is meant in the other's zone (as validated).
+        raw_start, raw_end = resolve_mixed_pair(_dt(comp, "DTSTART"), _dt(comp, "DTEND"))
+        start, end = moment_from_ical(raw_start), moment_from_ical(raw_end)
     elif "DURATION" in comp:
         end = add_duration(start, _dt(comp, "DURATION"))
     else:

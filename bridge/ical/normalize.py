@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Component
 
+from bridge.ical.timezones import resolve_mixed_pair
+
 __all__ = ["IGNORED_PROPERTIES", "content_hash", "normalized_lines"]
 
 IGNORED_PROPERTIES = frozenset(
@@ -44,8 +46,23 @@ def _value(value: object) -> str:
     return str(value)
 
 
+def _mixed_pair(comp: Component) -> dict[str, datetime]:
+    """DTSTART and DTEND/DUE when one is floating and the other zoned, the floating one read
+    in the other's zone (so the hash equals that of the same event written zoned)."""
+    start, end = comp.get("DTSTART"), comp.get("DTEND", comp.get("DUE"))
+    if start is None or end is None or isinstance(start, list) or isinstance(end, list):
+        return {}
+    a, b = getattr(start, "dt", None), getattr(end, "dt", None)
+    if not isinstance(a, datetime) or not isinstance(b, datetime) or (
+            (a.tzinfo is None) == (b.tzinfo is None)):
+        return {}
+    a, b = resolve_mixed_pair(a, b)
+    return {"DTSTART": a, ("DTEND" if "DTEND" in comp else "DUE"): b}
+
+
 def _component_lines(comp: Component) -> list[str]:
     lines: list[str] = []
+    mixed = _mixed_pair(comp)
     for name, value in comp.property_items(recursive=False, sorted=False):
         if name in IGNORED_PROPERTIES or name in ("BEGIN", "END"):
             continue
@@ -55,7 +72,9 @@ def _component_lines(comp: Component) -> list[str]:
         param_text = ";".join(
             f"{k}={params[k]}" for k in sorted(params) if k.upper() not in _IGNORED_PARAMS
         )
-        lines.append(f"{name};{param_text}:{_value(value)}")
+        text = (mixed[name].astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") if name in mixed
+                else _value(value))
+        lines.append(f"{name};{param_text}:{text}")
     lines.sort()
     for sub in comp.subcomponents:
         sub_lines = _component_lines(sub)

@@ -35,6 +35,8 @@ from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component, vDDDTypes, vDuration, vRecur
 from recurring_ical_events.adapters.event import EventAdapter
 
+from bridge.ical.timezones import resolve_mixed_pair
+
 __all__ = [
     "DEFAULT_LIMIT",
     "Occurrence",
@@ -194,8 +196,23 @@ def _prepared(master: Component, before: datetime, zone: tzinfo) -> Component:
 
 
 def _events(source: Calendar | Component) -> list[Component]:
-    """The VEVENTs that can occur (one without DTSTART has no time)."""
-    return [c for c in source.walk("VEVENT") if c.get("DTSTART") is not None]
+    """The VEVENTs that can occur (one without DTSTART has no time), each with a floating
+    DTSTART or DTEND read in the other one's zone (:func:`resolve_mixed_pair`)."""
+    return [_resolved(c) for c in source.walk("VEVENT") if c.get("DTSTART") is not None]
+
+
+def _resolved(comp: Component) -> Component:
+    start, end = comp.get("DTSTART"), comp.get("DTEND")
+    if end is None:
+        return comp
+    first, last = resolve_mixed_pair(start.dt, end.dt)
+    if first is start.dt and last is end.dt:
+        return comp
+    out = comp.copy()
+    for sub in comp.subcomponents:
+        out.add_component(sub)
+    out["DTSTART"], out["DTEND"] = vDDDTypes(first), vDDDTypes(last)
+    return out
 
 
 def _local_values(comp: Component) -> bool:

@@ -9,13 +9,16 @@ out, because Google only accepts IANA ``timeZone`` values.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from icalendar.timezone.tzid import tzids_from_tzinfo
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-__all__ = ["iana_name", "is_valid_iana", "zone_for_name"]
+__all__ = ["iana_name", "is_valid_iana", "resolve_mixed_pair", "zone_for_name"]
+
+_D = TypeVar("_D", date, datetime)
 
 # Sample instants used to compare a custom VTIMEZONE with IANA zones (two years, both seasons).
 _SAMPLES = tuple(
@@ -81,3 +84,18 @@ def iana_name(tz: tzinfo | None) -> str | None:
         if _offsets(ZoneInfo(name)) == wanted:
             return name
     return None
+
+
+def resolve_mixed_pair(start: _D, end: _D) -> tuple[_D, _D]:
+    """A start/end pair with a floating time read in the zone of the other one.
+
+    Some web clients write a floating ``DTSTART`` with ``DTEND;TZID=…`` (or the reverse); stock
+    Radicale stores that, and the bridge reads the floating wall time in the other property's
+    zone.  Pairs that do not mix (dates, both floating, both zoned) are returned unchanged.
+    """
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        if start.tzinfo is None and end.tzinfo is not None:
+            return start.replace(tzinfo=end.tzinfo), end
+        if end.tzinfo is None and start.tzinfo is not None:
+            return start, end.replace(tzinfo=start.tzinfo)
+    return start, end

@@ -19,6 +19,7 @@ from bridge.errors import InvalidICalendar
 from bridge.ical.normalize import content_hash
 from bridge.ical.precheck import Limits, decode_text, precheck
 from bridge.ical.recurrence import TooManyOccurrences, last_start
+from bridge.ical.timezones import resolve_mixed_pair
 from bridge.model import ParsedResource
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "decode_text",
     "parse_calendar",
     "parse_resource",
+    "parse_resource_calendar",
     "to_utc_timestamp",
 ]
 
@@ -139,11 +141,9 @@ def _span(comp: Component, uid: str) -> tuple[date | datetime | None, timedelta]
         if isinstance(start, datetime) != isinstance(end, datetime):
             raise InvalidICalendar(f"DTSTART and {end_name} must both be dates or date-times",
                                    uid=uid)
-        if isinstance(start, datetime) and isinstance(end, datetime) and (
-            (start.tzinfo is None) != (end.tzinfo is None)
-        ):
-            raise InvalidICalendar(f"DTSTART and {end_name} mix floating and zoned times",
-                                   uid=uid)
+        # A floating time next to a zoned one is read in the zone of the other (what stock
+        # Radicale stores and some web clients write); the text stays as sent.
+        start, end = resolve_mixed_pair(start, end)
         # Aware datetimes sharing one tzinfo subtract as wall time; compare instants instead.
         delta = _as_dt(end).astimezone(UTC) - _as_dt(start).astimezone(UTC)
         if delta < timedelta(0):
@@ -240,10 +240,17 @@ def _text(comp: Component, name: str) -> str | None:
 
 def parse_resource(data: str | bytes, limits: Limits | None = None) -> ParsedResource:
     """Validate one calendar object resource and compute its index columns."""
+    return parse_resource_calendar(data, limits)[0]
+
+
+def parse_resource_calendar(data: str | bytes, limits: Limits | None = None
+                            ) -> tuple[ParsedResource, Calendar]:
+    """:func:`parse_resource`, also returning the parsed ``Calendar`` (no second parse)."""
     limits = limits or Limits()
     text = decode_text(data)
     precheck(text, limits)
-    return _validate(_parse(text), text, limits)
+    cal = _parse(text)
+    return _validate(cal, text, limits), cal
 
 
 def parse_calendar(cal: Calendar, data: str | bytes, limits: Limits | None = None

@@ -187,6 +187,25 @@ class AccountsMixin(StoreBase):
 
         return self._write(tx)
 
+    def get_root_props(self) -> dict[str, str]:
+        """The properties of the WebDAV root collection ``/`` (empty until a PROPPATCH)."""
+        with self._read() as conn:
+            row = conn.execute(select(s.dav_root.c.props).where(s.dav_root.c.id == 1)).first()
+        return dict(json.loads(row.props)) if row is not None else {}
+
+    def set_root_props(self, props: Mapping[str, str]) -> None:
+        """Replace the properties of the root collection (it never gets a ``tag``)."""
+        if props.get("tag"):
+            raise ValueError("the root collection cannot become a calendar or address book")
+        values = {"props": json.dumps(dict(props), sort_keys=True), "modified_at": self.clock()}
+
+        def tx(conn: Connection) -> None:
+            if conn.execute(update(s.dav_root).where(s.dav_root.c.id == 1)
+                            .values(values)).rowcount == 0:
+                conn.execute(insert(s.dav_root).values(id=1, **values))
+
+        self._write(tx)
+
     def delete_collection(self, path: str) -> None:
         """Delete a collection, its descendants and their items; the root cannot be deleted."""
         path = clean_path(path)

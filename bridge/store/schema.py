@@ -29,6 +29,7 @@ __all__ = [
     "changes",
     "collections",
     "connections",
+    "dav_root",
     "feeds",
     "grants",
     "idempotency_keys",
@@ -365,4 +366,15 @@ reminder_series = Table(
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("collection_id", "uid"),
     Index(None, "planned_until"),
+)
+
+# The properties of the WebDAV root collection ``/`` (one row, id 1): Radicale lets whoever the
+# rights allow PROPPATCH ``/`` (stock Radicale keeps them in ``collection-root/.Radicale.props``).
+# The root is no row of ``collections``: it holds no items and never becomes a calendar.
+dav_root = Table(
+    "dav_root",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("props", Text, nullable=False),
+    Column("modified_at", Float, nullable=False),
 )

@@ -437,6 +437,25 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
 
         self._write(tx)
 
+    def drop_queued_pushes(self, connection_id: int, uids: Sequence[str]) -> int:
+        """Drop the pending, unclaimed pushes of ``uids`` (the import found them equal on
+        Google, so pushing their current state would write nothing); returns how many."""
+        if not uids:
+            return 0
+        o = s.outbox.c
+
+        def tx(conn: Connection) -> int:
+            now = self.clock()
+            dropped = 0
+            for start in range(0, len(uids), 500):
+                dropped += conn.execute(delete(s.outbox).where(
+                    o.connection_id == connection_id, o.uid.in_(uids[start:start + 500]),
+                    o.state == "pending", o.op != "restore",
+                    o.claimed_until.is_(None) | (o.claimed_until < now))).rowcount
+            return dropped
+
+        return self._write(tx)
+
     def uids_of_collection(self, collection_id: int) -> dict[str, tuple[str, str]]:
         """``uid -> (href, etag)`` of every item of a collection (cheap columns only)."""
         with self._read() as conn:

@@ -223,6 +223,7 @@ def apply_remote(
             return result
         pulls: list[tuple[RemoteSeries, str, Action]] = []
         links: list[LinkRecord] = []
+        in_sync: list[str] = []  # equal on both sides: a queued "push existing" is redundant
         for series, uid, action in planned:
             step: Action = action
             if isinstance(action, Conflict):
@@ -259,6 +260,7 @@ def apply_remote(
                 if item is not None:
                     links[-1] = replace(links[-1], local_etag=item.etag)
                 result.relinked += 1
+                in_sync.append(uid)
             elif isinstance(step, Unlink):
                 store.delete_link(ctx.id, uid)
             elif isinstance(step, PushToGoogle | DeleteRemote):
@@ -269,6 +271,9 @@ def apply_remote(
                 result.pushed_back += 1
             elif isinstance(step, Noop):
                 result.unchanged += 1
+                in_sync.append(uid)
+        if importing:
+            store.drop_queued_pushes(ctx.id, in_sync)
         _write_pulls(ctx, pulls, items, trigger, result, links, ledger)
         store.put_links(ctx.id, links)
         store.add_ledger(ledger)

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from icalendar import Calendar
+
 from bridge.config import Settings
 from bridge.google.client import ClientStats, GoogleClient, RetryPolicy
 from bridge.google.mapping import ical_hash
@@ -131,7 +133,8 @@ class ConnectionContext:
 def local_state(item: ItemRecord, calendar_tz: str) -> LocalState | None:
     """The planner's view of a local item; ``None`` when Google cannot hold it (e.g. VTODO)."""
     try:
-        digest = ical_hash(item.text, calendar_tz=calendar_tz)
+        # Stored items passed the validation gate when written: parse only (half the cost).
+        digest = ical_hash(Calendar.from_ical(item.text), calendar_tz=calendar_tz)
     except Exception as exc:  # mapping refuses the shape: not syncable
         _LOGGER.debug("item %s not mappable: %s", item.uid, type(exc).__name__)
         return None

@@ -115,7 +115,8 @@ async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: 
 async def dry_run(ctx: ConnectionContext) -> PullResult:
     """What a full import would do now: counts only, nothing written."""
     items, _ = await _list_all(ctx)
-    series = await resolve_items(ctx.client, ctx.calendar_id, items, calendar_tz=ctx.calendar_tz)
+    series = await resolve_items(ctx.client, ctx.calendar_id, items, calendar_tz=ctx.calendar_tz,
+                                 render=False)  # counts need the hashes only
     return await asyncio.to_thread(apply_remote, ctx, [s for s in series if not s.deleted],
                                    "dry-run", dry_run=True, confirmed=True)
 

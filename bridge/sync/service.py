@@ -199,14 +199,27 @@ class SyncService:
 
     # -- import ------------------------------------------------------------------------------
     async def preview_import(self, connection_id: int) -> dict[str, Any]:
-        """Dry run: what the import would create/update, and how many local items exist."""
+        """Dry run: what the import and "push existing" would really write, both ways.
+
+        Google's listing is matched with the local items by UID (our deterministic event ids
+        and ``terminUid``) and content hash: ``created``/``updated`` are writes here,
+        ``google_creates`` (local items Google lacks; pushed only with "push existing") and
+        ``google_updates`` (first contact, contents differ: local wins) are writes on Google,
+        ``in_sync`` are equal on both sides and cost nothing.
+        """
         record = self.store.get_connection(connection_id)
         ctx = self.engine.context(record)
         if ctx is None:
             raise BridgeError("the connection's token is unusable; reconnect Google")
         result: PullResult = await dry_run(ctx)
-        local = len(self.store.uids_of_collection(record.collection_id))
-        out = result.as_dict() | {"local_items": local}
+        local = self.store.uids_of_collection(record.collection_id)
+        matched = {action.uid for action in result.actions}
+        out = result.as_dict() | {
+            "local_items": len(local),
+            "google_creates": sum(1 for uid in local if uid not in matched),
+            "google_updates": result.pushed_back,
+            "in_sync": result.relinked + result.unchanged,
+        }
         self.store.update_connection_state(connection_id, {"preview": out})
         return out
 

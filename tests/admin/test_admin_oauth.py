@@ -242,3 +242,48 @@ async def test_cancel_pause_keeps_appointments_and_restores_google(
             break
         await asyncio.sleep(0.05)
     assert set(live) <= back and len(back) == 10
+
+
+def _appointment(uid: str, summary: str, day: int) -> str:
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:{uid}\r\nDTSTAMP:20300101T000000Z\r\n"
+            f"DTSTART;TZID=Europe/Berlin:203002{day:02d}T090000\r\n"
+            f"DTEND;TZID=Europe/Berlin:203002{day:02d}T100000\r\n"
+            f"SUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+async def test_preview_shows_what_will_really_be_written_in_both_languages(
+    gclient: Client, admin_store: SqlStore, emu: EmulatorServer
+) -> None:
+    from bridge.google.mapping import ical_to_google
+    from bridge.ical import parse_resource
+
+    # Here: one appointment Google already holds unchanged, one it holds in an older version,
+    # one it lacks.  Google: those two plus the seed's two events.
+    texts = {"same@x": _appointment("same@x", "Kontrolle", 4),
+             "moved@x": _appointment("moved@x", "Verschoben", 5),
+             "new@x": _appointment("new@x", "Neu", 6)}
+    admin_store.bulk_put(CAL, [parse_resource(t) for t in texts.values()], origin="caldav")
+    for text in (texts["same@x"], _appointment("moved@x", "Alt", 5)):
+        body = ical_to_google(text, calendar_key=CAL, calendar_tz="Europe/Berlin").master
+        emu.hooks.external_change(SHARED, "insert", event=body)
+    resp = await gclient.get(_path(follow_consent(await _start(gclient))),
+                             allow_redirects=False)
+    assert resp.status == 303
+    token = await csrf_of(gclient, f"/admin/sync/{CAL}/confirm?calendar={SHARED}")
+    await gclient.post(f"/admin/sync/{CAL}/save", data={"csrf_token": token, "calendar": SHARED},
+                       allow_redirects=False)
+    expected = {"google": 4, "local": 3, "in-sync": 1, "create": 2, "update": 0,
+                "google-update": 1, "google-create": 1}
+    for lang, words in (("en", ("missing in Google", "already the same on both sides",
+                                "Also send the 1 appointments Google does not have yet")),
+                        ("de", ("fehlen in Google", "auf beiden Seiten schon gleich",
+                                "Auch die 1 Termine an Google senden, die dort noch fehlen"))):
+        page = await gclient.get(f"/admin/sync/{CAL}/preview", headers={"Accept-Language": lang})
+        html = await page.text()
+        assert page.status == 200, html
+        for name, count in expected.items():
+            assert f'data-count="{name}">{count}<' in html, (lang, name)
+        for text in words:
+            assert text in html, (lang, text)
+        assert 'id="push-existing" checked' in html

@@ -66,6 +66,41 @@ class Response:
         return self.body.decode("utf-8", "replace")
 
 
+def wsgi_request(app: Any, calls: list[str], method: str, path: str, body: str | bytes = b"",
+                 *, user: str | None = "alice", headers: dict[str, str] | None = None,
+                 pw: str | None = None, environ_extra: dict[str, Any] | None = None
+                 ) -> Response:
+    """Send one request to a WSGI app; ``user=None`` sends no credentials."""
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO(data),
+        "CONTENT_LENGTH": str(len(data)), "wsgi.errors": sys.stderr,
+        "SERVER_NAME": "localhost", "SERVER_PORT": "5232", "HTTP_HOST": "localhost:5232",
+    }
+    setup_testing_defaults(environ)
+    if user is not None:
+        secret = pw if pw is not None else password(user)
+        token = base64.b64encode(f"{user}:{secret}".encode()).decode()
+        environ["HTTP_AUTHORIZATION"] = "Basic " + token
+    for key, value in (headers or {}).items():
+        name = key.upper().replace("-", "_")
+        if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[name] = value
+        else:
+            environ["HTTP_" + name] = value
+    environ.update(environ_extra or {})
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, hdrs: list[tuple[str, str]], _exc: Any = None) -> None:
+        captured["status"] = int(status.split(maxsplit=1)[0])
+        captured["headers"] = dict(hdrs)
+
+    chunks = app(environ, start_response)
+    payload = b"".join(chunks)
+    calls.append(f"{method} {path} -> {captured['status']}")
+    return Response(captured["status"], captured["headers"], payload)
+
+
 @dataclass
 class Dav:
     """Radicale on a fresh store, called in-process through its WSGI interface."""
@@ -75,38 +110,40 @@ class Dav:
     settings: Settings
     calls: list[str] = field(default_factory=list)
 
-    def request(self, method: str, path: str, body: str | bytes = b"", *, user: str | None =
-                "alice", headers: dict[str, str] | None = None, pw: str | None = None,
-                environ_extra: dict[str, Any] | None = None) -> Response:
-        """Send one request; ``user=None`` sends no credentials."""
-        data = body.encode("utf-8") if isinstance(body, str) else body
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO(data),
-            "CONTENT_LENGTH": str(len(data)), "wsgi.errors": sys.stderr,
-            "SERVER_NAME": "localhost", "SERVER_PORT": "5232", "HTTP_HOST": "localhost:5232",
-        }
-        setup_testing_defaults(environ)
-        if user is not None:
-            secret = pw if pw is not None else password(user)
-            token = base64.b64encode(f"{user}:{secret}".encode()).decode()
-            environ["HTTP_AUTHORIZATION"] = "Basic " + token
-        for key, value in (headers or {}).items():
-            name = key.upper().replace("-", "_")
-            if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                environ[name] = value
-            else:
-                environ["HTTP_" + name] = value
-        environ.update(environ_extra or {})
-        captured: dict[str, Any] = {}
+    def request(self, method: str, path: str, body: str | bytes = b"", **kw: Any) -> Response:
+        """Send one request (see :func:`wsgi_request`)."""
+        return wsgi_request(self.app, self.calls, method, path, body, **kw)
 
-        def start_response(status: str, hdrs: list[tuple[str, str]], _exc: Any = None) -> None:
-            captured["status"] = int(status.split(maxsplit=1)[0])
-            captured["headers"] = dict(hdrs)
 
-        chunks = self.app(environ, start_response)
-        payload = b"".join(chunks)
-        self.calls.append(f"{method} {path} -> {captured['status']}")
-        return Response(captured["status"], captured["headers"], payload)
+@dataclass
+class StockDav:
+    """Stock Radicale (multifilesystem, htpasswd) in-process, for side-by-side comparisons."""
+
+    app: Any
+    calls: list[str] = field(default_factory=list)
+
+    def request(self, method: str, path: str, body: str | bytes = b"", **kw: Any) -> Response:
+        """Send one request (see :func:`wsgi_request`)."""
+        return wsgi_request(self.app, self.calls, method, path, body, **kw)
+
+
+def make_stock_dav(folder: Path, rights: str = "owner_only") -> StockDav:
+    """Stock Radicale 3.9 with multifilesystem in ``folder`` and the users of :data:`ROLES`."""
+    import radicale.config
+    from radicale.app import Application
+
+    folder.mkdir(parents=True, exist_ok=True)
+    users = folder / "users"
+    users.write_text("".join(f"{name}:{password(name)}\n" for name in ROLES))
+    configuration = radicale.config.load([])
+    configuration.update({
+        "storage": {"type": "multifilesystem", "filesystem_folder": str(folder / "collections")},
+        "auth": {"type": "htpasswd", "htpasswd_filename": str(users),
+                 "htpasswd_encryption": "plain", "delay": "0.01"},
+        "rights": {"type": rights},
+        "web": {"type": "none"},
+    }, "stock", privileged=True)
+    return StockDav(Application(configuration))
 
 
 def make_dav(url: str, data_dir: Path, extra: dict[str, dict[str, str]] | None = None
