@@ -27,7 +27,7 @@ from bridge.google.mapping_google import (
 from bridge.google.mapping_google_parse import event_from_google, item_uid, resource_from_google
 from bridge.google.mapping_ical import resource_from_ical
 from bridge.google.mapping_ical_render import render_resource, resource_to_ical
-from bridge.google.mapping_instances import plain_instance
+from bridge.google.mapping_instances import beyond_until, plain_instance, rule_until
 from bridge.google.mapping_model import (
     EventDeleted,
     MappingError,
@@ -98,6 +98,19 @@ class GoogleEventSet:
     def bodies(self) -> list[dict[str, Any]]:
         """Master first, then the exceptions in original-start order."""
         return [self.master, *self.exceptions]
+
+    def after_end(self, instance_id: str) -> bool:
+        """True when ``instance_id`` lies after the end (``UNTIL``) of the master's rule.
+
+        Such an exception on Google is left over from a longer series (a split ended it):
+        it shows no instance of the series and is to be deleted.
+        """
+        master_id, suffix = ids.split_instance_id(instance_id)
+        if suffix is None or master_id != self.event_id:
+            return False
+        rules = [str(line)[6:] for line in self.master.get("recurrence") or []
+                 if str(line).upper().startswith("RRULE:")]
+        return bool(rules) and beyond_until(rule_until(rules[0]), suffix)
 
 
 def _zone(calendar_tz: str) -> str:

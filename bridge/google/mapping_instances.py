@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from bridge.google.mapping_model import EventData, Moment, event_canon
 from bridge.google.mapping_time import add_duration, zone
 
-__all__ = ["drop_plain", "is_plain", "plain_instance"]
+__all__ = ["beyond_until", "drop_plain", "is_plain", "plain_instance", "rule_until", "within_rule"]
 
 
 def _wall_span(master: EventData) -> timedelta:
@@ -65,3 +65,37 @@ def is_plain(master: EventData, override: EventData) -> bool:
 def drop_plain(master: EventData, overrides: Mapping[str, EventData]) -> dict[str, EventData]:
     """``overrides`` (keyed by RECURRENCE-ID) without the plain ones."""
     return {key: o for key, o in overrides.items() if not is_plain(master, o)}
+
+
+def rule_until(rrule: str | None) -> str | None:
+    """The ``UNTIL`` value of a canonical RRULE text (``20300325T085959Z``, a date, ...)."""
+    for part in (rrule or "").split(";"):
+        name, _, value = part.partition("=")
+        if name.upper() == "UNTIL" and value:
+            return value.upper()
+    return None
+
+
+def beyond_until(until: str | None, key: str) -> bool:
+    """True when the instance ``key`` (``Moment.key()`` without its kind letter, or an instance
+    id suffix) starts after the rule's ``until`` (same form: compared exactly; else by day)."""
+    if not until:
+        return False
+    if len(until) == len(key) and until.endswith("Z") == key.endswith("Z"):
+        return key > until
+    return key[:8] > until[:8]
+
+
+def within_rule(master: EventData) -> EventData:
+    """``master`` without EXDATEs after its rule's ``UNTIL`` (they exclude nothing).
+
+    Google keeps the cancelled exceptions of a series whose rule was ended early (a split):
+    they map to such EXDATEs, which must not count as content on either side.
+    """
+    until = rule_until(master.rrule)
+    if until is None:
+        return master
+    rdates = {m.key() for m in master.rdates}
+    kept = tuple(m for m in master.exdates
+                 if m.key() in rdates or not beyond_until(until, m.key()[1:]))
+    return master if len(kept) == len(master.exdates) else replace(master, exdates=kept)

@@ -58,6 +58,7 @@ from bridge.sync.apply import apply_remote
 from bridge.sync.context import ConnectionContext, link_state, local_state
 from bridge.sync.plan import plan_item
 from bridge.sync.remote import RemoteSeries, build_series, fetch_series
+from bridge.sync.split import split_ranges
 
 __all__ = ["PushOutcome", "push_claim"]
 
@@ -155,8 +156,9 @@ async def _settle_exceptions(
                 or exc.get("recurringEventId") != bodies.event_id
                 or exc_id in bodies.exception_ids):
             continue
-        if exc_id in bodies.excluded_instance_ids:
-            _LOGGER.info("Cancelling instance %s of %s on Google (EXDATE)", exc_id, bodies.uid)
+        if exc_id in bodies.excluded_instance_ids or bodies.after_end(exc_id):
+            _LOGGER.info("Cancelling instance %s of %s on Google (EXDATE or after the end)",
+                         exc_id, bodies.uid)
             with contextlib.suppress(GoogleNotFound):
                 await ctx.client.delete_event(ctx.calendar_id, exc_id)
             continue
@@ -338,6 +340,13 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
     started = time.monotonic()
     items = store.items_by_uid(claim.collection_id, [claim.uid])
     item = items.get(claim.uid)
+    series_uids = split_ranges(ctx, item) if item is not None else None
+    if series_uids is not None:
+        # Now separate series, each queued for its own push (Google has no ranged overrides).
+        _finish(ctx, claim, LedgerEntry("push", trigger, "split", "ok", ctx.id,
+                                        claim.collection_id, claim.uid,
+                                        detail={"series": series_uids}), None, False)
+        return PushOutcome("done", "split")
     link = store.get_link(ctx.id, claim.uid)
     local = local_state(item, ctx.calendar_tz) if item is not None else None
     if item is not None and local is None:
