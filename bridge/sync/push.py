@@ -56,6 +56,7 @@ from bridge.sync.actions import (
 )
 from bridge.sync.apply import apply_remote
 from bridge.sync.context import ConnectionContext, link_state, local_state
+from bridge.sync.inherit import inherit_before_push
 from bridge.sync.plan import plan_item
 from bridge.sync.remote import RemoteSeries, build_series, fetch_series
 from bridge.sync.split import split_ranges
@@ -361,6 +362,10 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
     if restore:
         trigger = "admin"
     try:
+        if item is not None and local is not None and not restore:
+            renamed = await inherit_before_push(ctx, item, link)
+            if renamed is not item:
+                item, local = renamed, local_state(renamed, ctx.calendar_tz)
         if restore:
             assert link is not None and local is not None
             # The admin kept an appointment Google deleted: bring the event back under its
