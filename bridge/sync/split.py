@@ -32,16 +32,17 @@ def split_ranges(ctx: ConnectionContext, item: ItemRecord) -> list[str] | None:
 
     Written in one transaction through the item write path (so the change
     log tells the phones and the outbox queues a push of each series).  An item changed
-    meanwhile (etag) or a split the validation gate refuses is left as it is.
+    meanwhile (etag) or a split that fails (or that the validation gate refuses) is left as
+    it is: the ranged override then reaches Google as an override of one instance.
     """
     if not has_range(item.text):
         return None
-    texts = split_this_and_future(item.text)
-    if texts == [item.text]:
-        return None
     try:
+        texts = split_this_and_future(item.text)
+        if texts == [item.text]:
+            return None
         resources = [parse_resource(text) for text in texts]
-    except InvalidICalendar as exc:
+    except (InvalidICalendar, ValueError, TypeError, KeyError, OverflowError) as exc:
         _LOGGER.warning("Appointment %s: ranged override not split (%s)", item.uid, exc)
         return None
     store = ctx.store
