@@ -39,6 +39,7 @@ from bridge.google.mapping import (
     google_hash,
     ical_to_google,
     plain_instance_body,
+    stale_exception,
 )
 from bridge.model import ItemRecord
 from bridge.store.sync import LedgerEntry, LinkRecord, OutboxClaim
@@ -157,7 +158,8 @@ async def _settle_exceptions(
                 or exc.get("recurringEventId") != bodies.event_id
                 or exc_id in bodies.exception_ids):
             continue
-        if exc_id in bodies.excluded_instance_ids or bodies.after_end(exc_id):
+        if exc_id in bodies.excluded_instance_ids or stale_exception(
+                bodies, exc, calendar_tz=ctx.calendar_tz):
             _LOGGER.info("Cancelling instance %s of %s on Google (EXDATE or after the end)",
                          exc_id, bodies.uid)
             with contextlib.suppress(GoogleNotFound):

@@ -121,3 +121,33 @@ async def test_google_split_of_a_split_series_comes_back(
     assert local_instances(h) == sorted(expected)
     assert len(h.local()) == 3
     await assert_quiet(h)
+
+
+async def test_range_from_the_first_instance_moves_the_whole_series(
+        phone_h: tuple[Harness, Phone]) -> None:  # noqa: F811
+    h, phone = phone_h
+    text = series(ranged=False)
+    await asyncio.to_thread(phone.put, text)
+    await h.push()
+    await h.sync()
+    # "This and following" from the very first instance: all move to 15:00 (one series).
+    ranged = text.replace("END:VCALENDAR\r\n", (
+        f"BEGIN:VEVENT\r\nUID:{UID}\r\n{Z}"
+        f"RECURRENCE-ID;RANGE=THISANDFUTURE;TZID={TZ}:20300304T100000\r\n"
+        f"DTSTART;TZID={TZ}:20300304T150000\r\nDTEND;TZID={TZ}:20300304T160000\r\n"
+        "SUMMARY:Late yoga\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"))
+    await asyncio.to_thread(phone.put, ranged)
+    await h.push()
+    rows = [(berlin(date(2030, 3, 4), 15), "Late yoga"),
+            (berlin(date(2030, 3, 18), 12), "Weekly (early)"),
+            (berlin(date(2030, 3, 25), 15), "Late yoga"),
+            (berlin(date(2030, 4, 1), 15), "Late yoga"),
+            (berlin(date(2030, 4, 16), 9), "Weekly (late)"),
+            (berlin(date(2030, 4, 22), 15), "Late yoga")]
+    expected = sorted((start, plus(start), title) for start, title in rows)
+    assert expand([ranged]) == expected
+    assert set(h.local()) == {UID}
+    assert local_instances(h) == expected
+    # Google's exceptions at the old 10:00 starts are no instances any more: deleted.
+    assert await google_instances(h) == expected
+    await assert_quiet(h)
