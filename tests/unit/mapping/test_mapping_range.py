@@ -89,3 +89,15 @@ def test_no_range_no_change() -> None:
     assert split_this_and_future(text) == [text]
     assert range_uid("a", date(2030, 3, 4)) == "a-R20300304"
     assert range_uid("a", datetime(2030, 3, 4, 9, tzinfo=UTC)) == "a-R20300304T090000Z"
+
+
+def test_exdates_that_exclude_nothing_are_no_content() -> None:
+    from bridge.google.mapping import ical_hash
+
+    plain = resource("RRULE:FREQ=WEEKLY;UNTIL=20300325T085959Z\r\n"
+                     f"EXDATE;TZID={TZ}:20300311T100000\r\n")
+    after_end = plain.replace("20300311T100000", "20300311T100000,20300401T100000")
+    off_rule = plain.replace("20300311T100000", "20300311T100000,20300312T100000")
+    other = plain.replace("20300311T100000", "20300318T100000")
+    assert ical_hash(after_end) == ical_hash(plain) == ical_hash(off_rule)
+    assert ical_hash(other) != ical_hash(plain)  # a real instance excluded is content
