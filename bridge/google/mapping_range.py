@@ -25,6 +25,8 @@ from typing import Any
 from dateutil.rrule import rrulestr
 from icalendar import Calendar, Component, Event, vRecur
 
+from bridge.ical.occurrences import date_values
+
 __all__ = ["has_range", "range_uid", "split_this_and_future"]
 
 _MAX_COUNT_STEPS = 20_000  # the validation gate caps a series at 20,000 instances
@@ -83,19 +85,6 @@ def _shift(value: date | datetime, delta: timedelta) -> date | datetime:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return (value.replace(tzinfo=None) + delta).replace(tzinfo=value.tzinfo)
     return value + delta
-
-
-def _values(comp: Component, name: str) -> list[date | datetime]:
-    raw = comp.get(name)
-    out: list[date | datetime] = []
-    for prop in raw if isinstance(raw, list) else ([raw] if raw is not None else []):
-        for item in getattr(prop, "dts", []):
-            value = item.dt
-            if isinstance(value, tuple):  # RDATE;VALUE=PERIOD: the period's start
-                value = value[0]
-            if isinstance(value, date):
-                out.append(value)
-    return out
 
 
 def _set_dates(comp: Component, name: str, values: list[date | datetime]) -> None:
@@ -176,9 +165,9 @@ def _split_once(cal: Calendar) -> tuple[Calendar, Calendar | None] | None:
     del new_master["RECURRENCE-ID"]
     new_master.add("RRULE", _new_rule(master, rule, split, delta))
     _set_dates(new_master, "EXDATE",
-               [_shift(v, delta) for v in _values(master, "EXDATE") if not _before(v, split)])
+               [_shift(v, delta) for v in date_values(master, "EXDATE") if not _before(v, split)])
     _set_dates(new_master, "RDATE",
-               [_shift(v, delta) for v in _values(master, "RDATE") if not _before(v, split)])
+               [_shift(v, delta) for v in date_values(master, "RDATE") if not _before(v, split)])
     later: list[Component] = []
     for comp in events:
         if comp is master or comp is pivot or _before(_rid(comp), split):
@@ -197,8 +186,8 @@ def _split_once(cal: Calendar) -> tuple[Calendar, Calendar | None] | None:
         return _calendar(cal, zones, [new_master, *later], uid), None
     old_master = _copy(master)
     old_master["RRULE"] = _old_rule(rule, split)
-    _set_dates(old_master, "EXDATE", [v for v in _values(master, "EXDATE") if _before(v, split)])
-    _set_dates(old_master, "RDATE", [v for v in _values(master, "RDATE") if _before(v, split)])
+    for name in ("EXDATE", "RDATE"):
+        _set_dates(old_master, name, [v for v in date_values(master, name) if _before(v, split)])
     earlier = [c for c in events if c is not master and c is not pivot
                and _before(_rid(c), split)]
     old = _calendar(cal, zones, [old_master, *earlier], uid)

@@ -23,7 +23,7 @@ from typing import Any
 from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
-__all__ = ["Occurrence", "occurrences"]
+__all__ = ["Occurrence", "date_values", "occurrences"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ def _local(value: date | datetime, zone: tzinfo) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
-def _dates(comp: Any, name: str) -> list[date | datetime]:
+def date_values(comp: Any, name: str) -> list[date | datetime]:
+    """The values of every ``name`` property (EXDATE, RDATE); a period gives its start."""
     values = comp.get(name)
     if values is None:
         return []
@@ -147,11 +148,12 @@ def occurrences(
     def in_tz(value: date | datetime) -> datetime:
         return _local(value, tz)
 
-    exdates = {_key(in_tz(d)) for d in _dates(master, "EXDATE") if isinstance(d, datetime)
+    exdates = {_key(in_tz(d)) for d in date_values(master, "EXDATE") if isinstance(d, datetime)
                or all_day}
-    exdays = {d for d in _dates(master, "EXDATE") if not isinstance(d, datetime) and not all_day}
+    exdays = {d for d in date_values(master, "EXDATE")
+              if not isinstance(d, datetime) and not all_day}
     starts: dict[int, datetime] = {_key(dtstart): dtstart}
-    for extra in _dates(master, "RDATE"):
+    for extra in date_values(master, "RDATE"):
         value = in_tz(extra)
         starts.setdefault(_key(value), value)
     # Instances that may sit in the window or be moved into it by an override.
