@@ -27,7 +27,7 @@ from bridge.google.mapping_google import (
 from bridge.google.mapping_google_parse import event_from_google, item_uid, resource_from_google
 from bridge.google.mapping_ical import resource_from_ical
 from bridge.google.mapping_ical_render import render_resource, resource_to_ical
-from bridge.google.mapping_instances import plain_instance
+from bridge.google.mapping_instances import occurs, plain_instance
 from bridge.google.mapping_model import (
     EventDeleted,
     MappingError,
@@ -37,7 +37,7 @@ from bridge.google.mapping_model import (
     event_digest,
     resource_digest,
 )
-from bridge.google.mapping_time import canonical_tz
+from bridge.google.mapping_time import as_style, canonical_tz, moment_from_google
 from bridge.ical.validate import (
     ParsedResource,
     parse_calendar,
@@ -61,6 +61,7 @@ __all__ = [
     "is_syncable",
     "plain_instance_body",
     "same_content",
+    "stale_exception",
     "with_min_sequence",
 ]
 
@@ -103,7 +104,6 @@ class GoogleEventSet:
     def bodies(self) -> list[dict[str, Any]]:
         """Master first, then the exceptions in original-start order."""
         return [self.master, *self.exceptions]
-
 
 def _zone(calendar_tz: str) -> str:
     tz = canonical_tz(calendar_tz)
@@ -195,6 +195,23 @@ def plain_instance_body(
         master=model.master,
         master_id=bodies.event_id,
     )
+
+
+def stale_exception(bodies: GoogleEventSet, exception: GoogleEvent, *, calendar_tz: str) -> bool:
+    """True when Google exception ``exception`` is no instance of the series ``bodies`` maps
+    to (its original start is after the rule's end or off the rule: the series was ended early
+    by a split, or moved).  Such an exception is a leftover to delete, not to set back."""
+    if not exception.get("originalStartTime"):
+        return False
+    tz = _zone(calendar_tz)
+    try:
+        master = resource_from_google(bodies.master, [], calendar_tz=tz).master
+        master_tz = canonical_tz((bodies.master.get("start") or {}).get("timeZone")) or tz
+        raw = moment_from_google(exception["originalStartTime"], floating=False,
+                                 calendar_tz=master_tz)
+        return not occurs(master, as_style(raw, master.start, ref_tz=master_tz))
+    except (MappingError, ValueError, TypeError, KeyError):
+        return False  # cannot tell: leave it to the ordinary handling
 
 
 def google_to_ical(

@@ -35,7 +35,7 @@ from bridge.google.mapping_ical import (
     fit_categories,
     line_text,
 )
-from bridge.google.mapping_instances import drop_plain
+from bridge.google.mapping_instances import drop_plain, within_rule
 from bridge.google.mapping_model import (
     Attendee,
     EventData,
@@ -298,7 +298,7 @@ def resource_from_google(
     for key in exdates:
         overrides.pop(key, None)
     overrides = drop_plain(base, overrides)  # set back to the series: no override
-    base = replace(base, exdates=tuple(exdates[k] for k in sorted(exdates)))
+    base = within_rule(replace(base, exdates=tuple(exdates[k] for k in sorted(exdates))))
     return ResourceData(
         uid=uid, master=base, overrides=tuple(overrides[k] for k in sorted(overrides))
     )

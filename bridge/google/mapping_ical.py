@@ -15,7 +15,7 @@ from typing import Any
 
 from icalendar import Calendar, Component, vRecur
 
-from bridge.google.mapping_instances import drop_plain
+from bridge.google.mapping_instances import drop_plain, within_rule
 from bridge.google.mapping_model import (
     Attendee,
     EventData,
@@ -341,7 +341,7 @@ def resource_from_ical(cal: Calendar, *, calendar_tz: str) -> ResourceData:
     for key in exdates:
         overrides.pop(key, None)
     overrides = drop_plain(master, overrides)  # identical to its occurrence: no override
-    master = replace(master, exdates=tuple(exdates[k] for k in sorted(exdates)))
+    master = within_rule(replace(master, exdates=tuple(exdates[k] for k in sorted(exdates))))
     return ResourceData(
         uid=uid, master=master, overrides=tuple(overrides[k] for k in sorted(overrides))
     )

@@ -9,14 +9,18 @@ in one hash space.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from dateutil.rrule import rrulestr
 
 from bridge.google.mapping_model import EventData, Moment, event_canon
 from bridge.google.mapping_time import add_duration, zone
 
-__all__ = ["drop_plain", "is_plain", "plain_instance"]
+__all__ = ["drop_plain", "is_plain", "occurs", "plain_instance", "within_rule"]
 
 
 def _wall_span(master: EventData) -> timedelta:
@@ -65,3 +69,49 @@ def is_plain(master: EventData, override: EventData) -> bool:
 def drop_plain(master: EventData, overrides: Mapping[str, EventData]) -> dict[str, EventData]:
     """``overrides`` (keyed by RECURRENCE-ID) without the plain ones."""
     return {key: o for key, o in overrides.items() if not is_plain(master, o)}
+
+
+
+@functools.lru_cache(maxsize=256)
+def _rule(rrule: str, dtstart: datetime) -> Any:
+    return rrulestr("RRULE:" + rrule, dtstart=dtstart, cache=True)
+
+
+def _as_datetime(value: date | datetime, tz: str | None) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(zone(tz or "UTC"))
+
+
+def occurs(master: EventData, moment: Moment) -> bool:
+    """True when the series ``master`` has an instance originally starting at ``moment``.
+
+    ``moment`` is in the master's style (as RECURRENCE-IDs and EXDATEs are read).  When the
+    rule cannot be evaluated the answer is True (keep rather than drop).
+    """
+    key = moment.key()
+    if key == master.start.key() or key in {m.key() for m in master.rdates}:
+        return True
+    if master.rrule is None or moment.kind != master.start.kind:
+        return master.rrule is not None and moment.kind != master.start.kind
+    start = _as_datetime(master.start.value, master.start.tz)
+    target = _as_datetime(moment.value, master.start.tz)
+    try:
+        found = _rule(master.rrule, start).after(target - timedelta(seconds=1))
+    except (ValueError, TypeError, OverflowError):
+        return True
+    return bool(found == target)
+
+
+def within_rule(master: EventData) -> EventData:
+    """``master`` without EXDATEs that exclude no instance (after ``UNTIL``, or off the rule).
+
+    Google keeps the cancelled exceptions of a series whose rule was ended early (a split) or
+    moved: they map to such EXDATEs, which must not count as content on either side.
+    """
+    if not master.exdates:
+        return master
+    kept = tuple(m for m in master.exdates if occurs(master, m))
+    return master if len(kept) == len(master.exdates) else replace(master, exdates=kept)

@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "Occurrence",
     "TooManyOccurrences",
+    "date_values",
     "last_start",
     "normalize_until",
     "occurrences",
@@ -192,6 +193,20 @@ def _prepared(master: Component, before: datetime, zone: tzinfo) -> Component:
         out["DTSTART"].params.update(start_prop.params)
         out.pop("DTEND", None)
         out["DURATION"] = vDuration(length)
+    return out
+
+
+def date_values(comp: Component, name: str) -> list[date | datetime]:
+    """The values of every ``name`` property (EXDATE, RDATE); a period gives its start."""
+    values = comp.get(name)
+    if values is None:
+        return []
+    out: list[date | datetime] = []
+    for prop in values if isinstance(values, list) else [values]:
+        for item in getattr(prop, "dts", []):
+            value = item.dt[0] if isinstance(item.dt, tuple) else item.dt
+            if isinstance(value, date):
+                out.append(value)
     return out
 
 

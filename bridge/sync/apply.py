@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +34,7 @@ from bridge.sync.actions import (
     Unlink,
 )
 from bridge.sync.context import ConnectionContext, link_state, local_state
+from bridge.sync.inherit import inherit_after_pull
 from bridge.sync.plan import plan_item, safety_check
 from bridge.sync.remote import RemoteSeries
 
@@ -222,6 +223,7 @@ def apply_remote(
                 _count(result, action, items)
             return result
         pulls: list[tuple[RemoteSeries, str, Action]] = []
+        based: set[str] = set()
         links: list[LinkRecord] = []
         in_sync: list[str] = []  # equal on both sides: a queued "push existing" is redundant
         for series, uid, action in planned:
@@ -235,6 +237,10 @@ def apply_remote(
                 step = action.then
             if isinstance(step, PullFromGoogle):
                 pulls.append((series, uid, step))
+                link = by_event.get(series.event_id) or by_uid.get(uid)
+                if step is action and link is not None and uid in items \
+                        and items[uid].etag == link.local_etag:
+                    based.add(uid)  # the stored text is the last agreed version
             elif isinstance(step, DeleteLocal) and keep_local:
                 item = items[uid]
                 store.enqueue_push(ctx.id, uid, item.href, "restore")
@@ -274,7 +280,7 @@ def apply_remote(
                 in_sync.append(uid)
         if importing:
             store.drop_queued_pushes(ctx.id, in_sync)
-        _write_pulls(ctx, pulls, items, trigger, result, links, ledger)
+        _write_pulls(ctx, pulls, items, trigger, result, links, ledger, based)
         store.put_links(ctx.id, links)
         store.add_ledger(ledger)
         if sync_token is not _KEEP:
@@ -315,19 +321,27 @@ def _write_pulls(
     result: PullResult,
     links: list[LinkRecord],
     ledger: list[LedgerEntry],
+    based: Set[str] = frozenset(),
 ) -> None:
     if not pulls:
         return
     store = ctx.store
     path = ctx.record.collection_path
     resources: list[ParsedResource] = []
+    push_back: set[str] = set()
     for series, uid, _ in pulls:
         assert series.parsed is not None
         parsed = series.parsed
         if parsed.uid != uid:
             # Google's iCalUID differs from the UID we know the item by: keep ours.
             _LOGGER.debug("event %s maps to UID %s, kept as %s", series.event_id, parsed.uid, uid)
-        resources.append(_keep_local_only(ctx, parsed, items.get(uid)))
+        old = items.get(uid)
+        if old is not None and uid in based:
+            renamed = inherit_after_pull(parsed, old)
+            if renamed is not parsed:
+                push_back.add(uid)  # Google keeps the old values in its exceptions
+                parsed = renamed
+        resources.append(_keep_local_only(ctx, parsed, old))
     try:
         store.bulk_put(path, resources, origin=ctx.origin)
     except DuplicateUid:
@@ -347,6 +361,10 @@ def _write_pulls(
         if trigger != "import":
             _LOGGER.info("Pulling appointment %s from Google (%s)", uid, action)
         links.append(_link_for(ctx, series, uid, written))
+        if uid in push_back:
+            # Overrides followed the series locally: Google's exceptions must follow too.
+            links[-1] = replace(links[-1], local_etag=None)
+            store.enqueue_push(ctx.id, uid, old.href if old else href_for_uid(uid), "upsert")
         ledger.append(LedgerEntry("pull", trigger, action, "ok", ctx.id,
                                   ctx.record.collection_id, uid,
                                   fields=changed_fields(old, written),

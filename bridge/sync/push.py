@@ -40,6 +40,7 @@ from bridge.google.mapping import (
     google_hash,
     ical_to_google,
     plain_instance_body,
+    stale_exception,
 )
 from bridge.google.mapping_extra import exception_extra, merge_update_body, series_extra
 from bridge.model import ItemRecord
@@ -58,8 +59,10 @@ from bridge.sync.actions import (
 )
 from bridge.sync.apply import apply_remote, conflict_entry
 from bridge.sync.context import ConnectionContext, link_state, local_state
+from bridge.sync.inherit import inherit_before_push
 from bridge.sync.plan import plan_item
 from bridge.sync.remote import RemoteSeries, build_series, fetch_series
+from bridge.sync.split import split_ranges
 
 __all__ = ["PushOutcome", "push_claim"]
 
@@ -168,8 +171,10 @@ async def _settle_exceptions(
                 or exc.get("recurringEventId") != bodies.event_id
                 or exc_id in bodies.exception_ids):
             continue
-        if exc_id in bodies.excluded_instance_ids:
-            _LOGGER.info("Cancelling instance %s of %s on Google (EXDATE)", exc_id, bodies.uid)
+        if exc_id in bodies.excluded_instance_ids or stale_exception(
+                bodies, exc, calendar_tz=ctx.calendar_tz):
+            _LOGGER.info("Cancelling instance %s of %s on Google (EXDATE or after the end)",
+                         exc_id, bodies.uid)
             with contextlib.suppress(GoogleNotFound):
                 await ctx.client.delete_event(ctx.calendar_id, exc_id)
             continue
@@ -356,6 +361,13 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
     started = time.monotonic()
     items = store.items_by_uid(claim.collection_id, [claim.uid])
     item = items.get(claim.uid)
+    series_uids = split_ranges(ctx, item) if item is not None else None
+    if series_uids is not None:
+        # Now separate series, each queued for its own push (Google has no ranged overrides).
+        _finish(ctx, claim, LedgerEntry("push", trigger, "split", "ok", ctx.id,
+                                        claim.collection_id, claim.uid,
+                                        detail={"series": series_uids}), None, False)
+        return PushOutcome("done", "split")
     link = store.get_link(ctx.id, claim.uid)
     local = local_state(item, ctx.calendar_tz) if item is not None else None
     if item is not None and local is None:
@@ -370,6 +382,10 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
     if restore:
         trigger = "admin"
     try:
+        if item is not None and local is not None and not restore:
+            renamed = await inherit_before_push(ctx, item, link)
+            if renamed is not item:
+                item, local = renamed, local_state(renamed, ctx.calendar_tz)
         if restore:
             assert link is not None and local is not None
             # The admin kept an appointment Google deleted: bring the event back under its
