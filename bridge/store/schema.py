@@ -35,6 +35,7 @@ __all__ = [
     "items",
     "ledger",
     "links",
+    "login_attempts",
     "metadata",
     "notifications",
     "oauth_flows",
@@ -358,4 +359,21 @@ reminder_series = Table(
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("collection_id", "uid"),
     Index(None, "planned_until"),
+)
+
+# Failed admin logins per account and per client address, shared by every sidecar process: only
+# the sha256 of the user name or address is stored.  A row is locked once ``failures`` reaches the
+# limit within the window; rows of real accounts (``keep``) are never evicted to bound the table.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("window_start", Float, nullable=False),
+    Column("locked_until", Float),
+    Column("keep", Boolean, nullable=False, default=False),
+    Column("updated_at", Float, nullable=False, index=True),
+    UniqueConstraint("kind", "key_hash"),
 )
