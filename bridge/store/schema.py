@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 __all__ = [
     "admin_sessions",
+    "api_key_calendars",
     "api_keys",
     "changes",
     "collections",
@@ -256,10 +257,24 @@ api_keys = Table(
     Column("name", String(255), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(16), nullable=False),
+    # read / write (on its calendars, or read on every calendar) or admin (everything).
     Column("scope", String(8), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("last_used_at", Float),
     Column("revoked_at", Float),
+    # True: the key reaches only the calendars listed in ``api_key_calendars``.
+    Column("confined", Boolean, nullable=False, default=False),
+)
+
+# The calendars a confined API key may use (deleting a calendar removes it from every key).
+api_key_calendars = Table(
+    "api_key_calendars",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("api_key_id", ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    UniqueConstraint("api_key_id", "collection_id"),
 )
 
 # Idempotency-Key records of the booking API: request hash and the response given (24 h).
