@@ -34,6 +34,10 @@ from bridge.store.engine import is_postgres
 __all__ = ["AttemptKey", "LoginAttemptsMixin", "LoginPolicy"]
 
 
+class _Refused(Exception):
+    """A key of the attempt is locked: nothing of it may be counted."""
+
+
 @dataclass(frozen=True)
 class LoginPolicy:
     """Limits of the admin login: guesses per account and per address, window, table size."""
@@ -64,8 +68,15 @@ class AttemptKey:
 class LoginAttemptsMixin(StoreBase):
     """Claim, forgive and prune failed-login counters (admin page)."""
 
-    def _limit(self, policy: LoginPolicy, kind: str) -> int:
-        return policy.account_failures if kind == "user" else policy.address_failures
+    @staticmethod
+    def _counted(policy: LoginPolicy, kind: str, row: Any, now: float) -> dict[str, Any]:
+        """The counter columns after one more attempt (``row`` None: a new counter)."""
+        fresh = row is not None and row.window_start > now - policy.window
+        failures = (row.failures if fresh else 0) + 1
+        limit = policy.account_failures if kind == "user" else policy.address_failures
+        return {"failures": failures, "window_start": row.window_start if fresh else now,
+                "locked_until": now + policy.window if failures >= limit else None,
+                "updated_at": now}
 
     def claim_login_attempt(self, keys: Sequence[AttemptKey], policy: LoginPolicy) -> bool:
         """Count one attempt against every key; False (nothing counted) when one is locked."""
@@ -73,41 +84,43 @@ class LoginAttemptsMixin(StoreBase):
         wanted = {(k.kind, k.key_hash): k for k in keys}
 
         def tx(conn: Connection) -> bool:
-            stmt: Any = (pg_insert if is_postgres(self.engine) else sqlite_insert)(
-                s.login_attempts)
-            inserted = [
-                conn.execute(stmt.values(
-                    kind=kind, key_hash=key_hash, failures=0, window_start=now, keep=key.keep,
-                    updated_at=now,
-                ).on_conflict_do_nothing().returning(s.login_attempts.c.id)).scalar()
-                for (kind, key_hash), key in wanted.items()
-            ]
-            rows = conn.execute(
-                select(s.login_attempts)
-                .where(tuple_(s.login_attempts.c.kind, s.login_attempts.c.key_hash)
-                       .in_(list(wanted)))
+            table = s.login_attempts
+            rows: list[Any] = list(conn.execute(
+                select(table).where(tuple_(table.c.kind, table.c.key_hash).in_(list(wanted)))
                 .with_for_update()
-            ).all()
+            ).all())
+            # Insert only what is missing, so sequence numbers stay gap-free on PostgreSQL too
+            # (an ON CONFLICT insert would use one up): they pace the pruning below.
+            missing = set(wanted) - {(r.kind, r.key_hash) for r in rows}
+            stmt: Any = (pg_insert if is_postgres(self.engine) else sqlite_insert)(table)
+            inserted: list[int] = []
+            for kind, key_hash in sorted(missing):
+                new_id = conn.execute(stmt.values(
+                    kind=kind, key_hash=key_hash, keep=wanted[(kind, key_hash)].keep,
+                    **self._counted(policy, kind, None, now),
+                ).on_conflict_do_nothing().returning(table.c.id)).scalar()
+                if new_id is not None:
+                    inserted.append(new_id)
+                    continue
+                rows += conn.execute(  # a parallel claim inserted it first: count on it
+                    select(table).where(table.c.kind == kind, table.c.key_hash == key_hash)
+                    .with_for_update()
+                ).all()
             if any(r.locked_until is not None and r.locked_until > now for r in rows):
-                return False
+                raise _Refused  # rolls back what this claim inserted
             for row in rows:
-                fresh = row.window_start > now - policy.window
-                failures = (row.failures if fresh else 0) + 1
-                limit = self._limit(policy, row.kind)
-                conn.execute(
-                    update(s.login_attempts).where(s.login_attempts.c.id == row.id).values(
-                        failures=failures,
-                        window_start=row.window_start if fresh else now,
-                        locked_until=now + policy.window if failures >= limit else None,
-                        keep=row.keep or wanted[(row.kind, row.key_hash)].keep,
-                        updated_at=now,
-                    )
-                )
-            if any(i is not None and i % policy.prune_every == 0 for i in inserted):
+                conn.execute(update(table).where(table.c.id == row.id).values(
+                    keep=row.keep or wanted[(row.kind, row.key_hash)].keep,
+                    **self._counted(policy, row.kind, row, now),
+                ))
+            if any(i % policy.prune_every == 0 for i in inserted):
                 self._prune_login_attempts(conn, policy, now)
             return True
 
-        return self._write(tx)
+        try:
+            return self._write(tx)
+        except _Refused:
+            return False
 
     def login_succeeded(self, keys: Sequence[AttemptKey]) -> None:
         """Forget the account's failures and take the claimed attempt back from the others."""

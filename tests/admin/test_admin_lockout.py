@@ -118,6 +118,20 @@ def test_lock_is_shared_between_processes_and_survives_a_restart(store_url: str)
         restarted.close()
 
 
+def test_parallel_guesses_never_exceed_the_limit(store_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [open_store(store_url) for _ in range(2)]  # two "processes"
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(
+                lambda i: _claim(stores[i % 2], "admin", f"192.0.2.{i}", keep=True), range(24)))
+        assert results.count(True) == POLICY.account_failures
+    finally:
+        for one in stores:
+            one.close()
+
+
 def test_table_is_bounded_but_keeps_attacked_accounts(store_url: str) -> None:
     now = [1_000_000.0]
     store = open_store(store_url, clock=lambda: now[0])
