@@ -3,7 +3,10 @@
 Only users with the ``admin`` role may log in; staff accounts are refused even with the right
 password.  A successful login rotates the session id and CSRF token; logout deletes the session
 server-side.  The ``next`` target after login is checked by
-:func:`~bridge.admin.redirects.safe_next`.
+:func:`~bridge.admin.redirects.safe_next`.  Each attempt is charged to the user name and the
+client address before the password is checked (:mod:`bridge.store.logins`, shared by every
+process); a locked name or address gets 429 even with the right password, and every refusal
+costs one argon2 verification (:func:`~bridge.passwords.check_password`).
 """
 
 from __future__ import annotations
