@@ -60,6 +60,10 @@ def _port(value: int) -> str | None:
     return None if 1 <= value <= 65535 else "must be a port number 1-65535"
 
 
+def _port_or_off(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "must be a port from 1 to 65535, or 0 for off"
+
+
 def _positive(value: int) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
@@ -142,6 +146,14 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "public_url": Option(str, "", "externally visible base URL of the sidecar, e.g. "
                              "https://termine.example.com (OAuth redirect, feed links, push)",
                              _url_or_empty),
+        "metrics_host": Option(str, "127.0.0.1", "address of the separate listener that serves "
+                               "only /metrics (keep it on loopback or a private network)"),
+        "metrics_port": Option(int, 9464, "port of the /metrics listener; 0: no separate "
+                               "listener", _port_or_off),
+        "metrics_token": Option(str, "", "bearer token for /metrics: when set, /metrics needs "
+                                "'Authorization: Bearer <token>' on both listeners and is also "
+                                "served on the public port; empty: /metrics only on the "
+                                "metrics listener, 404 on the public port", secret=True),
     },
     "google": {
         "client_id": Option(str, "", "OAuth client id from the Google Cloud console"),

@@ -5,8 +5,9 @@ Basic credentials with every request, so a successful verification is remembered
 ``CACHE_SECONDS`` in a per-instance, thread-safe map keyed by an HMAC (random per-process key)
 of user name, stored hash and password: no plaintext is kept, and a password change takes effect
 within ``USER_SECONDS`` (the account row is re-read that often) because the stored hash is part
-of the key.  Failed logins are never cached; Radicale
-adds its own constant-time padding and random delay to them.
+of the key.  Failed logins are never cached and always cost one argon2 verification (against a
+dummy hash for an unknown or invalid name, and for an empty password too), so no refusal is
+cheaper than a wrong password; Radicale adds its own constant-time padding and random delay.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from radicale import auth as radicale_auth
 
 from bridge.model import User
 from bridge.names import InvalidName, check_user_name
-from bridge.passwords import verify_password
+from bridge.passwords import check_password
 from radicale_plugins.shared import store_for
 
 __all__ = ["CACHE_SECONDS", "USER_SECONDS", "Auth"]
@@ -68,19 +69,18 @@ class Auth(radicale_auth.BaseAuth):
         try:
             check_user_name(login)
         except InvalidName:
-            return ""
-        if not password:
-            return ""
+            login = ""
         now = self.clock()
-        user = self._user(login, now)
-        if user is None:
-            return ""
-        digest = self._digest(login, user.password_hash, password)
-        with self._lock:
-            expires = self._verified.get(digest)
-        if expires is not None and expires > now:
-            return login
-        if not verify_password(user.password_hash, password):
+        user = self._user(login, now) if login else None
+        stored = user.password_hash if user is not None else None
+        digest = self._digest(login, stored or "", password)
+        if stored is not None:
+            with self._lock:
+                expires = self._verified.get(digest)
+            if expires is not None and expires > now:
+                return login
+        # One argon2 verification for every refusal too (unknown name, empty password).
+        if not check_password(stored, password):
             return ""
         with self._lock:
             if len(self._verified) >= _MAX_ENTRIES:

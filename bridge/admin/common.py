@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -16,6 +16,7 @@ from bridge.admin.sessions import RequestSession, SessionManager
 from bridge.config import Settings
 from bridge.model import Collection
 from bridge.store import SqlStore
+from bridge.store.logins import LoginPolicy
 from bridge.web.keys import SETTINGS, STORE
 
 __all__ = [
@@ -48,6 +49,7 @@ class AdminContext:
     allowed_origins: frozenset[str]
     csp: str
     static_version: str = "0"
+    login_policy: LoginPolicy = field(default_factory=LoginPolicy)
 
     def static_url(self, name: str) -> str:
         """The URL of a static file, versioned so browsers refetch it after an upgrade."""

@@ -3,15 +3,16 @@
 Only users with the ``admin`` role may log in; staff accounts are refused even with the right
 password.  A successful login rotates the session id and CSRF token; logout deletes the session
 server-side.  The ``next`` target after login is checked by
-:func:`~bridge.admin.redirects.safe_next`.
+:func:`~bridge.admin.redirects.safe_next`.  Each attempt is charged to the user name and the
+client address before the password is checked (:mod:`bridge.store.logins`, shared by every
+process); a locked name or address gets 429 even with the right password, and every refusal
+costs one argon2 verification (:func:`~bridge.passwords.check_password`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import deque
 
 from aiohttp import web
 
@@ -26,37 +27,12 @@ from bridge.admin.common import (
 )
 from bridge.admin.i18n import LANGUAGES, translator
 from bridge.admin.redirects import safe_next
-from bridge.passwords import hash_password, verify_password
+from bridge.passwords import check_password
+from bridge.store.logins import AttemptKey
 
 __all__ = ["add_routes"]
 
 _LOGGER = logging.getLogger(__name__)
-# Failed logins per user name within the window before further attempts are refused.
-_MAX_FAILURES = 8
-_WINDOW = 900.0
-_FAILURES: dict[str, deque[float]] = {}
-_DUMMY_HASH: list[str] = []
-
-
-def _throttled(name: str, now: float) -> bool:
-    recent = _FAILURES.get(name)
-    if recent is None:
-        return False
-    while recent and recent[0] < now - _WINDOW:
-        recent.popleft()
-    return len(recent) >= _MAX_FAILURES
-
-
-def _record_failure(name: str, now: float) -> None:
-    if len(_FAILURES) > 10_000:
-        _FAILURES.clear()  # bounded memory under a spray of random names
-    _FAILURES.setdefault(name, deque()).append(now)
-
-
-def _dummy_hash() -> str:
-    if not _DUMMY_HASH:
-        _DUMMY_HASH.append(hash_password("not-a-real-password"))
-    return _DUMMY_HASH[0]
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -75,15 +51,19 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = form.get("password", "")[:1024]
     target = safe_next(form.get("next"))
     gettext = translator(lang_of(request))
-    now = time.monotonic()
-    if _throttled(name, now):
+    store = store_of(request)
+    user = await asyncio.to_thread(store.get_user, name) if name else None
+    # Charged before the password is checked, so parallel guesses cannot exceed the limit.
+    keys = [AttemptKey("user", name, keep=user is not None),
+            AttemptKey("addr", request.remote or "")]
+    policy = request.config_dict[ADMIN].login_policy
+    if not await asyncio.to_thread(store.claim_login_attempt, keys, policy):
+        _LOGGER.info("admin login for %r refused: too many failures", name)
         return await render(request, "login.html", http_status=429, next=target, username=name,
                             error=gettext("Too many failed attempts. Wait a few minutes."))
-    user = await asyncio.to_thread(store_of(request).get_user, name) if name else None
-    stored = user.password_hash if user is not None else _dummy_hash()
-    ok = bool(password) and await asyncio.to_thread(verify_password, stored, password)
+    stored = user.password_hash if user is not None else None
+    ok = await asyncio.to_thread(check_password, stored, password)
     if user is None or not ok:
-        _record_failure(name, now)
         _LOGGER.info("failed admin login for %r", name)
         return await render(request, "login.html", http_status=401, next=target, username=name,
                             error=gettext("Wrong user name or password."))
@@ -92,10 +72,10 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return await render(request, "login.html", http_status=403, next=target, username=name,
                             error=gettext("This account may not use the admin page. "
                                           "Ask an administrator."))
+    await asyncio.to_thread(store.login_succeeded, keys)
     admin = request.config_dict[ADMIN]
     request[SESSION] = await admin.sessions.login(
         session_of(request), user.id)
-    _FAILURES.pop(name, None)
     raise web.HTTPSeeOther(target)
 
 

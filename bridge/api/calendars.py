@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from bridge.api.common import (
+    API_KEY,
     MAX_DB_INT,
     calendar_for,
     check,
@@ -19,6 +20,7 @@ from bridge.api.common import (
     query_instant,
     query_int,
     read_json,
+    require_every_calendar,
     settings_of,
     store_of,
     zone_of,
@@ -63,10 +65,11 @@ def _language(request: web.Request) -> str:
 
 @routes.get("/calendars")
 async def list_calendars(request: web.Request) -> web.Response:
-    """``GET``: every calendar."""
+    """``GET``: every calendar the API key may use."""
     calendars = await asyncio.to_thread(store_of(request).list_collections, tag="VCALENDAR")
     lang = _language(request)
-    return json_response({"items": [calendar_json(c, lang) for c in calendars]})
+    key = request[API_KEY]
+    return json_response({"items": [calendar_json(c, lang) for c in calendars if key.sees(c.id)]})
 
 
 @routes.get("/calendars/{calendar_id}")
@@ -78,7 +81,8 @@ async def get_calendar(request: web.Request) -> web.Response:
 
 @routes.patch("/calendars/{calendar_id}")
 async def update_calendar(request: web.Request) -> web.Response:
-    """``PATCH``: the per-calendar notification switch and language."""
+    """``PATCH``: the per-calendar notification switch and language (admin keys)."""
+    require_every_calendar(request)
     calendar = await calendar_for(request)
     body = await read_json(request)
     errors: list[FieldError] = []
@@ -231,6 +235,7 @@ _STATES = ("pending", "sending", "sent", "failed", "skipped", "cancelled")
 @routes.get("/notifications")
 async def list_notifications(request: web.Request) -> web.Response:
     """``GET``: notification outbox rows, newest first (failed ones show ``last_error``)."""
+    require_every_calendar(request)
     errors: list[FieldError] = []
     state = request.query.get("state")
     if state is not None and state not in _STATES:
@@ -252,6 +257,7 @@ async def list_notifications(request: web.Request) -> web.Response:
 @routes.get("/calendars/{calendar_id}/appointments/{appointment_id}/notifications/preview")
 async def preview(request: web.Request) -> web.Response:
     """``GET``: the message a customer would get for this appointment (nothing is sent)."""
+    require_every_calendar(request)
     calendar = await calendar_for(request)
     item = await item_for(request, calendar)
     errors: list[FieldError] = []

@@ -16,9 +16,11 @@ from bridge.config import Settings
 from bridge.ical.timezones import zone_for_name
 from bridge.model import Collection, ItemRecord
 from bridge.store import SqlStore
+from bridge.store.api import ApiKey
 from bridge.web.keys import SETTINGS, STORE
 
 __all__ = [
+    "API_KEY",
     "MAX_DB_INT",
     "calendar_for",
     "item_for",
@@ -27,12 +29,14 @@ __all__ = [
     "query_instant",
     "query_int",
     "read_json",
+    "require_every_calendar",
     "settings_of",
     "store_of",
     "zone_of",
 ]
 
 MAX_DB_INT = 2**31 - 1
+API_KEY = web.RequestKey("api_key", ApiKey)
 
 
 def store_of(request: web.Request) -> SqlStore:
@@ -60,16 +64,27 @@ def json_response(
 
 
 async def calendar_for(request: web.Request) -> Collection:
-    """The calendar named by ``{calendar_id}``, or a 404 problem."""
+    """The calendar named by ``{calendar_id}``, or a 404 problem.
+
+    A calendar the API key may not use is answered exactly like one that does not exist, so a
+    confined key learns nothing about the others.
+    """
     raw = request.match_info["calendar_id"]
     calendar_id = int(raw) if raw.isdigit() and len(raw) <= 10 else -1
     calendar: Collection | None = None
     if 0 < calendar_id <= MAX_DB_INT:
         store = store_of(request)
         calendar = await asyncio.to_thread(store.get_collection_by_id, calendar_id)
-    if calendar is None or not calendar.is_calendar:
+    if calendar is None or not calendar.is_calendar or not request[API_KEY].sees(calendar.id):
         raise ApiProblem(404, "calendar-not-found", f"no calendar with id {raw!r}")
     return calendar
+
+
+def require_every_calendar(request: web.Request) -> None:
+    """403 for a key confined to calendars (notification endpoints, calendar settings)."""
+    if request[API_KEY].confined:
+        raise ApiProblem(403, "insufficient-scope", "this API key is limited to some calendars; "
+                         "this endpoint needs an admin key")
 
 
 async def item_for(request: web.Request, calendar: Collection) -> ItemRecord:

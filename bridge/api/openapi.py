@@ -31,8 +31,10 @@ def _problem(description: str) -> dict[str, Any]:
 _ERRORS = {
     "400": _problem("Malformed request (bad JSON or header)"),
     "401": _problem("Missing, unknown or revoked API key"),
-    "403": _problem("The API key lacks the needed scope"),
-    "404": _problem("No such calendar or appointment"),
+    "403": _problem("The API key lacks the needed scope (write for changes; admin for "
+                    "notification endpoints and calendar settings)"),
+    "404": _problem("No such calendar or appointment, or a calendar outside the API key's "
+                    "calendars (answered alike)"),
     "422": _problem("Invalid fields; `errors` names each of them"),
     "default": _problem("Any other error"),
 }
@@ -237,9 +239,11 @@ def _body(schema: str) -> dict[str, Any]:
 
 
 _APPOINTMENT_PATH = "/calendars/{calendar_id}/appointments/{appointment_id}"
+_ADMIN_ONLY = "Needs an admin key; a key confined to calendars gets 403."
 _PATHS: dict[str, Any] = {
     "/calendars": {"get": {
-        "operationId": "listCalendars", "summary": "List calendars",
+        "operationId": "listCalendars",
+        "summary": "List the calendars the API key may use",
         "responses": {"200": _list_of("Calendar", "Calendars")} | _ERRORS,
     }},
     "/calendars/{calendar_id}": {
@@ -248,6 +252,7 @@ _PATHS: dict[str, Any] = {
                 "responses": {"200": _ok("Calendar", "The calendar")} | _ERRORS},
         "patch": {"operationId": "updateCalendar",
                   "summary": "Switch customer notifications on/off, set their language",
+                  "description": _ADMIN_ONLY,
                   "requestBody": _body("CalendarUpdate"),
                   "responses": {"200": _ok("Calendar", "The calendar")} | _WRITE_ERRORS},
     },
@@ -304,6 +309,7 @@ _PATHS: dict[str, Any] = {
         "parameters": [_CALENDAR_ID, _APPOINTMENT_ID],
         "get": {"operationId": "previewNotification",
                 "summary": "Render the message a customer would get (nothing is sent)",
+                "description": _ADMIN_ONLY + " A read key over every calendar may read it too.",
                 "parameters": [
                     {"name": "kind", "in": "query",
                      "schema": {"enum": ["confirmation", "cancellation", "reminder"]}},
@@ -339,6 +345,7 @@ _PATHS: dict[str, Any] = {
     "/notifications": {"get": {
         "operationId": "listNotifications",
         "summary": "Notification outbox (failed rows show last_error)",
+        "description": _ADMIN_ONLY + " A read key over every calendar may read it too.",
         "parameters": [
             {"name": "state", "in": "query", "schema": {
                 "enum": ["pending", "sending", "sent", "failed", "skipped", "cancelled"]}},
@@ -362,7 +369,10 @@ def openapi_document() -> dict[str, Any]:
             "version": __version__,
             "description": "Appointments, availability and customer notifications. "
                            "Authenticate with `Authorization: Bearer <API key>`; GET needs "
-                           "the read scope, writes the write scope.",
+                           "the read scope, writes the write or admin scope. A read or write "
+                           "key confined to calendars sees only those (others answer 404 as if "
+                           "they did not exist, and are not listed); notification endpoints "
+                           "and calendar settings need an admin key.",
             "license": {"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
         },
         "servers": [{"url": "/api/v1"}],

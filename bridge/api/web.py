@@ -3,7 +3,8 @@
 The API is a sub-application with three middlewares, outermost first: errors (every failure
 becomes ``application/problem+json``; unexpected ones are logged and answered 500 without
 details), authentication (``Authorization: Bearer <key>``; ``GET`` needs the read scope,
-everything else write; the OpenAPI document is public), and idempotency (a ``POST`` with an
+everything else write or admin; the OpenAPI document is public; which calendars a key reaches is
+checked by :func:`~bridge.api.common.calendar_for`), and idempotency (a ``POST`` with an
 ``Idempotency-Key`` is answered once and replayed for 24 hours; the same key with another
 request is refused with 422, one still running with 409).
 """
@@ -18,17 +19,16 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bridge.api import appointments, calendars
-from bridge.api.common import json_response, store_of
+from bridge.api.common import API_KEY, json_response, store_of
 from bridge.api.model import FieldError, ValidationFailed
 from bridge.api.openapi import openapi_document
 from bridge.api.problems import ApiProblem, problem_response
-from bridge.store.api import ApiKey, Scope
+from bridge.store.api import Access, ApiKey
 
 __all__ = ["API_KEY", "PREFIX", "create_api", "setup"]
 
 _LOGGER = logging.getLogger(__name__)
 PREFIX = "/api/v1"
-API_KEY = web.RequestKey("api_key", ApiKey)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _PUBLIC = frozenset({"/openapi.json"})
 _REPLAY_HEADERS = ("Location", "ETag", "Content-Type")
@@ -77,7 +77,7 @@ async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     key = await asyncio.to_thread(store.authenticate_api_key, secret.strip())
     if key is None:
         raise ApiProblem(401, "unauthorized", "unknown or revoked API key", headers=challenge)
-    needed: Scope = "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
+    needed: Access = "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
     if not key.allows(needed):
         raise ApiProblem(403, "insufficient-scope", f"this API key lacks the {needed} scope")
     if key.last_used_at is None or key.last_used_at < store.clock() - 60:

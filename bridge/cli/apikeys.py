@@ -1,7 +1,9 @@
 """``termin-bridge apikey create|list|revoke``: booking-API keys per integrator.
 
 The key is printed once at creation; only its sha256 is stored, so a lost key is revoked and
-replaced, never recovered.
+replaced, never recovered.  ``--calendar OWNER/SLUG`` (repeatable) confines a ``read`` or
+``write`` key to those calendars; without it a ``read`` key reads every calendar (the default,
+as before scopes) and ``--scope write`` makes an ``admin`` key, as a write key was before.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 from bridge.cli.context import CliContext
 from bridge.errors import BridgeError
+from bridge.names import check_calendar_ref
+from bridge.store.api import SCOPES, ApiKey
 
 __all__ = ["register"]
 
@@ -26,12 +30,23 @@ def _create(args: argparse.Namespace, ctx: CliContext) -> int:
     name = args.name.strip()
     if not name or len(name) > 255:
         raise BridgeError("the key name must be 1 to 255 characters")
+    calendars = args.calendar
+    for ref in calendars or ():
+        check_calendar_ref(ref)
     store = ctx.store
-    key, secret = store.create_api_key(name, args.scope)
-    print(f"created API key {key.id} ({key.name}, scope {key.scope})")
+    key, secret = store.create_api_key(name, args.scope, calendars)
+    print(f"created API key {key.id} ({key.name}, scope {key.scope}, {_reach(key)})")
+    if args.scope == "write" and not args.calendar:
+        print("a write key without --calendar reaches everything: it was made an admin key")
     print("use it as 'Authorization: Bearer <key>'; it is shown only now:")
     print(secret)
     return 0
+
+
+def _reach(key: ApiKey) -> str:
+    if not key.confined:
+        return "every calendar"
+    return "calendars " + (", ".join(key.calendar_paths) or "(none left)")
 
 
 def _list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -41,8 +56,8 @@ def _list(args: argparse.Namespace, ctx: CliContext) -> int:
         print("no API keys")
     for key in keys:
         state = "active" if key.active else f"revoked {_when(key.revoked_at)}"
-        print(f"{key.id}\t{key.name}\t{key.scope}\t{key.prefix}…\tcreated {_when(key.created_at)}"
-              f"\tlast used {_when(key.last_used_at)}\t{state}")
+        print(f"{key.id}\t{key.name}\t{key.scope}\t{_reach(key)}\t{key.prefix}…"
+              f"\tcreated {_when(key.created_at)}\tlast used {_when(key.last_used_at)}\t{state}")
     return 0
 
 
@@ -60,8 +75,12 @@ def register(sub: Any) -> None:
     commands.required = True
     create = commands.add_parser("create", help="create a key NAME (printed once)")
     create.add_argument("name", metavar="NAME", help="who uses the key, e.g. booking-page")
-    create.add_argument("--scope", choices=("read", "write"), default="read",
-                        help="read: GET only; write: also create, change and cancel")
+    create.add_argument("--scope", choices=SCOPES, default="read",
+                        help="read: GET only; write: also create, change and cancel; admin: "
+                        "everything, every calendar, notifications and calendar settings")
+    create.add_argument("--calendar", metavar="OWNER/SLUG", action="append",
+                        help="confine a read or write key to this calendar (repeat for more); "
+                        "without it: read = every calendar, write = admin")
     create.set_defaults(func=_create)
     lst = commands.add_parser("list", help="list keys (never the secrets)")
     lst.set_defaults(func=_list)

@@ -16,6 +16,7 @@ from bridge.store.api import ApiMixin
 from bridge.store.engine import make_engine
 from bridge.store.feeds import FeedsMixin
 from bridge.store.items import BulkResult, ItemsMixin, href_for_uid
+from bridge.store.logins import LoginAttemptsMixin
 from bridge.store.notify import NotificationsMixin
 from bridge.store.oauth import OAuthFlowsMixin
 from bridge.store.sync import SyncMixin
@@ -24,8 +25,8 @@ __all__ = ["BulkResult", "SqlStore", "href_for_uid", "open_store"]
 
 
 class SqlStore(
-    SyncMixin, OAuthFlowsMixin, AdminMixin, NotificationsMixin, ApiMixin, FeedsMixin, ItemsMixin,
-    AccountsMixin,
+    SyncMixin, OAuthFlowsMixin, AdminMixin, LoginAttemptsMixin, NotificationsMixin, ApiMixin,
+    FeedsMixin, ItemsMixin, AccountsMixin,
 ):
     """The store on SQLAlchemy Core: accounts, collections, items, change log, outbox."""
 

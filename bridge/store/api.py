@@ -1,9 +1,11 @@
 """Booking-API keys and Idempotency-Key records (the store side of ``bridge.api``).
 
 API keys are 256-bit random secrets shown once; only their sha256 is stored and looked up, so a
-database dump does not leak usable keys.  Idempotency records keep the hash of a POST request
-and the response given for it for 24 hours, so a retried POST gets the same answer instead of a
-second appointment.
+database dump does not leak usable keys.  A key's scope is ``admin`` (everything), or ``read`` /
+``write`` confined to the calendars listed in ``api_key_calendars``; a ``read`` key that is not
+confined reads every calendar (the keys of before scopes).  Idempotency records keep the hash of
+a POST request and the response given for it for 24 hours, so a retried POST gets the same
+answer instead of a second appointment.
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bridge.errors import NotFound
+from bridge.errors import BridgeError, NotFound
 from bridge.model import Collection, ItemRecord
 from bridge.store import schema as s
 from bridge.store.base import StoreBase, clean_path
 
 __all__ = [
     "KEY_PREFIX",
+    "SCOPES",
+    "Access",
     "ApiKey",
     "ApiMixin",
     "IdempotencyRecord",
@@ -31,7 +36,9 @@ __all__ = [
     "hash_api_key",
 ]
 
-Scope = Literal["read", "write"]
+Scope = Literal["read", "write", "admin"]
+Access = Literal["read", "write"]
+SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
 KEY_PREFIX = "tbk_"
 IDEMPOTENCY_TTL = 24 * 3600.0
 # An in-progress record older than this is taken to belong to a crashed request.
@@ -45,7 +52,12 @@ def hash_api_key(secret: str) -> str:
 
 @dataclass(frozen=True)
 class ApiKey:
-    """An API key's metadata (never the secret itself)."""
+    """An API key's metadata (never the secret itself).
+
+    ``calendar_ids`` is ``None`` for a key over every calendar (``admin``, or ``read`` without
+    a calendar list), else the ids of the only calendars it may use (``calendar_paths`` the
+    same as paths, for listings).
+    """
 
     id: int
     name: str
@@ -54,15 +66,26 @@ class ApiKey:
     created_at: float
     last_used_at: float | None
     revoked_at: float | None
+    calendar_ids: frozenset[int] | None = None
+    calendar_paths: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
         """True until revoked."""
         return self.revoked_at is None
 
-    def allows(self, needed: Scope) -> bool:
-        """True when this key's scope covers ``needed`` (write implies read)."""
-        return self.scope == "write" or needed == "read"
+    @property
+    def confined(self) -> bool:
+        """True when the key reaches only its listed calendars."""
+        return self.calendar_ids is not None
+
+    def allows(self, needed: Access) -> bool:
+        """True when this key's scope covers ``needed`` (write and admin imply read)."""
+        return self.scope in ("write", "admin") or needed == "read"
+
+    def sees(self, calendar_id: int) -> bool:
+        """True when the key may use the calendar with this id."""
+        return self.calendar_ids is None or calendar_id in self.calendar_ids
 
 
 @dataclass(frozen=True)
@@ -80,38 +103,85 @@ class IdempotencyRecord:
     body: str | None = None
 
 
-def _api_key(row: Any) -> ApiKey:
+def _api_key(row: Any, calendars: Sequence[tuple[int, str]] = ()) -> ApiKey:
+    confined = bool(row.confined)
     return ApiKey(row.id, row.name, row.prefix, row.scope, row.created_at, row.last_used_at,
-                  row.revoked_at)
+                  row.revoked_at,
+                  frozenset(cid for cid, _ in calendars) if confined else None,
+                  tuple(sorted(path for _, path in calendars)))
 
 
 class ApiMixin(StoreBase):
     """API keys, idempotency records and collection lookups by id for the booking API."""
 
     # -- API keys ----------------------------------------------------------------------------
-    def create_api_key(self, name: str, scope: Scope) -> tuple[ApiKey, str]:
-        """Create a key; returns its metadata and the secret (shown once, never stored)."""
-        if scope not in ("read", "write"):
-            raise ValueError("scope must be read or write")
+    def create_api_key(
+        self, name: str, scope: Scope, calendars: Sequence[str] | None = None
+    ) -> tuple[ApiKey, str]:
+        """Create a key; returns its metadata and the secret (shown once, never stored).
+
+        ``calendars`` (``owner/slug`` paths) confines a ``read`` or ``write`` key to those
+        calendars.  Without them a ``read`` key reads every calendar and a ``write`` key is an
+        ``admin`` key (a key that writes everywhere can do everything).
+        """
+        if scope not in SCOPES:
+            raise ValueError("scope must be read, write or admin")
+        if calendars is not None and not calendars:
+            raise BridgeError("name at least one calendar, or none for a key over every calendar")
+        if scope == "admin" and calendars:
+            raise BridgeError("an admin key reaches every calendar: drop the calendars, or use "
+                              "the read or write scope")
+        if scope == "write" and calendars is None:
+            scope = "admin"
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
 
         def tx(conn: Connection) -> ApiKey:
+            ids = [self._calendar_id(conn, path) for path in calendars or ()]
             key_id = conn.execute(
                 insert(s.api_keys)
                 .values(name=name, key_hash=hash_api_key(secret), prefix=secret[:12],
-                        scope=scope, created_at=self.clock())
+                        scope=scope, created_at=self.clock(), confined=calendars is not None)
                 .returning(s.api_keys.c.id)
             ).scalar_one()
-            row = conn.execute(select(s.api_keys).where(s.api_keys.c.id == key_id)).one()
-            return _api_key(row)
+            if ids:
+                conn.execute(insert(s.api_key_calendars), [
+                    {"api_key_id": key_id, "collection_id": cid} for cid in sorted(set(ids))])
+            return self._load_api_key(conn, key_id)
 
         return self._write(tx), secret
+
+    def _calendar_id(self, conn: Connection, path: str) -> int:
+        row = self._collection_row(conn, path)
+        if row.tag != "VCALENDAR":
+            raise NotFound(f"calendar /{clean_path(path)}/")
+        return int(row.id)
+
+    @staticmethod
+    def _key_calendars(
+        conn: Connection, key_ids: Sequence[int]
+    ) -> dict[int, list[tuple[int, str]]]:
+        found: dict[int, list[tuple[int, str]]] = {k: [] for k in key_ids}
+        if not key_ids:
+            return found
+        rows = conn.execute(
+            select(s.api_key_calendars.c.api_key_id, s.collections.c.id, s.collections.c.path)
+            .join(s.collections, s.collections.c.id == s.api_key_calendars.c.collection_id)
+            .where(s.api_key_calendars.c.api_key_id.in_(list(key_ids)))
+        ).all()
+        for key_id, cid, path in rows:
+            found[key_id].append((cid, path))
+        return found
+
+    def _load_api_key(self, conn: Connection, key_id: int) -> ApiKey:
+        row = conn.execute(select(s.api_keys).where(s.api_keys.c.id == key_id)).one()
+        return _api_key(row, self._key_calendars(conn, [key_id])[key_id])
 
     def list_api_keys(self) -> list[ApiKey]:
         """Every key (revoked ones included), oldest first."""
         with self._read() as conn:
             rows = conn.execute(select(s.api_keys).order_by(s.api_keys.c.id)).all()
-        return [_api_key(r) for r in rows]
+            calendars = self._key_calendars(conn, [r.id for r in rows])
+        return [_api_key(r, calendars[r.id]) for r in rows]
 
     def revoke_api_key(self, key_id: int) -> ApiKey:
         """Revoke a key (effective on the next request); ``NotFound`` for an unknown id."""
@@ -125,8 +195,7 @@ class ApiMixin(StoreBase):
                     update(s.api_keys).where(s.api_keys.c.id == key_id)
                     .values(revoked_at=self.clock())
                 )
-            return _api_key(conn.execute(
-                select(s.api_keys).where(s.api_keys.c.id == key_id)).one())
+            return self._load_api_key(conn, key_id)
 
         return self._write(tx)
 
@@ -139,9 +208,9 @@ class ApiMixin(StoreBase):
             row = conn.execute(
                 select(s.api_keys).where(s.api_keys.c.key_hash == digest)
             ).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        return _api_key(row)
+            if row is None or row.revoked_at is not None:
+                return None
+            return _api_key(row, self._key_calendars(conn, [row.id])[row.id])
 
     def touch_api_key(self, key_id: int) -> None:
         """Record that the key was used now (at most about once a minute per key)."""

@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 __all__ = [
     "admin_sessions",
+    "api_key_calendars",
     "api_keys",
     "changes",
     "collections",
@@ -36,6 +37,7 @@ __all__ = [
     "items",
     "ledger",
     "links",
+    "login_attempts",
     "metadata",
     "notifications",
     "oauth_flows",
@@ -263,10 +265,24 @@ api_keys = Table(
     Column("name", String(255), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(16), nullable=False),
+    # read / write (on its calendars, or read on every calendar) or admin (everything).
     Column("scope", String(8), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("last_used_at", Float),
     Column("revoked_at", Float),
+    # True: the key reaches only the calendars listed in ``api_key_calendars``.
+    Column("confined", Boolean, nullable=False, default=False),
+)
+
+# The calendars a confined API key may use (deleting a calendar removes it from every key).
+api_key_calendars = Table(
+    "api_key_calendars",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("api_key_id", ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    UniqueConstraint("api_key_id", "collection_id"),
 )
 
 # Idempotency-Key records of the booking API: request hash and the response given (24 h).
@@ -377,4 +393,22 @@ dav_root = Table(
     Column("id", Integer, primary_key=True),
     Column("props", Text, nullable=False),
     Column("modified_at", Float, nullable=False),
+)
+
+
+# Failed admin logins per account and per client address, shared by every sidecar process: only
+# the sha256 of the user name or address is stored.  A row is locked once ``failures`` reaches the
+# limit within the window; rows of real accounts (``keep``) are never evicted to bound the table.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("window_start", Float, nullable=False),
+    Column("locked_until", Float),
+    Column("keep", Boolean, nullable=False, default=False),
+    Column("updated_at", Float, nullable=False, index=True),
+    UniqueConstraint("kind", "key_hash"),
 )

@@ -90,6 +90,11 @@ class SyncEngine:
             budget = self._budgets[account] = RequestBudget(self.options.requests_per_minute)
         return budget
 
+    def budget_available(self, record: ConnectionRecord) -> float | None:
+        """Requests the budget of the connection's Google user allows now (``None``: unused)."""
+        budget = self._budgets.get(record.account_email or str(record.id))
+        return budget.available if budget is not None else None
+
     def context(self, record: ConnectionRecord) -> ConnectionContext | None:
         """The (cached) context of a connection; ``None`` when its token cannot be used."""
         blob = self.store.get_refresh_token(record.id) or b""

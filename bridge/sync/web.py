@@ -2,8 +2,8 @@
 
 ``setup(app)`` creates the :class:`~bridge.sync.engine.SyncEngine` and the
 :class:`~bridge.sync.service.SyncService` (under :data:`SYNC_ENGINE` / :data:`SYNC_SERVICE` for
-the admin page), starts and stops the engine through ``app.cleanup_ctx``, and adds
-``POST /google/notifications`` and ``GET /metrics``.
+the admin page), starts and stops the engine through ``app.cleanup_ctx``, adds
+``POST /google/notifications`` and feeds ``/metrics`` (access rules: :mod:`bridge.web.metrics`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from aiohttp import web
 from bridge.sync.channels import notification_matches
 from bridge.sync.engine import SyncEngine
 from bridge.sync.service import SyncService
-from bridge.web.keys import HEALTH_CHECKS, SETTINGS, STORE
+from bridge.web.keys import HEALTH_CHECKS, METRICS_SOURCES, SETTINGS, STORE
 
 __all__ = ["SYNC_ENGINE", "SYNC_SERVICE", "render_metrics", "setup"]
 
@@ -56,7 +56,10 @@ async def notifications(request: web.Request) -> web.Response:
 
 
 def render_metrics(engine: SyncEngine) -> str:
-    """Prometheus text: outbox, pull lag, requests, retries, budget, channels, conflicts."""
+    """Prometheus text: outbox, pull lag, requests, retries, budget, channels, conflicts.
+
+    Every per-connection series is labelled with the connection id, never the Google account.
+    """
     store = engine.store
     now = time.time()
     out: list[str] = []
@@ -67,7 +70,7 @@ def render_metrics(engine: SyncEngine) -> str:
         for labels, value in rows:
             out.append(f"termin_bridge_{name}{labels} {value:g}")
 
-    depth, oldest, lag, expiry = [], [], [], []
+    depth, oldest, lag, expiry, budget = [], [], [], [], []
     for record in store.list_connections():
         label = f'{{connection="{record.id}"}}'
         stats = store.outbox_stats(record.id)
@@ -76,6 +79,9 @@ def render_metrics(engine: SyncEngine) -> str:
         oldest.append((label, now - stats.oldest_pending_at if stats.oldest_pending_at else 0.0))
         lag.append((label, now - record.last_pull_at if record.last_pull_at else -1.0))
         expiry.append((label, record.channel_expiry - now if record.channel_expiry else -1.0))
+        available = engine.budget_available(record)
+        if available is not None:
+            budget.append((label, available))
     metric("outbox_depth", "gauge", "Outbox rows by state.", depth)
     metric("outbox_oldest_pending_seconds", "gauge", "Age of the oldest pending push.", oldest)
     metric("pull_lag_seconds", "gauge", "Seconds since the last successful pull.", lag)
@@ -89,8 +95,8 @@ def render_metrics(engine: SyncEngine) -> str:
     metric("google_requests_total", "counter", "Google API requests by answer.",
            [(f'{{status="{k}"}}', float(v)) for k, v in sorted(statuses.items())])
     metric("google_retries_total", "counter", "Retried Google requests.", [("", float(retries))])
-    metric("google_budget_available", "gauge", "Requests the per-user budget allows now.",
-           [(f'{{account="{a}"}}', b.available) for a, b in sorted(engine._budgets.items())])
+    metric("google_budget_available", "gauge", "Requests the budget of the connection's Google "
+           "user allows now.", budget)
     metric("sync_actions_total", "counter", "Sync actions taken.",
            [(f'{{action="{k}"}}', float(v)) for k, v in sorted(engine.metrics.actions.items())])
     metric("conflicts_total", "counter", "Conflicts decided by policy.",
@@ -101,13 +107,6 @@ def render_metrics(engine: SyncEngine) -> str:
     return "\n".join(out) + "\n"
 
 
-async def metrics(request: web.Request) -> web.Response:
-    """``GET /metrics`` in the Prometheus text format."""
-    text = await asyncio.to_thread(render_metrics, request.app[SYNC_ENGINE])
-    return web.Response(text=text, content_type="text/plain", charset="utf-8",
-                        headers={"Cache-Control": "no-store"})
-
-
 def setup(app: web.Application) -> None:
     """Mount the sync engine on the sidecar."""
     settings, store = app[SETTINGS], app[STORE]
@@ -116,7 +115,7 @@ def setup(app: web.Application) -> None:
     app[SYNC_SERVICE] = SyncService(store, settings, engine, cipher=engine.cipher)
     app.cleanup_ctx.append(_engine_ctx)
     app.router.add_post("/google/notifications", notifications)
-    app.router.add_get("/metrics", metrics)
+    app[METRICS_SOURCES].append(lambda: render_metrics(engine))
 
     async def health() -> tuple[bool, dict[str, Any]]:
         records = await asyncio.to_thread(store.list_connections, active_only=True)

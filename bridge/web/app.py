@@ -24,7 +24,8 @@ from bridge.notify import web as notify_web
 from bridge.store import SqlStore
 from bridge.sync import web as sync_web
 from bridge.web.accesslog import RedactingAccessLogger
-from bridge.web.keys import HEALTH_CHECKS, SETTINGS, STORE
+from bridge.web.keys import HEALTH_CHECKS, METRICS_SOURCES, SETTINGS, STORE
+from bridge.web.metrics import create_metrics_app, metrics_public
 
 __all__ = ["FEATURES", "create_app", "run_sidecar"]
 
@@ -59,7 +60,9 @@ def create_app(settings: Settings, store: SqlStore) -> web.Application:
     app[SETTINGS] = settings
     app[STORE] = store
     app[HEALTH_CHECKS] = []
+    app[METRICS_SOURCES] = []
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", metrics_public)
     for module in FEATURES:
         module.setup(app)
     return app
@@ -79,12 +82,37 @@ def run_sidecar(
         site = web.TCPSite(runner, host, port)
         await site.start()
         _LOGGER.info("sidecar listening on http://%s:%d/", host, port)
+        metrics_runner = await _start_metrics_listener(settings, app)
         try:
             while stop_event is None or not stop_event.is_set():
                 await asyncio.sleep(0.2)
         finally:
+            if metrics_runner is not None:
+                await metrics_runner.cleanup()
             await runner.cleanup()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
     return 0
+
+
+async def _start_metrics_listener(
+    settings: Settings, app: web.Application
+) -> web.AppRunner | None:
+    """Serve ``/metrics`` on ``[http] metrics_host/metrics_port``; ``None`` when off or busy."""
+    host = str(settings.get("http", "metrics_host"))
+    port = int(settings.get("http", "metrics_port"))
+    if port == 0:
+        return None
+    runner = web.AppRunner(create_metrics_app(app), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        # Metrics are diagnostics: a taken port must not stop bookings and sync.
+        _LOGGER.error("cannot serve /metrics on %s:%d (%s); set [http] metrics_port",
+                      host, port, exc.strerror or exc)
+        await runner.cleanup()
+        return None
+    _LOGGER.info("metrics listening on http://%s:%d/metrics", host, port)
+    return runner

@@ -47,9 +47,9 @@ def _wait_for(url: str, user: str | None = None) -> int:
 def test_run_serves_caldav_and_sidecar_and_stops(sqlite_url: str, tmp_path: Path) -> None:
     store = open_store(sqlite_url)
     populate(store)
-    dav_port, http_port = _free_port(), _free_port()
+    dav_port, http_port, metrics_port = _free_port(), _free_port(), _free_port()
     settings = settings_for(sqlite_url, tmp_path).with_overrides(
-        dav={"port": dav_port}, http={"port": http_port})
+        dav={"port": dav_port}, http={"port": http_port, "metrics_port": metrics_port})
     stop = threading.Event()
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(
@@ -60,6 +60,9 @@ def test_run_serves_caldav_and_sidecar_and_stops(sqlite_url: str, tmp_path: Path
         assert _wait_for(base + "/alice/work/", "alice") == 200
         assert _get(base + "/alice/work/") == 401
         assert _wait_for(f"http://127.0.0.1:{http_port}/healthz") == 200
+        # /metrics: on the loopback metrics listener only (no token configured).
+        assert _wait_for(f"http://127.0.0.1:{metrics_port}/metrics") == 200
+        assert _get(f"http://127.0.0.1:{http_port}/metrics") == 404
     finally:
         stop.set()
         thread.join(timeout=20)

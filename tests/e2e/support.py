@@ -196,7 +196,7 @@ class Bridge:
         sections: dict[str, dict[str, Any]] = {
             "storage": {"url": storage_url, "data_dir": str(root / "data")},
             "dav": {"host": "127.0.0.1", "port": self.dav_port},
-            "http": {"host": "127.0.0.1", "port": self.http_port},
+            "http": {"host": "127.0.0.1", "port": self.http_port, "metrics_port": free_port()},
             "google": {
                 "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
                 "auth_uri": emu.base_url + "/o/oauth2/v2/auth", "token_uri": emu.token_uri,
