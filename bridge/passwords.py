@@ -13,6 +13,7 @@ __all__ = [
     "generate_password",
     "hash_password",
     "needs_rehash",
+    "upgraded_hash",
     "verify_password",
 ]
 
@@ -58,6 +59,12 @@ def check_password(password_hash: str | None, password: str) -> bool:
 def needs_rehash(password_hash: str) -> bool:
     """True when the hash was made with weaker parameters than today's."""
     return _HASHER.check_needs_rehash(password_hash)
+
+
+def upgraded_hash(password_hash: str, password: str) -> str | None:
+    """After a successful login: a new hash when ``password_hash`` uses older parameters (the
+    caller stores it), else ``None``.  This is how hashes follow argon2's current defaults."""
+    return hash_password(password) if needs_rehash(password_hash) else None
 
 
 def generate_password() -> str:

@@ -23,7 +23,7 @@ from radicale import auth as radicale_auth
 
 from bridge.model import User
 from bridge.names import InvalidName, check_user_name
-from bridge.passwords import check_password
+from bridge.passwords import check_password, upgraded_hash
 from radicale_plugins.shared import store_for
 
 __all__ = ["CACHE_SECONDS", "USER_SECONDS", "Auth"]
@@ -82,6 +82,12 @@ class Auth(radicale_auth.BaseAuth):
         # One argon2 verification for every refusal too (unknown name, empty password).
         if not check_password(stored, password):
             return ""
+        if stored is not None and (new_hash := upgraded_hash(stored, password)):
+            self._store.set_password_hash(login, new_hash)
+            with self._lock:
+                self._users.pop(login, None)
+            stored = new_hash
+            digest = self._digest(login, stored, password)
         with self._lock:
             if len(self._verified) >= _MAX_ENTRIES:
                 self._verified = {k: v for k, v in self._verified.items() if v > now}

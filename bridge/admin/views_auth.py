@@ -27,7 +27,7 @@ from bridge.admin.common import (
 )
 from bridge.admin.i18n import LANGUAGES, translator
 from bridge.admin.redirects import safe_next
-from bridge.passwords import check_password
+from bridge.passwords import check_password, upgraded_hash
 from bridge.store.logins import AttemptKey
 
 __all__ = ["add_routes"]
@@ -73,6 +73,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                             error=gettext("This account may not use the admin page. "
                                           "Ask an administrator."))
     await asyncio.to_thread(store.login_succeeded, keys)
+    if stored is not None and (new_hash := await asyncio.to_thread(upgraded_hash, stored,
+                                                                   password)):
+        await asyncio.to_thread(store.set_password_hash, user.name, new_hash)
     admin = request.config_dict[ADMIN]
     request[SESSION] = await admin.sessions.login(
         session_of(request), user.id)
