@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from bridge.sync.channels import notification_matches
 from bridge.sync.engine import SyncEngine
 from bridge.sync.service import SyncService
-from bridge.web.keys import HEALTH_CHECKS, METRICS_SOURCES, SETTINGS, STORE
+from bridge.web.keys import HEALTH_CHECKS, METRICS, SETTINGS, STORE
 
-__all__ = ["SYNC_ENGINE", "SYNC_SERVICE", "render_metrics", "setup"]
+__all__ = ["SYNC_ENGINE", "SYNC_SERVICE", "SyncCollector", "setup"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,56 +58,67 @@ async def notifications(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
-def render_metrics(engine: SyncEngine) -> str:
-    """Prometheus text: outbox, pull lag, requests, retries, budget, channels, conflicts.
+class SyncCollector(Collector):
+    """Prometheus figures of the sync engine: outbox, pull lag, requests, retries, budget,
+    channels, actions, conflicts, notifications.
 
     Every per-connection series is labelled with the connection id, never the Google account.
     """
-    store = engine.store
-    now = time.time()
-    out: list[str] = []
 
-    def metric(name: str, kind: str, help_text: str, rows: list[tuple[str, float]]) -> None:
-        out.append(f"# HELP termin_bridge_{name} {help_text}")
-        out.append(f"# TYPE termin_bridge_{name} {kind}")
-        for labels, value in rows:
-            out.append(f"termin_bridge_{name}{labels} {value:g}")
+    def __init__(self, engine: SyncEngine) -> None:
+        self.engine = engine
 
-    depth, oldest, lag, expiry, budget = [], [], [], [], []
-    for record in store.list_connections():
-        label = f'{{connection="{record.id}"}}'
-        stats = store.outbox_stats(record.id)
-        depth.append((f'{{connection="{record.id}",state="pending"}}', float(stats.pending)))
-        depth.append((f'{{connection="{record.id}",state="parked"}}', float(stats.parked)))
-        oldest.append((label, now - stats.oldest_pending_at if stats.oldest_pending_at else 0.0))
-        lag.append((label, now - record.last_pull_at if record.last_pull_at else -1.0))
-        expiry.append((label, record.channel_expiry - now if record.channel_expiry else -1.0))
-        available = engine.budget_available(record)
-        if available is not None:
-            budget.append((label, available))
-    metric("outbox_depth", "gauge", "Outbox rows by state.", depth)
-    metric("outbox_oldest_pending_seconds", "gauge", "Age of the oldest pending push.", oldest)
-    metric("pull_lag_seconds", "gauge", "Seconds since the last successful pull.", lag)
-    metric("channel_expiry_seconds", "gauge", "Seconds until the push channel expires.", expiry)
-    statuses: dict[str, int] = {}
-    retries = 0
-    for client in engine.metrics.client_stats:
-        retries += client.retries
-        for status, count in client.by_status.items():
-            statuses[status] = statuses.get(status, 0) + count
-    metric("google_requests_total", "counter", "Google API requests by answer.",
-           [(f'{{status="{k}"}}', float(v)) for k, v in sorted(statuses.items())])
-    metric("google_retries_total", "counter", "Retried Google requests.", [("", float(retries))])
-    metric("google_budget_available", "gauge", "Requests the budget of the connection's Google "
-           "user allows now.", budget)
-    metric("sync_actions_total", "counter", "Sync actions taken.",
-           [(f'{{action="{k}"}}', float(v)) for k, v in sorted(engine.metrics.actions.items())])
-    metric("conflicts_total", "counter", "Conflicts decided by policy.",
-           [("", float(engine.metrics.conflicts))])
-    metric("push_notifications_total", "counter", "Push notifications received.",
-           [(f'{{state="{k}"}}', float(v))
-            for k, v in sorted(engine.metrics.notifications.items())])
-    return "\n".join(out) + "\n"
+    def collect(self) -> Iterator[Metric]:
+        """Read the figures now (called by the registry at scrape time, in a thread)."""
+        engine, store, now = self.engine, self.engine.store, time.time()
+        depth = GaugeMetricFamily("termin_bridge_outbox_depth", "Outbox rows by state.",
+                                  labels=["connection", "state"])
+        oldest = _per_connection("outbox_oldest_pending_seconds",
+                                 "Age of the oldest pending push.")
+        lag = _per_connection("pull_lag_seconds", "Seconds since the last successful pull.")
+        expiry = _per_connection("channel_expiry_seconds",
+                                 "Seconds until the push channel expires.")
+        budget = _per_connection("google_budget_available",
+                                 "Requests the budget of the connection's Google user allows now.")
+        for record in store.list_connections():
+            cid = str(record.id)
+            stats = store.outbox_stats(record.id)
+            depth.add_metric([cid, "pending"], stats.pending)
+            depth.add_metric([cid, "parked"], stats.parked)
+            oldest.add_metric([cid], now - stats.oldest_pending_at
+                              if stats.oldest_pending_at else 0.0)
+            lag.add_metric([cid], now - record.last_pull_at if record.last_pull_at else -1.0)
+            expiry.add_metric([cid], record.channel_expiry - now
+                              if record.channel_expiry else -1.0)
+            available = engine.budget_available(record)
+            if available is not None:
+                budget.add_metric([cid], available)
+        yield from (depth, oldest, lag, expiry, budget)
+        statuses: Counter[str] = Counter()
+        retries = 0
+        for client in engine.metrics.client_stats:
+            retries += client.retries
+            statuses.update(client.by_status)
+        yield _counter("google_requests", "Google API requests by answer.", "status", statuses)
+        yield CounterMetricFamily("termin_bridge_google_retries", "Retried Google requests.",
+                                  value=retries)
+        yield _counter("sync_actions", "Sync actions taken.", "action", engine.metrics.actions)
+        yield CounterMetricFamily("termin_bridge_conflicts", "Conflicts decided by policy.",
+                                  value=engine.metrics.conflicts)
+        yield _counter("push_notifications", "Push notifications received.", "state",
+                       engine.metrics.notifications)
+
+
+def _per_connection(name: str, help_text: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"termin_bridge_{name}", help_text, labels=["connection"])
+
+
+def _counter(name: str, help_text: str, label: str, counts: Mapping[str, int]
+             ) -> CounterMetricFamily:
+    family = CounterMetricFamily(f"termin_bridge_{name}", help_text, labels=[label])
+    for key, value in sorted(counts.items()):
+        family.add_metric([str(key)], value)
+    return family
 
 
 def setup(app: web.Application) -> None:
@@ -115,7 +129,7 @@ def setup(app: web.Application) -> None:
     app[SYNC_SERVICE] = SyncService(store, settings, engine, cipher=engine.cipher)
     app.cleanup_ctx.append(_engine_ctx)
     app.router.add_post("/google/notifications", notifications)
-    app[METRICS_SOURCES].append(lambda: render_metrics(engine))
+    app[METRICS].register(SyncCollector(engine))
 
     async def health() -> tuple[bool, dict[str, Any]]:
         records = await asyncio.to_thread(store.list_connections, active_only=True)

@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from bridge.admin import web as admin_web
 from bridge.api import web as api_web
@@ -24,7 +25,7 @@ from bridge.notify import web as notify_web
 from bridge.store import SqlStore
 from bridge.sync import web as sync_web
 from bridge.web.accesslog import RedactingAccessLogger
-from bridge.web.keys import HEALTH_CHECKS, METRICS_SOURCES, SETTINGS, STORE
+from bridge.web.keys import HEALTH_CHECKS, METRICS, SETTINGS, STORE
 from bridge.web.metrics import create_metrics_app, metrics_public
 
 __all__ = ["FEATURES", "create_app", "run_sidecar"]
@@ -60,7 +61,7 @@ def create_app(settings: Settings, store: SqlStore) -> web.Application:
     app[SETTINGS] = settings
     app[STORE] = store
     app[HEALTH_CHECKS] = []
-    app[METRICS_SOURCES] = []
+    app[METRICS] = CollectorRegistry(auto_describe=False)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", metrics_public)
     for module in FEATURES:

@@ -6,11 +6,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from bridge.config import Settings
 from bridge.store import SqlStore
 
-__all__ = ["HEALTH_CHECKS", "METRICS_SOURCES", "SETTINGS", "STORE", "HealthCheck", "MetricsSource"]
+__all__ = ["HEALTH_CHECKS", "METRICS", "SETTINGS", "STORE", "HealthCheck"]
 
 # A health check returns (ok, details) and must be cheap (it runs on every /healthz).
 HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
@@ -18,6 +19,6 @@ HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 STORE = web.AppKey("store", SqlStore)
 SETTINGS = web.AppKey("settings", Settings)
 HEALTH_CHECKS = web.AppKey("health_checks", list[HealthCheck])
-# Prometheus text of one feature for ``/metrics``; runs in a thread at scrape time.
-MetricsSource = Callable[[], str]
-METRICS_SOURCES = web.AppKey("metrics_sources", list[MetricsSource])
+# The sidecar's Prometheus registry: feature modules register collectors, which are asked for
+# their figures in a thread at scrape time (prometheus-client renders and escapes the text).
+METRICS = web.AppKey("metrics", CollectorRegistry)

@@ -1,12 +1,13 @@
 """``GET /metrics``: who may read it, and the separate listener that serves it.
 
-Feature modules add text sources to :data:`~bridge.web.keys.METRICS_SOURCES` (Prometheus text,
-computed in a thread at scrape time); this module only decides access.  The sidecar serves
-``/metrics`` on its own listener (``[http] metrics_host``/``metrics_port``, loopback by default)
-and on the public port only when ``[http] metrics_token`` is set; the token, when set, is
-required on both (``Authorization: Bearer <token>``, compared in constant time).  Without a
-token the public port answers 404, as if there were no such page.  Labels name connections by
-id, never by Google account.
+Feature modules register prometheus-client collectors in the registry under
+:data:`~bridge.web.keys.METRICS` (asked for their figures in a thread at scrape time; the client
+library renders and escapes the exposition text); this module only decides access. The sidecar
+serves ``/metrics`` on its own listener (``[http] metrics_host``/``metrics_port``, loopback by
+default) and on the public port only when ``[http] metrics_token`` is set; the token, when set, is
+required on both (``Authorization: Bearer <token>``, compared in constant time). Without a token
+the public port answers 404, as if there were no such page. Labels name connections by id, never by
+Google account.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import asyncio
 import hmac
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bridge.config import Settings
-from bridge.web.keys import METRICS_SOURCES, SETTINGS, MetricsSource
+from bridge.web.keys import METRICS, SETTINGS
 
 __all__ = ["create_metrics_app", "metrics_public", "token_matches"]
 
@@ -38,10 +40,9 @@ async def _render(app: web.Application, request: web.Request) -> web.Response:
     if not token_matches(app[SETTINGS], request.headers.get("Authorization", "")):
         raise web.HTTPUnauthorized(text="send 'Authorization: Bearer <[http] metrics_token>'\n",
                                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    sources: list[MetricsSource] = app[METRICS_SOURCES]
-    texts = await asyncio.to_thread(lambda: [source() for source in tuple(sources)])
-    return web.Response(text="".join(texts), content_type="text/plain", charset="utf-8",
-                        headers={"Cache-Control": "no-store"})
+    body = await asyncio.to_thread(generate_latest, app[METRICS])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST,
+                                            "Cache-Control": "no-store"})
 
 
 async def metrics_public(request: web.Request) -> web.Response:
