@@ -1,0 +1,166 @@
+"""kill -9 of a pushing process: its claimed outbox rows reach Google within seconds, once each.
+
+Regression (issue 12, item 3): after a SIGKILL while pushing, the rows the dead worker had
+claimed waited for the 120 s claim lease to lapse (~118 s measured) before anyone pushed them.
+Now a claim belongs to a live worker (PostgreSQL session advisory lock, ``flock`` on SQLite) and
+is free the moment its process dies: a restarted process (SQLite) or the surviving second
+process (PostgreSQL) takes the rows over at its next claim.  Google must still hold every
+appointment exactly once and see no second insert of any row but the one in flight at the kill.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+
+from bridge.ical import parse_resource
+from bridge.store import href_for_uid
+from bridge.store import schema as s
+from tests.e2e.conftest import MakeBridge
+from tests.e2e.support import CAL, Bridge, free_port, google_uid, phone_event, wait_until
+
+BURST = 25
+TAKEOVER_LIMIT = 20.0  # seconds; the lease made it ~118 s, the goal is a few seconds
+
+
+def _write_burst(bridge: Bridge, prefix: str) -> list[str]:
+    """Local bookings (as the booking API writes them), each queued for Google."""
+    uids = [f"{prefix}-{i:02d}" for i in range(BURST)]
+    for i, uid in enumerate(uids):
+        text = phone_event(uid, f"Termin {i}", day=1 + i % 28, hour=8 + i % 9)
+        bridge.store.put_item(CAL, href_for_uid(uid), parse_resource(text), origin="api")
+    return uids
+
+
+def _claims(bridge: Bridge) -> dict[int, str]:
+    """Pending outbox rows that some worker has claimed: row id → worker."""
+    with bridge.store.engine.connect() as conn:
+        rows = conn.execute(select(s.outbox.c.id, s.outbox.c.claimed_by).where(
+            s.outbox.c.state == "pending", s.outbox.c.claimed_by.is_not(None))).all()
+    return {r.id: r.claimed_by for r in rows}
+
+
+def _states(bridge: Bridge, ids: set[int]) -> dict[int, str]:
+    with bridge.store.engine.connect() as conn:
+        rows = conn.execute(select(s.outbox.c.id, s.outbox.c.state)
+                            .where(s.outbox.c.id.in_(ids))).all()
+    return {r.id: r.state for r in rows}
+
+
+def _kill(proc: subprocess.Popen[Any]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+def _check_once(bridge: Bridge, uids: list[str], in_flight_at_kill: int) -> None:
+    """Every appointment once on Google; no row inserted twice but the one(s) in flight."""
+    live = Counter(google_uid(e) for e in bridge.google()
+                   if e.get("status") != "cancelled" and not e.get("recurringEventId"))
+    assert {u: live[u] for u in uids} == dict.fromkeys(uids, 1)
+    state = bridge.emu.hooks.state()
+    stored = Counter(w["eventId"] for w in state["writes"] if w["op"] == "insert")
+    assert [e for e, n in stored.items() if n > 1] == []
+    inserts = state["api_requests"].get("calendar.events.insert", 0)
+    # The insert in flight when the process died is sent again (Google answers 409, the
+    # successor re-plans and links); nothing else is sent twice.
+    assert BURST <= inserts <= BURST + in_flight_at_kill, inserts
+
+
+def _wait_pushing(bridge: Bridge, worker_pid: int | None = None) -> dict[int, str]:
+    """Wait until some events are on Google and the (given) process holds claimed rows."""
+
+    def pushing() -> dict[int, str]:
+        claims = _claims(bridge)
+        if worker_pid is not None:
+            claims = {i: w for i, w in claims.items() if f":{worker_pid}:" in w}
+        on_google = sum(1 for e in bridge.google() if google_uid(e).startswith("kill-"))
+        return claims if on_google >= 2 and len(claims) >= 3 else {}
+
+    return wait_until(pushing, 60, "a push burst in progress with claimed rows")
+
+
+def test_restarted_process_pushes_a_killed_process_rows_at_once(make_bridge: MakeBridge
+                                                                ) -> None:
+    bridge = make_bridge()
+    bridge.add_staff()
+    bridge.add_calendar()
+    bridge.start_process()
+    connection_id = bridge.connect_google()
+    bridge.wait_imported(connection_id, timeout=60)
+    bridge.emu.hooks.reset_counters()
+    # Google stores each insert, then answers 0.3 s later: the burst is pushed slowly.
+    bridge.emu.hooks.fault("calendar.events.insert", latency=0.3, after=True, times=None)
+    uids = _write_burst(bridge, "kill")
+    stranded = _wait_pushing(bridge)
+    assert bridge.proc is not None
+    _kill(bridge.proc)
+    bridge.proc = None
+    stranded = {i: w for i, w in _claims(bridge).items() if i in stranded}
+    assert stranded, "the killed process left no claimed rows; the test proves nothing"
+    bridge.emu.hooks.clear_faults()
+
+    bridge.start_process()
+    started = time.monotonic()
+    wait_until(lambda: set(_states(bridge, set(stranded)).values()) == {"done"},
+               TAKEOVER_LIMIT + 40, "the killed process's rows to be pushed", interval=0.05)
+    takeover = time.monotonic() - started
+    wait_until(lambda: bridge.store.outbox_stats(connection_id).pending == 0, 60,
+               "the whole burst to be pushed")
+    assert takeover < TAKEOVER_LIMIT, f"the stranded rows waited {takeover:.1f} s"
+    _check_once(bridge, uids, in_flight_at_kill=1)
+    print(f"restart took over {len(stranded)} rows in {takeover:.2f} s")
+
+
+def test_surviving_process_pushes_a_killed_process_rows_at_once(
+        make_bridge: MakeBridge, postgres_url: str) -> None:
+    bridge = make_bridge(postgres_url)
+    bridge.add_staff()
+    bridge.add_calendar()
+    bridge.start_process()
+    connection_id = bridge.connect_google()
+    bridge.wait_imported(connection_id, timeout=60)
+    # A second sidecar on the same database (its own HTTP port, the same key).
+    env = {**bridge._env(), "TERMIN_BRIDGE_HTTP_PORT": str(free_port())}
+    log = (bridge.root / "sidecar2.log").open("ab")
+    second = subprocess.Popen(
+        [*bridge._cli_argv(), "--config", str(bridge.config_path), "sidecar"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=bridge.root)
+    log.close()
+    try:
+        bridge.emu.hooks.reset_counters()
+        bridge.emu.hooks.fault("calendar.events.insert", latency=0.3, after=True, times=None)
+        uids = _write_burst(bridge, "kill")
+        assert bridge.proc is not None
+        victim = bridge.proc
+        stranded = _wait_pushing(bridge, victim.pid)
+        _kill(victim)
+        bridge.proc = None
+        killed_at = time.monotonic()
+        stranded = {i: w for i, w in _claims(bridge).items() if i in stranded}
+        assert stranded, "the killed process left no claimed rows; the test proves nothing"
+        assert second.poll() is None, "the second sidecar is not running"
+        bridge.emu.hooks.clear_faults()
+        wait_until(lambda: set(_states(bridge, set(stranded)).values()) == {"done"},
+                   TAKEOVER_LIMIT + 40, "the killed process's rows to be pushed",
+                   interval=0.05)
+        takeover = time.monotonic() - killed_at
+        wait_until(lambda: bridge.store.outbox_stats(connection_id).pending == 0, 60,
+                   "the whole burst to be pushed")
+        assert takeover < TAKEOVER_LIMIT, f"the stranded rows waited {takeover:.1f} s"
+        # The survivor took them over (nobody else runs).
+        assert not {w for w in _claims(bridge).values() if f":{victim.pid}:" in w}
+        _check_once(bridge, uids, in_flight_at_kill=1)
+        print(f"survivor took over {len(stranded)} rows in {takeover:.2f} s")
+    finally:
+        if second.poll() is None:
+            second.send_signal(signal.SIGTERM)
+            try:
+                second.wait(30)
+            except subprocess.TimeoutExpired:
+                second.kill()
+                second.wait(10)
