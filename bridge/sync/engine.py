@@ -285,19 +285,20 @@ class SyncEngine:
         while True:
             self._tick_wake.clear()
             try:
-                await self._schedule_once()
+                await self.schedule_once()
             except Exception:
                 _LOGGER.exception("scheduler error")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._tick_wake.wait(), self.options.idle_wait)
 
-    async def _schedule_once(self) -> None:
-        """Start the pulls that are due.
+    async def schedule_once(self) -> dict[int, asyncio.Task[Any]]:
+        """Start the pulls that are due (one scheduler tick); returns them by connection.
 
         The interval is read from the connection on every tick (its own ``poll_interval`` or
         the default), so a new interval applies from the next tick on, in every process: a pull
         is due ``interval`` seconds after the previous one started.
         """
+        started: dict[int, asyncio.Task[Any]] = {}
         now = self.clock()
         records = await asyncio.to_thread(self.store.list_connections, active_only=True)
         for record in records:
@@ -315,7 +316,8 @@ class SyncEngine:
                 continue
             self._last_pull[cid] = now
             task = asyncio.create_task(self._run_pull(cid, trigger or "poll"))
-            self._running[cid] = task
+            self._running[cid] = started[cid] = task
+        return started
 
     def wake_scheduler(self) -> None:
         """Run the scheduler now, e.g. after a poll interval changed (thread-safe)."""
