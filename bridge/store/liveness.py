@@ -20,9 +20,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
@@ -75,16 +77,32 @@ class WorkerLiveness:
             if worker in self._files or self.directory is None:
                 return
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.directory / _file_name(worker), os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            path = self.directory / _file_name(worker)
+            for attempt in itertools.count():
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    # Another starting worker is removing what looked like a dead file (it holds
+                    # the lock for a moment); only the same id elsewhere holds it for long.
+                    os.close(fd)
+                    if attempt >= 100:
+                        raise RuntimeError(f"push worker {worker!r} is already running "
+                                           "elsewhere") from None
+                    time.sleep(0.02)
+                    continue
+                # That worker may have removed the file between our open and our lock: then
+                # the lock is on a nameless file, so start again.
+                with contextlib.suppress(FileNotFoundError):
+                    if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                        break
                 os.close(fd)
-                raise RuntimeError(f"push worker {worker!r} is already running elsewhere"
-                                   ) from None
             os.ftruncate(fd, 0)
             os.write(fd, worker.encode())
             self._files[worker] = fd
+            for path in self.directory.glob("*.lock"):  # files of killed workers
+                if path.name != _file_name(worker):
+                    self._unlink_if_dead(path)
 
     def healthy(self, worker: str) -> bool:
         """Whether ``worker``'s lock is still held (PostgreSQL: its session answers).
@@ -140,7 +158,11 @@ class WorkerLiveness:
                                      {"k": worker_lock_key(worker)}).scalar())
         if self.directory is None:
             return True
-        path = self.directory / _file_name(worker)
+        return self._unlink_if_dead(self.directory / _file_name(worker))
+
+    @staticmethod
+    def _unlink_if_dead(path: Path) -> bool:
+        """True (and the file removed) unless a live process holds the lock on ``path``."""
         try:
             fd = os.open(path, os.O_RDWR)
         except FileNotFoundError:
@@ -148,9 +170,11 @@ class WorkerLiveness:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
             return False  # its process holds the lock: alive
+        try:
+            with contextlib.suppress(OSError):
+                path.unlink()  # dead for good (worker ids are never reused); still locked
         finally:
             os.close(fd)
-        with contextlib.suppress(OSError):
-            path.unlink()  # dead for good: worker ids are never reused
         return True

@@ -74,7 +74,8 @@ class SyncEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listen_stop = threading.Event()
         self._listen_thread: threading.Thread | None = None
-        self._claim_lock = threading.Lock()
+        self._claim_lock = threading.Lock()  # claims of this engine, one at a time
+        self._flight_lock = threading.Lock()  # guards _in_flight (rows being pushed)
         self._in_flight: set[int] = set()
 
     @classmethod
@@ -136,11 +137,14 @@ class SyncEngine:
         # One claimer at a time per engine, so a batch another push_once (drain) is pushing is
         # in ``_in_flight`` before the next claim looks at this worker's own rows.
         with self._claim_lock:
+            with self._flight_lock:
+                pushing = frozenset(self._in_flight)
             claims = self.store.claim_outbox(
                 self.worker, limit=self.options.claim_batch, connection_ids=connection_ids,
-                in_flight=frozenset(self._in_flight))
-            for claim in claims:
-                self._in_flight.update(claim.row_ids)
+                in_flight=pushing)
+            with self._flight_lock:
+                for claim in claims:
+                    self._in_flight.update(claim.row_ids)
         return claims
 
     async def push_once(self, connection_ids: list[int] | None = None) -> int:
@@ -156,7 +160,7 @@ class SyncEngine:
                 *(self._push_group(cid, group) for cid, group in groups.items()),
                 return_exceptions=True)
         finally:
-            with self._claim_lock:
+            with self._flight_lock:
                 for claim in claims:
                     self._in_flight.difference_update(claim.row_ids)
         for result in results:
