@@ -12,6 +12,7 @@ of that UID done (the push sent the current state).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -31,6 +32,7 @@ from bridge.store.sync_records import (
 __all__ = ["OutboxMixin"]
 
 _LOGGER = logging.getLogger(__name__)
+_LIVENESS_INIT = threading.Lock()
 
 
 class OutboxMixin(StoreBase):
@@ -59,10 +61,11 @@ class OutboxMixin(StoreBase):
     @property
     def liveness(self) -> WorkerLiveness:
         """This store's worker locks (created on first use)."""
-        live: WorkerLiveness | None = getattr(self, "_liveness", None)
-        if live is None:
-            live = self._liveness = WorkerLiveness(self.engine)
-        return live
+        with _LIVENESS_INIT:
+            live: WorkerLiveness | None = getattr(self, "_liveness", None)
+            if live is None:
+                live = self._liveness = WorkerLiveness(self.engine)
+            return live
 
     def close(self) -> None:
         """Drop the worker locks, then release every pooled connection."""
