@@ -37,6 +37,7 @@ BURST = 25
 # made it ~118 s; quiet machine: < 1 s).  A surviving worker takes them at its next claim, after
 # the batch it is pushing, which a 2-core machine under heavy load stretches to several seconds.
 TAKEOVER_LIMIT = 20.0
+STARTUP = 90.0  # a process start took 18-24 s at load average ~22 on 2 cores
 
 
 def _write_burst(bridge: Bridge, prefix: str) -> list[str]:
@@ -123,7 +124,7 @@ def test_restarted_process_pushes_a_killed_process_rows_at_once(make_bridge: Mak
     bridge = make_bridge()
     bridge.add_staff()
     bridge.add_calendar()
-    bridge.start_process()
+    bridge.start_process(STARTUP)
     connection_id = bridge.connect_google()
     bridge.wait_imported(connection_id, timeout=60)
     bridge.emu.hooks.reset_counters()
@@ -139,7 +140,7 @@ def test_restarted_process_pushes_a_killed_process_rows_at_once(make_bridge: Mak
     bridge.emu.hooks.clear_faults()
 
     spawned = time.monotonic()
-    bridge.start_process()  # returns once CalDAV and the sidecar answer
+    bridge.start_process(STARTUP)  # returns once CalDAV and the sidecar answer
     ready = time.monotonic()
     taken, pushed = _take_over(bridge, stranded, ready)
     wait_until(lambda: bridge.store.outbox_stats(connection_id).pending == 0, 60,
@@ -155,7 +156,7 @@ def test_surviving_process_pushes_a_killed_process_rows_at_once(
     bridge = make_bridge(postgres_url)
     bridge.add_staff()
     bridge.add_calendar()
-    bridge.start_process()
+    bridge.start_process(STARTUP)
     connection_id = bridge.connect_google()
     bridge.wait_imported(connection_id, timeout=60)
     # A second sidecar on the same database (its own HTTP port, the same key).
@@ -167,7 +168,7 @@ def test_surviving_process_pushes_a_killed_process_rows_at_once(
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=bridge.root)
     log.close()
     try:
-        wait_until(lambda: _up(port), 60, "the second sidecar to start", interval=0.1)
+        wait_until(lambda: _up(port), STARTUP, "the second sidecar to start", interval=0.1)
         bridge.emu.hooks.reset_counters()
         bridge.emu.hooks.fault("calendar.events.insert", latency=0.3, after=True, times=None)
         uids = _write_burst(bridge, "kill")
