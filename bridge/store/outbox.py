@@ -1,16 +1,19 @@
-"""Outbox claims for the push workers: claim with a lease, finish, retry, park, requeue.
+"""Outbox claims for the push workers: claim, finish, retry, park, requeue.
 
-A worker claims the pending rows of up to ``limit`` UIDs with a lease.  On PostgreSQL the claim
-locks the connection rows and the outbox rows ``FOR UPDATE SKIP LOCKED``, so several processes
-share the work without waiting on each other; on SQLite the write lock (``BEGIN IMMEDIATE``)
-serialises claimers.  A UID with a live lease is never claimed twice, and finishing a claim marks
-every older pending row of that UID done (the push sent the current state).
+A worker claims the pending rows of up to ``limit`` UIDs.  On PostgreSQL the claim locks the
+connection rows and the outbox rows ``FOR UPDATE SKIP LOCKED``, so several processes share the
+work without waiting on each other; on SQLite the write lock (``BEGIN IMMEDIATE``) serialises
+claimers.  A claim has no time limit: it stays with its worker while that worker lives, and is
+free at the next claim once the worker is dead (:mod:`bridge.store.liveness`), so a UID is never
+pushed by two workers, however slow a push is.  Finishing a claim marks every older pending row
+of that UID done (the push sent the current state).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
@@ -18,6 +21,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from bridge.store import schema as s
 from bridge.store.base import StoreBase
 from bridge.store.engine import is_postgres
+from bridge.store.liveness import WorkerLiveness
 from bridge.store.sync_records import (
     OutboxClaim,
     OutboxStats,
@@ -28,6 +32,7 @@ from bridge.store.sync_records import (
 __all__ = ["OutboxMixin"]
 
 _LOGGER = logging.getLogger(__name__)
+_LIVENESS_INIT = threading.Lock()
 
 
 class OutboxMixin(StoreBase):
@@ -53,15 +58,38 @@ class OutboxMixin(StoreBase):
             ids = [r.id for r in locked]
         return ids
 
+    @property
+    def liveness(self) -> WorkerLiveness:
+        """This store's worker locks (created on first use)."""
+        with _LIVENESS_INIT:
+            live: WorkerLiveness | None = getattr(self, "_liveness", None)
+            if live is None:
+                live = self._liveness = WorkerLiveness(self.engine)
+            return live
+
+    def close(self) -> None:
+        """Drop the worker locks, then release every pooled connection."""
+        live: WorkerLiveness | None = getattr(self, "_liveness", None)
+        if live is not None:
+            live.release_all()
+        super().close()
+
     def claim_outbox(
         self,
         worker: str,
         *,
         limit: int = 50,
-        lease: float = 120.0,
         connection_ids: Iterable[int] | None = None,
+        in_flight: Collection[int] = (),
     ) -> list[OutboxClaim]:
-        """Claim pending rows of up to ``limit`` UIDs that no live lease holds."""
+        """Claim pending rows of up to ``limit`` UIDs that no live worker holds.
+
+        Rows claimed by a dead worker are taken over.  Rows claimed by ``worker`` itself are
+        taken again unless their id is in ``in_flight`` (the rows it is pushing right now): a
+        claim it lost track of (an error between claim and finish) is not stuck.
+        """
+        self.liveness.hold(worker)
+        pushing = set(in_flight)
 
         def tx(conn: Connection) -> list[OutboxClaim]:
             now = self.clock()
@@ -69,7 +97,15 @@ class OutboxMixin(StoreBase):
             if not cids:
                 return []
             o = s.outbox.c
-            free = (o.claimed_until.is_(None)) | (o.claimed_until < now)
+            owners = conn.execute(
+                select(o.claimed_by).distinct().where(
+                    o.connection_id.in_(cids), o.state == "pending", o.claimed_by.is_not(None))
+            ).scalars().all()
+            dead = [w for w in owners if w != worker and self.liveness.is_dead(conn, w)]
+            if dead:
+                _LOGGER.info("Taking over the outbox claims of stopped workers %s", dead)
+            free = (o.claimed_by.is_(None) | o.claimed_by.in_(dead)
+                    | ((o.claimed_by == worker) & o.id.not_in(pushing)))
             query = (
                 select(s.outbox)
                 .where(o.connection_id.in_(cids), o.state == "pending",
@@ -86,8 +122,8 @@ class OutboxMixin(StoreBase):
                 (r.connection_id, r.uid)
                 for r in conn.execute(
                     select(o.connection_id, o.uid).where(
-                        o.connection_id.in_(cids), o.state == "pending", o.claimed_until >= now
-                    )
+                        o.connection_id.in_(cids), o.state == "pending",
+                        o.claimed_by.is_not(None), ~free)
                 ).all()
             }
             groups: dict[tuple[int, str], list[Any]] = {}
@@ -103,8 +139,7 @@ class OutboxMixin(StoreBase):
                 ids = [r.id for r in group]
                 conn.execute(
                     update(s.outbox).where(o.id.in_(ids))
-                    .values(claimed_by=worker, claimed_until=now + lease,
-                            attempts=o.attempts + 1)
+                    .values(claimed_by=worker, claimed_until=None, attempts=o.attempts + 1)
                 )
                 last = max(group, key=lambda r: (r.revision, r.id))
                 claims.append(OutboxClaim(

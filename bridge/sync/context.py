@@ -44,7 +44,6 @@ class SyncOptions:
     push_retry_base: float = 5.0
     push_retry_cap: float = 3600.0
     claim_batch: int = 50
-    claim_lease: float = 120.0
     pull_lease: float = 60.0
     idle_wait: float = 1.0
     page_size: int = 2500

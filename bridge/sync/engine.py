@@ -53,8 +53,10 @@ class SyncEngine:
         endpoints: OAuthEndpoints | None = None,
         token_factory: TokenFactory | None = None,
         worker_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
+        self.clock = clock  # the pull scheduler's clock (tests drive it)
         self.options = options
         self.cipher = cipher
         self.endpoints = endpoints
@@ -66,12 +68,15 @@ class SyncEngine:
         self._push_wake: asyncio.Event | None = None
         self._tick_wake: asyncio.Event | None = None
         self._pull_requests: dict[int, str] = {}
-        self._next_pull: dict[int, float] = {}
+        self._last_pull: dict[int, float] = {}
         self._running: dict[int, asyncio.Task[Any]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listen_stop = threading.Event()
         self._listen_thread: threading.Thread | None = None
+        self._claim_lock = threading.Lock()  # claims of this engine, one at a time
+        self._flight_lock = threading.Lock()  # guards _in_flight (rows being pushed)
+        self._in_flight: set[int] = set()
 
     @classmethod
     def from_settings(cls, store: SqlStore, settings: Settings, **overrides: Any) -> SyncEngine:
@@ -133,17 +138,39 @@ class SyncEngine:
         self._contexts.pop(ctx.id, None)
 
     # -- push --------------------------------------------------------------------------------
+    def _claim(self, connection_ids: list[int] | None) -> list[OutboxClaim]:
+        # One claimer at a time per engine, so a batch another push_once (drain) is pushing is
+        # in ``_in_flight`` before the next claim looks at this worker's own rows.
+        with self._claim_lock:
+            with self._flight_lock:
+                pushing = frozenset(self._in_flight)
+            claims = self.store.claim_outbox(
+                self.worker, limit=self.options.claim_batch, connection_ids=connection_ids,
+                in_flight=pushing)
+            with self._flight_lock:
+                for claim in claims:
+                    self._in_flight.update(claim.row_ids)
+        return claims
+
     async def push_once(self, connection_ids: list[int] | None = None) -> int:
         """Claim one batch and push it; returns how many UIDs were claimed."""
-        claims = await asyncio.to_thread(
-            self.store.claim_outbox, self.worker, limit=self.options.claim_batch,
-            lease=self.options.claim_lease, connection_ids=connection_ids)
+        claims = await asyncio.to_thread(self._claim, connection_ids)
         if not claims:
             return 0
         groups: dict[int, list[OutboxClaim]] = {}
         for claim in claims:
             groups.setdefault(claim.connection_id, []).append(claim)
-        await asyncio.gather(*(self._push_group(cid, group) for cid, group in groups.items()))
+        try:
+            results = await asyncio.gather(
+                *(self._push_group(cid, group) for cid, group in groups.items()),
+                return_exceptions=True)
+        finally:
+            with self._flight_lock:
+                for claim in claims:
+                    self._in_flight.difference_update(claim.row_ids)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return len(claims)
 
     async def _push_group(self, connection_id: int, claims: list[OutboxClaim]) -> None:
@@ -153,6 +180,10 @@ class SyncEngine:
             self.store.release_outbox(claims, self.worker)
             return
         for i, claim in enumerate(claims):
+            if not self.store.liveness.healthy(self.worker):
+                # Our lock is gone (database connection lost): others may hold these rows now.
+                self.store.release_outbox(claims[i:], self.worker)
+                return
             try:
                 outcome = await push_claim(ctx, claim)
             except asyncio.CancelledError:
@@ -263,14 +294,21 @@ class SyncEngine:
         while True:
             self._tick_wake.clear()
             try:
-                await self._schedule_once()
+                await self.schedule_once()
             except Exception:
                 _LOGGER.exception("scheduler error")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._tick_wake.wait(), self.options.idle_wait)
 
-    async def _schedule_once(self) -> None:
-        now = time.monotonic()
+    async def schedule_once(self) -> dict[int, asyncio.Task[Any]]:
+        """Start the pulls that are due (one scheduler tick); returns them by connection.
+
+        The interval is read from the connection on every tick (its own ``poll_interval`` or
+        the default), so a new interval applies from the next tick on, in every process: a pull
+        is due ``interval`` seconds after the previous one started.
+        """
+        started: dict[int, asyncio.Task[Any]] = {}
+        now = self.clock()
         records = await asyncio.to_thread(self.store.list_connections, active_only=True)
         for record in records:
             cid = record.id
@@ -278,14 +316,24 @@ class SyncEngine:
                 continue
             phase = record.state.get("import", {}).get("phase")
             trigger = self._pull_requests.pop(cid, None)
-            if phase != "running" and trigger is None and now < self._next_pull.get(cid, 0):
+            interval = float(record.poll_interval or self.options.poll_interval)
+            last = self._last_pull.get(cid)
+            due = last is None or now >= last + interval
+            if phase != "running" and trigger is None and not due:
                 continue
             if phase not in ("running", "done"):
                 continue
-            interval = float(record.poll_interval or self.options.poll_interval)
-            self._next_pull[cid] = now + interval
+            self._last_pull[cid] = now
             task = asyncio.create_task(self._run_pull(cid, trigger or "poll"))
-            self._running[cid] = task
+            self._running[cid] = started[cid] = task
+        return started
+
+    def wake_scheduler(self) -> None:
+        """Run the scheduler now, e.g. after a poll interval changed (thread-safe)."""
+        loop, event = self._loop, self._tick_wake
+        if loop is not None and event is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
 
     async def _run_pull(self, connection_id: int, trigger: str) -> None:
         try:
@@ -322,6 +370,8 @@ class SyncEngine:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        if not self._in_flight:  # every claim is finished or handed back
+            await asyncio.to_thread(self.store.liveness.release, self.worker)
         if self._listen_thread is not None:
             await asyncio.to_thread(self._listen_thread.join, 5)
             self._listen_thread = None

@@ -297,6 +297,7 @@ class SyncService:
             raise BridgeError(f"the poll interval must be between {POLL_MIN} seconds and "
                               f"{POLL_MAX // 3600} hours")
         record = self.store.update_connection(connection_id, poll_interval=seconds)
+        self.engine.wake_scheduler()  # applies from now (other sidecars: at their next tick)
         _LOGGER.info("Poll interval of connection %d set to %s", connection_id,
                      seconds if seconds is not None else "the default")
         return record

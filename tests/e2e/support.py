@@ -322,7 +322,7 @@ class Bridge:
                                  f"{result.stdout}\n{result.stderr}")
         return result
 
-    def start_process(self) -> None:
+    def start_process(self, timeout: float = 30.0) -> None:
         """``termin-bridge --config bridge.toml serve`` as a child process."""
         assert self.proc is None
         log = self.log_path.open("ab")
@@ -331,7 +331,7 @@ class Bridge:
             stdout=log, stderr=subprocess.STDOUT, env=self._env(), cwd=self.root)
         log.close()
         try:
-            self.wait_ready(timeout=30)
+            self.wait_ready(timeout=timeout)
         except AssertionError:
             self.stop_process(check=False)
             raise AssertionError("termin-bridge serve did not come up:\n" + self.log()) from None

@@ -23,7 +23,7 @@ async def main(db_url: str, base: str, page_size: int) -> None:
     store = open_store(db_url, migrate=False)
     options = SyncOptions(
         poll_interval=0.3, requests_per_minute=100_000, push_retry_base=0.0, push_retry_cap=0.0,
-        idle_wait=0.05, http_timeout=5.0, page_size=page_size, claim_lease=2.0, pull_lease=1.0,
+        idle_wait=0.05, http_timeout=5.0, page_size=page_size, pull_lease=1.0,
         retry=RetryPolicy(max_attempts=4, base=0.001, cap=0.005),
         api_endpoint=base + "/calendar/v3/",
     )
