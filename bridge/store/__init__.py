@@ -19,13 +19,14 @@ from bridge.store.items import BulkResult, ItemsMixin, href_for_uid
 from bridge.store.notify import NotificationsMixin
 from bridge.store.oauth import OAuthFlowsMixin
 from bridge.store.sync import SyncMixin
+from bridge.store.valve import ValveMixin
 
 __all__ = ["BulkResult", "SqlStore", "href_for_uid", "open_store"]
 
 
 class SqlStore(
-    SyncMixin, OAuthFlowsMixin, AdminMixin, NotificationsMixin, ApiMixin, FeedsMixin, ItemsMixin,
-    AccountsMixin,
+    SyncMixin, ValveMixin, OAuthFlowsMixin, AdminMixin, NotificationsMixin, ApiMixin, FeedsMixin,
+    ItemsMixin, AccountsMixin,
 ):
     """The store on SQLAlchemy Core: accounts, collections, items, change log, outbox."""
 

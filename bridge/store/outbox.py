@@ -60,8 +60,13 @@ class OutboxMixin(StoreBase):
         limit: int = 50,
         lease: float = 120.0,
         connection_ids: Iterable[int] | None = None,
+        restores: bool | None = None,
     ) -> list[OutboxClaim]:
-        """Claim pending rows of up to ``limit`` UIDs that no live lease holds."""
+        """Claim pending rows of up to ``limit`` UIDs that no live lease holds.
+
+        ``restores``: only ``restore`` rows (True; the background restore job), none of them
+        (False; the ordinary push loop), or any (None).
+        """
 
         def tx(conn: Connection) -> list[OutboxClaim]:
             now = self.clock()
@@ -77,6 +82,8 @@ class OutboxMixin(StoreBase):
                 .order_by(o.id)
                 .limit(limit * 4)
             )
+            if restores is not None:
+                query = query.where((o.op == "restore") if restores else (o.op != "restore"))
             if is_postgres(self.engine):
                 query = query.with_for_update(skip_locked=True)
             rows = conn.execute(query).all()

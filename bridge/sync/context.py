@@ -37,6 +37,7 @@ class SyncOptions:
     poll_interval: float = 300.0
     safety_share: float = 0.5
     safety_min_deletes: int = 5
+    safety_window: float = 600.0
     requests_per_minute: int = 500
     max_push_attempts: int = 8
     push_retry_base: float = 5.0
@@ -64,6 +65,7 @@ class SyncOptions:
         values: dict[str, Any] = {
             "poll_interval": float(g["poll_interval"]),
             "safety_share": float(g["safety_delete_share"]),
+            "safety_window": float(g["safety_window"]),
             "requests_per_minute": int(g["requests_per_minute"]),
             "push_channels": channels and bool(public_url),
             "public_url": public_url.rstrip("/"),
