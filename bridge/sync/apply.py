@@ -180,7 +180,7 @@ def apply_remote(
                 continue
             link = by_event.get(series.event_id) or by_uid.get(uid)
             item = items.get(uid)
-            local = local_state(item, ctx.calendar_tz) if item is not None else None
+            local = local_state(item, ctx.calendar_tz, link) if item is not None else None
             if item is not None and local is None:
                 result.errors += 1
                 ledger.append(LedgerEntry("pull", trigger, "skip", "error", ctx.id,

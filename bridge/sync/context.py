@@ -130,8 +130,16 @@ class ConnectionContext:
         return self.record
 
 
-def local_state(item: ItemRecord, calendar_tz: str) -> LocalState | None:
-    """The planner's view of a local item; ``None`` when Google cannot hold it (e.g. VTODO)."""
+def local_state(item: ItemRecord, calendar_tz: str, link: LinkRecord | None = None
+                ) -> LocalState | None:
+    """The planner's view of a local item; ``None`` when Google cannot hold it (e.g. VTODO).
+
+    With the item's ``link``: an item still at the linked etag (the very text of the last
+    sync) takes the link's hash instead of mapping the text again, so planning a large pull
+    (or a restore) does not parse every unchanged appointment.
+    """
+    if link is not None and link.local_etag == item.etag and link.hash_local:
+        return LocalState(item.uid, item.etag, link.hash_local, item.modified_at)
     try:
         digest = ical_hash(item.text, calendar_tz=calendar_tz)
     except Exception as exc:  # mapping refuses the shape: not syncable

@@ -50,7 +50,7 @@ def _batchable(ctx: ConnectionContext, claims: list[OutboxClaim]
     rest: list[OutboxClaim] = []
     for claim in claims:
         item, link = items.get(claim.uid), links.get(claim.uid)
-        local = local_state(item, ctx.calendar_tz) if item is not None else None
+        local = local_state(item, ctx.calendar_tz, link) if item is not None else None
         if (claim.op != "restore" or item is None or link is None or local is None
                 or item.recurring):
             rest.append(claim)
