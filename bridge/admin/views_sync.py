@@ -198,7 +198,11 @@ async def cancel_pause(request: web.Request) -> web.StreamResponse:
     Google runs as a background job whose progress the status page shows."""
     coll, cid = await _active(request)
     gettext = translator(lang_of(request))
-    answer = await service_of(request).cancel_pause(cid)
+    try:
+        answer = await service_of(request).cancel_pause(cid)
+    except BridgeError as exc:
+        await flash(request, gettext("Sync failed: {reason}", reason=str(exc)), "error")
+        raise see_other(calendar_url(coll.path)) from exc
     if answer.get("running"):
         await flash(request, gettext("The appointments are already being put back into "
                                      "Google."), "warn")

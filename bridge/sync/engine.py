@@ -277,7 +277,7 @@ class SyncEngine:
             cid = record.id
             restore = record.state.get("restore") or {}
             if (restore.get("phase") == "running" and record.status == "ok"
-                    and cid not in self._restores):
+                    and not record.paused_reason and cid not in self._restores):
                 self.start_restore(cid, resume=True)  # a job another process left behind
             if cid in due and record.status == "ok" and not record.paused_reason \
                     and cid not in self._running:

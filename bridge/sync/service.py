@@ -326,6 +326,9 @@ class SyncService:
             return {"skipped": True, "running": True}
         if not record.paused_reason:
             return {"skipped": True}
+        if not record.active or record.status != "ok":
+            raise BridgeError("Google cannot be read for this connection now (reconnect "
+                              "needed); the connection stays paused, try again afterwards")
         self.engine.start_restore(connection_id)
         _LOGGER.info("Admin cancelled the paused pull of connection %d: restoring in the "
                      "background", connection_id)

@@ -25,7 +25,7 @@ from bridge.store import SqlStore, open_store
 from bridge.sync.plan import valve_check
 from bridge.sync.service import SyncService
 from bridge.sync.web import SYNC_ENGINE, notifications
-from tests.sync.conftest import CAL, SECRET, TZ, Harness, connect, gevent, make_engine
+from tests.sync.conftest import SECRET, TZ, Harness, connect, gevent, make_engine
 from tests.sync.test_service import _settings
 
 OTHER = "alice/other"
