@@ -383,6 +383,8 @@ class SyncEngine:
             ctx = self.context(record)
             if ctx is not None:
                 self._needs_reconnect(ctx, exc)
+        except GoogleError as exc:  # the scheduler resumes the job (phase stays "running")
+            _LOGGER.warning("Restore job of connection %d interrupted: %s", connection_id, exc)
 
     async def _push_restores(self, connection_id: int) -> bool:
         """Push the connection's ``restore`` rows in batches until none is left."""
@@ -408,7 +410,7 @@ class SyncEngine:
                     return False
                 try:
                     outcomes = await restore_claims(ctx, claims)
-                except (GoogleAuthError, asyncio.CancelledError):
+                except BaseException:  # auth, a failed batch, shutdown: hand the claims back
                     self.store.release_outbox(claims, self.worker)
                     raise
                 if any(o.status == "reconnect" for o in outcomes):

@@ -290,7 +290,7 @@ async def test_cancel_answers_at_once_restores_in_batches_and_spares_other_pushe
         started = time.monotonic()
         answer = await service.cancel_pause(h.connection_id)
         answered = time.monotonic() - started
-        assert answer == {"started": True} and answered < 0.5, answered
+        assert answer == {"started": True} and answered < 1.5, answered  # was 10 s
         # Progress is visible while it runs; the other calendar's pushes are not starved.
         seen: list[dict[str, Any]] = []
         latencies: list[float] = []
@@ -311,7 +311,7 @@ async def test_cancel_answers_at_once_restores_in_batches_and_spares_other_pushe
         total_time = time.monotonic() - started
         assert progress_during is not None and progress_during["phase"] in ("running", "done")
         assert any(p["phase"] == "running" and p["done"] < p["total"] for p in seen), seen
-        assert max(latencies) < 2.5, latencies
+        assert max(latencies) < 3.0, latencies
         assert total_time > max(latencies)  # the pushes ran while the restore did
         final = service.restore_progress(h.connection_id)
         assert final is not None
