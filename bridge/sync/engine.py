@@ -70,6 +70,7 @@ class SyncEngine:
         self._next_pull: dict[int, float] = {}
         self._running: dict[int, asyncio.Task[Any]] = {}
         self._restores: dict[int, asyncio.Task[Any]] = {}
+        self._pull_locks: dict[int, asyncio.Lock] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listen_stop = threading.Event()
@@ -202,6 +203,14 @@ class SyncEngine:
         if self._tick_wake is not None:
             self._tick_wake.set()
 
+    def _pull_lock(self, connection_id: int) -> asyncio.Lock:
+        """One pull (or release) of a connection at a time in this process: the lease is per
+        process, so it does not keep a manual pull from racing the scheduler's."""
+        lock = self._pull_locks.get(connection_id)
+        if lock is None:
+            lock = self._pull_locks[connection_id] = asyncio.Lock()
+        return lock
+
     async def pull_connection(
         self, connection_id: int, trigger: str = "poll", *, confirmed: bool = False,
         keep_local: bool = False,
@@ -211,6 +220,13 @@ class SyncEngine:
         ``confirmed`` runs a pull the safety valve paused; with ``keep_local`` Google's
         deletions are restored on Google instead of applied here.
         """
+        async with self._pull_lock(connection_id):
+            return await self._pull_leased(connection_id, trigger, confirmed=confirmed,
+                                           keep_local=keep_local)
+
+    async def _pull_leased(
+        self, connection_id: int, trigger: str, *, confirmed: bool, keep_local: bool,
+    ) -> PullResult | None:
         record = self.store.get_connection(connection_id)
         if not record.active or record.status != "ok":
             return None
@@ -311,19 +327,20 @@ class SyncEngine:
         Needs no request to Google; a pull that trips the valve meanwhile pauses the connection
         and the held deletions wait for the admin.
         """
-        if not self.store.acquire_lease(connection_id, "pull", self.worker,
-                                        self.options.pull_lease):
-            return None
-        try:
-            record = self.store.get_connection(connection_id)
-            if not record.active or record.status != "ok" or record.paused_reason:
+        async with self._pull_lock(connection_id):
+            if not self.store.acquire_lease(connection_id, "pull", self.worker,
+                                            self.options.pull_lease):
                 return None
-            ctx = self.context(record)
-            if ctx is None:
-                return None
-            return await asyncio.to_thread(release_held, ctx, "valve", "due")
-        finally:
-            self.store.release_lease(connection_id, "pull", self.worker)
+            try:
+                record = self.store.get_connection(connection_id)
+                if not record.active or record.status != "ok" or record.paused_reason:
+                    return None
+                ctx = self.context(record)
+                if ctx is None:
+                    return None
+                return await asyncio.to_thread(release_held, ctx, "valve", "due")
+            finally:
+                self.store.release_lease(connection_id, "pull", self.worker)
 
     # -- restore (the admin kept the appointments of a paused pull) ----------------------------
     def start_restore(self, connection_id: int, *, resume: bool = False) -> asyncio.Task[Any]:
