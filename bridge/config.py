@@ -72,6 +72,10 @@ def _share(value: float) -> str | None:
     return None if 0 < value <= 1 else "must be a share between 0 and 1"
 
 
+def _window(value: float) -> str | None:
+    return None if 0 <= value <= 7 * 86400 else "must be between 0 and 604800 seconds"
+
+
 def _url_or_empty(value: str) -> str | None:
     if not value:
         return None
@@ -168,8 +172,14 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "push": Option(str, "auto", "push notifications from Google: auto (on when public_url is "
                        "https), on, off",
                        lambda v: None if v in ("auto", "on", "off") else "must be auto, on or off"),
-        "safety_delete_share": Option(float, 0.5, "pause a connection when one pull would delete "
-                                      "more than this share of the calendar", _share),
+        "safety_delete_share": Option(float, 0.5, "pause a connection when the deletions from "
+                                      "Google within safety_window would delete more than this "
+                                      "share of the calendar", _share),
+        "safety_window": Option(float, 600.0, "seconds over which the safety valve counts "
+                                "deletions from Google; a deletion is held (not applied here) "
+                                "that long, so a trickle of deletions pauses the connection "
+                                "before any is applied; 0 counts each pull alone and applies "
+                                "deletions at once", _window),
         "requests_per_minute": Option(int, 500, "request budget per Google user (Google's limit "
                                       "is 600)", _positive),
     },

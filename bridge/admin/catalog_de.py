@@ -270,10 +270,25 @@ DE: dict[str, str] = {
     "Confirmed: the changes from Google were applied and the sync runs again.":
         "Bestätigt: Die Änderungen aus Google wurden übernommen, die Synchronisation läuft "
         "wieder.",
-    "Cancelled: nothing was deleted here, {n} appointments were put back into Google, and the "
-    "sync runs again.":
-        "Abgebrochen: Hier wurde nichts gelöscht, {n} Termine wurden in Google wiederhergestellt "
-        "und die Synchronisation läuft wieder.",
+    "Cancelled: nothing is deleted here. The appointments are being put back into Google in "
+    "the background; the progress is shown below.":
+        "Abgebrochen: Hier wird nichts gelöscht. Die Termine werden im Hintergrund in Google "
+        "wiederhergestellt; der Fortschritt steht unten.",
+    "The appointments are already being put back into Google.":
+        "Die Termine werden bereits in Google wiederhergestellt.",
+    "Nothing to cancel: the synchronisation is not paused.":
+        "Nichts abzubrechen: Die Synchronisation ist nicht angehalten.",
+    "Putting the kept appointments back into Google":
+        "Die behaltenen Termine werden in Google wiederhergestellt",
+    "Reading the changes from Google …": "Die Änderungen aus Google werden gelesen …",
+    "{done} of {total} appointments restored in Google.":
+        "{done} von {total} Terminen in Google wiederhergestellt.",
+    "Restoring the appointments in Google failed: {reason}":
+        "Die Wiederherstellung der Termine in Google ist fehlgeschlagen: {reason}",
+    "Deletions from Google on hold": "Zurückgehaltene Löschungen aus Google",
+    "Restore in Google": "Wiederherstellung in Google",
+    "{done} of {total} restored, {failed} failed":
+        "{done} von {total} wiederhergestellt, {failed} fehlgeschlagen",
     "{n} changes queued again.": "{n} Änderungen erneut eingereiht.",
     "Disconnect failed: {reason}": "Trennen fehlgeschlagen: {reason}",
     "Google Calendar was disconnected and access revoked. The appointments stay here.":

@@ -65,6 +65,8 @@ class CalendarStatus:
     errors: tuple[LedgerRecord, ...] = ()
     interval: int = 300
     push_lag: float = 0.0  # age of the oldest pending push (seconds)
+    held: int = 0  # deletions from Google the safety valve holds
+    restore: dict[str, Any] | None = None  # the "keep appointments" job (SyncService)
 
     @property
     def badge(self) -> tuple[str, str]:
@@ -118,6 +120,7 @@ def calendar_status(
                              info["oldest_pending_at"])
         open_conflicts = int(info["open_conflicts"])
         push_lag = float(info["lag_seconds"])
+        held, restore = int(info["held_deletions"]), info["restore"]
     else:
         effective = int(record.poll_interval or interval)
         channel_id, channel_expiry = record.channel_id, record.channel_expiry
@@ -125,6 +128,7 @@ def calendar_status(
         open_conflicts = len(store.query_ledger(connection_id=record.id, action="conflict",
                                                 outcome="open", limit=500))
         push_lag = now - outbox.oldest_pending_at if outbox.oldest_pending_at else 0.0
+        held, restore = store.held_count(record.id), None
     lag = now - record.last_pull_at if record.last_pull_at else None
     channel = "off"
     if channels:
@@ -145,5 +149,5 @@ def calendar_status(
         calendar, record, stage, outbox=outbox, lag=lag,
         lag_warning=lag is not None and lag > _LAG_FACTOR * effective,
         channel=channel, open_conflicts=open_conflicts, parked=parked, errors=errors,
-        interval=effective, push_lag=push_lag,
+        interval=effective, push_lag=push_lag, held=held, restore=restore,
     )

@@ -193,18 +193,26 @@ async def confirm_pause(request: web.Request) -> web.StreamResponse:
 
 
 async def cancel_pause(request: web.Request) -> web.StreamResponse:
-    """``POST .../pause/cancel``: keep the appointments, put them back into Google, resume."""
+    """``POST .../pause/cancel``: keep the appointments; answers at once, the restore into
+    Google runs as a background job whose progress the status page shows."""
     coll, cid = await _active(request)
     gettext = translator(lang_of(request))
     try:
-        counts = await service_of(request).cancel_pause(cid)
-    except (GoogleError, BridgeError) as exc:
+        answer = await service_of(request).cancel_pause(cid)
+    except BridgeError as exc:
         await flash(request, gettext("Sync failed: {reason}", reason=str(exc)), "error")
         raise see_other(calendar_url(coll.path)) from exc
-    _LOGGER.info("admin cancelled the paused pull of connection %d", cid)
-    await flash(request, gettext(
-        "Cancelled: nothing was deleted here, {n} appointments were put back into Google, and "
-        "the sync runs again.", n=counts.get("restored", 0)))
+    if answer.get("running"):
+        await flash(request, gettext("The appointments are already being put back into "
+                                     "Google."), "warn")
+    elif answer.get("skipped"):
+        await flash(request, gettext("Nothing to cancel: the synchronisation is not paused."),
+                    "warn")
+    else:
+        _LOGGER.info("admin cancelled the paused pull of connection %d", cid)
+        await flash(request, gettext(
+            "Cancelled: nothing is deleted here. The appointments are being put back into "
+            "Google in the background; the progress is shown below."))
     raise see_other(calendar_url(coll.path))
 
 

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
+from googleapiclient.http import BatchHttpRequest
 
 from bridge.errors import (
     GoogleAuthError,
@@ -101,6 +102,12 @@ class RetryPolicy:
         return backoff
 
 
+# Share of the burst that background work leaves for ordinary pushes and pulls.
+BACKGROUND_RESERVE = 1 / 3
+# Requests per batch (Google allows 1,000; it recommends at most 50).
+BATCH_SIZE = 50
+
+
 class RequestBudget:
     """A token bucket of ``per_minute`` requests (burst of 1/6 of it) for one Google user."""
 
@@ -118,16 +125,36 @@ class RequestBudget:
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.per_minute / 60)
         self.stamp = now
 
-    async def acquire(self) -> None:
-        """Wait until one request may be sent."""
-        async with self._lock:
-            self._refill()
-            while self.tokens < 1:
-                wait = (1 - self.tokens) * 60 / self.per_minute
-                self.waited += wait
-                await asyncio.sleep(wait)
+    async def acquire(self, cost: int = 1, *, background: bool = False) -> None:
+        """Wait until ``cost`` requests may be sent.
+
+        ``background`` work (a large restore) takes a token only while more than
+        :data:`BACKGROUND_RESERVE` of the burst stays in the bucket, and never holds the lock
+        while it waits, so ordinary pushes and pulls of the same Google user do not queue
+        behind it.
+        """
+        if background:
+            reserve = self.capacity * BACKGROUND_RESERVE
+            for _ in range(cost):
+                while True:
+                    async with self._lock:
+                        self._refill()
+                        if self.tokens >= reserve + 1:
+                            self.tokens -= 1
+                            break
+                        wait = (reserve + 1 - self.tokens) * 60 / self.per_minute
+                    self.waited += wait
+                    await asyncio.sleep(wait)
+            return
+        for _ in range(cost):
+            async with self._lock:
                 self._refill()
-            self.tokens -= 1
+                while self.tokens < 1:
+                    wait = (1 - self.tokens) * 60 / self.per_minute
+                    self.waited += wait
+                    await asyncio.sleep(wait)
+                    self._refill()
+                self.tokens -= 1
 
     @property
     def available(self) -> float:
@@ -217,6 +244,46 @@ def _calendar_list(params: dict[str, Any]) -> Builder:
     return lambda svc: svc.calendarList().list(**params)
 
 
+def batch_uri(api_endpoint: str) -> str:
+    """The batch endpoint that belongs to ``api_endpoint`` (``…/calendar/v3/`` →
+    ``…/batch/calendar/v3``; the discovery document's own batch URL is always Google's)."""
+    base = api_endpoint if api_endpoint.endswith("/") else api_endpoint + "/"
+    if base.endswith("calendar/v3/"):
+        return base[: -len("calendar/v3/")] + "batch/calendar/v3"
+    return base + "batch"
+
+
+def _batch_builder(builders: list[Builder], uri: str) -> Builder:
+    return lambda svc: _BatchCall(svc, builders, uri)
+
+
+class _BatchCall:
+    """Several API requests sent as one ``multipart/mixed`` batch (the library's
+    :class:`~googleapiclient.http.BatchHttpRequest`), shaped like one request for
+    :meth:`GoogleClient.call`: its headers (``Authorization``) go on every part, and
+    ``execute`` returns each part's result or exception in order."""
+
+    def __init__(self, svc: Any, builders: list[Builder], uri: str) -> None:
+        self.svc = svc
+        self.builders = builders
+        self.uri = uri
+        self.headers: dict[str, str] = {}
+
+    def execute(self, http: httplib2.Http, num_retries: int = 0) -> list[tuple[Any, Any]]:
+        out: list[tuple[Any, Any]] = [(None, None)] * len(self.builders)
+
+        def done(request_id: str, response: Any, exception: Any) -> None:
+            out[int(request_id)] = (response, exception)
+
+        batch = BatchHttpRequest(callback=done, batch_uri=self.uri)
+        for i, builder in enumerate(self.builders):
+            request = builder(self.svc)
+            request.headers.update(self.headers)
+            batch.add(request, request_id=str(i))
+        batch.execute(http=http)
+        return out
+
+
 class GoogleClient:
     """Calendar API calls for one Google user (one connection's account)."""
 
@@ -269,14 +336,19 @@ class GoogleClient:
             raise GoogleTransient(f"network error: {type(exc).__name__}",
                                   reason="network") from exc
 
-    async def call(self, name: str, builder: Builder, *, etag: str | None = None) -> Any:
-        """Run one API request with auth, budget, retries and error translation."""
+    async def call(self, name: str, builder: Builder, *, etag: str | None = None,
+                   cost: int = 1, background: bool = False) -> Any:
+        """Run one API request with auth, budget, retries and error translation.
+
+        ``cost``: requests it counts for (a batch counts each part); ``background``: see
+        :meth:`RequestBudget.acquire`.
+        """
         attempt = 0
         refreshed = False
         while True:
             attempt += 1
             if self.budget is not None:
-                await self.budget.acquire()
+                await self.budget.acquire(cost, background=background)
             token = await self.tokens.access_token()
             try:
                 result = await asyncio.to_thread(self._execute, builder, token, etag)
@@ -298,6 +370,50 @@ class GoogleClient:
                 raise err from exc
             self.stats.by_status["200"] += 1
             return result
+
+    async def batch(self, name: str, builders: list[Builder], *, background: bool = False
+                    ) -> list[tuple[Any, GoogleError | None]]:
+        """Run requests as batches of :data:`BATCH_SIZE`: each part's result or its error.
+
+        A batch that fails as a whole is retried like one request; a part's error is returned
+        (translated), not raised, so the caller can fall back for that part alone.
+        """
+        uri = batch_uri(self.api_endpoint)
+        out: list[tuple[Any, GoogleError | None]] = []
+        for start in range(0, len(builders), BATCH_SIZE):
+            chunk = builders[start:start + BATCH_SIZE]
+            parts = await self.call(name, _batch_builder(chunk, uri), cost=len(chunk),
+                                    background=background)
+            for result, exc in parts:
+                if exc is None:
+                    out.append((result, None))
+                    continue
+                err = translate_error(exc)
+                self.stats.by_status[str(err.status or err.reason or "error")] += 1
+                out.append((None, err))
+        return out
+
+    async def batch_get_events(self, calendar_id: str, event_ids: list[str], *,
+                               background: bool = False
+                               ) -> list[tuple[Any, GoogleError | None]]:
+        """``events.get`` of each id, in batches."""
+        def get(event_id: str) -> Builder:
+            return lambda svc: svc.events().get(calendarId=calendar_id, eventId=event_id)
+
+        return await self.batch("batch events.get", [get(e) for e in event_ids],
+                                background=background)
+
+    async def batch_update_events(self, calendar_id: str,
+                                  bodies: list[tuple[str, dict[str, Any]]], *,
+                                  background: bool = False
+                                  ) -> list[tuple[Any, GoogleError | None]]:
+        """``events.update`` (``sendUpdates=none``) of each (id, body), in batches."""
+        def put(event_id: str, body: dict[str, Any]) -> Builder:
+            return lambda svc: svc.events().update(calendarId=calendar_id, eventId=event_id,
+                                                   body=body, sendUpdates="none")
+
+        return await self.batch("batch events.update", [put(e, b) for e, b in bodies],
+                                background=background)
 
     # -- API -----------------------------------------------------------------------------
     async def list_events(

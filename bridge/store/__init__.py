@@ -20,13 +20,14 @@ from bridge.store.logins import LoginAttemptsMixin
 from bridge.store.notify import NotificationsMixin
 from bridge.store.oauth import OAuthFlowsMixin
 from bridge.store.sync import SyncMixin
+from bridge.store.valve import ValveMixin
 
 __all__ = ["BulkResult", "SqlStore", "href_for_uid", "open_store"]
 
 
 class SqlStore(
-    SyncMixin, OAuthFlowsMixin, AdminMixin, LoginAttemptsMixin, NotificationsMixin, ApiMixin,
-    FeedsMixin, ItemsMixin, AccountsMixin,
+    SyncMixin, ValveMixin, OAuthFlowsMixin, AdminMixin, LoginAttemptsMixin, NotificationsMixin,
+    ApiMixin, FeedsMixin, ItemsMixin, AccountsMixin,
 ):
     """The store on SQLAlchemy Core: accounts, collections, items, change log, outbox."""
 

@@ -81,12 +81,15 @@ class OutboxMixin(StoreBase):
         limit: int = 50,
         connection_ids: Iterable[int] | None = None,
         in_flight: Collection[int] = (),
+        restores: bool | None = None,
     ) -> list[OutboxClaim]:
         """Claim pending rows of up to ``limit`` UIDs that no live worker holds.
 
         Rows claimed by a dead worker are taken over.  Rows claimed by ``worker`` itself are
         taken again unless their id is in ``in_flight`` (the rows it is pushing right now): a
         claim it lost track of (an error between claim and finish) is not stuck.
+        ``restores``: only ``restore`` rows (True; the background restore job), none of them
+        (False; the ordinary push loop), or any (None).
         """
         self.liveness.hold(worker)
         pushing = set(in_flight)
@@ -113,6 +116,8 @@ class OutboxMixin(StoreBase):
                 .order_by(o.id)
                 .limit(limit * 4)
             )
+            if restores is not None:
+                query = query.where((o.op == "restore") if restores else (o.op != "restore"))
             if is_postgres(self.engine):
                 query = query.with_for_update(skip_locked=True)
             rows = conn.execute(query).all()

@@ -237,6 +237,22 @@ ledger = Table(
           sqlite_where=text(_OPEN_CONFLICT), postgresql_where=text(_OPEN_CONFLICT)),
 )
 
+# Deletions from Google the safety valve holds back (docs/sync.md, *Safety valve*): one row per
+# appointment Google deleted, with when the deletion arrived (the sliding window counts these) and
+# the link's Google etag then (a later write of the link means the event came back).
+held_deletions = Table(
+    "held_deletions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("connection_id", ForeignKey("connections.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", String(1024), nullable=False),
+    Column("google_event_id", String(1024), nullable=False),
+    Column("google_etag", String(255)),
+    Column("seen_at", Float, nullable=False),
+    UniqueConstraint("connection_id", "uid"),
+    Index(None, "seen_at"),
+)
+
 # ICS feeds for integrators: only the sha256 of the secret token is stored.
 feeds = Table(
     "feeds",

@@ -22,6 +22,7 @@ from bridge.ical import parse_resource
 from bridge.model import ItemRecord, ParsedResource
 from bridge.store.items import href_for_uid
 from bridge.store.sync import LedgerEntry, LinkRecord
+from bridge.store.valve import HeldDeletion
 from bridge.sync.actions import (
     Action,
     Conflict,
@@ -35,10 +36,11 @@ from bridge.sync.actions import (
 )
 from bridge.sync.context import ConnectionContext, link_state, local_state
 from bridge.sync.inherit import inherit_after_pull
-from bridge.sync.plan import plan_item, safety_check
+from bridge.sync.plan import plan_item, valve_check
 from bridge.sync.remote import RemoteSeries
 
-__all__ = ["PullResult", "apply_remote", "changed_fields", "conflict_entry", "held_exceptions"]
+__all__ = ["PullResult", "apply_remote", "changed_fields", "conflict_entry", "held_exceptions",
+           "release_held"]
 
 _LOGGER = logging.getLogger(__name__)
 _KEEP = object()
@@ -56,6 +58,7 @@ class PullResult:
     conflicts: int = 0
     pushed_back: int = 0
     restored: int = 0
+    held: int = 0
     errors: int = 0
     paused: str | None = None
     seen: int = 0
@@ -64,7 +67,7 @@ class PullResult:
     def add(self, other: PullResult) -> None:
         """Accumulate another result's counts."""
         for name in ("created", "updated", "deleted", "unchanged", "relinked", "conflicts",
-                     "pushed_back", "restored", "errors", "seen"):
+                     "pushed_back", "restored", "held", "errors", "seen"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.paused = self.paused or other.paused
 
@@ -72,7 +75,7 @@ class PullResult:
         """Counts as a plain dict (progress, CLI, admin page)."""
         return {k: getattr(self, k) for k in ("created", "updated", "deleted", "unchanged",
                                               "relinked", "conflicts", "pushed_back",
-                                              "restored", "errors", "seen")} | {
+                                              "restored", "held", "errors", "seen")} | {
             "paused": self.paused}
 
 
@@ -160,9 +163,15 @@ def apply_remote(
     """Plan and apply ``batch`` in one transaction (``missing_event_ids``: gone from a re-list).
 
     Returns the counts; ``paused`` is set (and nothing applied) when the safety valve trips.
-    With ``keep_local`` (the admin cancelled a paused pull) Google's deletions are not applied:
-    each kept item gets a ``restore`` outbox row in the same transaction as the new sync token,
-    and the push brings the event back on Google (a local win).
+    The valve counts this batch's deletions together with the deletions held in its window
+    (:func:`~bridge.sync.plan.valve_check`); below the threshold, a pull's deletions are *held*
+    (``[google] safety_window`` > 0): item and link stay, a held row records the deletion, and
+    :func:`release_held` applies it once the window has passed.  With ``confirmed`` (the admin,
+    the push path, the import) deletions apply at once.  With ``keep_local`` (the admin
+    cancelled a paused pull) Google's deletions are not applied: each kept item gets a
+    ``restore`` outbox row in the same transaction as the new sync token, and the push brings
+    the event back on Google (a local win).  Any other outcome for an appointment whose deletion
+    was held (the event came back, a local edit wins) drops the held row.
     """
     store = ctx.store
     path = ctx.record.collection_path
@@ -198,7 +207,7 @@ def apply_remote(
                 continue
             link = by_event.get(series.event_id) or by_uid.get(uid)
             item = items.get(uid)
-            local = local_state(item, ctx.calendar_tz) if item is not None else None
+            local = local_state(item, ctx.calendar_tz, link) if item is not None else None
             if item is not None and local is None:
                 result.errors += 1
                 ledger.append(LedgerEntry("pull", trigger, "skip", "error", ctx.id,
@@ -208,11 +217,16 @@ def apply_remote(
             action = plan_item(local, series.state(uid), link_state(link))
             planned.append((series, uid, action))
         result.actions = [a for _, _, a in planned]
+        held = store.held_deletions(ctx.id) if not dry_run else {}
+        window = ctx.options.safety_window
+        now = store.clock()
+        holding = window > 0 and not confirmed and not keep_local
         if not confirmed:
-            verdict = safety_check(result.actions, store.count_links(ctx.id),
-                                   share=ctx.options.safety_share,
-                                   min_deletes=ctx.options.safety_min_deletes,
-                                   full_listing_empty=False)
+            in_window = sum(1 for d in held.values() if d.seen_at > now - window)
+            new = sum(1 for _, uid, a in planned if isinstance(a, DeleteLocal) and uid not in held)
+            verdict = valve_check(in_window if window > 0 else 0, new, store.count_links(ctx.id),
+                                  share=ctx.options.safety_share,
+                                  min_deletes=ctx.options.safety_min_deletes)
             if not verdict.ok:
                 result.paused = verdict.reason
                 if not dry_run:
@@ -226,8 +240,24 @@ def apply_remote(
         based: set[str] = set()
         links: list[LinkRecord] = []
         in_sync: list[str] = []  # equal on both sides: a queued "push existing" is redundant
+        holds: list[HeldDeletion] = []
+        settled: list[str] = []
         for series, uid, action in planned:
             step: Action = action
+            if holding and isinstance(action, DeleteLocal):
+                if uid not in held:
+                    link = by_event.get(series.event_id) or by_uid.get(uid)
+                    holds.append(HeldDeletion(uid, action.event_id,
+                                              link.google_etag if link else None, now))
+                    result.held += 1
+                    ledger.append(LedgerEntry(
+                        "pull", trigger, "hold", "ok", ctx.id, collection_id, uid,
+                        google_event_id=series.event_id,
+                        detail={"reason": "deleted on Google; held by the safety valve for "
+                                f"{window:g} s before it is applied here"}))
+                continue
+            if uid in held:
+                settled.append(uid)
             if isinstance(action, Conflict):
                 result.conflicts += 1
                 ctx.metrics.conflicts += 1
@@ -283,6 +313,8 @@ def apply_remote(
         _write_pulls(ctx, pulls, items, trigger, result, links, ledger, based)
         store.put_links(ctx.id, links)
         store.add_ledger(ledger)
+        store.hold_deletions(ctx.id, holds)
+        store.drop_held(ctx.id, settled)
         if sync_token is not _KEEP:
             store.save_sync_token(ctx.id, sync_token)
         if state_patch:
@@ -292,6 +324,39 @@ def apply_remote(
     if dry_run:
         return tx()
     return store.run_transaction(tx, importing=importing)
+
+
+def release_held(ctx: ConnectionContext, trigger: str, mode: str = "due") -> PullResult:
+    """Settle held deletions in one transaction: ``due`` (their window has passed) or ``all``
+    are applied, ``restore`` turns them into ``restore`` outbox rows (the admin kept them).
+
+    A held deletion whose link changed since (the event came back, our push undeleted it) is
+    dropped; one whose item was edited here since is a conflict the edit wins (it is pushed
+    back), exactly as :func:`apply_remote` plans a deletion.
+    """
+    store = ctx.store
+
+    def tx() -> PullResult:
+        held = store.held_deletions(ctx.id)
+        if mode == "due":
+            cutoff = store.clock() - ctx.options.safety_window
+            held = {uid: d for uid, d in held.items() if d.seen_at <= cutoff}
+        if not held:
+            return PullResult()
+        links = store.links_by_uid(ctx.id, held)
+        gone = [d.google_event_id for uid, d in held.items()
+                if (link := links.get(uid)) is not None and link.google_etag == d.google_etag
+                and link.google_event_id == d.google_event_id]
+        store.drop_held(ctx.id, held)
+        return apply_remote(ctx, [], trigger, missing_event_ids=gone, confirmed=True,
+                            keep_local=mode == "restore")
+
+    result = store.run_transaction(tx)
+    if result.deleted or result.restored or result.pushed_back:
+        _LOGGER.info("Held deletions of connection %d settled (%s): %d deleted, %d kept for "
+                     "Google, %d pushed back", ctx.id, mode, result.deleted, result.restored,
+                     result.pushed_back)
+    return result
 
 
 def _count(result: PullResult, action: Action, items: Mapping[str, ItemRecord]) -> None:

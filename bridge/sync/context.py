@@ -39,6 +39,7 @@ class SyncOptions:
     poll_interval: float = 300.0
     safety_share: float = 0.5
     safety_min_deletes: int = 5
+    safety_window: float = 600.0
     requests_per_minute: int = 500
     max_push_attempts: int = 8
     push_retry_base: float = 5.0
@@ -65,6 +66,7 @@ class SyncOptions:
         values: dict[str, Any] = {
             "poll_interval": float(g["poll_interval"]),
             "safety_share": float(g["safety_delete_share"]),
+            "safety_window": float(g["safety_window"]),
             "requests_per_minute": int(g["requests_per_minute"]),
             "push_channels": channels and bool(public_url),
             "public_url": public_url.rstrip("/"),
@@ -129,8 +131,16 @@ class ConnectionContext:
         return self.record
 
 
-def local_state(item: ItemRecord, calendar_tz: str) -> LocalState | None:
-    """The planner's view of a local item; ``None`` when Google cannot hold it (e.g. VTODO)."""
+def local_state(item: ItemRecord, calendar_tz: str, link: LinkRecord | None = None
+                ) -> LocalState | None:
+    """The planner's view of a local item; ``None`` when Google cannot hold it (e.g. VTODO).
+
+    With the item's ``link``: an item still at the linked etag (the very text of the last
+    sync) takes the link's hash instead of mapping the text again, so planning a large pull
+    (or a restore) does not parse every unchanged appointment.
+    """
+    if link is not None and link.local_etag == item.etag and link.hash_local:
+        return LocalState(item.uid, item.etag, link.hash_local, item.modified_at)
     try:
         # Stored items passed the validation gate when written: parse only (half the cost).
         digest = ical_hash(Calendar.from_ical(item.text), calendar_tz=calendar_tz)

@@ -28,11 +28,12 @@ from bridge.google.crypto import TokenCipher, TokenDecryptError, cipher_from_set
 from bridge.store import SqlStore
 from bridge.store.engine import is_postgres
 from bridge.store.sync import NOTIFY_CHANNEL, ConnectionRecord, OutboxClaim
-from bridge.sync.apply import PullResult
+from bridge.sync.apply import PullResult, release_held
 from bridge.sync.channels import ensure_channel
 from bridge.sync.context import ConnectionContext, SyncMetrics, SyncOptions
 from bridge.sync.pull import pull, run_import
 from bridge.sync.push import push_claim
+from bridge.sync.restore import restore_claims
 
 __all__ = ["SyncEngine", "TokenFactory"]
 
@@ -70,6 +71,8 @@ class SyncEngine:
         self._pull_requests: dict[int, str] = {}
         self._last_pull: dict[int, float] = {}
         self._running: dict[int, asyncio.Task[Any]] = {}
+        self._restores: dict[int, asyncio.Task[Any]] = {}
+        self._pull_locks: dict[int, asyncio.Lock] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listen_stop = threading.Event()
@@ -138,15 +141,17 @@ class SyncEngine:
         self._contexts.pop(ctx.id, None)
 
     # -- push --------------------------------------------------------------------------------
-    def _claim(self, connection_ids: list[int] | None) -> list[OutboxClaim]:
-        # One claimer at a time per engine, so a batch another push_once (drain) is pushing is
-        # in ``_in_flight`` before the next claim looks at this worker's own rows.
+    def _claim(self, connection_ids: list[int] | None, *, restores: bool = False
+               ) -> list[OutboxClaim]:
+        # One claimer at a time per engine, so a batch another push_once (drain) or the restore
+        # job is pushing is in ``_in_flight`` before the next claim looks at this worker's own
+        # rows.  ``restores``: the background restore job's rows, which the push loop leaves.
         with self._claim_lock:
             with self._flight_lock:
                 pushing = frozenset(self._in_flight)
             claims = self.store.claim_outbox(
                 self.worker, limit=self.options.claim_batch, connection_ids=connection_ids,
-                in_flight=pushing)
+                in_flight=pushing, restores=restores)
             with self._flight_lock:
                 for claim in claims:
                     self._in_flight.update(claim.row_ids)
@@ -165,13 +170,17 @@ class SyncEngine:
                 *(self._push_group(cid, group) for cid, group in groups.items()),
                 return_exceptions=True)
         finally:
-            with self._flight_lock:
-                for claim in claims:
-                    self._in_flight.difference_update(claim.row_ids)
+            self._landed(claims)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         return len(claims)
+
+    def _landed(self, claims: list[OutboxClaim]) -> None:
+        """The claims are finished or handed back: no longer in flight."""
+        with self._flight_lock:
+            for claim in claims:
+                self._in_flight.difference_update(claim.row_ids)
 
     async def _push_group(self, connection_id: int, claims: list[OutboxClaim]) -> None:
         record = self.store.get_connection(connection_id)
@@ -236,6 +245,14 @@ class SyncEngine:
         if self._tick_wake is not None:
             self._tick_wake.set()
 
+    def _pull_lock(self, connection_id: int) -> asyncio.Lock:
+        """One pull (or release) of a connection at a time in this process: the lease is per
+        process, so it does not keep a manual pull from racing the scheduler's."""
+        lock = self._pull_locks.get(connection_id)
+        if lock is None:
+            lock = self._pull_locks[connection_id] = asyncio.Lock()
+        return lock
+
     async def pull_connection(
         self, connection_id: int, trigger: str = "poll", *, confirmed: bool = False,
         keep_local: bool = False,
@@ -245,6 +262,13 @@ class SyncEngine:
         ``confirmed`` runs a pull the safety valve paused; with ``keep_local`` Google's
         deletions are restored on Google instead of applied here.
         """
+        async with self._pull_lock(connection_id):
+            return await self._pull_leased(connection_id, trigger, confirmed=confirmed,
+                                           keep_local=keep_local)
+
+    async def _pull_leased(
+        self, connection_id: int, trigger: str, *, confirmed: bool, keep_local: bool,
+    ) -> PullResult | None:
         record = self.store.get_connection(connection_id)
         if not record.active or record.status != "ok":
             return None
@@ -310,8 +334,20 @@ class SyncEngine:
         started: dict[int, asyncio.Task[Any]] = {}
         now = self.clock()
         records = await asyncio.to_thread(self.store.list_connections, active_only=True)
+        ripe: set[int] = set()  # connections with held deletions older than the window
+        if self.options.safety_window > 0:
+            ripe = set(await asyncio.to_thread(
+                self.store.held_due, self.store.clock() - self.options.safety_window))
         for record in records:
             cid = record.id
+            restore = record.state.get("restore") or {}
+            if (restore.get("phase") == "running" and record.status == "ok"
+                    and not record.paused_reason and cid not in self._restores):
+                self.start_restore(cid, resume=True)  # a job another process left behind
+            if cid in ripe and record.status == "ok" and not record.paused_reason \
+                    and cid not in self._running:
+                self._running[cid] = asyncio.create_task(self._run_release(cid))
+                continue
             if record.status != "ok" or record.paused_reason or cid in self._running:
                 continue
             phase = record.state.get("import", {}).get("phase")
@@ -334,6 +370,130 @@ class SyncEngine:
         if loop is not None and event is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(event.set)
+
+    async def _run_release(self, connection_id: int) -> None:
+        try:
+            await self.release_due(connection_id)
+        except Exception:
+            _LOGGER.exception("releasing held deletions of connection %d crashed",
+                              connection_id)
+        finally:
+            self._running.pop(connection_id, None)
+
+    async def release_due(self, connection_id: int) -> PullResult | None:
+        """Apply the held deletions whose safety window has passed (under the pull lease).
+
+        Needs no request to Google; a pull that trips the valve meanwhile pauses the connection
+        and the held deletions wait for the admin.
+        """
+        async with self._pull_lock(connection_id):
+            if not self.store.acquire_lease(connection_id, "pull", self.worker,
+                                            self.options.pull_lease):
+                return None
+            try:
+                record = self.store.get_connection(connection_id)
+                if not record.active or record.status != "ok" or record.paused_reason:
+                    return None
+                ctx = self.context(record)
+                if ctx is None:
+                    return None
+                return await asyncio.to_thread(release_held, ctx, "valve", "due")
+            finally:
+                self.store.release_lease(connection_id, "pull", self.worker)
+
+    # -- restore (the admin kept the appointments of a paused pull) ----------------------------
+    def start_restore(self, connection_id: int, *, resume: bool = False) -> asyncio.Task[Any]:
+        """Run "cancel, keep appointments" as a background job; returns its task.
+
+        The job pulls with Google's deletions turned into ``restore`` outbox rows (lifting the
+        pause), then pushes those rows in batches (:func:`~bridge.sync.restore.restore_claims`)
+        under a ``restore`` lease; progress is in the connection state (``restore``) and the
+        outbox.  ``resume`` continues the pushes of a job a stopped process left behind.
+        """
+        task = self._restores.get(connection_id)
+        if task is not None and not task.done():
+            return task
+        if not resume:
+            self.store.update_connection_state(connection_id, {"restore": {
+                "phase": "preparing", "started_at": self.store.clock(), "total": 0}})
+        task = asyncio.create_task(self._restore_job(connection_id, resume),
+                                   name=f"sync-restore-{connection_id}")
+        self._restores[connection_id] = task
+        task.add_done_callback(lambda _t: self._restores.pop(connection_id, None))
+        return task
+
+    def restore_task(self, connection_id: int) -> asyncio.Task[Any] | None:
+        """The restore job this process runs for the connection, if any (tests, CLI)."""
+        return self._restores.get(connection_id)
+
+    def restoring(self, connection_id: int) -> bool:
+        """True while this process runs the restore job of the connection."""
+        task = self._restores.get(connection_id)
+        return task is not None and not task.done()
+
+    async def _restore_job(self, connection_id: int, resume: bool) -> None:
+        state = dict(self.store.get_connection(connection_id).state.get("restore") or {})
+        try:
+            if not resume:
+                result = await self.pull_connection(connection_id, "admin", confirmed=True,
+                                                    keep_local=True)
+                if result is None or result.paused:
+                    record = self.store.get_connection(connection_id)
+                    state |= {"phase": "failed", "error": record.last_error or
+                              "Google could not be read now (reconnect needed, busy, or a "
+                              "Google error); the connection stays paused"}
+                    self.store.update_connection_state(connection_id, {"restore": state})
+                    return
+                state |= {"phase": "running", "total": result.restored}
+                self.store.update_connection_state(connection_id, {"restore": state})
+                _LOGGER.info("Paused pull of connection %d cancelled: %d appointments kept, "
+                             "restoring them on Google", connection_id, result.restored)
+                self.wake_push()
+            if not await self._push_restores(connection_id):
+                return  # lease held elsewhere, or a reconnect is needed: resumed later
+            state = dict(self.store.get_connection(connection_id).state.get("restore") or {})
+            state |= {"phase": "done", "finished_at": self.store.clock()}
+            self.store.update_connection_state(connection_id, {"restore": state})
+        except GoogleAuthError as exc:
+            record = self.store.get_connection(connection_id)
+            ctx = self.context(record)
+            if ctx is not None:
+                self._needs_reconnect(ctx, exc)
+        except GoogleError as exc:  # the scheduler resumes the job (phase stays "running")
+            _LOGGER.warning("Restore job of connection %d interrupted: %s", connection_id, exc)
+
+    async def _push_restores(self, connection_id: int) -> bool:
+        """Push the connection's ``restore`` rows in batches until none is left."""
+        ttl = self.options.pull_lease
+        if not self.store.acquire_lease(connection_id, "restore", self.worker, ttl):
+            return False
+        try:
+            while True:
+                self.store.acquire_lease(connection_id, "restore", self.worker, ttl)
+                claims = await asyncio.to_thread(self._claim, [connection_id], restores=True)
+                if not claims:
+                    if not self.store.restore_counts(connection_id).get("pending"):
+                        return True
+                    await asyncio.sleep(self.options.idle_wait)  # retries not due yet
+                    continue
+                record = self.store.get_connection(connection_id)
+                ctx = self.context(record)
+                if ctx is None or record.status != "ok":
+                    self.store.release_outbox(claims, self.worker)
+                    self._landed(claims)
+                    return False
+                try:
+                    outcomes = await restore_claims(ctx, claims)
+                except BaseException:  # auth, a failed batch, shutdown: hand the claims back
+                    self.store.release_outbox(claims, self.worker)
+                    raise
+                finally:
+                    self._landed(claims)
+                if any(o.status == "reconnect" for o in outcomes):
+                    self._needs_reconnect(ctx, GoogleAuthError("invalid_grant"))
+                    return False
+        finally:
+            self.store.release_lease(connection_id, "restore", self.worker)
 
     async def _run_pull(self, connection_id: int, trigger: str) -> None:
         try:
@@ -363,7 +523,7 @@ class SyncEngine:
         """Cancel every task and wait for them."""
         self.store.remove_outbox_listener(self.wake_push)
         self._listen_stop.set()
-        tasks = self._tasks + list(self._running.values())
+        tasks = self._tasks + list(self._running.values()) + list(self._restores.values())
         for task in tasks:
             task.cancel()
         for task in tasks:

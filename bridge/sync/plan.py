@@ -48,6 +48,7 @@ __all__ = [
     "plan_item",
     "remote_changed",
     "safety_check",
+    "valve_check",
 ]
 
 
@@ -204,6 +205,32 @@ class SafetyVerdict:
         return self.reason is None
 
 
+def valve_check(
+    window_deletes: int,
+    new_deletes: int,
+    linked_total: int,
+    *,
+    share: float,
+    min_deletes: int = 5,
+) -> SafetyVerdict:
+    """The safety valve over a sliding window: refuse when the deletions would go too far.
+
+    ``window_deletes`` are the deletions from Google already counted in the window (held, not
+    applied here), ``new_deletes`` those a pull brings now, ``linked_total`` the appointments
+    linked now (held ones are still linked).  The valve trips when together they are at least
+    ``min_deletes`` (small calendars stay usable: deleting 2 of 3 events is ordinary) and more
+    than ``share`` of the linked appointments, so a trickle of small pulls trips it exactly like
+    one big poll.
+    """
+    deletes = window_deletes + new_deletes
+    if deletes >= min_deletes and linked_total > 0 and deletes > share * linked_total:
+        held = f" ({window_deletes} of them held from earlier pulls)" if window_deletes else ""
+        return SafetyVerdict(
+            f"Google's deletions would delete {deletes} of {linked_total} linked "
+            f"appointments{held}", deletes, linked_total)
+    return SafetyVerdict(None, deletes, linked_total)
+
+
 def safety_check(
     actions: list[Action],
     linked_total: int,
@@ -212,17 +239,11 @@ def safety_check(
     min_deletes: int = 5,
     full_listing_empty: bool = False,
 ) -> SafetyVerdict:
-    """Refuse mass deletion: more than ``share`` of the linked items, or an empty full list.
-
-    ``min_deletes`` keeps small calendars usable (deleting 2 of 3 events is ordinary).
-    """
+    """Refuse mass deletion in one pull: more than ``share`` of the linked items, or an empty
+    full list (:func:`valve_check` with an empty window)."""
     deletes = sum(1 for a in actions if isinstance(a, DeleteLocal))
     if full_listing_empty and linked_total > 0:
         return SafetyVerdict(
             f"Google returned an empty calendar, but {linked_total} appointments are linked",
             deletes, linked_total)
-    if deletes >= min_deletes and linked_total > 0 and deletes > share * linked_total:
-        return SafetyVerdict(
-            f"this pull would delete {deletes} of {linked_total} linked appointments",
-            deletes, linked_total)
-    return SafetyVerdict(None, deletes, linked_total)
+    return valve_check(0, deletes, linked_total, share=share, min_deletes=min_deletes)

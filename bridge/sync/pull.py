@@ -20,7 +20,7 @@ from typing import Any
 
 from bridge.errors import SyncTokenExpired
 from bridge.google.client import GoogleBadRequest
-from bridge.sync.apply import PullResult, apply_remote
+from bridge.sync.apply import PullResult, apply_remote, release_held
 from bridge.sync.context import SYNC_STATE_VERSION, ConnectionContext
 from bridge.sync.remote import resolve_items
 
@@ -38,13 +38,21 @@ async def pull(ctx: ConnectionContext, trigger: str = "poll", *, confirmed: bool
     """
     record = ctx.reload()
     if record.sync_token is None or record.sync_state_version != SYNC_STATE_VERSION:
-        return await relist(ctx, trigger, confirmed=confirmed, keep_local=keep_local)
-    try:
-        return await pull_changes(ctx, trigger, confirmed=confirmed, keep_local=keep_local)
-    except SyncTokenExpired:
-        _LOGGER.info("Sync token of connection %d expired: full re-list", ctx.id)
-        ctx.store.update_connection(ctx.id, sync_token=None)
-        return await relist(ctx, "relist", confirmed=confirmed, keep_local=keep_local)
+        result = await relist(ctx, trigger, confirmed=confirmed, keep_local=keep_local)
+    else:
+        try:
+            result = await pull_changes(ctx, trigger, confirmed=confirmed,
+                                        keep_local=keep_local)
+        except SyncTokenExpired:
+            _LOGGER.info("Sync token of connection %d expired: full re-list", ctx.id)
+            ctx.store.update_connection(ctx.id, sync_token=None)
+            result = await relist(ctx, "relist", confirmed=confirmed, keep_local=keep_local)
+    if result.paused is None:
+        # The safety valve's held deletions: the admin's decision settles all of them,
+        # otherwise those whose window has passed are applied now.
+        mode = "restore" if keep_local else "all" if confirmed else "due"
+        result.add(await asyncio.to_thread(release_held, ctx, trigger, mode))
+    return result
 
 
 async def pull_changes(ctx: ConnectionContext, trigger: str, *, confirmed: bool = False,

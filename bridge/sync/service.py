@@ -286,6 +286,8 @@ class SyncService:
                 "poll_interval_configured": r.poll_interval,
                 "lag_seconds": (max(0.0, now - stats.oldest_pending_at)
                                 if stats.oldest_pending_at else 0.0),
+                "held_deletions": self.store.held_count(r.id),
+                "restore": self.restore_progress(r.id),
             })
         return out
 
@@ -320,29 +322,53 @@ class SyncService:
         return result.as_dict() if result else {"skipped": True}
 
     async def cancel_pause(self, connection_id: int) -> dict[str, Any]:
-        """The admin cancels a paused pull and keeps the appointments; both sides converge.
+        """The admin cancels a paused pull and keeps the appointments; answers at once.
 
-        Google's pending deletions count as local wins: the pull runs with them turned into
-        ``restore`` outbox rows (committed with the new sync token, so the token moves past the
-        deletions and a crash loses nothing), every other change from Google is applied, the
-        pause is lifted, and the pushes bring the deleted events back on Google under their ids
-        (ledger: ``keep`` on the pull, ``restore`` on the push, trigger ``admin``).  Returns the
-        pull counts (``restored``: appointments kept and queued for Google).
+        The work runs as a background job of the engine
+        (:meth:`~bridge.sync.engine.SyncEngine.start_restore`): Google's pending and held
+        deletions count as local wins — the pull turns them into ``restore`` outbox rows
+        (committed with the new sync token, so the token moves past the deletions and a crash
+        loses nothing), every other change from Google is applied, the pause is lifted, and the
+        restore rows are pushed in batches, bringing the deleted events back on Google under
+        their ids (ledger: ``keep`` on the pull, ``restore`` on the push, trigger ``admin``).
+        Progress: :meth:`restore_progress`.  Returns ``{"started": True}``, or ``skipped``
+        when nothing is paused (``running`` when a job runs already).
         """
         record = self.store.get_connection(connection_id)
+        if (record.state.get("restore") or {}).get("phase") in ("preparing", "running") \
+                and self.engine.restoring(connection_id):
+            return {"skipped": True, "running": True}
         if not record.paused_reason:
             return {"skipped": True}
-        result = await self.engine.pull_connection(connection_id, "admin", confirmed=True,
-                                                   keep_local=True)
-        if result is None:
-            raise BridgeError("Google could not be read now (reconnect needed, busy, or a "
-                              "Google error); the connection stays paused, try again")
-        self.store.update_connection(connection_id, paused_reason=None)
-        _LOGGER.info("Paused pull of connection %d cancelled: %d appointments kept and "
-                     "restored on Google", connection_id, result.restored)
-        self.engine.wake_push()
-        await self.engine.drain(connection_ids=[connection_id])
-        return result.as_dict()
+        if not record.active or record.status != "ok":
+            raise BridgeError("Google cannot be read for this connection now (reconnect "
+                              "needed); the connection stays paused, try again afterwards")
+        self.engine.start_restore(connection_id)
+        _LOGGER.info("Admin cancelled the paused pull of connection %d: restoring in the "
+                     "background", connection_id)
+        return {"started": True}
+
+    def restore_progress(self, connection_id: int) -> dict[str, Any] | None:
+        """The "keep appointments" job: phase, total, done, failed (parked), rate, error.
+
+        ``None`` when no job ever ran.  ``done`` counts the restore pushes finished since the
+        job started (from the outbox), so every sidecar process sees the same figures.
+        """
+        record = self.store.get_connection(connection_id)
+        job = dict(record.state.get("restore") or {})
+        if not job:
+            return None
+        started = float(job.get("started_at") or 0.0)
+        counts = self.store.restore_counts(connection_id, since=started)
+        total = int(job.get("total") or 0)
+        pending, parked = counts.get("pending", 0), counts.get("parked", 0)
+        done = max(0, total - pending - parked) if job.get("phase") != "preparing" else 0
+        end = float(job.get("finished_at") or self.store.clock())
+        rate = done / max(1e-6, end - started) if done and started else 0.0
+        return {"phase": str(job.get("phase") or ""), "total": total, "done": done,
+                "failed": parked, "pending": pending, "rate": round(rate, 1),
+                "error": job.get("error"), "started_at": started or None,
+                "finished_at": job.get("finished_at")}
 
     async def disconnect(self, connection_id: int) -> None:
         """Stop the channel, revoke the token at Google and delete the connection."""

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from bridge.store import SqlStore
 from bridge.store.sync import LedgerEntry
+from bridge.store.valve import HeldDeletion
 from tests.helpers import parsed
 
 from .conftest import csrf_of, login
@@ -121,3 +122,35 @@ async def test_feed_create_copy_revoke_rotate(client: Client, admin_store: SqlSt
     resp = await client.post("/admin/feeds/nobody/none", data={"csrf_token": token,
                                                               "privacy": "busy"})
     assert resp.status == 404
+
+
+async def test_status_page_shows_restore_progress_and_held_deletions(
+        client: Client, admin_store: SqlStore) -> None:
+    cid = _connect(admin_store)  # stays paused: no engine touches it
+    started = admin_store.clock() - 5
+    admin_store.update_connection_state(cid, {"restore": {"phase": "running", "total": 5,
+                                                          "started_at": started}})
+    for n in range(4):  # four still waiting: one of five done
+        admin_store.enqueue_push(cid, f"uid-{n}", f"uid-{n}.ics", "restore")
+    admin_store.hold_deletions(cid, [HeldDeletion("uid-held", "evt-held", '"e1"',
+                                                  admin_store.clock())])
+    assert (await login(client)).status == 303
+    html = await (await client.get(f"/admin/sync/{CAL}",
+                                   headers={"Accept-Language": "en"})).text()
+    assert 'id="restore-progress"' in html
+    assert "1 of 5 appointments restored in Google." in html
+    assert re.search(r'id="held-deletions">1<', html)
+    assert "1 of 5 restored, 0 failed" in html
+    html = await (await client.get(f"/admin/sync/{CAL}",
+                                   headers={"Accept-Language": "de-DE"})).text()
+    assert "Die behaltenen Termine werden in Google wiederhergestellt" in html
+    assert "1 von 5 Terminen in Google wiederhergestellt." in html
+    assert "Zurückgehaltene Löschungen aus Google" in html
+    assert "1 von 5 wiederhergestellt, 0 fehlgeschlagen" in html
+    # Finished (rows from before this job do not count): the figures stay in the facts.
+    now = admin_store.clock() + 1
+    admin_store.update_connection_state(cid, {"restore": {
+        "phase": "done", "total": 4, "started_at": now, "finished_at": now + 2}})
+    html = await (await client.get(f"/admin/sync/{CAL}",
+                                   headers={"Accept-Language": "en"})).text()
+    assert 'id="restore-progress"' not in html and "4 of 4 restored, 0 failed" in html

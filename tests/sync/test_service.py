@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -41,13 +42,24 @@ async def _paused_with_deletions(h: Harness) -> list[str]:
     return victims
 
 
+async def _restored(h: Harness) -> None:
+    """Wait for the background restore job of "cancel, keep appointments"."""
+    task = h.engine.restore_task(h.connection_id)
+    assert task is not None
+    await asyncio.wait_for(task, 60)
+
+
 async def test_cancel_pause_keeps_local_and_restores_google(h: Harness) -> None:
     victims = await _paused_with_deletions(h)
     # Another change from Google in the same pull is still applied.
     new = h.emu.hooks.external_change(ALICE, "insert", event=gevent("New on Google", day=20))
     before = {uid: item.text for uid, item in h.local().items()}
-    counts = await _service(h).cancel_pause(h.connection_id)
-    assert counts["restored"] == 8 and counts["created"] == 1
+    service = _service(h)
+    assert await service.cancel_pause(h.connection_id) == {"started": True}
+    await _restored(h)
+    progress = service.restore_progress(h.connection_id)
+    assert progress is not None
+    assert (progress["phase"], progress["total"], progress["done"]) == ("done", 8, 8)
     record = h.store.get_connection(h.connection_id)
     assert record.paused_reason is None
     local = h.local()
@@ -81,8 +93,10 @@ async def test_cancel_pause_after_google_listed_nothing(h: Harness) -> None:
     h.emu.hooks.advance_clock(40 * 86400)  # tombstones gone from a full list
     await h.pull()
     assert h.store.get_connection(h.connection_id).paused_reason
-    counts = await _service(h).cancel_pause(h.connection_id)
-    assert counts["restored"] == 3
+    service = _service(h)
+    assert await service.cancel_pause(h.connection_id) == {"started": True}
+    await _restored(h)
+    assert (service.restore_progress(h.connection_id) or {})["total"] == 3
     assert sorted(h.google_masters()) == ids and len(h.local()) == 3
     await h.sync()
     assert len(h.local()) == 3 and sorted(h.google_masters()) == ids
