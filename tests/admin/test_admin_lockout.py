@@ -182,7 +182,7 @@ def dav_auth(admin_store: SqlStore, tmp_path: Any) -> Iterator[Any]:
     """The Radicale auth plugin on the admin test store."""
     from radicale_plugins.auth import Auth
     from radicale_plugins.server import build_configuration
-    from radicale_plugins.shared import register_store, unregister_store
+    from radicale_plugins.store_registry import register_store, unregister_store
     from tests.caldav.caldav_support import settings_for
 
     url = admin_store.engine.url.render_as_string(hide_password=False)

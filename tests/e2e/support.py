@@ -375,7 +375,7 @@ class Bridge:
         wait_until(ready, timeout, "CalDAV and the sidecar to accept requests", interval=0.1)
 
     def close(self) -> None:
-        from radicale_plugins.shared import unregister_store
+        from radicale_plugins.store_registry import unregister_store
 
         if self.proc is not None:
             self.stop_process(check=False)
