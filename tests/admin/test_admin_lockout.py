@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 import bridge.passwords
-from bridge.admin.common import ADMIN
+from bridge.admin.pages import ADMIN
 from bridge.store import SqlStore, open_store
 from bridge.store.logins import AttemptKey, LoginPolicy
 from tests.admin.conftest import ADMIN_PASSWORD, login
