@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.config import Settings
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, EmulatorMissing
 
 if TYPE_CHECKING:
     from bridge.store import SqlStore
@@ -83,8 +83,11 @@ def start_demo(
 ) -> tuple[Settings, Callable[[], None]]:
     """Start the emulator with the demo seed on ``127.0.0.1:port`` (0: any free port); returns
     (settings pointing at it, stop)."""
-    from bridge.emulator.seed import demo_seed
-    from bridge.emulator.testing import EmulatorServer
+    try:
+        from emulators.google.seed import demo_seed
+        from emulators.google.server import EmulatorServer
+    except ModuleNotFoundError as exc:
+        raise EmulatorMissing(exc) from exc
 
     emit: Callable[[str], None] = out or (lambda line: print(line, flush=True))
     seed: dict[str, Any] = demo_seed()

@@ -16,6 +16,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "DuplicateUid",
+    "EmulatorMissing",
     "EtagMismatch",
     "GoogleAuthError",
     "GoogleError",
@@ -153,3 +154,11 @@ class GoogleTransient(GoogleError):
 
 class SyncTokenExpired(GoogleError):
     """410 ``fullSyncRequired``: the stored sync token must be dropped."""
+
+
+class EmulatorMissing(BridgeError):
+    """The ``emulators`` extra is not installed (``google-emulator``, ``serve --demo``)."""
+
+    def __init__(self, exc: ModuleNotFoundError) -> None:
+        super().__init__(f"the Google emulator is not installed (no module named {exc.name!r}); "
+                         "install the 'emulators' extra: pip install -e '.[emulators]'")

@@ -24,7 +24,7 @@ from radicale import auth as radicale_auth
 from bridge.model import User
 from bridge.names import InvalidName, check_user_name
 from bridge.passwords import check_password, upgraded_hash
-from radicale_plugins.shared import store_for
+from radicale_plugins.store_registry import store_for
 
 __all__ = ["CACHE_SECONDS", "USER_SECONDS", "Auth"]
 

@@ -22,7 +22,7 @@ from radicale import pathutils
 from radicale import rights as radicale_rights
 
 from radicale_plugins.aliases import alias_target, is_alias_name
-from radicale_plugins.shared import store_for
+from radicale_plugins.store_registry import store_for
 
 __all__ = ["ALIAS_RIGHTS", "CACHE_SECONDS", "Rights"]
 

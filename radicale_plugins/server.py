@@ -26,7 +26,7 @@ from radicale.app import Application
 from bridge.config import Settings
 from bridge.store import SqlStore
 from radicale_plugins.guard import RAW_CHUNKED, Guard, WSGIApp
-from radicale_plugins.shared import register_store
+from radicale_plugins.store_registry import register_store
 
 __all__ = ["DavServer", "build_application", "build_configuration"]
 

@@ -39,7 +39,7 @@ from radicale_plugins.collection import (
     timezone_of,
 )
 from radicale_plugins.items import OccurrenceCache, Prefilter, parse_upload, to_item
-from radicale_plugins.shared import store_for
+from radicale_plugins.store_registry import store_for
 
 __all__ = ["PLUGIN_CONFIG_SCHEMA", "Storage"]
 

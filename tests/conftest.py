@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from bridge.emulator.testing import EmulatorServer, basic_seed
 from bridge.store import SqlStore, open_store
+from emulators.google.server import EmulatorServer, basic_seed
 
 PG_URL = os.environ.get(
     "TERMIN_BRIDGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -16,7 +16,8 @@ import logging
 
 from aiohttp import web
 
-from bridge.admin.common import (
+from bridge.admin.i18n import LANGUAGES, translator
+from bridge.admin.pages import (
     ADMIN,
     SESSION,
     form_data,
@@ -25,7 +26,6 @@ from bridge.admin.common import (
     session_of,
     store_of,
 )
-from bridge.admin.i18n import LANGUAGES, translator
 from bridge.admin.redirects import safe_next
 from bridge.passwords import check_password, upgraded_hash
 from bridge.store.logins import AttemptKey

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bridge.admin.common import (
+from bridge.admin.i18n import translator
+from bridge.admin.pages import (
     calendar_or_404,
     flash,
     form_data,
@@ -27,7 +28,6 @@ from bridge.admin.common import (
     settings_of,
     store_of,
 )
-from bridge.admin.i18n import translator
 from bridge.admin.syncapi import calendar_url, service_of
 from bridge.errors import BridgeError, GoogleError, NotFound
 from bridge.google.auth import FlowError

@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.admin.common import (
+from bridge.admin.i18n import translator
+from bridge.admin.pages import (
     calendar_or_404,
     flash,
     form_data,
@@ -22,7 +23,6 @@ from bridge.admin.common import (
     settings_of,
     store_of,
 )
-from bridge.admin.i18n import translator
 from bridge.errors import NotFound
 from bridge.feeds.urls import feed_url, webcal_url
 from bridge.store.feeds import PRIVACY_LEVELS, Feed, InvalidFeedSettings

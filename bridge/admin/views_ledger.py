@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.admin.common import flash, form_data, lang_of, render, see_other, store_of
 from bridge.admin.i18n import translator
+from bridge.admin.pages import flash, form_data, lang_of, render, see_other, store_of
 from bridge.admin.syncapi import service_of
 from bridge.errors import BridgeError, NotFound
 from bridge.model import ItemRecord

@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.admin.common import (
+from bridge.admin.i18n import translator
+from bridge.admin.pages import (
     DASH,
     calendar_or_404,
     flash,
@@ -25,7 +26,6 @@ from bridge.admin.common import (
     see_other,
     store_of,
 )
-from bridge.admin.i18n import translator
 from bridge.admin.syncapi import (
     CalendarStatus,
     calendar_status,

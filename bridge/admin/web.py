@@ -26,9 +26,9 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.admin import views_auth, views_connect, views_feeds, views_ledger, views_sync
-from bridge.admin.common import ADMIN, SESSION, AdminContext, lang_of
 from bridge.admin.csrf import csrf_problem
 from bridge.admin.i18n import translate
+from bridge.admin.pages import ADMIN, SESSION, AdminContext, lang_of
 from bridge.admin.sessions import SessionManager
 from bridge.web.keys import SETTINGS, STORE
 

@@ -22,18 +22,6 @@ from typing import Any
 from aiohttp import web
 from icalendar import Calendar
 
-from bridge.api.common import (
-    calendar_for,
-    check,
-    item_for,
-    json_response,
-    now_utc,
-    query_instant,
-    query_int,
-    read_json,
-    store_of,
-    zone_of,
-)
 from bridge.api.model import (
     AppointmentChange,
     FieldError,
@@ -45,6 +33,18 @@ from bridge.api.model import (
     parse_change,
 )
 from bridge.api.problems import ApiProblem
+from bridge.api.request import (
+    calendar_for,
+    check,
+    item_for,
+    json_response,
+    now_utc,
+    query_instant,
+    query_int,
+    read_json,
+    store_of,
+    zone_of,
+)
 from bridge.errors import DuplicateUid, EtagMismatch, InvalidICalendar, NotFound
 from bridge.ical.recurrence import occurs
 from bridge.ical.validate import TIMESTAMP_MAX, TIMESTAMP_MIN, parse_resource

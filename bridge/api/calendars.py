@@ -8,7 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.api.common import (
+from bridge.api.model import FieldError, appointment_id, uid_from_id
+from bridge.api.problems import ApiProblem
+from bridge.api.request import (
     API_KEY,
     MAX_DB_INT,
     calendar_for,
@@ -25,8 +27,6 @@ from bridge.api.common import (
     store_of,
     zone_of,
 )
-from bridge.api.model import FieldError, appointment_id, uid_from_id
-from bridge.api.problems import ApiProblem
 from bridge.availability import (
     Availability,
     AvailabilityOptions,

@@ -4,7 +4,7 @@ The API is a sub-application with three middlewares, outermost first: errors (ev
 becomes ``application/problem+json``; unexpected ones are logged and answered 500 without
 details), authentication (``Authorization: Bearer <key>``; ``GET`` needs the read scope,
 everything else write or admin; the OpenAPI document is public; which calendars a key reaches is
-checked by :func:`~bridge.api.common.calendar_for`), and idempotency (a ``POST`` with an
+checked by :func:`~bridge.api.request.calendar_for`), and idempotency (a ``POST`` with an
 ``Idempotency-Key`` is answered once and replayed for 24 hours; the same key with another
 request is refused with 422, one still running with 409).
 """
@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bridge.api import appointments, calendars
-from bridge.api.common import API_KEY, json_response, store_of
 from bridge.api.model import FieldError, ValidationFailed
 from bridge.api.openapi import openapi_document
 from bridge.api.problems import ApiProblem, problem_response
+from bridge.api.request import API_KEY, json_response, store_of
 from bridge.store.api import Access, ApiKey
 
 __all__ = ["API_KEY", "PREFIX", "create_api", "setup"]

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from bridge.errors import ConfigError, ConfigProblem
+from bridge.errors import ConfigError, ConfigProblem, EmulatorMissing
 
 __all__ = ["handler", "register"]
 
@@ -21,7 +21,7 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def _load_seed(path: str | None) -> dict[str, Any]:
-    from bridge.emulator.seed import demo_seed
+    from emulators.google.seed import demo_seed
 
     if path is None:
         return demo_seed()
@@ -40,9 +40,12 @@ def handler(args: argparse.Namespace) -> int:
     """Serve the emulator until Ctrl-C or SIGTERM (it needs no settings and no store)."""
     from aiohttp import web
 
-    from bridge.emulator.app import create_app
-    from bridge.emulator.seed import SeedError, apply_seed
-    from bridge.emulator.state import EmulatorState
+    try:
+        from emulators.google.app import create_app
+        from emulators.google.seed import SeedError, apply_seed
+        from emulators.google.state import EmulatorState
+    except ModuleNotFoundError as exc:
+        raise EmulatorMissing(exc) from exc
 
     seed = _load_seed(args.seed)
     try:
@@ -51,7 +54,7 @@ def handler(args: argparse.Namespace) -> int:
     except (SeedError, ValueError) as exc:
         raise ConfigError([ConfigProblem("--seed", args.seed or "demo seed", str(exc))]) from exc
     if args.state and Path(args.state).exists():
-        from bridge.emulator.seed import load_state
+        from emulators.google.seed import load_state
 
         try:
             load_state(json.loads(Path(args.state).read_text(encoding="utf-8")))

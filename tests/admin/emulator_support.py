@@ -6,7 +6,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from bridge.emulator.testing import ALICE, BOB, CLIENT_ID, CLIENT_SECRET, EmulatorServer
+from emulators.google.server import ALICE, BOB, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 
 __all__ = ["emulator_google_settings", "follow_consent", "seed_for"]
 

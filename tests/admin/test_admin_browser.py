@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bridge.emulator.testing import ALICE, EmulatorServer
 from bridge.store import SqlStore
 from bridge.web.app import create_app
+from emulators.google.server import ALICE, EmulatorServer
 from tests.helpers import parsed
 
 from .conftest import ADMIN_PASSWORD, make_settings

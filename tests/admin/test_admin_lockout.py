@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 import bridge.passwords
-from bridge.admin.common import ADMIN
+from bridge.admin.pages import ADMIN
 from bridge.store import SqlStore, open_store
 from bridge.store.logins import AttemptKey, LoginPolicy
 from tests.admin.conftest import ADMIN_PASSWORD, login
@@ -182,7 +182,7 @@ def dav_auth(admin_store: SqlStore, tmp_path: Any) -> Iterator[Any]:
     """The Radicale auth plugin on the admin test store."""
     from radicale_plugins.auth import Auth
     from radicale_plugins.server import build_configuration
-    from radicale_plugins.shared import register_store, unregister_store
+    from radicale_plugins.store_registry import register_store, unregister_store
     from tests.caldav.caldav_support import settings_for
 
     url = admin_store.engine.url.render_as_string(hide_password=False)

@@ -12,9 +12,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from bridge.emulator.testing import ALICE, BOB, EmulatorServer
 from bridge.store import SqlStore, schema
 from bridge.web.app import create_app
+from emulators.google.server import ALICE, BOB, EmulatorServer
 
 from .conftest import csrf_of, login, make_settings
 from .emulator_support import SHARED, emulator_google_settings, follow_consent, seed_for

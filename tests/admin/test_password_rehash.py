@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 
 from bridge.passwords import needs_rehash, verify_password
 from bridge.store import SqlStore
-from radicale_plugins.shared import unregister_store
+from radicale_plugins.store_registry import unregister_store
 from tests.caldav.caldav_support import make_dav, password
 
 from .conftest import ADMIN_PASSWORD, login

@@ -19,7 +19,7 @@ from bridge.passwords import hash_password
 from bridge.store import SqlStore, open_store
 from radicale_plugins.guard import WSGIApp
 from radicale_plugins.server import DavServer, build_application, build_configuration
-from radicale_plugins.shared import register_store
+from radicale_plugins.store_registry import register_store
 
 ROLES = {"alice": "staff", "bob": "staff", "carol": "staff", "boss": "admin"}
 _HASHES: dict[str, str] = {}

@@ -9,7 +9,7 @@ import pytest
 
 from bridge.store import open_store
 from radicale_plugins.server import DavServer
-from radicale_plugins.shared import unregister_store
+from radicale_plugins.store_registry import unregister_store
 from tests.caldav.caldav_support import FAST, Dav, Served, make_dav, populate, settings_for
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bridge.google.mapping import ical_to_google
-from radicale_plugins.shared import unregister_store
+from radicale_plugins.store_registry import unregister_store
 from tests.caldav.caldav_support import (
     FAST,
     Dav,

@@ -135,7 +135,7 @@ def test_example_ini_runs_stock_radicale_on_the_store(sqlite_url: str, tmp_path:
         assert resp.status == 207 and "Work" in resp.text
         assert client.request("GET", "/bob/private/").status == 403
     finally:
-        from radicale_plugins.shared import unregister_store
+        from radicale_plugins.store_registry import unregister_store
 
         unregister_store(sqlite_url)
         store.close()

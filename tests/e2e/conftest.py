@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.emulator.testing import EmulatorServer
+from emulators.google.server import EmulatorServer
 from tests.e2e.support import Bridge, SmtpSink
 
 MakeBridge = Callable[..., Bridge]

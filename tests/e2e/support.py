@@ -1,7 +1,7 @@
 """The whole product as a business runs it, for the end-to-end tests.
 
 :class:`Bridge` writes a real ``bridge.toml`` (free ports, ``[google]`` pointing at an offline
-:class:`~bridge.emulator.testing.EmulatorServer`, ``[notifications]`` at an aiosmtpd server),
+:class:`~emulators.google.server.EmulatorServer`, ``[notifications]`` at an aiosmtpd server),
 opens the store the way every command does (:func:`bridge.bootstrap.open_settings_store`) and runs
 CalDAV + sidecar either in a thread (``bridge.runner.run``) or as a ``termin-bridge serve``
 subprocess.  Tests then talk to it only through what customers and staff use: the ``caldav``
@@ -35,12 +35,12 @@ from aiosmtpd.controller import Controller
 
 from bridge.bootstrap import load_settings, open_settings_store
 from bridge.config import Settings, with_secret_key
-from bridge.emulator.testing import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 from bridge.google.crypto import cipher_from_settings
 from bridge.passwords import hash_password
 from bridge.store import SqlStore
 from bridge.sync.engine import SyncEngine
 from bridge.sync.service import SyncService
+from emulators.google.server import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 
 T = TypeVar("T")
 
@@ -375,7 +375,7 @@ class Bridge:
         wait_until(ready, timeout, "CalDAV and the sidecar to accept requests", interval=0.1)
 
     def close(self) -> None:
-        from radicale_plugins.shared import unregister_store
+        from radicale_plugins.store_registry import unregister_store
 
         if self.proc is not None:
             self.stop_process(check=False)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge.emulator.testing import ALICE
+from emulators.google.server import ALICE
 from tests.e2e.conftest import MakeBridge
 from tests.e2e.support import CAL, TZ, Bridge, HttpResult, google_uid, http, wait_until
 

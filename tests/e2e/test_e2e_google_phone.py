@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bridge.emulator.testing import ALICE
+from emulators.google.server import ALICE
 from tests.e2e.conftest import MakeBridge
 from tests.e2e.support import CAL, STAFF_PASSWORD, TZ, google_uid, wait_until
 

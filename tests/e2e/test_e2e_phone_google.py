@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bridge.emulator.testing import ALICE
+from emulators.google.server import ALICE
 from tests.e2e.conftest import MakeBridge
 from tests.e2e.support import CAL, google_uid, phone_event, wait_until
 

@@ -10,7 +10,7 @@ import threading
 import time
 from collections import Counter
 
-from bridge.emulator.testing import ALICE
+from emulators.google.server import ALICE
 from tests.e2e.conftest import MakeBridge
 from tests.e2e.support import CAL, google_uid, phone_event, wait_until
 

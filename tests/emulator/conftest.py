@@ -7,7 +7,7 @@ from typing import Any
 import googleapiclient.http
 import pytest
 
-from bridge.emulator.testing import ALICE, EmulatorServer
+from emulators.google.server import ALICE, EmulatorServer
 
 
 @pytest.fixture

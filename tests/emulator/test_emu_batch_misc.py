@@ -16,9 +16,9 @@ from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 
 from bridge.cli import build_parser
-from bridge.emulator.seed import SeedError, apply_seed, demo_seed
-from bridge.emulator.state import EmulatorState
-from bridge.emulator.testing import ALICE, EmulatorServer, basic_seed
+from emulators.google.seed import SeedError, apply_seed, demo_seed
+from emulators.google.server import ALICE, EmulatorServer, basic_seed
+from emulators.google.state import EmulatorState
 from tests.emulator.conftest import timed
 
 

@@ -10,7 +10,7 @@ import pytest
 from google_auth_oauthlib.flow import Flow
 from playwright.sync_api import Browser, sync_playwright
 
-from bridge.emulator.testing import ALICE, BOB, REDIRECT_URI, EmulatorServer
+from emulators.google.server import ALICE, BOB, REDIRECT_URI, EmulatorServer
 
 pytestmark = pytest.mark.browser
 EVENTS = "https://www.googleapis.com/auth/calendar.events"

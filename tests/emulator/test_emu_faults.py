@@ -9,7 +9,7 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
-from bridge.emulator.testing import ALICE, EmulatorServer
+from emulators.google.server import ALICE, EmulatorServer
 
 LIST = "calendar.events.list"
 

@@ -9,7 +9,7 @@ import requests
 from google.auth.exceptions import RefreshError
 from googleapiclient.errors import HttpError
 
-from bridge.emulator.testing import (
+from emulators.google.server import (
     ALICE,
     BOB,
     CLIENT_ID,
@@ -185,8 +185,8 @@ def test_invitation_quota(svc: Any, emu: EmulatorServer) -> None:
 
 
 async def test_start_server_in_running_loop() -> None:
-    from bridge.emulator.app import start_server
-    from bridge.emulator.seed import demo_seed
+    from emulators.google.app import start_server
+    from emulators.google.seed import demo_seed
 
     runner, base = await start_server(demo_seed(), config={"auto_consent": True})
     try:

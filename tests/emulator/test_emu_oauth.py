@@ -13,7 +13,7 @@ from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import Flow
 from googleapiclient.errors import HttpError
 
-from bridge.emulator.testing import ALICE, BOB, CLIENT_ID, REDIRECT_URI, EmulatorServer
+from emulators.google.server import ALICE, BOB, CLIENT_ID, REDIRECT_URI, EmulatorServer
 
 EVENTS = "https://www.googleapis.com/auth/calendar.events"
 LIST_RO = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.emulator.testing import ALICE, EmulatorServer, basic_seed
+from emulators.google.server import ALICE, EmulatorServer, basic_seed
 
 OPS = st.lists(
     st.tuples(

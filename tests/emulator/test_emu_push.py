@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from googleapiclient.errors import HttpError
 
-from bridge.emulator.testing import ALICE, EmulatorServer
+from emulators.google.server import ALICE, EmulatorServer
 from tests.emulator.conftest import timed
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from googleapiclient.errors import HttpError
 
-from bridge.emulator.testing import ALICE, EmulatorServer
+from emulators.google.server import ALICE, EmulatorServer
 
 WEEKLY = {
     "summary": "Sprechstunde",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.emulator.testing import ALICE, EmulatorServer
+from emulators.google.server import ALICE, EmulatorServer
 from tests.emulator.conftest import timed
 
 BODY = timed("2030-01-07T09:00:00+01:00", "2030-01-07T10:00:00+01:00", summary="Visit")

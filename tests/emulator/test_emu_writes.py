@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from googleapiclient.errors import HttpError
 
-from bridge.emulator.testing import ALICE, EmulatorServer
+from emulators.google.server import ALICE, EmulatorServer
 from tests.emulator.conftest import timed
 
 BODY = timed("2030-01-07T09:00:00+01:00", "2030-01-07T10:00:00+01:00", summary="Termin")

@@ -42,7 +42,7 @@ from bridge.sync.remote import build_series
 from bridge.web.app import create_app
 from radicale_plugins.guard import RAW_CHUNKED
 from radicale_plugins.server import build_application, build_configuration
-from radicale_plugins.shared import register_store, unregister_store
+from radicale_plugins.store_registry import register_store, unregister_store
 from tests.caldav.caldav_support import (
     PROPFIND_ETAG,
     Dav,

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from bridge.emulator.testing import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 from bridge.google.auth import OAuthEndpoints
 from bridge.google.client import RetryPolicy
 from bridge.google.crypto import TokenCipher
@@ -18,6 +17,7 @@ from bridge.model import ItemRecord
 from bridge.store import SqlStore, href_for_uid, open_store
 from bridge.sync.context import SyncOptions
 from bridge.sync.engine import SyncEngine
+from emulators.google.server import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 
 CAL = "alice/work"
 TZ = "Europe/Berlin"

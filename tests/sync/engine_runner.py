@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bridge.emulator.testing import CLIENT_ID, CLIENT_SECRET
 from bridge.google.auth import OAuthEndpoints
 from bridge.google.client import RetryPolicy
 from bridge.google.crypto import TokenCipher
 from bridge.store import open_store
 from bridge.sync.context import SyncOptions
 from bridge.sync.engine import SyncEngine
+from emulators.google.server import CLIENT_ID, CLIENT_SECRET
 
 SECRET = "test-secret-key-for-sync"
 

@@ -16,7 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from bridge.config import Settings, load
-from bridge.emulator.testing import (
+from bridge.google.auth import FlowError
+from bridge.store import SqlStore, open_store, schema
+from bridge.sync.service import SyncService
+from emulators.google.server import (
     ALICE,
     BOB,
     CLIENT_ID,
@@ -24,9 +27,6 @@ from bridge.emulator.testing import (
     REDIRECT_URI,
     EmulatorServer,
 )
-from bridge.google.auth import FlowError
-from bridge.store import SqlStore, open_store, schema
-from bridge.sync.service import SyncService
 from tests.admin.emulator_support import SHARED, follow_consent, seed_for
 from tests.sync.conftest import CAL, SECRET, TZ, make_engine
 

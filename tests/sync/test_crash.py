@@ -11,8 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bridge.emulator.testing import ALICE, EmulatorServer
 from bridge.store import SqlStore
+from emulators.google.server import ALICE, EmulatorServer
 from tests.sync.conftest import CAL, Harness, connect, gevent, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from typing import Any
 
 from icalendar import Calendar
 
-from bridge.emulator.testing import ALICE
+from emulators.google.server import ALICE
 from tests.sync.conftest import Harness
 
 MEET = {

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bridge.emulator.testing import ALICE, EmulatorServer
 from bridge.errors import GoogleTransient
 from bridge.store import SqlStore
 from bridge.sync.apply import apply_remote
 from bridge.sync.remote import resolve_items
+from emulators.google.server import ALICE, EmulatorServer
 from tests.sync.conftest import Harness, connect, gevent, make_engine
 
 

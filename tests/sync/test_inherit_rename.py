@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from bridge.emulator.testing import ALICE
 from bridge.google.ids import event_id
+from emulators.google.server import ALICE
 from tests.sync.conftest import CAL, TZ, Harness
 from tests.sync.twoway import (
     Phone,

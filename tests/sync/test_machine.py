@@ -16,8 +16,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bridge.emulator.testing import ALICE, EmulatorServer, basic_seed
 from bridge.store import open_store
+from emulators.google.server import ALICE, EmulatorServer, basic_seed
 from tests.sync.conftest import CAL, Harness, connect, gevent, make_engine
 
 NAMES = st.sampled_from(["a", "b", "c", "d", "e"])

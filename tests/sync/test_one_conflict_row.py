@@ -7,9 +7,9 @@ import pytest
 
 from bridge.admin.views_ledger import _conflicts
 from bridge.config import load
-from bridge.emulator.testing import ALICE, CLIENT_ID, CLIENT_SECRET
 from bridge.google.ids import event_id
 from bridge.sync.service import SyncService
+from emulators.google.server import ALICE, CLIENT_ID, CLIENT_SECRET
 from tests.sync.conftest import CAL, SECRET, Harness
 
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bridge.emulator.testing import ALICE
 from bridge.google.ids import event_id
+from emulators.google.server import ALICE
 from tests.sync.conftest import CAL, TZ, Harness
 
 UID = "weekly@termin"

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bridge.emulator.testing import EmulatorServer
 from bridge.google.crypto import TokenCipher
 from bridge.store import SqlStore, open_store
 from bridge.sync.engine import SyncEngine
 from bridge.sync.service import SyncService
+from emulators.google.server import EmulatorServer
 from tests.sync.conftest import SECRET, Harness, connect, endpoints_for, fast_options
 from tests.sync.test_service import _settings
 

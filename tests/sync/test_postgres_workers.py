@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from bridge.emulator.testing import ALICE, EmulatorServer
 from bridge.store import open_store
+from emulators.google.server import ALICE, EmulatorServer
 from tests.sync.conftest import CAL, Harness, connect, make_engine
 from tests.sync.test_crash import _kill, _spawn
 

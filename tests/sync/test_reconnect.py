@@ -16,13 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bridge.emulator.testing import ALICE, REDIRECT_URI, EmulatorServer
 from bridge.google.ids import event_id
 from bridge.google.mapping import ical_to_google
 from bridge.ical import parse_resource
 from bridge.store import SqlStore
 from bridge.sync.engine import SyncEngine
 from bridge.sync.service import SyncService
+from emulators.google.server import ALICE, REDIRECT_URI, EmulatorServer
 from tests.admin.emulator_support import follow_consent, seed_for
 from tests.sync.conftest import CAL, TZ, gevent, ics, make_engine
 from tests.sync.test_connect import _settings

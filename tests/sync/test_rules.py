@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bridge.emulator.testing import ALICE
 from bridge.google.ids import event_id
+from emulators.google.server import ALICE
 from tests.sync.conftest import CAL, Harness, connect, gevent, ics, make_engine
 
 

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from bridge.config import Settings, load
-from bridge.emulator.testing import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 from bridge.errors import BridgeError
 from bridge.google.ids import event_id
 from bridge.sync.service import SyncService
+from emulators.google.server import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 from tests.sync.conftest import CAL, SECRET, Harness, gevent
 
 

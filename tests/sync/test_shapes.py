@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.emulator.testing import ALICE
 from bridge.google.ids import event_id
+from emulators.google.server import ALICE
 from tests.sync.conftest import CAL, TZ, Harness
 
 SERIES = (

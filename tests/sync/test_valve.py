@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bridge.emulator.testing import ALICE, CLIENT_ID, SHARED_CAL, EmulatorServer
 from bridge.google.crypto import TokenCipher
 from bridge.google.ids import event_id
 from bridge.store import SqlStore, open_store
 from bridge.sync.plan import valve_check
 from bridge.sync.service import SyncService
 from bridge.sync.web import SYNC_ENGINE, notifications
+from emulators.google.server import ALICE, CLIENT_ID, SHARED_CAL, EmulatorServer
 from tests.sync.conftest import SECRET, TZ, Harness, connect, gevent, make_engine
 from tests.sync.test_service import _settings
 

@@ -15,11 +15,11 @@ import pytest
 import recurring_ical_events
 from icalendar import Calendar
 
-from bridge.emulator.testing import ALICE, EmulatorServer
 from bridge.passwords import hash_password
 from bridge.store import SqlStore
+from emulators.google.server import ALICE, EmulatorServer
 from radicale_plugins.server import DavServer
-from radicale_plugins.shared import unregister_store
+from radicale_plugins.store_registry import unregister_store
 from tests.caldav.caldav_support import FAST, settings_for
 from tests.sync.conftest import CAL, TZ, Harness, connect, make_engine
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from bridge.availability import Resource, expand_resources
-from bridge.emulator.recurrence import expand
 from bridge.ical.recurrence import normalize_until, occurrences
+from emulators.google.recurrence import expand
 
 _ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "UTC"]
 _DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from bridge.emulator.testing import ALICE, EmulatorServer, basic_seed
 from bridge.google.mapping import (
     google_to_ical,
     ical_to_google,
@@ -15,6 +14,7 @@ from bridge.google.mapping import (
     same_content,
 )
 from bridge.ical.validate import parse_resource
+from emulators.google.server import ALICE, EmulatorServer, basic_seed
 from tests.unit.mapping.mapping_testlib import vcal, vevent
 
 CAL_TZ = "Europe/Berlin"

@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from icalendar import vText
 
-from bridge.emulator.validation import event_properties
 from bridge.google.mapping import google_hash, ical_hash, ical_to_google
 from bridge.google.mapping_extra import (
     MAPPED_FIELDS,
@@ -21,6 +20,7 @@ from bridge.google.mapping_extra import (
     merge_update_body,
     series_extra,
 )
+from emulators.google.validation import event_properties
 from tests.unit.mapping.mapping_testlib import google_echo, vcal, vevent
 
 PROFILE = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,12 +2,12 @@
 
 The unmodified ``google-api-python-client``, ``google-auth`` and ``google-auth-oauthlib`` talk to
 it over HTTP.  Start it with ``termin-bridge google-emulator`` or, in tests, with
-:class:`bridge.emulator.testing.EmulatorServer`; see ``docs/emulator.md``.
+:class:`emulators.google.server.EmulatorServer`; see ``docs/emulator.md``.
 """
 
 from __future__ import annotations
 
-from bridge.emulator.app import create_app
-from bridge.emulator.state import EmulatorState
+from emulators.google.app import create_app
+from emulators.google.state import EmulatorState
 
 __all__ = ["EmulatorState", "create_app"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bridge.emulator import recurrence
-from bridge.emulator.errors import ApiError, bad_request, int_value
-from bridge.emulator.eventlogic import require_role
-from bridge.emulator.paging import (
+from emulators.google import recurrence
+from emulators.google.errors import ApiError, bad_request, int_value
+from emulators.google.eventlogic import require_role
+from emulators.google.paging import (
     Params,
     flag,
     max_results,
@@ -24,9 +24,9 @@ from bridge.emulator.paging import (
     sync_since,
     time_param,
 )
-from bridge.emulator.render import minimal_cancelled, render_event
-from bridge.emulator.state import Calendar, EmulatorState, ListPrefs, PageSnapshot
-from bridge.emulator.timeutil import format_ts, get_zone, parse_event_time, parse_rfc3339
+from emulators.google.render import minimal_cancelled, render_event
+from emulators.google.state import Calendar, EmulatorState, ListPrefs, PageSnapshot
+from emulators.google.timeutil import format_ts, get_zone, parse_event_time, parse_rfc3339
 
 __all__ = [
     "Params",
@@ -244,8 +244,8 @@ def list_instances(
     state: EmulatorState, cal_id: str, event_id: str, params: Params, viewer: str
 ) -> dict[str, Any]:
     """``events.instances``: the instances of one recurring event."""
-    from bridge.emulator.errors import not_found
-    from bridge.emulator.eventlogic import find_target
+    from emulators.google.errors import not_found
+    from emulators.google.eventlogic import find_target
 
     cal = require_role(state, viewer, cal_id, "freeBusyReader")
     role = state.role(viewer, cal.id)

@@ -23,13 +23,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.emulator import eventlogic
-from bridge.emulator.api import full_scope
-from bridge.emulator.errors import ApiError
-from bridge.emulator.knobs import Counters, FaultRule, RateLimit
-from bridge.emulator.seed import SeedError, apply_seed, demo_seed
-from bridge.emulator.timeutil import format_ts, parse_rfc3339
-from bridge.emulator.tokens import STATE_KEY, issue_tokens
+from emulators.google import eventlogic
+from emulators.google.api import full_scope
+from emulators.google.controls import Counters, FaultRule, RateLimit
+from emulators.google.errors import ApiError
+from emulators.google.seed import SeedError, apply_seed, demo_seed
+from emulators.google.timeutil import format_ts, parse_rfc3339
+from emulators.google.tokens import STATE_KEY, issue_tokens
 
 __all__ = ["PREFIX", "add_hook_routes"]
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the admin handlers: app keys, page rendering, flash messages, lookups."""
+"""What every admin page handler uses: app keys, page rendering, flash messages, lookups."""
 
 from __future__ import annotations
 

@@ -15,10 +15,10 @@ import json
 from importlib import resources
 from typing import Any
 
-from bridge.emulator import eventlogic
-from bridge.emulator.api import full_scope
-from bridge.emulator.errors import ApiError
-from bridge.emulator.state import (
+from emulators.google import eventlogic
+from emulators.google.api import full_scope
+from emulators.google.errors import ApiError
+from emulators.google.state import (
     AccessToken,
     Account,
     Calendar,
@@ -30,8 +30,8 @@ from bridge.emulator.state import (
     StoredEvent,
     SyncTokenInfo,
 )
-from bridge.emulator.timeutil import parse_rfc3339
-from bridge.emulator.tokens import issue_tokens
+from emulators.google.timeutil import parse_rfc3339
+from emulators.google.tokens import issue_tokens
 
 __all__ = ["SeedError", "apply_seed", "demo_seed", "dump_state", "load_state"]
 
@@ -44,7 +44,7 @@ class SeedError(ValueError):
 
 def demo_seed() -> dict[str, Any]:
     """The bundled demo seed (one client, two accounts, a few calendars and events)."""
-    text = resources.files("bridge.emulator").joinpath("demo_seed.json").read_text("utf-8")
+    text = resources.files("emulators.google").joinpath("demo_seed.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

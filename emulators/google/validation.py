@@ -11,11 +11,11 @@ import logging
 from functools import cache
 from typing import Any
 
-from bridge.emulator import recurrence
-from bridge.emulator.errors import ApiError, bad_request
-from bridge.emulator.scopes import discovery_document
-from bridge.emulator.state import Calendar
-from bridge.emulator.timeutil import EventTime, format_event_datetime, parse_event_time
+from emulators.google import recurrence
+from emulators.google.errors import ApiError, bad_request
+from emulators.google.scopes import discovery_document
+from emulators.google.state import Calendar
+from emulators.google.timeutil import EventTime, format_event_datetime, parse_event_time
 
 __all__ = [
     "READ_ONLY_FIELDS",

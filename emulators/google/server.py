@@ -2,7 +2,7 @@
 
 Typical use (sync or async tests alike; the server runs in its own thread and event loop)::
 
-    from bridge.emulator.testing import EmulatorServer, basic_seed
+    from emulators.google.server import EmulatorServer, basic_seed
 
     with EmulatorServer(seed=basic_seed()) as emu:
         creds = emu.credentials("alice@example.com", scopes=["calendar"])
@@ -27,8 +27,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.emulator.app import STATE_KEY, create_app
-from bridge.emulator.state import EmulatorState
+from emulators.google.app import STATE_KEY, create_app
+from emulators.google.state import EmulatorState
 
 __all__ = [
     "ALICE",

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bridge.emulator.knobs import Config, Counters, FaultRule, RateLimit
-from bridge.emulator.timeutil import Clock, format_ts
+from emulators.google.controls import Config, Counters, FaultRule, RateLimit
+from emulators.google.timeutil import Clock, format_ts
 
 __all__ = [
     "ROLE_RANK",

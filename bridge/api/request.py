@@ -1,4 +1,4 @@
-"""Helpers shared by the booking-API handlers: lookups, JSON bodies, query parameters."""
+"""Reading a booking-API request (lookups, JSON body, query parameters) and the JSON answer."""
 
 from __future__ import annotations
 

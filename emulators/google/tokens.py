@@ -19,9 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.emulator.api import apply_fault
-from bridge.emulator.errors import ApiError, OAuthError
-from bridge.emulator.state import AccessToken, EmulatorState, OAuthClient, RefreshToken
+from emulators.google.api import apply_fault
+from emulators.google.errors import ApiError, OAuthError
+from emulators.google.state import AccessToken, EmulatorState, OAuthClient, RefreshToken
 
 __all__ = ["STATE_KEY", "issue_tokens", "revoke_handler", "token_handler"]
 

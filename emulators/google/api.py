@@ -20,10 +20,10 @@ from urllib.parse import parse_qs
 
 from multidict import CIMultiDict
 
-from bridge.emulator.errors import ApiError, ResetConnection
-from bridge.emulator.knobs import FaultRule
-from bridge.emulator.scopes import SCOPE_PREFIX, MethodSpec, match_route
-from bridge.emulator.state import AccessToken, EmulatorState
+from emulators.google.controls import FaultRule
+from emulators.google.errors import ApiError, ResetConnection
+from emulators.google.scopes import SCOPE_PREFIX, MethodSpec, match_route
+from emulators.google.state import AccessToken, EmulatorState
 
 __all__ = [
     "HANDLERS",

@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bridge.emulator.state import Calendar
-from bridge.emulator.timeutil import format_event_datetime, parse_event_time
+from emulators.google.state import Calendar
+from emulators.google.timeutil import format_event_datetime, parse_event_time
 
 __all__ = ["minimal_cancelled", "render_event"]
 

@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
-from bridge.emulator.scopes import SCOPE_PREFIX, discovery_document
-from bridge.emulator.state import AuthCode, EmulatorState
-from bridge.emulator.tokens import STATE_KEY
+from emulators.google.scopes import SCOPE_PREFIX, discovery_document
+from emulators.google.state import AuthCode, EmulatorState
+from emulators.google.tokens import STATE_KEY
 
 __all__ = ["CONSENT_PATH", "authorize_handler", "consent_handler"]
 
@@ -37,7 +37,7 @@ _IDENTITY_SCOPES = {
 @cache
 def _templates() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("bridge.emulator", "templates"),
+        loader=jinja2.PackageLoader("emulators.google", "templates"),
         autoescape=True,
     )
 

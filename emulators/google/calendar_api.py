@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bridge.emulator import listing
-from bridge.emulator.api import HANDLERS, ApiResponse, Ctx, json_response
-from bridge.emulator.errors import ApiError, bad_request
-from bridge.emulator.eventlogic import require_role
-from bridge.emulator.paging import Params, flag, max_results, one, page, resume, sync_since
-from bridge.emulator.state import ROLE_RANK, Calendar, EmulatorState, ListPrefs, PageSnapshot
-from bridge.emulator.timeutil import format_event_datetime, format_ts, get_zone, parse_rfc3339
+from emulators.google import listing
+from emulators.google.api import HANDLERS, ApiResponse, Ctx, json_response
+from emulators.google.errors import ApiError, bad_request
+from emulators.google.eventlogic import require_role
+from emulators.google.paging import Params, flag, max_results, one, page, resume, sync_since
+from emulators.google.state import ROLE_RANK, Calendar, EmulatorState, ListPrefs, PageSnapshot
+from emulators.google.timeutil import format_event_datetime, format_ts, get_zone, parse_rfc3339
 
 __all__ = [
     "calendar_list_get",

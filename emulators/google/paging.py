@@ -10,9 +10,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.emulator.errors import ApiError, bad_request
-from bridge.emulator.state import EmulatorState, PageSnapshot
-from bridge.emulator.timeutil import parse_rfc3339
+from emulators.google.errors import ApiError, bad_request
+from emulators.google.state import EmulatorState, PageSnapshot
+from emulators.google.timeutil import parse_rfc3339
 
 __all__ = [
     "Params",

@@ -16,7 +16,7 @@ from typing import Any
 
 from dateutil import rrule
 
-from bridge.emulator.timeutil import (
+from emulators.google.timeutil import (
     EventTime,
     format_event_datetime,
     get_zone,

@@ -17,9 +17,9 @@ from http import HTTPStatus
 
 from multidict import CIMultiDict
 
-from bridge.emulator.api import ApiRequest, ApiResponse, dispatch
-from bridge.emulator.errors import ApiError
-from bridge.emulator.state import EmulatorState
+from emulators.google.api import ApiRequest, ApiResponse, dispatch
+from emulators.google.errors import ApiError
+from emulators.google.state import EmulatorState
 
 __all__ = ["MAX_PARTS", "run_batch"]
 

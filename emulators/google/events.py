@@ -6,10 +6,10 @@ parameters and headers (``If-Match``, ``If-None-Match``) and shape the response.
 
 from __future__ import annotations
 
-from bridge.emulator import eventlogic, listing
-from bridge.emulator.api import HANDLERS, ApiResponse, Ctx, json_response
-from bridge.emulator.errors import not_found
-from bridge.emulator.render import render_event
+from emulators.google import eventlogic, listing
+from emulators.google.api import HANDLERS, ApiResponse, Ctx, json_response
+from emulators.google.errors import not_found
+from emulators.google.render import render_event
 
 __all__ = [
     "events_delete",

@@ -19,16 +19,16 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 # Importing the handler modules registers them in api.HANDLERS.
-from bridge.emulator import calendar_api, events, push  # noqa: F401
-from bridge.emulator.api import ApiRequest, dispatch
-from bridge.emulator.batch import run_batch
-from bridge.emulator.errors import ResetConnection
-from bridge.emulator.hooks import add_hook_routes
-from bridge.emulator.oauth import CONSENT_PATH, authorize_handler, consent_handler
-from bridge.emulator.scopes import discovery_document
-from bridge.emulator.seed import apply_seed, dump_state, load_state
-from bridge.emulator.state import EmulatorState
-from bridge.emulator.tokens import STATE_KEY, revoke_handler, token_handler
+from emulators.google import calendar_api, events, push  # noqa: F401
+from emulators.google.api import ApiRequest, dispatch
+from emulators.google.batch import run_batch
+from emulators.google.errors import ResetConnection
+from emulators.google.hooks import add_hook_routes
+from emulators.google.oauth import CONSENT_PATH, authorize_handler, consent_handler
+from emulators.google.scopes import discovery_document
+from emulators.google.seed import apply_seed, dump_state, load_state
+from emulators.google.state import EmulatorState
+from emulators.google.tokens import STATE_KEY, revoke_handler, token_handler
 
 __all__ = ["STATE_KEY", "create_app", "start_server"]
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import aiohttp
 
-from bridge.emulator.api import HANDLERS, ApiResponse, Ctx, json_response
-from bridge.emulator.errors import ApiError, bad_request, int_value
-from bridge.emulator.eventlogic import require_role
-from bridge.emulator.state import Channel, EmulatorState
-from bridge.emulator.timeutil import format_rfc1123
+from emulators.google.api import HANDLERS, ApiResponse, Ctx, json_response
+from emulators.google.errors import ApiError, bad_request, int_value
+from emulators.google.eventlogic import require_role
+from emulators.google.state import Channel, EmulatorState
+from emulators.google.timeutil import format_rfc1123
 
 __all__ = ["Notifier", "channels_stop", "events_watch", "resource_id"]
 

@@ -15,17 +15,17 @@ import re
 import uuid
 from typing import Any
 
-from bridge.emulator import recurrence
-from bridge.emulator.errors import (
+from emulators.google import recurrence
+from emulators.google.errors import (
     ApiError,
     bad_request,
     forbidden_access_level,
     int_value,
     not_found,
 )
-from bridge.emulator.state import ROLE_RANK, Calendar, EmulatorState, StoredEvent
-from bridge.emulator.timeutil import format_ts
-from bridge.emulator.validation import (
+from emulators.google.state import ROLE_RANK, Calendar, EmulatorState, StoredEvent
+from emulators.google.timeutil import format_ts
+from emulators.google.validation import (
     READ_ONLY_FIELDS,
     check_times,
     clean_body,
