@@ -32,14 +32,19 @@ def dump_ids(ids: Iterable[str] | None) -> str | None:
     return None if ids is None else json.dumps(sorted(set(ids)))
 
 
-def load_ids(raw: str | None) -> tuple[str, ...] | None:
-    """The ids :func:`dump_ids` wrote; ``None`` when absent or unreadable."""
+def _load_json(raw: str | None) -> Any:
+    """The JSON value of ``raw``; ``None`` when absent or unreadable."""
     if raw is None:
         return None
     try:
-        value = json.loads(raw)
+        return json.loads(raw)
     except ValueError:
         return None
+
+
+def load_ids(raw: str | None) -> tuple[str, ...] | None:
+    """The ids :func:`dump_ids` wrote; ``None`` when absent or unreadable."""
+    value = _load_json(raw)
     return tuple(str(v) for v in value) if isinstance(value, list) else None
 
 
@@ -51,12 +56,7 @@ def dump_extra(extra: Mapping[str, Any] | None) -> str | None:
 
 def load_extra(raw: str | None) -> dict[str, Any] | None:
     """The mapping :func:`dump_extra` wrote; ``None`` when absent or unreadable."""
-    if raw is None:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
+    value = _load_json(raw)
     return value if isinstance(value, dict) else None
 
 

@@ -24,12 +24,8 @@ async def linked(h: Harness, uid: str) -> str:
     return event_id(CAL, uid)
 
 
-@pytest.mark.parametrize("first", ["poll", "outbox"])
-async def test_google_edit_then_phone_edit_gives_one_conflict_row(h: Harness, first: str
-                                                                  ) -> None:
-    eid = await linked(h, "both@x")
-    h.emu.hooks.external_change(ALICE, "patch", event_id=eid, event={"summary": "Google"})
-    h.put("both@x", summary="Phone")  # not 2 s older than the Google edit: local wins
+async def _meet_twice(h: Harness, first: str) -> None:
+    """Let the poll and the push both meet the conflict, ``first`` first, then settle."""
     if first == "poll":
         await h.pull()
         await h.push()
@@ -37,6 +33,15 @@ async def test_google_edit_then_phone_edit_gives_one_conflict_row(h: Harness, fi
         await h.push()
         await h.pull()
     await h.sync()
+
+
+@pytest.mark.parametrize("first", ["poll", "outbox"])
+async def test_google_edit_then_phone_edit_gives_one_conflict_row(h: Harness, first: str
+                                                                  ) -> None:
+    eid = await linked(h, "both@x")
+    h.emu.hooks.external_change(ALICE, "patch", event_id=eid, event={"summary": "Google"})
+    h.put("both@x", summary="Phone")  # not 2 s older than the Google edit: local wins
+    await _meet_twice(h, first)
     rows = open_conflicts(h, "both@x")
     assert len(rows) == 1, [(r.trigger, r.detail.get("reason")) for r in rows]
     assert h.google()[eid]["summary"] == "Phone"
@@ -48,13 +53,7 @@ async def test_google_delete_vs_phone_edit_gives_one_conflict_row(h: Harness, fi
     eid = await linked(h, "gone@x")
     h.emu.hooks.external_change(ALICE, "delete", event_id=eid)
     h.put("gone@x", summary="Still on")
-    if first == "poll":
-        await h.pull()
-        await h.push()
-    else:
-        await h.push()
-        await h.pull()
-    await h.sync()
+    await _meet_twice(h, first)
     rows = open_conflicts(h, "gone@x")
     assert len(rows) == 1, [(r.trigger, r.detail.get("reason")) for r in rows]
     assert h.google()[eid]["summary"] == "Still on"
@@ -66,13 +65,7 @@ async def test_phone_delete_vs_google_edit_gives_one_conflict_row(h: Harness, fi
     eid = await linked(h, "back@x")
     h.delete("back@x")
     h.emu.hooks.external_change(ALICE, "patch", event_id=eid, event={"summary": "Kept"})
-    if first == "poll":
-        await h.pull()
-        await h.push()
-    else:
-        await h.push()
-        await h.pull()
-    await h.sync()
+    await _meet_twice(h, first)
     rows = open_conflicts(h, "back@x")
     assert len(rows) == 1, [(r.trigger, r.detail.get("reason")) for r in rows]
     assert "SUMMARY:Kept" in h.local()["back@x"].text
