@@ -1,18 +1,19 @@
 """German and English for the admin page, gettext style: English text is the message id.
 
 The language is the session's choice (the switch in the header), else the best match of
-``Accept-Language``, else English.  :func:`translator` returns the ``_()`` used by templates;
-missing German entries fall back to English, and ``tests/admin`` checks none is missing.
+``Accept-Language``, else English; the admin's session middleware picks it once per request
+and keeps its :class:`Translator` on the request, the ``_()`` of templates and handlers.
+Missing German entries fall back to English, and ``tests/admin`` checks none is missing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bridge.admin.catalog_de import DE
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "negotiate", "translate", "translator"]
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Translator", "negotiate", "translate"]
 
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "en"
@@ -47,10 +48,12 @@ def translate(lang: str, message: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
-def translator(lang: str) -> Callable[..., str]:
-    """The ``_()`` function for templates and handlers in ``lang``."""
+@dataclass(frozen=True)
+class Translator:
+    """The ``_()`` of one language for templates and handlers; ``lang`` names the language."""
 
-    def gettext(message: str, **values: Any) -> str:
-        return translate(lang, message, **values)
+    lang: str
 
-    return gettext
+    def __call__(self, message: str, **values: Any) -> str:
+        """``message`` in this language, with ``{name}`` placeholders filled from ``values``."""
+        return translate(self.lang, message, **values)

@@ -1,19 +1,29 @@
-"""What every admin page handler uses: app keys, page rendering, flash messages, lookups."""
+"""What every admin page handler uses: app keys, page rendering, flash messages, lookups.
+
+A handler that performs one action and sends the browser on with a message has one shape:
+``await act(request, action, to=..., fail=...)`` turns an expected error of the action into an
+error message and a redirect; after it the handler logs what was done and ends with
+``raise await redirect(request, to, message)``.  The page language's
+:class:`~bridge.admin.i18n.Translator` is set once per request by the session middleware
+(:func:`translator_of`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from aiohttp import web
 
 from bridge.admin.csrf import FORM_FIELD
-from bridge.admin.i18n import LANGUAGES, negotiate, translator
+from bridge.admin.i18n import LANGUAGES, Translator
 from bridge.admin.sessions import RequestSession, SessionManager
 from bridge.config import Settings
+from bridge.errors import BridgeError, NotFound
 from bridge.model import Collection
 from bridge.store import SqlStore
 from bridge.store.logins import LoginPolicy
@@ -23,20 +33,30 @@ __all__ = [
     "ADMIN",
     "DASH",
     "SESSION",
+    "TRANSLATOR",
     "AdminContext",
+    "act",
     "calendar_or_404",
     "flash",
     "form_data",
-    "lang_of",
+    "or_404",
+    "redirect",
     "render",
     "see_other",
     "session_of",
+    "translator_of",
 ]
+
+T = TypeVar("T")
 
 # Typed request key where aiohttp has them (3.13+), a plain string before.
 SESSION: Any = (
     web.RequestKey("termin_bridge.admin.session", RequestSession)
     if hasattr(web, "RequestKey") else "termin_bridge.admin.session"
+)
+TRANSLATOR: Any = (
+    web.RequestKey("termin_bridge.admin.translator", Translator)
+    if hasattr(web, "RequestKey") else "termin_bridge.admin.translator"
 )
 
 
@@ -76,11 +96,10 @@ def session_of(request: web.Request) -> RequestSession:
     return session
 
 
-def lang_of(request: web.Request) -> str:
-    """The page language of this request."""
-    session: RequestSession | None = request.get(SESSION)
-    chosen = session.data.get("lang") if session is not None else None
-    return negotiate(request.headers.get("Accept-Language"), chosen)
+def translator_of(request: web.Request) -> Translator:
+    """The ``_()`` of this request's page language (set by the session middleware)."""
+    gettext: Translator = request[TRANSLATOR]
+    return gettext
 
 
 async def form_data(request: web.Request) -> dict[str, str]:
@@ -105,6 +124,44 @@ def see_other(location: str) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(location)
 
 
+async def redirect(
+    request: web.Request, to: str, message: str, kind: str = "ok"
+) -> web.HTTPSeeOther:
+    """Flash ``message`` (already translated) and return the 303 to ``to`` for the caller to
+    raise: ``raise await redirect(request, to, message)``."""
+    await flash(request, message, kind)
+    return see_other(to)
+
+
+async def act(
+    request: web.Request,
+    action: Awaitable[T],
+    *,
+    to: str,
+    errors: tuple[type[Exception], ...] = (BridgeError,),
+    fail: str | None = None,
+) -> T:
+    """Await ``action`` and return its result; on one of ``errors`` flash ``fail`` as an error
+    and send the browser to ``to``.
+
+    ``fail`` is already translated, its ``{reason}`` becomes the error's text; without ``fail``
+    the error's text is the message.
+    """
+    try:
+        return await action
+    except errors as exc:
+        text = fail.format(reason=str(exc)) if fail is not None else str(exc)
+        raise await redirect(request, to, text, "error") from exc
+
+
+async def or_404(action: Awaitable[T]) -> T:
+    """Await ``action``; a :class:`~bridge.errors.NotFound` answers 404."""
+    try:
+        return await action
+    except NotFound as exc:
+        raise web.HTTPNotFound() from exc
+
+
 def _fmt_time(value: float | None, lang: str) -> str:
     if not value:
         return DASH
@@ -112,11 +169,10 @@ def _fmt_time(value: float | None, lang: str) -> str:
     return stamp.strftime("%d.%m.%Y %H:%M:%S" if lang == "de" else "%Y-%m-%d %H:%M:%S")
 
 
-def _fmt_ago(value: float | None, now: float, lang: str) -> str:
+def _fmt_ago(value: float | None, now: float, gettext: Translator) -> str:
     if not value:
         return DASH
     seconds = max(0, int(now - value))
-    gettext = translator(lang)
     if seconds < 90:
         return gettext("{n} s ago", n=seconds)
     if seconds < 5400:
@@ -131,14 +187,15 @@ async def render(
 ) -> web.Response:
     """Render ``template`` with the common context (language, CSRF token, user, flash)."""
     admin = request.config_dict[ADMIN]
-    lang = lang_of(request)
+    gettext = translator_of(request)
+    lang = gettext.lang
     session: RequestSession | None = request.get(SESSION)
     flash_message = None
     if session is not None and "flash" in session.data:
         flash_message = (await admin.sessions.update(session, pop_keys=("flash",))).get("flash")
     now = store_of(request).clock()
     html = admin.templates.get_template(template).render(
-        _=translator(lang),
+        _=gettext,
         lang=lang,
         languages=LANGUAGES,
         csrf_token=session.csrf_token if session is not None else "",
@@ -148,7 +205,7 @@ async def render(
         path=request.path,
         static=admin.static_url,
         fmt_time=lambda v: _fmt_time(v, lang),
-        fmt_ago=lambda v: _fmt_ago(v, now, lang),
+        fmt_ago=lambda v: _fmt_ago(v, now, gettext),
         **context,
     )
     return web.Response(text=html, status=http_status, content_type="text/html", charset="utf-8")

@@ -16,15 +16,15 @@ import logging
 
 from aiohttp import web
 
-from bridge.admin.i18n import LANGUAGES, translator
+from bridge.admin.i18n import LANGUAGES
 from bridge.admin.pages import (
     ADMIN,
     SESSION,
     form_data,
-    lang_of,
     render,
     session_of,
     store_of,
+    translator_of,
 )
 from bridge.admin.redirects import safe_next
 from bridge.passwords import check_password, upgraded_hash
@@ -50,7 +50,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     name = form.get("username", "").strip()[:255]
     password = form.get("password", "")[:1024]
     target = safe_next(form.get("next"))
-    gettext = translator(lang_of(request))
+    gettext = translator_of(request)
     store = store_of(request)
     user = await asyncio.to_thread(store.get_user, name) if name else None
     # Charged before the password is checked, so parallel guesses cannot exceed the limit.

@@ -16,20 +16,20 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bridge.admin.i18n import translator
 from bridge.admin.pages import (
+    act,
     calendar_or_404,
-    flash,
     form_data,
-    lang_of,
+    redirect,
     render,
     see_other,
     session_of,
     settings_of,
     store_of,
+    translator_of,
 )
 from bridge.admin.syncapi import calendar_url, service_of
-from bridge.errors import BridgeError, GoogleError, NotFound
+from bridge.errors import BridgeError, GoogleError
 from bridge.google.auth import FlowError
 from bridge.model import Collection
 from bridge.store.sync import ConnectionRecord
@@ -71,15 +71,11 @@ async def start_connect(request: web.Request) -> web.StreamResponse:
     coll = await calendar_or_404(request)
     service = service_of(request)
     session = session_of(request)
-    try:
-        url = await asyncio.to_thread(
-            service.start_connect, coll.path, session.record.sid_hash,
-            redirect_uri=_redirect_uri(request),
-        )
-    except BridgeError as exc:
-        gettext = translator(lang_of(request))
-        await flash(request, gettext("Cannot connect: {reason}", reason=str(exc)), "error")
-        raise see_other(calendar_url(coll.path)) from exc
+    gettext = translator_of(request)
+    start = asyncio.to_thread(service.start_connect, coll.path, session.record.sid_hash,
+                              redirect_uri=_redirect_uri(request))
+    url = await act(request, start, to=calendar_url(coll.path),
+                    fail=gettext("Cannot connect: {reason}"))
     _LOGGER.info("admin started connecting /%s/ to Google", coll.path)
     raise see_other(url)
 
@@ -106,11 +102,10 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
         _LOGGER.warning("Google connect failed: %s", type(exc).__name__)
         return await _oauth_error(request, "other", str(exc), 502)
     record = await asyncio.to_thread(store_of(request).get_connection, result.connection_id)
-    gettext = translator(lang_of(request))
     if result.reconnected and record.google_calendar_id:
-        await flash(request, gettext("Google is connected again. Queued changes are being "
-                                     "sent now."))
-        raise see_other(calendar_url(record.collection_path))
+        gettext = translator_of(request)
+        raise await redirect(request, calendar_url(record.collection_path), gettext(
+            "Google is connected again. Queued changes are being sent now."))
     raise see_other(calendar_url(record.collection_path, "choose"))
 
 
@@ -148,9 +143,9 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
     chosen = request.query.get("calendar", "")
     choice = next((c for c in _choices(record) if c["id"] == chosen), None)
     if choice is None:
-        gettext = translator(lang_of(request))
-        await flash(request, gettext("Choose one of the listed calendars."), "error")
-        raise see_other(calendar_url(coll.path, "choose"))
+        gettext = translator_of(request)
+        raise await redirect(request, calendar_url(coll.path, "choose"),
+                             gettext("Choose one of the listed calendars."), "error")
     return await render(request, "sync_confirm.html", calendar=coll, record=record,
                         choice=choice, step="confirm")
 
@@ -159,12 +154,9 @@ async def save_choice(request: web.Request) -> web.StreamResponse:
     """``POST .../save``: bind the connection to the chosen calendar, then the preview."""
     coll, record = await _pending_connection(request)
     form = await form_data(request)
-    try:
-        await asyncio.to_thread(service_of(request).choose_calendar, record.id,
-                                form.get("calendar", ""))
-    except BridgeError as exc:
-        await flash(request, str(exc), "error")
-        raise see_other(calendar_url(coll.path, "choose")) from exc
+    await act(request, asyncio.to_thread(service_of(request).choose_calendar, record.id,
+                                         form.get("calendar", "")),
+              to=calendar_url(coll.path, "choose"))
     _LOGGER.info("admin chose the Google calendar of connection %d", record.id)
     raise see_other(calendar_url(coll.path, "preview"))
 
@@ -191,12 +183,9 @@ async def start_import(request: web.Request) -> web.StreamResponse:
     coll, record = await _pending_connection(request)
     form = await form_data(request)
     push_existing = form.get("push_existing") == "1"
-    try:
-        await asyncio.to_thread(service_of(request).start_import, record.id,
-                                push_existing=push_existing)
-    except (BridgeError, NotFound) as exc:
-        await flash(request, str(exc), "error")
-        raise see_other(calendar_url(coll.path, "preview")) from exc
+    await act(request, asyncio.to_thread(service_of(request).start_import, record.id,
+                                         push_existing=push_existing),
+              to=calendar_url(coll.path, "preview"))
     _LOGGER.info("admin started the import of connection %d", record.id)
     raise see_other(calendar_url(coll.path))
 
@@ -206,8 +195,9 @@ async def cancel_setup(request: web.Request) -> web.StreamResponse:
     coll, record = await _pending_connection(request)
     if not record.active:
         await service_of(request).disconnect(record.id)
-        gettext = translator(lang_of(request))
-        await flash(request, gettext("The set-up was cancelled. Nothing was synchronised."))
+        gettext = translator_of(request)
+        raise await redirect(request, calendar_url(coll.path),
+                             gettext("The set-up was cancelled. Nothing was synchronised."))
     raise see_other(calendar_url(coll.path))
 
 

@@ -12,18 +12,17 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.admin.i18n import translator
 from bridge.admin.pages import (
+    act,
     calendar_or_404,
-    flash,
     form_data,
-    lang_of,
+    or_404,
+    redirect,
     render,
-    see_other,
     settings_of,
     store_of,
+    translator_of,
 )
-from bridge.errors import NotFound
 from bridge.feeds.urls import feed_url, webcal_url
 from bridge.store.feeds import PRIVACY_LEVELS, Feed, InvalidFeedSettings
 
@@ -55,20 +54,14 @@ async def create_feed(request: web.Request) -> web.StreamResponse:
     """``POST /admin/feeds/{owner}/{slug}``: create a feed and show its URL once."""
     coll = await calendar_or_404(request)
     form = await form_data(request)
-    gettext = translator(lang_of(request))
+    gettext = translator_of(request)
     privacy = form.get("privacy", "")
     label = form.get("label", "").strip()[:_MAX_LABEL]
     if privacy not in PRIVACY_LEVELS:
-        await flash(request, gettext("Choose a privacy level."), "error")
-        raise see_other("/admin/feeds")
-    try:
-        feed, token = await asyncio.to_thread(
-            store_of(request).create_feed, coll.path, privacy=privacy,
-            label=label,
-        )
-    except InvalidFeedSettings as exc:
-        await flash(request, str(exc), "error")
-        raise see_other("/admin/feeds") from exc
+        raise await redirect(request, "/admin/feeds", gettext("Choose a privacy level."), "error")
+    creating = asyncio.to_thread(store_of(request).create_feed, coll.path, privacy=privacy,
+                                 label=label)
+    feed, token = await act(request, creating, to="/admin/feeds", errors=(InvalidFeedSettings,))
     _LOGGER.info("admin created feed %d on %s (%s)", feed.id, coll.path, privacy)
     return await render(request, "feed_created.html", calendar=coll,
                         **_created(request, feed, token))
@@ -88,10 +81,7 @@ async def _feed_or_404(request: web.Request) -> Feed:
 async def rotate_feed(request: web.Request) -> web.StreamResponse:
     """``POST /admin/feeds/id/{feed_id}/rotate``: a new URL; the old one stops working."""
     feed = await _feed_or_404(request)
-    try:
-        feed, token = await asyncio.to_thread(store_of(request).rotate_feed, feed.id)
-    except NotFound as exc:
-        raise web.HTTPNotFound() from exc
+    feed, token = await or_404(asyncio.to_thread(store_of(request).rotate_feed, feed.id))
     coll = await asyncio.to_thread(store_of(request).get_collection, feed.collection_path)
     _LOGGER.info("admin rotated feed %d", feed.id)
     return await render(request, "feed_created.html", calendar=coll,
@@ -103,9 +93,8 @@ async def revoke_feed(request: web.Request) -> web.StreamResponse:
     feed = await _feed_or_404(request)
     await asyncio.to_thread(store_of(request).revoke_feed, feed.id)
     _LOGGER.info("admin revoked feed %d", feed.id)
-    gettext = translator(lang_of(request))
-    await flash(request, gettext("Feed revoked: its URL no longer works."))
-    raise see_other("/admin/feeds")
+    gettext = translator_of(request)
+    raise await redirect(request, "/admin/feeds", gettext("Feed revoked: its URL no longer works."))
 
 
 def add_routes(admin: web.Application) -> None:

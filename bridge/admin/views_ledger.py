@@ -14,10 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.admin.i18n import translator
-from bridge.admin.pages import flash, form_data, lang_of, render, see_other, store_of
+from bridge.admin.pages import act, form_data, or_404, redirect, render, store_of, translator_of
 from bridge.admin.syncapi import service_of
-from bridge.errors import BridgeError, NotFound
+from bridge.errors import NotFound
 from bridge.model import ItemRecord
 from bridge.store import SqlStore
 from bridge.store.sync import LedgerRecord
@@ -134,22 +133,18 @@ async def resolve(request: web.Request) -> web.StreamResponse:
     """``POST /admin/conflicts/{id}``: keep the winner (accept) or bring back the loser."""
     form = await form_data(request)
     keep = form.get("keep", "")
-    gettext = translator(lang_of(request))
+    gettext = translator_of(request)
     if keep not in ("winner", "loser"):
         raise web.HTTPBadRequest(text="keep must be winner or loser")
-    try:
-        await asyncio.to_thread(service_of(request).resolve_conflict,
-                                int(request.match_info["ledger_id"]),
-                                "winner" if keep == "winner" else "loser")
-    except NotFound as exc:
-        raise web.HTTPNotFound() from exc
-    except BridgeError as exc:
-        await flash(request, str(exc), "error")
-        raise see_other("/admin/conflicts") from exc
+    to = "/admin/conflicts"
+    resolving = asyncio.to_thread(service_of(request).resolve_conflict,
+                                  int(request.match_info["ledger_id"]),
+                                  "winner" if keep == "winner" else "loser")
+    # A conflict that does not exist is a 404, not a message (or_404 before act's BridgeError).
+    await act(request, or_404(resolving), to=to)
     _LOGGER.info("admin resolved conflict %s keeping the %s", request.match_info["ledger_id"],
                  keep)
-    await flash(request, gettext("Conflict resolved."))
-    raise see_other("/admin/conflicts")
+    raise await redirect(request, to, gettext("Conflict resolved."))
 
 
 def _ledger_rows(

@@ -15,16 +15,17 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.admin.i18n import translator
+from bridge.admin.i18n import Translator
 from bridge.admin.pages import (
     DASH,
+    act,
     calendar_or_404,
-    flash,
     form_data,
-    lang_of,
+    redirect,
     render,
     see_other,
     store_of,
+    translator_of,
 )
 from bridge.admin.syncapi import (
     CalendarStatus,
@@ -34,7 +35,6 @@ from bridge.admin.syncapi import (
     push_channels_enabled,
     service_of,
 )
-from bridge.errors import BridgeError, GoogleError
 from bridge.model import Collection
 
 __all__ = ["add_routes"]
@@ -61,7 +61,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
 _PHASES = {"running": "importing", "done": "finished", "failed": "failed"}
 
 
-def _progress(service: Any, connection_id: int, lang: str) -> dict[str, Any]:
+def _progress(service: Any, connection_id: int, gettext: Translator) -> dict[str, Any]:
     """Import progress for the page and the JSON endpoint (counts, percent, ETA)."""
     data = service.import_progress(connection_id)
     seen = int(data.get("seen") or 0)
@@ -75,7 +75,7 @@ def _progress(service: Any, connection_id: int, lang: str) -> dict[str, Any]:
         percent = min(99.0, 100.0 * seen / max(1, int(total)))
     eta = data.get("eta_seconds")
     return {
-        "phase": phase, "phase_label": translator(lang)(_PHASES.get(phase, phase)),
+        "phase": phase, "phase_label": gettext(_PHASES.get(phase, phase)),
         "finished": finished, "seen": seen,
         "total": int(total) if total else None,
         "created": int(data.get("created") or 0), "updated": int(data.get("updated") or 0),
@@ -108,7 +108,7 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
     progress = None
     if status.record is not None and status.record.state.get("import"):
         progress = await asyncio.to_thread(_progress, service_of(request), status.record.id,
-                                       lang_of(request))
+                                           translator_of(request))
     template = "sync_import.html" if status.stage == "importing" else "sync_status.html"
     return await render(request, template, calendar=coll, status=status, record=status.record,
                         progress=progress, channels=push_channels_enabled(request),
@@ -121,7 +121,8 @@ async def progress_json(request: web.Request) -> web.StreamResponse:
     record = await asyncio.to_thread(store_of(request).connection_for_collection, coll.path)
     if record is None:
         raise web.HTTPNotFound()
-    data = await asyncio.to_thread(_progress, service_of(request), record.id, lang_of(request))
+    data = await asyncio.to_thread(_progress, service_of(request), record.id,
+                                   translator_of(request))
     return web.json_response(data, headers={"Cache-Control": "no-store"})
 
 
@@ -136,29 +137,27 @@ async def _active(request: web.Request) -> tuple[Collection, int]:
 async def sync_now(request: web.Request) -> web.StreamResponse:
     """``POST .../sync-now``: pull now and send what is queued."""
     coll, cid = await _active(request)
-    gettext = translator(lang_of(request))
-    try:
-        results = await service_of(request).sync_now(cid)
-    except (GoogleError, BridgeError) as exc:
-        await flash(request, gettext("Sync failed: {reason}", reason=str(exc)), "error")
-        raise see_other(calendar_url(coll.path)) from exc
+    gettext = translator_of(request)
+    to = calendar_url(coll.path)
+    results = await act(request, service_of(request).sync_now(cid), to=to,
+                        fail=gettext("Sync failed: {reason}"))
     counts = results.get(cid) or {}
     if counts.get("skipped"):
-        await flash(request, gettext("Nothing was pulled: the connection is paused, needs a "
-                                     "reconnect or is busy. See below."), "warn")
-    else:
-        await flash(request, gettext(
-            "Synchronised: {created} new, {updated} changed, {deleted} deleted from Google.",
-            created=counts.get("created", 0), updated=counts.get("updated", 0),
-            deleted=counts.get("deleted", 0)))
-    raise see_other(calendar_url(coll.path))
+        raise await redirect(request, to, gettext(
+            "Nothing was pulled: the connection is paused, needs a reconnect or is busy. "
+            "See below."), "warn")
+    raise await redirect(request, to, gettext(
+        "Synchronised: {created} new, {updated} changed, {deleted} deleted from Google.",
+        created=counts.get("created", 0), updated=counts.get("updated", 0),
+        deleted=counts.get("deleted", 0)))
 
 
 async def set_interval(request: web.Request) -> web.StreamResponse:
     """``POST .../interval``: the poll interval of this connection (minutes; empty = default)."""
     coll, cid = await _active(request)
     form = await form_data(request)
-    gettext = translator(lang_of(request))
+    gettext = translator_of(request)
+    to = calendar_url(coll.path)
     raw = form.get("minutes", "").strip()
     seconds: int | None = None
     if raw:
@@ -167,77 +166,62 @@ async def set_interval(request: web.Request) -> web.StreamResponse:
             seconds = round(minutes * 60) if math.isfinite(minutes) else -1
         except ValueError:
             seconds = -1
-    try:
-        await asyncio.to_thread(service_of(request).set_poll_interval, cid, seconds)
-    except BridgeError as exc:
-        await flash(request, gettext("The interval must be between 1 minute and 24 hours."),
-                    "error")
-        raise see_other(calendar_url(coll.path)) from exc
-    await flash(request, gettext("Sync interval saved."))
-    raise see_other(calendar_url(coll.path))
+    await act(request, asyncio.to_thread(service_of(request).set_poll_interval, cid, seconds),
+              to=to, fail=gettext("The interval must be between 1 minute and 24 hours."))
+    raise await redirect(request, to, gettext("Sync interval saved."))
 
 
 async def confirm_pause(request: web.Request) -> web.StreamResponse:
     """``POST .../pause/confirm``: apply the pull the safety valve held back, and resume."""
     coll, cid = await _active(request)
-    gettext = translator(lang_of(request))
-    try:
-        await service_of(request).confirm_pause(cid)
-    except (GoogleError, BridgeError) as exc:
-        await flash(request, gettext("Sync failed: {reason}", reason=str(exc)), "error")
-        raise see_other(calendar_url(coll.path)) from exc
+    gettext = translator_of(request)
+    to = calendar_url(coll.path)
+    await act(request, service_of(request).confirm_pause(cid), to=to,
+              fail=gettext("Sync failed: {reason}"))
     _LOGGER.info("admin confirmed the paused pull of connection %d", cid)
-    await flash(request, gettext("Confirmed: the changes from Google were applied and the sync "
-                                 "runs again."))
-    raise see_other(calendar_url(coll.path))
+    raise await redirect(request, to, gettext(
+        "Confirmed: the changes from Google were applied and the sync runs again."))
 
 
 async def cancel_pause(request: web.Request) -> web.StreamResponse:
     """``POST .../pause/cancel``: keep the appointments; answers at once, the restore into
     Google runs as a background job whose progress the status page shows."""
     coll, cid = await _active(request)
-    gettext = translator(lang_of(request))
-    try:
-        answer = await service_of(request).cancel_pause(cid)
-    except BridgeError as exc:
-        await flash(request, gettext("Sync failed: {reason}", reason=str(exc)), "error")
-        raise see_other(calendar_url(coll.path)) from exc
+    gettext = translator_of(request)
+    to = calendar_url(coll.path)
+    answer = await act(request, service_of(request).cancel_pause(cid), to=to,
+                       fail=gettext("Sync failed: {reason}"))
     if answer.get("running"):
-        await flash(request, gettext("The appointments are already being put back into "
-                                     "Google."), "warn")
-    elif answer.get("skipped"):
-        await flash(request, gettext("Nothing to cancel: the synchronisation is not paused."),
-                    "warn")
-    else:
-        _LOGGER.info("admin cancelled the paused pull of connection %d", cid)
-        await flash(request, gettext(
-            "Cancelled: nothing is deleted here. The appointments are being put back into "
-            "Google in the background; the progress is shown below."))
-    raise see_other(calendar_url(coll.path))
+        raise await redirect(request, to, gettext(
+            "The appointments are already being put back into Google."), "warn")
+    if answer.get("skipped"):
+        raise await redirect(request, to, gettext(
+            "Nothing to cancel: the synchronisation is not paused."), "warn")
+    _LOGGER.info("admin cancelled the paused pull of connection %d", cid)
+    raise await redirect(request, to, gettext(
+        "Cancelled: nothing is deleted here. The appointments are being put back into "
+        "Google in the background; the progress is shown below."))
 
 
 async def retry_parked(request: web.Request) -> web.StreamResponse:
     """``POST .../retry``: queue the pushes that failed permanently again."""
     coll, cid = await _active(request)
     count = await asyncio.to_thread(service_of(request).retry_parked, cid)
-    gettext = translator(lang_of(request))
-    await flash(request, gettext("{n} changes queued again.", n=count))
-    raise see_other(calendar_url(coll.path))
+    gettext = translator_of(request)
+    raise await redirect(request, calendar_url(coll.path),
+                         gettext("{n} changes queued again.", n=count))
 
 
 async def disconnect(request: web.Request) -> web.StreamResponse:
     """``POST .../disconnect``: stop the channel, revoke the token, delete the connection."""
     coll, cid = await _active(request)
-    gettext = translator(lang_of(request))
-    try:
-        await service_of(request).disconnect(cid)
-    except (GoogleError, BridgeError) as exc:
-        await flash(request, gettext("Disconnect failed: {reason}", reason=str(exc)), "error")
-        raise see_other(calendar_url(coll.path)) from exc
+    gettext = translator_of(request)
+    to = calendar_url(coll.path)
+    await act(request, service_of(request).disconnect(cid), to=to,
+              fail=gettext("Disconnect failed: {reason}"))
     _LOGGER.info("admin disconnected connection %d", cid)
-    await flash(request, gettext("Google Calendar was disconnected and access revoked. The "
-                                 "appointments stay here."))
-    raise see_other(calendar_url(coll.path))
+    raise await redirect(request, to, gettext(
+        "Google Calendar was disconnected and access revoked. The appointments stay here."))
 
 
 def add_routes(admin: web.Application) -> None:

@@ -3,8 +3,9 @@
 Server-rendered (Jinja2 with autoescape), German and English.  Every ``/admin/`` request passes
 two middlewares: security headers (CSP with ``frame-ancestors 'none'``, no caching, referrer
 only same-origin) and the session gate (loads the server-side session, sends anonymous visitors
-to the login page, checks the CSRF token of every state-changing request).  The OAuth redirect
-URI ``/oauth2/callback`` lives at the root and runs through the same two layers.
+to the login page, sets the page language's translator on the request, checks the CSRF token of
+every state-changing request).  The OAuth redirect URI ``/oauth2/callback`` lives at the root and
+runs through the same two layers.
 
 Handlers live in ``views_auth`` (login, logout, language), ``views_sync`` and ``views_connect``
 (Synchronisation: connect flow, import, status), ``views_ledger`` (conflicts, ledger) and
@@ -27,9 +28,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.admin import views_auth, views_connect, views_feeds, views_ledger, views_sync
 from bridge.admin.csrf import csrf_problem
-from bridge.admin.i18n import translate
-from bridge.admin.pages import ADMIN, SESSION, AdminContext, lang_of
-from bridge.admin.sessions import SessionManager
+from bridge.admin.i18n import Translator, negotiate
+from bridge.admin.pages import ADMIN, SESSION, TRANSLATOR, AdminContext
+from bridge.admin.sessions import RequestSession, SessionManager
 from bridge.web.keys import SETTINGS, STORE
 
 __all__ = ["CALLBACK_PATH", "setup"]
@@ -89,6 +90,12 @@ def _login_redirect(request: web.Request) -> web.HTTPException:
     return web.HTTPForbidden(text="login required")
 
 
+def _translator(request: web.Request, session: RequestSession) -> Translator:
+    """The session's language if one was chosen, else the best match of Accept-Language."""
+    chosen = session.data.get("lang")
+    return Translator(negotiate(request.headers.get("Accept-Language"), chosen))
+
+
 @web.middleware
 async def _session_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
     admin = request.config_dict[ADMIN]
@@ -101,13 +108,15 @@ async def _session_mw(request: web.Request, handler: Handler) -> web.StreamRespo
     if session is None or (not public and not session.record.is_admin):
         raise _login_redirect(request)
     request[SESSION] = session
+    gettext = _translator(request, session)
+    request[TRANSLATOR] = gettext
     problem = await csrf_problem(request, session.csrf_token, admin.allowed_origins)
     if problem is not None:
         _LOGGER.warning("refused %s %s: CSRF check failed (%s)", request.method, request.path,
                         problem)
         response = web.Response(
-            status=403, text=translate(lang_of(request), "Request refused: the form expired or "
-                                       "came from another site. Reload the page and try again."),
+            status=403, text=gettext("Request refused: the form expired or came from another "
+                                     "site. Reload the page and try again."),
         )
         admin.sessions.apply_cookie(session, response)
         return response
