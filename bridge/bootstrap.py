@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bridge.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, Settings, load, render_example
+from bridge.notify import hooks as notify_hooks
+from bridge.notify.planning import NotifyPolicy, policy_from_settings
 from bridge.passwords import generate_password, hash_password
 from bridge.store import SqlStore, open_store
-from bridge.store.notify import policy_from_settings
 
-__all__ = ["ensure_admin", "load_settings", "open_settings_store"]
+__all__ = ["ensure_admin", "load_settings", "open_bridge_store", "open_settings_store"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -31,16 +34,32 @@ def load_settings(path: str | None, *, create_default: bool = False) -> Settings
     return load(target, require_file=explicit is not None)
 
 
+def open_bridge_store(
+    url: str,
+    *,
+    policy: NotifyPolicy | None = None,
+    migrate: bool = True,
+    clock: Callable[[], float] = time.time,
+    history_days: int = 30,
+) -> SqlStore:
+    """Open the store at ``url`` with the product's hooks: the one way a process opens it.
+
+    Every process that writes items (a lone ``dav`` or standalone Radicale included) queues
+    notifications in the item's transaction, with ``policy`` (the default when ``None``).
+    """
+    store = open_store(url, migrate=migrate, clock=clock, history_days=history_days)
+    notify_hooks.install(store, policy)
+    return store
+
+
 def open_settings_store(settings: Settings, *, migrate: bool = True) -> SqlStore:
     """Open the store the settings name (applying migrations), with their notification policy."""
-    store = open_store(
+    return open_bridge_store(
         settings.storage_url,
+        policy=policy_from_settings(settings),
         migrate=migrate,
         history_days=int(settings.get("storage", "sync_history_days")),
     )
-    # Every process that writes items (CalDAV alone included) plans reminders the same way.
-    store.set_notify_policy(policy_from_settings(settings))
-    return store
 
 
 def ensure_admin(store: SqlStore) -> str | None:

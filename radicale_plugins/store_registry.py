@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from bridge.store import SqlStore, open_store
+from bridge.bootstrap import open_bridge_store
+from bridge.store import SqlStore
 
 __all__ = ["database_url", "register_store", "store_for", "unregister_store"]
 
@@ -54,6 +55,6 @@ def store_for(configuration: Any) -> SqlStore:
         store = _STORES.get(url)
         if store is None:
             _LOGGER.info("opening the termin-bridge store for Radicale")
-            store = open_store(url)
+            store = open_bridge_store(url)  # with the notification hook, like every process
             _STORES[url] = store
         return store

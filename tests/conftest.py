@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from bridge.store import SqlStore, open_store
+from bridge.bootstrap import open_bridge_store
+from bridge.store import SqlStore
 from emulators.google.server import EmulatorServer, basic_seed
 
 PG_URL = os.environ.get(
@@ -80,7 +81,7 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def store(store_url: str) -> Iterator[SqlStore]:
     """A migrated, empty store on each back end."""
-    st = open_store(store_url)
+    st = open_bridge_store(store_url)
     try:
         yield st
     finally:

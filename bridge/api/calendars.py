@@ -36,6 +36,7 @@ from bridge.availability import (
     freebusy_ical,
 )
 from bridge.model import Collection, ItemRecord
+from bridge.notify.hooks import notifier
 from bridge.notify.render import KINDS, LANGUAGES, Renderer
 from bridge.store.notify import NOTIFY_LANGUAGE_PROP, NOTIFY_SWITCH_PROP, Notification
 
@@ -269,7 +270,7 @@ async def preview(request: web.Request) -> web.Response:
     if language not in LANGUAGES:
         errors.append(FieldError("language", "must be de or en"))
     check(errors)
-    found = await asyncio.to_thread(store_of(request).notification_payload, calendar.path,
+    found = await asyncio.to_thread(notifier(store_of(request)).preview, calendar.path,
                                     item.uid)
     if found is None:
         raise ApiProblem(404, "appointment-not-found", "no such appointment")

@@ -16,8 +16,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bridge.notify import hooks as notify_hooks
+from bridge.notify.planning import policy_from_settings
 from bridge.notify.worker import NotificationWorker, WorkerConfig
-from bridge.store.notify import policy_from_settings
 from bridge.web.keys import HEALTH_CHECKS, SETTINGS, STORE
 
 __all__ = ["NOTIFY_WORKER", "setup"]
@@ -28,7 +29,7 @@ NOTIFY_WORKER = web.AppKey("notify_worker", NotificationWorker)
 
 async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
     store, settings = app[STORE], app[SETTINGS]
-    store.set_notify_policy(policy_from_settings(settings))
+    notify_hooks.install(store, policy_from_settings(settings))
     async with aiohttp.ClientSession() as session:
         worker = NotificationWorker(store, WorkerConfig.from_settings(settings), session)
         app[NOTIFY_WORKER] = worker

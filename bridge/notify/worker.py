@@ -9,7 +9,7 @@ The worker wakes at once after a commit that queued a notification due now: in t
 through the store's notification listeners (the CalDAV server, the sync engine and the API share
 the store), from other processes through ``LISTEN termin_bridge_notify`` on PostgreSQL; otherwise
 it scans every ``poll_interval``.  Every ``topup_interval`` it plans the reminders of recurring
-appointments up to the horizon (:meth:`~bridge.store.notify.NotificationsMixin.top_up_reminders`).
+appointments up to the horizon (:meth:`~bridge.notify.hooks.Notifier.top_up_reminders`).
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ import aiohttp
 
 from bridge.config import Settings
 from bridge.notify.email import PermanentError, SmtpConfig, build_email, send_email
+from bridge.notify.hooks import notifier
 from bridge.notify.render import Renderer
 from bridge.notify.webhook import build_body, post_webhook
 from bridge.store import SqlStore
 from bridge.store.engine import is_postgres
+from bridge.store.hooks import Signal
 from bridge.store.listen import PgListener
 from bridge.store.notify import NOTIFY_CHANNEL, Notification
 
@@ -102,21 +104,21 @@ class NotificationWorker:
     async def top_up(self) -> int:
         """Plan recurring appointments' reminders up to the horizon; returns series looked at."""
         self._last_topup = self.store.clock()
-        return await asyncio.to_thread(self.store.top_up_reminders)
+        return await asyncio.to_thread(notifier(self.store).top_up_reminders)
 
     async def run(self) -> None:
         """Scan for due rows until :meth:`stop`, woken by commits (here and, on PostgreSQL,
         in other processes) and at least every ``poll_interval``."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self.store.add_notification_listener(self.wake)
+        self.store.hooks.add_listener(Signal.NOTIFICATION_DUE, self.wake)
         if is_postgres(self.store.engine):
             self.listener = PgListener(self.store.engine, NOTIFY_CHANNEL, self.wake)
             self.listener.start()
         try:
             await self._loop_until_stopped()
         finally:
-            self.store.remove_notification_listener(self.wake)
+            self.store.hooks.remove_listener(Signal.NOTIFICATION_DUE, self.wake)
             if self.listener is not None:
                 await asyncio.to_thread(self.listener.stop)
                 self.listener = None

@@ -2,7 +2,9 @@
 
 The CalDAV plugin, the sync engine, the booking API, feeds and the CLI all read and write through
 this class and never through SQLAlchemy sessions of their own.  It runs on SQLite (default) and
-PostgreSQL; :func:`open_store` creates the engine and applies migrations.
+PostgreSQL; :func:`open_store` creates the engine and applies migrations.  Other packages add
+behaviour to the write path through ``store.hooks`` (:mod:`bridge.store.hooks`): item-write hooks
+inside the transaction, commit listeners after it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,11 @@
-"""Shared plumbing of :class:`~bridge.store.SqlStore`: engine, clock, row conversion."""
+"""Shared plumbing of :class:`~bridge.store.SqlStore`: engine, clock, hooks, transactions.
+
+A store call runs in one write transaction (:meth:`StoreBase._write`) or joins the one already
+running in this context: :meth:`StoreBase.run_transaction` lets a caller (the sync engine's
+page of Google changes) make several store calls one transaction, each nested write in a
+SAVEPOINT.  After the outermost transaction commits, the commit listeners of the signals it
+raised run (:mod:`bridge.store.hooks`).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from bridge.errors import NotFound
 from bridge.model import Collection, ItemRecord
 from bridge.store import schema as s
 from bridge.store.engine import read_tx, retrying, write_tx
+from bridge.store.hooks import CURRENT_TX, Hooks, WriteTx
 
 __all__ = ["StoreBase", "clean_path"]
 
@@ -26,7 +34,7 @@ def clean_path(path: str) -> str:
 
 
 class StoreBase:
-    """Engine, clock and helpers every store mixin uses."""
+    """Engine, clock, hooks and transactions every store mixin uses."""
 
     def __init__(
         self, engine: Engine, *, clock: Callable[[], float] = time.time, history_days: int = 30
@@ -34,24 +42,66 @@ class StoreBase:
         self.engine = engine
         self.clock = clock
         self.history_days = history_days
+        self.hooks = Hooks()
 
     def close(self) -> None:
         """Release every pooled connection."""
         self.engine.dispose()
 
+    # -- transactions ------------------------------------------------------------------------
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        tx = CURRENT_TX.get()
+        if tx is not None:
+            yield tx.conn
+            return
         with read_tx(self.engine) as conn:
             yield conn
 
     def _write(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn`` in one write transaction, retried on lock/serialization failures."""
+        """Run ``fn`` in one write transaction, retried on lock/serialization failures.
 
-        def attempt() -> T:
+        Inside a transaction of this context (``run_transaction``, a hook) ``fn`` joins it.
+        """
+        tx = CURRENT_TX.get()
+        if tx is not None:
+            # A SAVEPOINT keeps a failed nested write from poisoning the outer transaction
+            # (PostgreSQL aborts it on any error otherwise).
+            with tx.conn.begin_nested():
+                return fn(tx.conn)
+        return self._outermost(fn, importing=False)
+
+    def _outermost(self, fn: Callable[[Connection], T], *, importing: bool) -> T:
+        def attempt() -> tuple[T, WriteTx]:
             with write_tx(self.engine) as conn:
-                return fn(conn)
+                tx = WriteTx(conn, importing=importing)
+                token = CURRENT_TX.set(tx)
+                try:
+                    return fn(conn), tx
+                finally:
+                    CURRENT_TX.reset(token)
 
-        return retrying(attempt)
+        result, tx = retrying(attempt)
+        self.hooks.committed(tx.signals)
+        return result
+
+    def run_transaction(self, fn: Callable[[], T], *, importing: bool = False) -> T:
+        """Run ``fn`` in one write transaction that every store call inside joins.
+
+        ``importing`` marks the writes inside as an import (a first-connection page): item-write
+        hooks read it from :attr:`WriteTx.importing`.
+        """
+        if CURRENT_TX.get() is not None:
+            return fn()
+        return self._outermost(lambda _conn: fn(), importing=importing)
+
+    @staticmethod
+    def _tx() -> WriteTx:
+        """The write transaction running in this context (inside ``_write`` only)."""
+        tx = CURRENT_TX.get()
+        if tx is None:
+            raise RuntimeError("no write transaction is running")
+        return tx
 
     @staticmethod
     def _collection(row: Row[Any]) -> Collection:

@@ -1,8 +1,11 @@
 """Items, the change log and the outbox fan-out (the store's write path).
 
 Every item write runs in one transaction: the item row, the collection's revision bump, a
-change-log row (a tombstone for deletes) and one outbox row for each active Google connection of
-the collection except the one the change came from (``origin``).
+change-log row (a tombstone for deletes), one outbox row for each active Google connection of
+the collection except the one the change came from (``origin``), and the item-write hooks of
+``store.hooks`` (:mod:`bridge.store.hooks`).  A write that queued outbox rows raises
+``Signal.OUTBOX_QUEUED`` for after its commit and, on PostgreSQL, sends ``NOTIFY
+termin_bridge_outbox`` for other processes.
 """
 
 from __future__ import annotations
@@ -12,15 +15,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, text, update
 
 from bridge.errors import DuplicateUid, EtagMismatch, NotFound
 from bridge.model import ItemRecord, ParsedResource, compute_etag, origin_for_connection
 from bridge.store import schema as s
 from bridge.store.base import clean_path
+from bridge.store.engine import is_postgres
+from bridge.store.hooks import ItemWrite, Signal
 from bridge.store.reads import ItemReadsMixin
 
-__all__ = ["BulkResult", "ItemWrite", "ItemsMixin", "href_for_uid"]
+__all__ = ["OUTBOX_CHANNEL", "BulkResult", "ItemsMixin", "href_for_uid"]
+
+# PostgreSQL channel notified by every transaction that queued outbox rows.
+OUTBOX_CHANNEL = "termin_bridge_outbox"
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@")
 
@@ -30,22 +38,6 @@ def href_for_uid(uid: str, suffix: str = ".ics") -> str:
     if uid and len(uid) <= 200 and set(uid) <= _SAFE and not uid.startswith("."):
         return uid + suffix
     return hashlib.sha256(uid.encode("utf-8")).hexdigest()[:32] + suffix
-
-
-@dataclass(frozen=True)
-class ItemWrite:
-    """One item write, as seen by :meth:`ItemsMixin._after_item_write` hooks.
-
-    ``old`` is the previous ``items`` row (``None`` on create), ``new`` the written column
-    values including ``href`` (``None`` on delete).
-    """
-
-    collection_id: int
-    href: str
-    uid: str
-    origin: str
-    old: Any
-    new: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +57,20 @@ def _values(data: ParsedResource) -> dict[str, Any]:
         "customer_email": data.customer_email, "customer_phone": data.customer_phone,
         "service": data.service,
     }
+
+
+def _record(path: str, values: dict[str, Any]) -> ItemRecord:
+    """The record of a row written from ``values`` (no re-read: bulk writes stay one query)."""
+    return ItemRecord(
+        collection_path=path, href=values["href"], uid=values["uid"],
+        component=values["component"], text=values["text"], etag=values["etag"],
+        start_ts=values["start_ts"], end_ts=values["end_ts"], recurring=bool(values["recurring"]),
+        content_hash=values["content_hash"], summary=values["summary"],
+        status=values["status"], customer_name=values["customer_name"],
+        customer_email=values["customer_email"], customer_phone=values["customer_phone"],
+        service=values["service"], origin=values["origin"], created_at=values["created_at"],
+        modified_at=values["modified_at"],
+    )
 
 
 class ItemsMixin(ItemReadsMixin):
@@ -110,6 +116,9 @@ class ItemsMixin(ItemReadsMixin):
         )
         targets = self._connections_for(conn, collection_id, origin)
         if targets:
+            self._tx().signal(Signal.OUTBOX_QUEUED)
+            if is_postgres(self.engine):  # wakes the push workers of other processes
+                conn.execute(text("SELECT pg_notify(:c, '')"), {"c": OUTBOX_CHANNEL})
             conn.execute(
                 insert(s.outbox),
                 [
@@ -122,13 +131,11 @@ class ItemsMixin(ItemReadsMixin):
                 ],
             )
 
-    def _after_item_write(self, conn: Connection, write: ItemWrite) -> None:
-        """Hook run inside the write transaction of every item write (mixins extend it).
-
-        Mixins that keep derived rows (notifications, reminders) override this, call
-        ``super()._after_item_write(conn, write)``, and write their rows on ``conn`` so they
-        commit or roll back with the item.
-        """
+    def _written(
+        self, collection_id: int, origin: str, old: ItemRecord | None, new: ItemRecord | None
+    ) -> None:
+        """Run the item-write hooks inside this write's transaction."""
+        self.hooks.item_written(self._tx(), ItemWrite(collection_id, origin, old, new))
 
     @staticmethod
     def _check_precondition(
@@ -190,13 +197,13 @@ class ItemsMixin(ItemReadsMixin):
                 # The href now names another resource: Google must drop the old UID's event.
                 entries.insert(0, (revision, href, current.uid, True))
             self._log(conn, coll.id, entries, origin)
-            self._after_item_write(conn, ItemWrite(coll.id, href, data.uid, origin, current,
-                                                   values | {"href": href}))
             row = conn.execute(
                 select(s.items).where(s.items.c.collection_id == coll.id, s.items.c.href == href)
             ).one()
             old = self._item(path, current) if current is not None else None
-            return self._item(path, row), old
+            new = self._item(path, row)
+            self._written(coll.id, origin, old, new)
+            return new, old
 
         return self._write(tx)
 
@@ -217,9 +224,9 @@ class ItemsMixin(ItemReadsMixin):
             conn.execute(delete(s.items).where(s.items.c.id == current.id))
             revision = self._bump(conn, coll.id)
             self._log(conn, coll.id, [(revision, href, current.uid, True)], origin)
-            self._after_item_write(conn, ItemWrite(coll.id, href, current.uid, origin, current,
-                                                   None))
-            return self._item(path, current)
+            old = self._item(path, current)
+            self._written(coll.id, origin, old, None)
+            return old
 
         return self._write(tx)
 
@@ -321,7 +328,7 @@ class ItemsMixin(ItemReadsMixin):
                     origin,
                 )
                 for r in gone:
-                    self._after_item_write(conn, ItemWrite(coll.id, r.href, r.uid, origin, r, None))
+                    self._written(coll.id, origin, self._item(path, r), None)
             return self._bulk_in_tx(conn, coll, resources, origin, True, suffix)
 
         return self._write(tx)
@@ -383,12 +390,11 @@ class ItemsMixin(ItemReadsMixin):
         ]
         self._log(conn, coll.id, entries, origin)
         for r in new_rows:
-            self._after_item_write(conn, ItemWrite(coll.id, r["href"], r["uid"], origin, None, r))
+            self._written(coll.id, origin, None, _record(coll.path, r))
         for old, values in updates:
-            self._after_item_write(
-                conn, ItemWrite(coll.id, old.href, values["uid"], origin, old,
-                                values | {"href": old.href})
-            )
+            self._written(coll.id, origin, self._item(coll.path, old),
+                          _record(coll.path, values | {"href": old.href,
+                                                       "created_at": old.created_at}))
         return BulkResult(len(new_rows), len(updates))
 
     def prune_history(self, older_than: float) -> int:

@@ -5,30 +5,29 @@
   (import progress, pull lease, safety-valve confirmation) kept in ``import_state``.
 * **Outbox claims** (:mod:`bridge.store.outbox`) and **links and ledger**
   (:mod:`bridge.store.links`) are mixed in; their records live in :mod:`bridge.store.sync_records`.
-* **Shared transactions**: :meth:`SyncMixin.run_transaction` runs a function in one write
-  transaction that every store call inside joins (each nested write in a SAVEPOINT), so a page of
-  Google changes goes through the ordinary item write path (change log, outbox fan-out, hooks) and
-  the new sync token commits with it.
-* **Wake-ups**: after a commit that created outbox rows, in-process listeners are called; on
-  PostgreSQL the transaction also sends ``NOTIFY termin_bridge_outbox`` for other processes.
+* **Shared transactions**: ``run_transaction`` (:mod:`bridge.store.base`) lets a page of Google
+  changes go through the ordinary item write path (change log, outbox fan-out, hooks) and commit
+  with the new sync token.
+* **Wake-ups**: a commit that created outbox rows raises ``Signal.OUTBOX_QUEUED`` for the
+  listeners of ``store.hooks``; on PostgreSQL it also sends ``NOTIFY termin_bridge_outbox`` for
+  other processes (:data:`NOTIFY_CHANNEL`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from bridge.errors import AlreadyExists, NotFound
 from bridge.model import ItemRecord
 from bridge.store import schema as s
 from bridge.store.base import StoreBase, clean_path
 from bridge.store.engine import is_postgres
+from bridge.store.hooks import Signal
+from bridge.store.items import OUTBOX_CHANNEL
 from bridge.store.links import LinksLedgerMixin
 from bridge.store.outbox import OutboxMixin
 from bridge.store.sync_records import (
@@ -51,16 +50,10 @@ __all__ = [
     "OutboxClaim",
     "OutboxStats",
     "SyncMixin",
-    "in_google_import",
 ]
 
-_LOGGER = logging.getLogger(__name__)
-T = TypeVar("T")
-
-NOTIFY_CHANNEL = "termin_bridge_outbox"
-_TX: ContextVar[Connection | None] = ContextVar("termin_bridge_tx", default=None)
-_TOUCHED: ContextVar[list[bool] | None] = ContextVar("termin_bridge_touched", default=None)
-_IMPORTING: ContextVar[bool] = ContextVar("termin_bridge_importing", default=False)
+# PostgreSQL channel notified by every transaction that queued outbox rows.
+NOTIFY_CHANNEL = OUTBOX_CHANNEL
 
 _CONN_FIELDS = frozenset({
     "account_email", "google_calendar_id", "google_calendar_name", "scopes", "status", "active",
@@ -70,92 +63,8 @@ _CONN_FIELDS = frozenset({
 })
 
 
-def in_google_import() -> bool:
-    """True inside the transaction of a first-connection import page (hooks: no notifications)."""
-    return _IMPORTING.get()
-
-
 class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
-    """Connections, outbox claims, links, ledger and shared transactions for the sync engine."""
-
-    _outbox_listeners: list[Callable[[], None]]
-
-    # -- transactions ------------------------------------------------------------------------
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        conn = _TX.get()
-        if conn is not None:
-            # Join the enclosing run_transaction; a SAVEPOINT keeps a failed nested write from
-            # poisoning the outer transaction (PostgreSQL aborts it on any error otherwise).
-            with conn.begin_nested():
-                return fn(conn)
-        touched = [False]
-        token = _TOUCHED.set(touched)
-        try:
-            result = super()._write(fn)
-        finally:
-            _TOUCHED.reset(token)
-        if touched[0]:
-            self._fire_outbox_listeners()
-        return result
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        conn = _TX.get()
-        if conn is not None:
-            yield conn
-            return
-        with super()._read() as fresh:
-            yield fresh
-
-    def run_transaction(self, fn: Callable[[], T], *, importing: bool = False) -> T:
-        """Run ``fn`` in one write transaction that every store call inside joins."""
-        if _TX.get() is not None:
-            return fn()
-
-        def outer(conn: Connection) -> T:
-            token = _TX.set(conn)
-            imp = _IMPORTING.set(importing)
-            try:
-                return fn()
-            finally:
-                _IMPORTING.reset(imp)
-                _TX.reset(token)
-
-        return self._write(outer)
-
-    def _log(
-        self,
-        conn: Connection,
-        collection_id: int,
-        entries: Sequence[tuple[int, str, str, bool]],
-        origin: str,
-    ) -> None:
-        super()._log(conn, collection_id, entries, origin)  # type: ignore[misc]
-        if entries and self._connections_for(conn, collection_id, origin):  # type: ignore[attr-defined]
-            touched = _TOUCHED.get()
-            if touched is not None:
-                touched[0] = True
-            if is_postgres(self.engine):
-                conn.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
-
-    def add_outbox_listener(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (from any thread) after each commit that queued outbox rows."""
-        if not hasattr(self, "_outbox_listeners"):
-            self._outbox_listeners = []
-        self._outbox_listeners.append(callback)
-
-    def remove_outbox_listener(self, callback: Callable[[], None]) -> None:
-        """Undo :meth:`add_outbox_listener`."""
-        listeners = getattr(self, "_outbox_listeners", [])
-        if callback in listeners:
-            listeners.remove(callback)
-
-    def _fire_outbox_listeners(self) -> None:
-        for callback in list(getattr(self, "_outbox_listeners", [])):
-            try:
-                callback()
-            except Exception:  # a broken listener must not fail the write
-                _LOGGER.exception("outbox listener failed")
+    """Connections, outbox claims, links, ledger and sync state for the sync engine."""
 
     # -- connections -------------------------------------------------------------------------
     def create_connection(
@@ -431,9 +340,7 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
                 connection_id=connection_id, collection_id=row.collection_id, uid=uid,
                 href=href, op=op, revision=row.revision, state="pending", attempts=0,
                 next_attempt_at=now, created_at=now))
-            touched = _TOUCHED.get()
-            if touched is not None:
-                touched[0] = True
+            self._tx().signal(Signal.OUTBOX_QUEUED)
 
         self._write(tx)
 

@@ -27,6 +27,7 @@ from bridge.google.client import ClientStats, GoogleClient, RequestBudget
 from bridge.google.crypto import TokenCipher, TokenDecryptError, cipher_from_settings
 from bridge.store import SqlStore
 from bridge.store.engine import is_postgres
+from bridge.store.hooks import Signal
 from bridge.store.sync import NOTIFY_CHANNEL, ConnectionRecord, OutboxClaim
 from bridge.sync.apply import PullResult, release_held
 from bridge.sync.channels import ensure_channel
@@ -509,7 +510,7 @@ class SyncEngine:
         self._loop = asyncio.get_running_loop()
         self._push_wake = asyncio.Event()
         self._tick_wake = asyncio.Event()
-        self.store.add_outbox_listener(self.wake_push)
+        self.store.hooks.add_listener(Signal.OUTBOX_QUEUED, self.wake_push)
         self._tasks = [asyncio.create_task(self._push_loop(), name="sync-push"),
                        asyncio.create_task(self._scheduler(), name="sync-scheduler")]
         if is_postgres(self.store.engine):
@@ -521,7 +522,7 @@ class SyncEngine:
 
     async def stop(self) -> None:
         """Cancel every task and wait for them."""
-        self.store.remove_outbox_listener(self.wake_push)
+        self.store.hooks.remove_listener(Signal.OUTBOX_QUEUED, self.wake_push)
         self._listen_stop.set()
         tasks = self._tasks + list(self._running.values()) + list(self._restores.values())
         for task in tasks:

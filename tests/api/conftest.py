@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from bridge.bootstrap import open_bridge_store
 from bridge.config import Settings, load
-from bridge.store import SqlStore, open_store
+from bridge.store import SqlStore
 from bridge.web.app import create_app
 
 CALENDAR = "alice/work"
@@ -36,7 +37,7 @@ def seed_calendar(store: SqlStore, path: str = CALENDAR, tz: str = "Europe/Berli
 @pytest.fixture
 def api_store(sqlite_url: str) -> Iterator[SqlStore]:
     """A migrated SQLite store with the calendar alice/work (Europe/Berlin)."""
-    st = open_store(sqlite_url)
+    st = open_bridge_store(sqlite_url)
     seed_calendar(st)
     try:
         yield st

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
+from bridge.bootstrap import open_bridge_store
 from bridge.config import Settings, load
 from bridge.passwords import hash_password
-from bridge.store import SqlStore, open_store
+from bridge.store import SqlStore
 from radicale_plugins.guard import WSGIApp
 from radicale_plugins.server import DavServer, build_application, build_configuration
 from radicale_plugins.store_registry import register_store
@@ -149,7 +150,7 @@ def make_stock_dav(folder: Path, rights: str = "owner_only") -> StockDav:
 def make_dav(url: str, data_dir: Path, extra: dict[str, dict[str, str]] | None = None
              ) -> tuple[Dav, SqlStore]:
     """A populated store at ``url`` and Radicale in front of it."""
-    store = open_store(url)
+    store = open_bridge_store(url)
     populate(store)
     register_store(url, store)
     settings = settings_for(url, data_dir)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.store import open_store
+from bridge.bootstrap import open_bridge_store
 from radicale_plugins.server import DavServer
 from radicale_plugins.store_registry import unregister_store
 from tests.caldav.caldav_support import FAST, Dav, Served, make_dav, populate, settings_for
@@ -39,7 +39,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
            ) -> Iterator[Served]:
     """One threaded HTTP server per module and back end."""
     for url in _module_url(request.param, tmp_path_factory):
-        store = open_store(url)
+        store = open_bridge_store(url)
         populate(store)
         settings = settings_for(url, tmp_path_factory.mktemp("davdata"))
         server = DavServer(settings, store, port=0, extra=FAST).start()

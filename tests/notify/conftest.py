@@ -20,10 +20,11 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
 
+from bridge.bootstrap import open_bridge_store
 from bridge.config import Settings, load
 from bridge.ical import parse_resource
 from bridge.notify.webhook import verify
-from bridge.store import SqlStore, open_store
+from bridge.store import SqlStore
 from bridge.store import schema as s
 
 CALENDAR = "alice/praxis"
@@ -120,7 +121,7 @@ def clock() -> FakeClock:
 
 def open_notify_store(url: str, clock: FakeClock) -> SqlStore:
     """A store on ``url`` with the calendar alice/praxis."""
-    st = open_store(url, clock=clock)
+    st = open_bridge_store(url, clock=clock)
     st.create_collection(CALENDAR, tag="VCALENDAR", props={"D:displayname": "Praxis Sonnenschein"},
                          timezone="Europe/Berlin", exist_ok=True)
     return st

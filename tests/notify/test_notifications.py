@@ -11,9 +11,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bridge.notify.hooks import install
+from bridge.notify.planning import NotifyPolicy, policy_from_settings
 from bridge.notify.worker import NotificationWorker, WorkerConfig
 from bridge.store import SqlStore
-from bridge.store.notify import NOTIFY_SWITCH_PROP, NotifyPolicy, policy_from_settings
+from bridge.store.notify import NOTIFY_SWITCH_PROP
 from bridge.web.app import create_app
 
 from .conftest import (
@@ -115,7 +117,7 @@ async def test_silent_for_imports_resyncs_and_echoes(
 def worker(store: SqlStore, tmp_path: Path, smtp: SmtpSink | None, webhook: WebhookSink | None,
            session: aiohttp.ClientSession, name: str, **notifications: Any) -> NotificationWorker:
     settings = notify_settings(tmp_path, smtp, webhook, **notifications)
-    store.set_notify_policy(policy_from_settings(settings))
+    install(store, policy_from_settings(settings))
     return NotificationWorker(store, WorkerConfig.from_settings(settings), session,
                               worker_id=name)
 
@@ -247,7 +249,7 @@ async def test_calendar_switch_and_description_opt_in(
     text = event_text("d1", START, description="Kunde: max@example.org, Tel. 123")
     put(nstore, "d1", text, "caldav")
     assert rows(nstore) == []  # opt-in is off: no customer bound
-    nstore.set_notify_policy(NotifyPolicy(description_emails=True))
+    install(nstore, NotifyPolicy(description_emails=True))
     put(nstore, "d2", text.replace("d1", "d2"), "caldav")
     assert {r.recipient for r in rows(nstore, uid="d2") if r.channel == "email"} == {
         "max@example.org"}

@@ -14,10 +14,11 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from bridge.notify.hooks import install, notifier
+from bridge.notify.planning import policy_from_settings
 from bridge.notify.worker import NotificationWorker, WorkerConfig
 from bridge.store import SqlStore
 from bridge.store import schema as s
-from bridge.store.notify import policy_from_settings
 
 from .conftest import (
     CALENDAR,
@@ -84,7 +85,7 @@ def make_worker(store: SqlStore, tmp_path: Path, smtp: SmtpSink | None,
                 session: aiohttp.ClientSession, name: str, **notifications: Any
                 ) -> NotificationWorker:
     settings = notify_settings(tmp_path, smtp, None, **notifications)
-    store.set_notify_policy(policy_from_settings(settings))
+    install(store, policy_from_settings(settings))
     return NotificationWorker(store, WorkerConfig.from_settings(settings), session,
                               worker_id=name)
 
@@ -126,7 +127,7 @@ async def test_series_edit_replans_and_delete_cancels(
     nstore: SqlStore, clock: FakeClock, tmp_path: Path,
 ) -> None:
     clock.now = NOW.timestamp()
-    nstore.set_notify_policy(policy_from_settings(notify_settings(
+    install(nstore, policy_from_settings(notify_settings(
         tmp_path, None, None, reminder_horizon_days=21, reminder_offsets="24h,2h")))
     put(nstore, "s2", series_text("s2"), "caldav")
     twice = sorted([*EXPECTED, *(due + 22 * 3600 for due in EXPECTED)])
@@ -154,7 +155,7 @@ async def test_top_up_once_with_two_workers(
     second = open_notify_store(store_url, clock)
     try:
         for st in (first, second):
-            st.set_notify_policy(policy_from_settings(notify_settings(
+            install(st, policy_from_settings(notify_settings(
                 tmp_path, None, None, reminder_horizon_days=21)))
         put(first, "s3", series_text("s3"), "api")
         assert pending_reminders(first, "s3") == EXPECTED
@@ -164,7 +165,7 @@ async def test_top_up_once_with_two_workers(
 
             def top_up(st: SqlStore, barrier: threading.Barrier = barrier) -> int:
                 barrier.wait()
-                return st.top_up_reminders()
+                return notifier(st).top_up_reminders()
 
             await asyncio.gather(asyncio.to_thread(top_up, first),
                                  asyncio.to_thread(top_up, second))
@@ -181,7 +182,7 @@ async def test_unbounded_daily_series_plans_only_the_horizon(
     nstore: SqlStore, clock: FakeClock, tmp_path: Path,
 ) -> None:
     clock.now = NOW.timestamp()
-    nstore.set_notify_policy(policy_from_settings(notify_settings(tmp_path, None, None)))
+    install(nstore, policy_from_settings(notify_settings(tmp_path, None, None)))
     began = time.perf_counter()
     put(nstore, "d1", daily_text("d1"), "api")  # started in 2020, never ends
     assert time.perf_counter() - began < 1.0
@@ -191,8 +192,8 @@ async def test_unbounded_daily_series_plans_only_the_horizon(
     assert dues[0] == utc(2026, 10, 17, 6) and dues[-1] == utc(2026, 10, 30, 7)
     assert all(NOW.timestamp() < d <= NOW.timestamp() + 14 * 86400 for d in dues)
     clock.advance(days=1)
-    nstore.top_up_reminders()
-    nstore.top_up_reminders()
+    notifier(nstore).top_up_reminders()
+    notifier(nstore).top_up_reminders()
     dues = pending_reminders(nstore, "d1")
     assert len(dues) == 15 and dues[-1] == utc(2026, 10, 31, 7)
 
@@ -223,7 +224,7 @@ async def test_postgres_commit_of_another_process_wakes_the_worker(
     try:
         async with aiohttp.ClientSession() as session:
             w = make_worker(ours, tmp_path, smtp, session, "w1", poll_interval=60.0)
-            theirs.set_notify_policy(ours.notify_policy)
+            install(theirs, notifier(ours).policy)
             task = asyncio.create_task(w.run())
             try:
                 await wait_for(lambda: w.listener is not None and w.listener.ready.is_set())

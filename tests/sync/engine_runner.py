@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from bridge.bootstrap import open_bridge_store
 from bridge.google.auth import OAuthEndpoints
 from bridge.google.client import RetryPolicy
 from bridge.google.crypto import TokenCipher
-from bridge.store import open_store
 from bridge.sync.context import SyncOptions
 from bridge.sync.engine import SyncEngine
 from emulators.google.server import CLIENT_ID, CLIENT_SECRET
@@ -20,7 +20,7 @@ SECRET = "test-secret-key-for-sync"
 
 
 async def main(db_url: str, base: str, page_size: int) -> None:
-    store = open_store(db_url, migrate=False)
+    store = open_bridge_store(db_url, migrate=False)
     options = SyncOptions(
         poll_interval=0.3, requests_per_minute=100_000, push_retry_base=0.0, push_retry_cap=0.0,
         idle_wait=0.05, http_timeout=5.0, page_size=page_size, pull_lease=1.0,
