@@ -36,7 +36,7 @@ def open_settings_store(settings: Settings, *, migrate: bool = True) -> SqlStore
     store = open_store(
         settings.storage_url,
         migrate=migrate,
-        history_days=int(settings.get("storage", "sync_history_days")),
+        history_days=settings.storage.sync_history_days,
     )
     # Every process that writes items (CalDAV alone included) plans reminders the same way.
     store.set_notify_policy(policy_from_settings(settings))
