@@ -153,15 +153,6 @@ class Settings:
                     for name, kind in section_types().items()}
         return cls(**sections, sources=sources or {}, path=path)
 
-    def get(self, section: str, key: str) -> Any:
-        """The value of ``[section] key`` (transitional; read the typed attributes)."""
-        return getattr(getattr(self, section), key)
-
-    @property
-    def values(self) -> dict[str, dict[str, Any]]:
-        """``values[section][key]`` (transitional; read the typed attributes)."""
-        return {name: vars(getattr(self, name)) for name in section_types()}
-
     @property
     def storage_url(self) -> str:
         """The SQLAlchemy URL of the store."""
