@@ -58,7 +58,7 @@ def open_settings_store(settings: Settings, *, migrate: bool = True) -> SqlStore
         settings.storage_url,
         policy=policy_from_settings(settings),
         migrate=migrate,
-        history_days=int(settings.get("storage", "sync_history_days")),
+        history_days=settings.storage.sync_history_days,
     )
 
 

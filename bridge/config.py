@@ -1,10 +1,11 @@
 """Configuration: one TOML file plus ``TERMIN_BRIDGE_<SECTION>_<KEY>`` environment overrides.
 
 :func:`load` reads the file (if it exists), applies the environment, checks every key against
-:data:`SCHEMA` and returns a frozen :class:`Settings`.  Every problem (unknown section or key,
-wrong type, invalid value) is collected, and all of them are raised together as one
-:class:`~bridge.errors.ConfigError` naming key and source.  The settings object is passed
-explicitly; nothing imports a global config.
+:data:`SCHEMA` and returns a frozen :class:`Settings` with one typed attribute per section
+(``settings.notifications.max_attempts``; the classes are in :mod:`bridge.settings`).  Every
+problem (unknown section or key, wrong type, invalid value) is collected, and all of them are
+raised together as one :class:`~bridge.errors.ConfigError` naming key and source.  The settings
+object is passed explicitly; nothing imports a global config.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import re
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from bridge.errors import ConfigError, ConfigProblem
+from bridge.settings import Settings
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -240,36 +242,6 @@ SCHEMA: dict[str, dict[str, Option]] = {
 }
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Validated configuration: ``values[section][key]`` plus where each value came from."""
-
-    values: Mapping[str, Mapping[str, Any]]
-    sources: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    path: Path | None = None
-
-    def get(self, section: str, key: str) -> Any:
-        """The value of ``[section] key``."""
-        return self.values[section][key]
-
-    @property
-    def storage_url(self) -> str:
-        """The SQLAlchemy URL of the store."""
-        return str(self.values["storage"]["url"])
-
-    @property
-    def data_dir(self) -> Path:
-        """Directory for runtime files."""
-        return Path(self.values["storage"]["data_dir"])
-
-    def with_overrides(self, **sections: Mapping[str, Any]) -> Settings:
-        """A copy with some values replaced (tests and ``--demo``)."""
-        values = {s: dict(v) for s, v in self.values.items()}
-        for section, overrides in sections.items():
-            values[section].update(overrides)
-        return Settings(values=values, sources=self.sources, path=self.path)
-
-
 def _coerce(opt: Option, raw: Any, from_env: bool) -> tuple[Any, str | None]:
     if from_env:
         text = str(raw).strip()
@@ -365,14 +337,14 @@ def load(
                 problems.append(ConfigProblem(f"{section}.{key}", sources[section][key], message))
     if problems:
         raise ConfigError(problems)
-    return Settings(values=values, sources=sources, path=path)
+    return Settings.from_values(values, sources, path)
 
 
 def with_secret_key(settings: Settings, *, create: bool) -> Settings:
     """Settings with the secret key from ``data_dir/secret_key`` when none is configured;
     ``create`` generates that file (mode 0600) on first start, otherwise a missing file leaves
     the key empty (nothing can have been sealed with it yet)."""
-    if settings.get("security", "secret_key"):
+    if settings.security.secret_key:
         return settings
     key_file = settings.data_dir / "secret_key"
     if key_file.exists():

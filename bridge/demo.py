@@ -42,7 +42,7 @@ def _sidecar_base(settings: Settings) -> str:
 
 def _callback_urls(settings: Settings) -> list[str]:
     base = _sidecar_base(settings)
-    port = int(settings.get("http", "port"))
+    port = settings.http.port
     urls = [base + "/oauth2/callback"]
     # The admin page sends Google back to the loopback name the admin typed.
     for host in ("127.0.0.1", "localhost", "[::1]"):

@@ -84,7 +84,7 @@ def run(
             dav_server = DavServer(settings, store)
         except OSError as exc:
             raise BridgeError(
-                f"cannot listen on {settings.get('dav', 'host')}:{settings.get('dav', 'port')} "
+                f"cannot listen on {settings.dav.host}:{settings.dav.port} "
                 f"for CalDAV: {exc.strerror or exc}"
             ) from exc
     if sidecar:

@@ -41,9 +41,9 @@ def build_configuration(
     url = store_url or settings.storage_url
     values: dict[str, dict[str, str]] = {
         "server": {
-            "hosts": _hosts(str(settings.get("dav", "host")), int(settings.get("dav", "port"))),
-            "max_content_length": str(int(settings.get("dav", "max_request_size"))),
-            "max_resource_size": str(int(settings.get("dav", "max_resource_size"))),
+            "hosts": _hosts(settings.dav.host, settings.dav.port),
+            "max_content_length": str(settings.dav.max_request_size),
+            "max_resource_size": str(settings.dav.max_resource_size),
             "timeout": "30",
         },
         "auth": {"type": "radicale_plugins.auth", "lc_username": "True", "delay": "1",
@@ -111,10 +111,10 @@ class DavServer:
         register_store(url, store)
         self.configuration = build_configuration(settings, store_url=url, extra=extra)
         self.app = build_application(
-            self.configuration, max_request_size=int(settings.get("dav", "max_request_size"))
+            self.configuration, max_request_size=settings.dav.max_request_size
         )
-        bind_host = host if host is not None else str(settings.get("dav", "host"))
-        bind_port = port if port is not None else int(settings.get("dav", "port"))
+        bind_host = host if host is not None else settings.dav.host
+        bind_port = port if port is not None else settings.dav.port
         family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
         server_class = type("_DavHTTPServer", (_HTTPServer,), {"address_family": family})
         self.httpd = server_class((bind_host, bind_port), _RequestHandler)

@@ -45,7 +45,7 @@ _ERROR_PAGES = frozenset({"access_denied", "admin_policy_enforced", "scope", "no
 
 def _redirect_uri(request: web.Request) -> str | None:
     """Our callback URL: ``public_url`` when set, else the loopback origin the admin uses."""
-    if settings_of(request).get("http", "public_url"):
+    if settings_of(request).http.public_url:
         return None  # the service derives it from public_url
     host = urlsplit(f"//{request.host}").hostname or ""
     if host in _LOOPBACK:
@@ -57,7 +57,7 @@ def _redirect_uri(request: web.Request) -> str | None:
 async def _oauth_error(
     request: web.Request, reason: str, detail: str = "", status: int = 200
 ) -> web.Response:
-    client_id = str(settings_of(request).get("google", "client_id") or "")
+    client_id = settings_of(request).google.client_id
     return await render(request, "oauth_error.html", http_status=status, reason=reason,
                         detail=detail, client_id=client_id)
 

@@ -180,10 +180,10 @@ def _static_version() -> str:
 def setup(app: web.Application) -> None:
     """Mount the admin page on the sidecar application."""
     settings = app[SETTINGS]
-    public_url = str(settings.get("http", "public_url") or "")
+    public_url = settings.http.public_url
     secure = public_url.startswith("https://")
     origins = {o for o in (_origin(public_url),) if o}
-    auth_origin = _origin(str(settings.get("google", "auth_uri") or ""))
+    auth_origin = _origin(settings.google.auth_uri)
     app[ADMIN] = AdminContext(
         templates=_templates(),
         sessions=SessionManager(app[STORE], secure=secure),

@@ -61,7 +61,7 @@ def calendar_json(calendar: Collection, default_language: str) -> dict[str, Any]
 
 
 def _language(request: web.Request) -> str:
-    return str(settings_of(request).get("notifications", "language"))
+    return settings_of(request).notifications.language
 
 
 @routes.get("/calendars")
@@ -115,7 +115,7 @@ async def update_calendar(request: web.Request) -> web.Response:
 
 
 def _marker_keywords(request: web.Request) -> list[str]:
-    raw = str(settings_of(request).get("availability", "marker_keywords"))
+    raw = settings_of(request).availability.marker_keywords
     return [k.strip() for k in raw.split(",") if k.strip()]
 
 
@@ -134,7 +134,7 @@ async def _availability(
     errors: list[FieldError] = []
     start = query_instant(request, "from", zone, errors, required=True)
     end = query_instant(request, "to", zone, errors, required=True)
-    max_days = int(settings.get("availability", "max_days"))
+    max_days = settings.availability.max_days
     minutes = 30
     step = None
     if slots:
@@ -149,7 +149,7 @@ async def _availability(
     assert start is not None and end is not None
     store = store_of(request)
     lo, hi = int(start.timestamp()) - 86400, int(end.timestamp()) + 86400
-    marker_slug = str(settings.get("availability", "marker_calendar"))
+    marker_slug = settings.availability.marker_calendar
 
     def work() -> Availability:
         items = store.items_in_range(calendar.path, lo, hi, "VEVENT")
@@ -161,7 +161,7 @@ async def _availability(
                               for i in store.items_in_range(marker_path, lo, hi, "VEVENT")]
         occ = expand_resources(resources, start, end, zone, _marker_keywords(request))
         options = AvailabilityOptions(
-            all_day_blocks=bool(settings.get("availability", "all_day_blocks")))
+            all_day_blocks=settings.availability.all_day_blocks)
         return compute(occ, start, end, timedelta(minutes=minutes),
                        step=timedelta(minutes=step or minutes), options=options, zone=zone)
 
@@ -275,7 +275,7 @@ async def preview(request: web.Request) -> web.Response:
     if found is None:
         raise ApiProblem(404, "appointment-not-found", "no such appointment")
     payload, recipient = found
-    template_dir = str(settings_of(request).get("notifications", "template_dir")) or None
+    template_dir = settings_of(request).notifications.template_dir or None
     message = Renderer(template_dir).render(kind, language, payload)
     return json_response({"kind": kind, "language": language, "recipient": recipient or None,
                           "subject": message.subject, "body": message.body})

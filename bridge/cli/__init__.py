@@ -78,8 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             setup_logging(args.log_format or "text", args.log_level or "INFO")
             return standalone(args)
         ctx = CliContext.load(args.config, first_start=getattr(args, "first_start", False))
-        setup_logging(args.log_format or str(ctx.settings.get("logging", "format")),
-                      args.log_level or str(ctx.settings.get("logging", "level")))
+        setup_logging(args.log_format or ctx.settings.logging.format,
+                      args.log_level or ctx.settings.logging.level)
         handler: Handler = args.func
         return handler(args, ctx)
     except ConfigError as exc:

@@ -11,15 +11,15 @@ FEED_PREFIX = "/feeds/"
 
 def base_url(settings: Settings) -> str:
     """``[http] public_url``, or ``http://host:port`` when it is not set."""
-    public = str(settings.get("http", "public_url") or "").rstrip("/")
+    public = settings.http.public_url.rstrip("/")
     if public:
         return public
-    host = str(settings.get("http", "host"))
+    host = settings.http.host
     if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a bind-all address is not a link target
         host = "localhost"
     elif ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{int(settings.get('http', 'port'))}"
+    return f"http://{host}:{settings.http.port}"
 
 
 def feed_url(settings: Settings, token: str) -> str:

@@ -106,9 +106,8 @@ class OAuthEndpoints:
     @classmethod
     def from_settings(cls, settings: Settings) -> OAuthEndpoints:
         """Read ``[google]``."""
-        g = settings.values["google"]
-        return cls(str(g["client_id"]), str(g["client_secret"]), str(g["auth_uri"]),
-                   str(g["token_uri"]), str(g["revoke_uri"]))
+        g = settings.google
+        return cls(g.client_id, g.client_secret, g.auth_uri, g.token_uri, g.revoke_uri)
 
 
 class RefreshTokenProvider:

@@ -124,5 +124,5 @@ class TokenCipher:
 
 def cipher_from_settings(settings: Settings) -> TokenCipher:
     """The cipher for ``[security] secret_key`` and ``old_secret_keys``."""
-    old = [k.strip() for k in str(settings.get("security", "old_secret_keys")).split(",")]
-    return TokenCipher(str(settings.get("security", "secret_key")), [k for k in old if k])
+    old = [k.strip() for k in settings.security.old_secret_keys.split(",")]
+    return TokenCipher(settings.security.secret_key, [k for k in old if k])

@@ -37,14 +37,14 @@ class SmtpConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpConfig | None:
         """The SMTP settings, or ``None`` when e-mail is not configured."""
-        host = str(settings.get("notifications", "smtp_host"))
-        sender = str(settings.get("notifications", "sender"))
+        host = settings.notifications.smtp_host
+        sender = settings.notifications.sender
         if not host or not sender:
             return None
-        return cls(host, int(settings.get("notifications", "smtp_port")),
-                   str(settings.get("notifications", "smtp_security")),
-                   str(settings.get("notifications", "smtp_user")),
-                   str(settings.get("notifications", "smtp_password")), sender)
+        return cls(host, settings.notifications.smtp_port,
+                   settings.notifications.smtp_security,
+                   settings.notifications.smtp_user,
+                   settings.notifications.smtp_password, sender)
 
     def __repr__(self) -> str:
         return f"SmtpConfig(host={self.host!r}, port={self.port}, security={self.security!r})"

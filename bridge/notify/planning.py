@@ -61,11 +61,11 @@ class NotifyPolicy:
 def policy_from_settings(settings: Settings) -> NotifyPolicy:
     """The notification policy from ``[notifications]``."""
     return NotifyPolicy(
-        reminder_offsets=parse_offsets(str(settings.get("notifications", "reminder_offsets"))),
-        reminder_horizon=int(settings.get("notifications", "reminder_horizon_days")) * 86400,
-        language=str(settings.get("notifications", "language")),
-        description_emails=bool(settings.get("notifications", "description_emails")),
-        enabled=bool(settings.get("notifications", "enabled")),
+        reminder_offsets=parse_offsets(settings.notifications.reminder_offsets),
+        reminder_horizon=settings.notifications.reminder_horizon_days * 86400,
+        language=settings.notifications.language,
+        description_emails=settings.notifications.description_emails,
+        enabled=settings.notifications.enabled,
     )
 
 

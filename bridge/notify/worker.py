@@ -59,12 +59,12 @@ class WorkerConfig:
         """Read ``[notifications]``."""
         return cls(
             smtp=SmtpConfig.from_settings(settings),
-            webhook_url=str(settings.get("notifications", "webhook_url")),
-            webhook_secret=str(settings.get("notifications", "webhook_secret")),
-            template_dir=str(settings.get("notifications", "template_dir")),
-            max_attempts=int(settings.get("notifications", "max_attempts")),
-            retry_base=float(settings.get("notifications", "retry_base")),
-            poll_interval=float(settings.get("notifications", "poll_interval")),
+            webhook_url=settings.notifications.webhook_url,
+            webhook_secret=settings.notifications.webhook_secret,
+            template_dir=settings.notifications.template_dir,
+            max_attempts=settings.notifications.max_attempts,
+            retry_base=settings.notifications.retry_base,
+            poll_interval=settings.notifications.poll_interval,
         )
 
 

@@ -59,18 +59,18 @@ class SyncOptions:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SyncOptions:
         """Options from ``[google]`` and ``[http] public_url``."""
-        g = settings.values["google"]
-        public_url = str(settings.get("http", "public_url") or "")
-        push = str(g["push"])
+        g = settings.google
+        public_url = settings.http.public_url
+        push = g.push
         channels = push == "on" or (push == "auto" and public_url.startswith("https://"))
         values: dict[str, Any] = {
-            "poll_interval": float(g["poll_interval"]),
-            "safety_share": float(g["safety_delete_share"]),
-            "safety_window": float(g["safety_window"]),
-            "requests_per_minute": int(g["requests_per_minute"]),
+            "poll_interval": float(g.poll_interval),
+            "safety_share": g.safety_delete_share,
+            "safety_window": g.safety_window,
+            "requests_per_minute": g.requests_per_minute,
             "push_channels": channels and bool(public_url),
             "public_url": public_url.rstrip("/"),
-            "api_endpoint": str(g["api_endpoint"]),
+            "api_endpoint": g.api_endpoint,
         }
         values.update(overrides)
         return cls(**values)

@@ -100,9 +100,9 @@ class SyncService:
 
     def redirect_uri(self) -> str:
         """``<public_url>/oauth2/callback`` (or the local sidecar address)."""
-        base = str(self.settings.get("http", "public_url") or "").rstrip("/")
+        base = self.settings.http.public_url.rstrip("/")
         if not base:
-            base = f"http://{self.settings.get('http', 'host')}:{self.settings.get('http', 'port')}"
+            base = f"http://{self.settings.http.host}:{self.settings.http.port}"
         return base + "/oauth2/callback"
 
     # -- connect -----------------------------------------------------------------------------

@@ -73,8 +73,8 @@ def run_sidecar(
     settings: Settings, store: SqlStore, stop_event: threading.Event | None = None
 ) -> int:
     """Serve the sidecar on ``[http] host/port`` until ``stop_event`` is set or a signal."""
-    host = str(settings.get("http", "host"))
-    port = int(settings.get("http", "port"))
+    host = settings.http.host
+    port = settings.http.port
 
     async def main() -> None:
         app = create_app(settings, store)
@@ -101,8 +101,8 @@ async def _start_metrics_listener(
     settings: Settings, app: web.Application
 ) -> web.AppRunner | None:
     """Serve ``/metrics`` on ``[http] metrics_host/metrics_port``; ``None`` when off or busy."""
-    host = str(settings.get("http", "metrics_host"))
-    port = int(settings.get("http", "metrics_port"))
+    host = settings.http.metrics_host
+    port = settings.http.metrics_port
     if port == 0:
         return None
     runner = web.AppRunner(create_metrics_app(app), access_log=None)

@@ -28,7 +28,7 @@ _SOURCE_APP = web.AppKey("metrics_source_app", web.Application)
 
 def token_matches(settings: Settings, header: str) -> bool:
     """True when no token is configured or ``header`` is ``Bearer <the token>``."""
-    token = str(settings.get("http", "metrics_token") or "")
+    token = settings.http.metrics_token
     if not token:
         return True
     scheme, _, given = header.partition(" ")
@@ -47,7 +47,7 @@ async def _render(app: web.Application, request: web.Request) -> web.Response:
 
 async def metrics_public(request: web.Request) -> web.Response:
     """``GET /metrics`` on the public port: only with a configured token (else 404)."""
-    if not request.app[SETTINGS].get("http", "metrics_token"):
+    if not request.app[SETTINGS].http.metrics_token:
         raise web.HTTPNotFound()
     return await _render(request.app, request)
 

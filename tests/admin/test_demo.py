@@ -27,7 +27,7 @@ def test_start_demo(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     demo_settings, stop = start_demo(settings, store, out=lines.append, port=port)
     try:
-        auth_uri = str(demo_settings.get("google", "auth_uri"))
+        auth_uri = demo_settings.google.auth_uri
         assert auth_uri.startswith(f"http://127.0.0.1:{port}/")  # the port asked for
         # A second demo on the same port: one clear error naming the option.
         with pytest.raises(BridgeError, match="--demo-port"):

@@ -241,7 +241,7 @@ class Env:
         settings = settings_for(url, data_dir).with_overrides(
             security={"secret_key": "k" * 40}, notifications={"poll_interval": 0.05})
         self.settings = settings
-        self.max_request_size = max_request_size or int(settings.get("dav", "max_request_size"))
+        self.max_request_size = max_request_size or settings.dav.max_request_size
         configuration = build_configuration(
             settings, store_url=url, extra={"auth": {"delay": str(auth_delay)}})
         self.dav = Dav(build_application(configuration, max_request_size=self.max_request_size),

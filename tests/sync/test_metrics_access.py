@@ -87,7 +87,7 @@ async def test_metrics_listener_serves_without_token_and_shows_no_account(
     aiohttp_client: Any, mstore: SqlStore, tmp_path: Path
 ) -> None:
     settings = _settings(tmp_path)
-    assert settings.get("http", "metrics_host") == "127.0.0.1"  # loopback by default
+    assert settings.http.metrics_host == "127.0.0.1"  # loopback by default
     main = await _client(aiohttp_client, settings, mstore)
     assert main.server.app is not None
     metrics = TestClient(TestServer(create_metrics_app(main.server.app)))

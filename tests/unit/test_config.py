@@ -15,9 +15,9 @@ from bridge.errors import ConfigError
 def test_defaults_without_file(tmp_path: Path) -> None:
     settings = load(tmp_path / "missing.toml", env={})
     assert settings.storage_url == "sqlite:///var/bridge.db"
-    assert settings.get("dav", "port") == 5232
-    assert settings.get("http", "port") == 8080
-    assert settings.get("google", "poll_interval") == 300
+    assert settings.dav.port == 5232
+    assert settings.http.port == 8080
+    assert settings.google.poll_interval == 300
     assert settings.sources["dav"]["port"] == "default"
 
 
@@ -27,9 +27,9 @@ def test_file_then_env_override(tmp_path: Path) -> None:
     settings = load(path, env={"TERMIN_BRIDGE_DAV_PORT": "7000",
                                "TERMIN_BRIDGE_STORAGE_DATA_DIR": "/srv/tb",
                                "TERMIN_BRIDGE_ADMIN_PASSWORD": "not-a-config-key"})
-    assert settings.get("dav", "port") == 7000
+    assert settings.dav.port == 7000
     assert settings.sources["dav"]["port"] == "env TERMIN_BRIDGE_DAV_PORT"
-    assert settings.get("google", "poll_interval") == 60
+    assert settings.google.poll_interval == 60
     assert settings.sources["google"]["poll_interval"] == str(path)
     assert settings.data_dir == Path("/srv/tb")
 
@@ -73,8 +73,8 @@ def test_secret_key_generated_once_with_mode_0600(tmp_path: Path) -> None:
     first = with_secret_key(settings, create=True)
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     second = with_secret_key(settings, create=False)
-    assert first.get("security", "secret_key") == second.get("security", "secret_key")
-    assert len(str(first.get("security", "secret_key"))) >= 48
+    assert first.security.secret_key == second.security.secret_key
+    assert len(first.security.secret_key) >= 48
 
 
 def test_example_file_documents_every_key_and_is_current() -> None:
@@ -83,4 +83,4 @@ def test_example_file_documents_every_key_and_is_current() -> None:
     parsed = load(example, env={})
     for section, options in SCHEMA.items():
         for key, option in options.items():
-            assert parsed.get(section, key) == option.default
+            assert getattr(getattr(parsed, section), key) == option.default
