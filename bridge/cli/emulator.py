@@ -15,7 +15,7 @@ from typing import Any
 
 from bridge.errors import ConfigError, ConfigProblem, EmulatorMissing
 
-__all__ = ["handler", "register"]
+__all__ = ["handler", "read_seed", "register"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -25,6 +25,11 @@ def _load_seed(path: str | None) -> dict[str, Any]:
 
     if path is None:
         return demo_seed()
+    return read_seed(path)
+
+
+def read_seed(path: str) -> dict[str, Any]:
+    """The JSON object in the ``--seed`` file, or a one-line :class:`ConfigError`."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
