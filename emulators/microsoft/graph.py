@@ -214,9 +214,15 @@ def _error(state: MsState, request: GraphRequest, error: GraphError) -> GraphRes
     return GraphResponse(error.status, body, dict(error.headers))
 
 
-async def _run(state: MsState, request: GraphRequest, op: str, func: Handler,
+async def _run(state: MsState, request: GraphRequest, path: str, func: Handler,
                match: dict[str, str], rule: FaultRule | None) -> GraphResponse:
     token = authenticate(state, request)
+    if not token.account:  # an app-only (client credentials) token
+        if path.lower().startswith("/me"):
+            raise GraphError(400, "BadRequest", "/me request is only valid with delegated "
+                             "authentication flow.")
+        raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try "
+                         "again.")
     _check_rate(state, token.account)
     if state.inflight[token.account] >= state.config.max_concurrency:
         state.counters.throttled += 1
@@ -256,7 +262,7 @@ async def dispatch(state: MsState, request: GraphRequest) -> GraphResponse:
         op, func, match = routed
         state.counters.api_requests[op] += 1
         rule = take_fault(state, op, token.account if token else None)
-        resp = await _run(state, request, op, func, match, rule)
+        resp = await _run(state, request, path, func, match, rule)
     except GraphError as error:
         _LOGGER.debug("%s %s -> %d %s", request.method, request.path, error.status, error.code)
         resp = _error(state, request, error)

@@ -247,3 +247,13 @@ def test_token_endpoint_fault_is_an_aad_error(ms_emu: MsEmulatorServer) -> None:
         app.acquire_token_by_refresh_token(first["refresh_token"], SCOPES)
     fresh = ms_emu.msal_app()
     assert "access_token" in fresh.acquire_token_by_refresh_token(first["refresh_token"], SCOPES)
+
+
+def test_client_credentials_token_is_app_only(ms_emu: MsEmulatorServer) -> None:
+    app = ms_emu.msal_app("contoso.example")
+    result = app.acquire_token_for_client(["https://graph.microsoft.com/.default"])
+    assert result["token_type"] == "Bearer" and "refresh_token" not in result
+    status, _, text = ms_emu.hooks.open(f"{ms_emu.graph_url}/me", headers={
+        "Authorization": f"Bearer {result['access_token']}"})
+    assert status == 400
+    assert "delegated authentication flow" in json.loads(text)["error"]["message"]
