@@ -30,7 +30,7 @@ from emulators.google.state import (
 )
 from emulators.google.timeutil import parse_rfc3339
 from emulators.google.tokens import issue_tokens
-from emulators.persist import decode, encode
+from emulators.shared.persist import decode, encode
 
 __all__ = ["SeedError", "apply_seed", "demo_seed", "dump_state", "load_state"]
 

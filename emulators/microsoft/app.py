@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from emulators.microsoft.seed import apply_seed, dump_state, load_state
 from emulators.microsoft.state import MsState
 from emulators.microsoft.tls import TlsFiles, make_tls
 from emulators.microsoft.tokens import STATE_KEY
+from emulators.shared.lifecycle import lifecycle
 
 __all__ = ["STATE_KEY", "create_app", "start_server"]
 
@@ -108,27 +108,9 @@ def create_app(
         app[CA_PATH_KEY] = ca_path
     path = Path(state_file) if state_file is not None else None
 
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        """Load state or seed, run notification delivery, save state on shutdown."""
-        emu = app[STATE_KEY]
-        if path is not None and path.exists():
-            text = await asyncio.to_thread(path.read_text, "utf-8")
-            load_state(json.loads(text), emu)
-            _LOGGER.info("Emulator state loaded from %s", path)
-        elif seed:
-            apply_seed(emu, seed)
-        if config:
-            emu.config.update(config)
-        notifier = Notifier(emu)
-        await notifier.start()
-        yield
-        await notifier.close()
-        if path is not None:
-            data = json.dumps(dump_state(emu), indent=1)
-            await asyncio.to_thread(path.write_text, data, "utf-8")
-            _LOGGER.info("Emulator state saved to %s", path)
-
-    app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(lifecycle(app[STATE_KEY], path, seed, config, apply_seed=apply_seed,
+                                     load_state=load_state, dump_state=dump_state,
+                                     worker=Notifier))
     r = app.router
     r.add_get("/", _index)
     add_hook_routes(app)

@@ -18,20 +18,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from typing import Any
 
 from aiohttp import web
 
-from emulators.google.timeutil import format_ts, parse_rfc3339
 from emulators.microsoft import eventlogic
 from emulators.microsoft.controls import Counters, FaultRule, RateLimit
 from emulators.microsoft.errors import GraphError, graph_body
 from emulators.microsoft.scopes import graph_scopes, normalise_scopes
 from emulators.microsoft.seed import SeedError, apply_seed, default_calendar_id, demo_seed
 from emulators.microsoft.tokens import STATE_KEY, issue_tokens
+from emulators.shared.clock import format_ts
+from emulators.shared.hookbase import add_common_hooks, bad, json_body
 
 __all__ = ["CA_PATH_KEY", "PREFIX", "add_hook_routes"]
 
@@ -41,51 +41,42 @@ CA_PATH_KEY: web.AppKey[str] = web.AppKey("ms_emulator_ca_path", str)
 _LIFECYCLE = ("reauthorizationRequired", "subscriptionRemoved", "missed")
 
 
-async def _body(request: web.Request) -> Any:
-    if not request.can_read_body:
-        return {}
-    try:
-        return await request.json()
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text="body is not JSON") from exc
 
 
-def _bad(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=400)
 
 
 async def reset(request: web.Request) -> web.Response:
     """Forget everything, then apply ``seed`` (or the demo seed with ``demo: true``)."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     state.reset()
     seed = body.get("seed") or (demo_seed() if body.get("demo") else None)
     if seed:
         try:
             apply_seed(state, seed)
         except (SeedError, ValueError) as exc:
-            return _bad(str(exc))
+            return bad(str(exc))
     return web.json_response({"ok": True})
 
 
 async def seed(request: web.Request) -> web.Response:
     """Add a seed document."""
     try:
-        apply_seed(request.app[STATE_KEY], await _body(request))
+        apply_seed(request.app[STATE_KEY], await json_body(request))
     except (SeedError, ValueError) as exc:
-        return _bad(str(exc))
+        return bad(str(exc))
     return web.json_response({"ok": True})
 
 
 async def external_change(request: web.Request) -> web.Response:
     """Change an event as its owner would in Outlook."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     target = str(body.get("calendarId", ""))
     cal_id = default_calendar_id(target) if target in state.accounts else target
     cal = state.calendars.get(cal_id)
     if cal is None:
-        return _bad(f"unknown calendar {target!r}")
+        return bad(f"unknown calendar {target!r}")
     op, event = body.get("op"), dict(body.get("event") or {})
     event_id = str(body.get("eventId") or "")
     try:
@@ -101,66 +92,24 @@ async def external_change(request: web.Request) -> web.Response:
     except GraphError as exc:
         return web.json_response(graph_body(exc.code, exc.message, state.clock.now()),
                                  status=exc.status)
-    return _bad(f"unknown op {op!r}")
+    return bad(f"unknown op {op!r}")
 
 
 def _public(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-async def faults(request: web.Request) -> web.Response:
-    """``GET`` lists, ``DELETE`` clears, ``POST`` adds fault rules."""
-    state = request.app[STATE_KEY]
-    if request.method == "DELETE":
-        state.faults.clear()
-    elif request.method == "POST":
-        body = await _body(request)
-        try:
-            state.faults.extend(FaultRule(**r) for r in (body if isinstance(body, list)
-                                                        else [body]))
-        except TypeError as exc:
-            return _bad(str(exc))
-    return web.json_response([dataclasses.asdict(f) for f in state.faults])
 
 
-async def rate_limit(request: web.Request) -> web.Response:
-    """Set (or with ``{}`` remove) the per-mailbox rate limit."""
-    state = request.app[STATE_KEY]
-    body = await _body(request)
-    try:
-        state.rate_limit = RateLimit(**body) if body else None
-    except TypeError as exc:
-        return _bad(str(exc))
-    state.rate_hits.clear()
-    return web.json_response({"ok": True})
 
 
-async def clock(request: web.Request) -> web.Response:
-    """Read, advance or set the emulator clock."""
-    state = request.app[STATE_KEY]
-    if request.method == "POST":
-        body = await _body(request)
-        if body.get("now"):
-            state.clock.set(parse_rfc3339(str(body["now"])), freeze=bool(body.get("freeze")))
-        if body.get("advance_seconds"):
-            state.clock.advance(float(body["advance_seconds"]))
-    return web.json_response({"now": format_ts(state.clock.now())})
 
 
-async def config(request: web.Request) -> web.Response:
-    """Read or change config knobs."""
-    state = request.app[STATE_KEY]
-    if request.method == "POST":
-        try:
-            state.config.update(await _body(request))
-        except ValueError as exc:
-            return _bad(str(exc))
-    return web.json_response(dataclasses.asdict(state.config))
 
 
 async def invalidate_delta(request: web.Request) -> web.Response:
     """Invalidate delta tokens (all, or one calendar's)."""
-    body = await _body(request)
+    body = await json_body(request)
     target = body.get("calendarId")
     state = request.app[STATE_KEY]
     if target in state.accounts:
@@ -171,10 +120,10 @@ async def invalidate_delta(request: web.Request) -> web.Response:
 async def tokens(request: web.Request) -> web.Response:
     """Mint tokens (with a refresh token) without the browser flow."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     account, client_id = str(body.get("account", "")), str(body.get("client_id", ""))
     if account not in state.accounts or client_id not in state.clients:
-        return _bad("unknown account or client")
+        return bad("unknown account or client")
     scopes = normalise_scopes(" ".join(body.get("scopes") or ["Calendars.ReadWrite",
                                                                "User.Read"]))
     scopes = list(dict.fromkeys([*scopes, "offline_access", "openid", "profile"]))
@@ -185,28 +134,28 @@ async def tokens(request: web.Request) -> web.Response:
 async def revoke(request: web.Request) -> web.Response:
     """Revoke sign-in sessions, an app's consent, or one refresh token."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     account, mode = str(body.get("account", "")), str(body.get("mode", "sessions"))
     if mode == "sessions":
         if account not in state.accounts:
-            return _bad("unknown account")
+            return bad("unknown account")
         state.revoke_sessions(account, access_tokens=bool(body.get("access_tokens")))
     elif mode == "consent":
         state.grants.pop((account, str(body.get("client_id", ""))), None)
     elif mode == "token":
         rt = state.refresh_tokens.get(str(body.get("refresh_token", "")))
         if rt is None:
-            return _bad("unknown refresh token")
+            return bad("unknown refresh token")
         rt.revoked = True
     else:
-        return _bad(f"unknown mode {mode!r}")
+        return bad(f"unknown mode {mode!r}")
     return web.json_response({"ok": True})
 
 
 async def expire_tokens(request: web.Request) -> web.Response:
     """Make access and/or refresh tokens (of one account, or all) expired now."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     account, kind = body.get("account"), str(body.get("kind", "all"))
     past = state.clock.now() - dt.timedelta(seconds=1)
     count = 0
@@ -224,7 +173,7 @@ async def expire_tokens(request: web.Request) -> web.Response:
 async def admin_consent(request: web.Request) -> web.Response:
     """Require (or stop requiring) admin consent in a tenant; optionally grant it."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     tenant = str(body.get("tenant", "*"))
     rules = state.config.admin_consent_tenants
     if body.get("required", True) and tenant not in rules:
@@ -241,13 +190,13 @@ async def admin_consent(request: web.Request) -> web.Response:
 async def lifecycle(request: web.Request) -> web.Response:
     """Send a lifecycle notification for a subscription."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     sub = state.subscriptions.get(str(body.get("subscriptionId", "")))
     event = str(body.get("event", ""))
     if sub is None or event not in _LIFECYCLE:
-        return _bad("unknown subscription or lifecycle event")
+        return bad("unknown subscription or lifecycle event")
     if not sub.lifecycle_url:
-        return _bad("the subscription has no lifecycleNotificationUrl")
+        return bad("the subscription has no lifecycleNotificationUrl")
     if event == "subscriptionRemoved":
         del state.subscriptions[sub.id]
     elif event == "reauthorizationRequired":
@@ -304,16 +253,12 @@ async def ca_pem(request: web.Request) -> web.Response:
 def add_hook_routes(app: web.Application) -> None:
     """Register every ``/_emulator/`` route on ``app``."""
     r = app.router
+    add_common_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], FaultRule, RateLimit)
     posts = {"reset": reset, "seed": seed, "external_change": external_change,
-             "rate_limit": rate_limit, "invalidate_delta": invalidate_delta, "tokens": tokens,
+             "invalidate_delta": invalidate_delta, "tokens": tokens,
              "revoke": revoke, "expire_tokens": expire_tokens, "admin_consent": admin_consent,
              "lifecycle": lifecycle, "reset_counters": reset_counters}
     for name, func in posts.items():
-        r.add_post(PREFIX + name, func)
-    for method in ("GET", "POST", "DELETE"):
-        r.add_route(method, PREFIX + "faults", faults)
-    for name, func in (("clock", clock), ("config", config)):
-        r.add_get(PREFIX + name, func)
         r.add_post(PREFIX + name, func)
     r.add_get(PREFIX + "mail", mail)
     r.add_delete(PREFIX + "mail", mail)

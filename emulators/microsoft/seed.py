@@ -14,7 +14,6 @@ import uuid
 from importlib import resources
 from typing import Any
 
-from emulators.google.timeutil import parse_rfc3339
 from emulators.microsoft import eventlogic
 from emulators.microsoft.errors import GraphError
 from emulators.microsoft.scopes import graph_scopes, normalise_scopes
@@ -31,7 +30,8 @@ from emulators.microsoft.state import (
     SyncState,
 )
 from emulators.microsoft.tokens import issue_tokens
-from emulators.persist import decode, encode
+from emulators.shared.clock import parse_rfc3339
+from emulators.shared.persist import decode, encode
 
 __all__ = ["SeedError", "apply_seed", "default_calendar_id", "demo_seed", "dump_state",
            "load_state"]

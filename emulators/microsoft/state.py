@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulators.google.timeutil import Clock
 from emulators.microsoft.controls import Config, Counters, FaultRule, RateLimit
+from emulators.shared.clock import Clock
 
 __all__ = [
     "CONSUMERS_TENANT",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from emulators.google.timeutil import get_zone
+from emulators.shared.clock import get_zone
 
 __all__ = [
     "IANA_TO_WINDOWS",
