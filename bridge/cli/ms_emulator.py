@@ -12,13 +12,11 @@ Ctrl-C/SIGTERM.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
-from bridge.cli.emulator import read_seed
-from bridge.errors import ConfigError, ConfigProblem, EmulatorMissing
+from bridge.cli.emulator import check_seed_and_state, read_seed
+from bridge.errors import EmulatorMissing
 
 __all__ = ["handler", "register"]
 
@@ -31,24 +29,14 @@ def handler(args: argparse.Namespace) -> int:
 
     try:
         from emulators.microsoft.app import create_app
-        from emulators.microsoft.seed import SeedError, apply_seed, demo_seed, load_state
+        from emulators.microsoft.seed import apply_seed, demo_seed, load_state
         from emulators.microsoft.state import MsState
         from emulators.microsoft.tls import make_tls
     except ModuleNotFoundError as exc:
         raise EmulatorMissing(exc, "Microsoft") from exc
 
     seed: dict[str, Any] = demo_seed() if args.seed is None else read_seed(args.seed)
-    try:
-        # Validate the seed before binding, so mistakes are one clear line.
-        apply_seed(MsState(), seed)
-    except (SeedError, ValueError) as exc:
-        raise ConfigError([ConfigProblem("--seed", args.seed or "demo seed", str(exc))]) from exc
-    if args.state and Path(args.state).exists():
-        try:
-            load_state(json.loads(Path(args.state).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise ConfigError([ConfigProblem("--state", args.state,
-                                             f"not a saved emulator state: {exc}")]) from exc
+    check_seed_and_state(args, seed, apply_seed, MsState, load_state)
     tls = make_tls(args.tls_dir, [args.host])
     app = create_app(seed, state_file=args.state, ca_path=str(tls.ca_path))
     url = f"https://{args.host}:{args.port}"

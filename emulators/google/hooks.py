@@ -25,10 +25,10 @@ from emulators.google import eventlogic
 from emulators.google.api import full_scope
 from emulators.google.controls import Counters, FaultRule, RateLimit
 from emulators.google.errors import ApiError
-from emulators.google.seed import SeedError, apply_seed, demo_seed
+from emulators.google.seed import apply_seed, demo_seed
 from emulators.google.timeutil import format_ts
 from emulators.google.tokens import STATE_KEY, issue_tokens
-from emulators.shared.hookbase import add_common_hooks, bad, json_body
+from emulators.shared.hookbase import add_common_hooks, add_seed_hooks, bad, json_body
 
 __all__ = ["PREFIX", "add_hook_routes"]
 
@@ -40,28 +40,8 @@ PREFIX = "/_emulator/"
 
 
 
-async def reset(request: web.Request) -> web.Response:
-    """Forget everything, then apply ``seed`` (or the demo seed with ``demo: true``)."""
-    state = request.app[STATE_KEY]
-    body = await json_body(request)
-    state.reset()
-    _LOGGER.debug("Emulator state reset")
-    seed = body.get("seed") or (demo_seed() if body.get("demo") else None)
-    if seed:
-        try:
-            apply_seed(state, seed)
-        except (SeedError, ValueError) as exc:
-            return bad(str(exc))
-    return web.json_response({"ok": True})
 
 
-async def seed(request: web.Request) -> web.Response:
-    """Add a seed document to the current state."""
-    try:
-        apply_seed(request.app[STATE_KEY], await json_body(request))
-    except (SeedError, ValueError) as exc:
-        return bad(str(exc))
-    return web.json_response({"ok": True})
 
 
 async def external_change(request: web.Request) -> web.Response:
@@ -172,10 +152,9 @@ async def events_dump(request: web.Request) -> web.Response:
 def add_hook_routes(app: web.Application) -> None:
     """Register every ``/_emulator/`` route on ``app``."""
     r = app.router
-    r.add_post(PREFIX + "reset", reset)
-    r.add_post(PREFIX + "seed", seed)
     r.add_post(PREFIX + "external_change", external_change)
     add_common_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], FaultRule, RateLimit)
+    add_seed_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], apply_seed, demo_seed)
     r.add_post(PREFIX + "expire_sync_tokens", expire_sync_tokens)
     r.add_post(PREFIX + "acl_change", acl_change)
     r.add_post(PREFIX + "tokens", tokens)

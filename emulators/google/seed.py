@@ -28,8 +28,8 @@ from emulators.google.state import (
     StoredEvent,
     SyncTokenInfo,
 )
-from emulators.google.timeutil import parse_rfc3339
 from emulators.google.tokens import issue_tokens
+from emulators.shared.knobs import apply_clock_and_config
 from emulators.shared.persist import decode, encode
 
 __all__ = ["SeedError", "apply_seed", "demo_seed", "dump_state", "load_state"]
@@ -81,14 +81,10 @@ def _seed_calendar(state: EmulatorState, entry: dict[str, Any], where: str) -> N
 
 def apply_seed(state: EmulatorState, seed: dict[str, Any]) -> None:
     """Add everything in ``seed`` to ``state``; raises :class:`SeedError`."""
-    clock = seed.get("clock") or {}
-    if clock.get("now"):
-        state.clock.set(parse_rfc3339(str(clock["now"])), freeze=bool(clock.get("freeze")))
-    if seed.get("config"):
-        try:
-            state.config.update(dict(seed["config"]))
-        except ValueError as exc:
-            raise SeedError(f"config: {exc}") from exc
+    try:
+        apply_clock_and_config(state, seed)
+    except ValueError as exc:
+        raise SeedError(str(exc)) from exc
     for i, entry in enumerate(seed.get("accounts") or []):
         email = str(_need(entry, "email", f"accounts[{i}]"))
         state.accounts[email] = Account(email, str(entry.get("name", "")),

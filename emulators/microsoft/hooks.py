@@ -28,10 +28,10 @@ from emulators.microsoft import eventlogic
 from emulators.microsoft.controls import Counters, FaultRule, RateLimit
 from emulators.microsoft.errors import GraphError, graph_body
 from emulators.microsoft.scopes import graph_scopes, normalise_scopes
-from emulators.microsoft.seed import SeedError, apply_seed, default_calendar_id, demo_seed
+from emulators.microsoft.seed import apply_seed, default_calendar_id, demo_seed
 from emulators.microsoft.tokens import STATE_KEY, issue_tokens
 from emulators.shared.clock import format_ts
-from emulators.shared.hookbase import add_common_hooks, bad, json_body
+from emulators.shared.hookbase import add_common_hooks, add_seed_hooks, bad, json_body
 
 __all__ = ["CA_PATH_KEY", "PREFIX", "add_hook_routes"]
 
@@ -45,27 +45,8 @@ _LIFECYCLE = ("reauthorizationRequired", "subscriptionRemoved", "missed")
 
 
 
-async def reset(request: web.Request) -> web.Response:
-    """Forget everything, then apply ``seed`` (or the demo seed with ``demo: true``)."""
-    state = request.app[STATE_KEY]
-    body = await json_body(request)
-    state.reset()
-    seed = body.get("seed") or (demo_seed() if body.get("demo") else None)
-    if seed:
-        try:
-            apply_seed(state, seed)
-        except (SeedError, ValueError) as exc:
-            return bad(str(exc))
-    return web.json_response({"ok": True})
 
 
-async def seed(request: web.Request) -> web.Response:
-    """Add a seed document."""
-    try:
-        apply_seed(request.app[STATE_KEY], await json_body(request))
-    except (SeedError, ValueError) as exc:
-        return bad(str(exc))
-    return web.json_response({"ok": True})
 
 
 async def external_change(request: web.Request) -> web.Response:
@@ -254,7 +235,8 @@ def add_hook_routes(app: web.Application) -> None:
     """Register every ``/_emulator/`` route on ``app``."""
     r = app.router
     add_common_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], FaultRule, RateLimit)
-    posts = {"reset": reset, "seed": seed, "external_change": external_change,
+    add_seed_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], apply_seed, demo_seed)
+    posts = {"external_change": external_change,
              "invalidate_delta": invalidate_delta, "tokens": tokens,
              "revoke": revoke, "expire_tokens": expire_tokens, "admin_consent": admin_consent,
              "lifecycle": lifecycle, "reset_counters": reset_counters}

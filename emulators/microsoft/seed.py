@@ -30,7 +30,7 @@ from emulators.microsoft.state import (
     SyncState,
 )
 from emulators.microsoft.tokens import issue_tokens
-from emulators.shared.clock import parse_rfc3339
+from emulators.shared.knobs import apply_clock_and_config
 from emulators.shared.persist import decode, encode
 
 __all__ = ["SeedError", "apply_seed", "default_calendar_id", "demo_seed", "dump_state",
@@ -98,14 +98,10 @@ def _calendar(state: MsState, entry: dict[str, Any], where: str) -> None:
 
 def apply_seed(state: MsState, seed: dict[str, Any]) -> None:
     """Add everything in ``seed`` to ``state``; raises :class:`SeedError`."""
-    clock = seed.get("clock") or {}
-    if clock.get("now"):
-        state.clock.set(parse_rfc3339(str(clock["now"])), freeze=bool(clock.get("freeze")))
-    if seed.get("config"):
-        try:
-            state.config.update(dict(seed["config"]))
-        except ValueError as exc:
-            raise SeedError(f"config: {exc}") from exc
+    try:
+        apply_clock_and_config(state, seed)
+    except ValueError as exc:
+        raise SeedError(str(exc)) from exc
     for i, entry in enumerate(seed.get("accounts") or []):
         _account(state, entry, f"accounts[{i}]")
     for i, entry in enumerate(seed.get("clients") or []):

@@ -4,7 +4,10 @@
 - ``GET/POST/DELETE faults``: list, add (one rule or a list) or clear fault rules;
 - ``POST rate_limit``: set the per-account limit (``{}`` removes it);
 - ``GET/POST clock``: read, ``{advance_seconds}`` or ``{now, freeze}``;
-- ``GET/POST config``: read or set knobs.
+- ``GET/POST config``: read or set knobs;
+
+and, with :func:`add_seed_hooks`, ``POST reset`` (``{"seed"?, "demo"?}``: forget everything, then
+seed) and ``POST seed`` (add a seed document) for a state with ``reset()``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from aiohttp import web
 
 from emulators.shared.clock import format_ts, parse_rfc3339
 
-__all__ = ["add_common_hooks", "bad", "json_body"]
+__all__ = ["add_common_hooks", "add_seed_hooks", "bad", "json_body"]
 
 
 async def json_body(request: web.Request) -> Any:
@@ -93,3 +96,34 @@ def add_common_hooks(app: web.Application, prefix: str, state_of: Callable[[web.
     for name, func in (("clock", clock), ("config", config)):
         r.add_get(prefix + name, func)
         r.add_post(prefix + name, func)
+
+
+def add_seed_hooks(app: web.Application, prefix: str, state_of: Callable[[web.Request], Any],
+                   apply_seed: Callable[[Any, dict[str, Any]], None],
+                   demo_seed: Callable[[], dict[str, Any]]) -> None:
+    """Register reset and seed under ``prefix`` (seed errors are ``ValueError``)."""
+
+    async def reset(request: web.Request) -> web.Response:
+        """Forget everything, then apply ``seed`` (or the demo seed with ``demo: true``)."""
+        state = state_of(request)
+        body = await json_body(request)
+        state.reset()
+        seed = body.get("seed") or (demo_seed() if body.get("demo") else None)
+        if seed:
+            try:
+                apply_seed(state, seed)
+            except ValueError as exc:
+                return bad(str(exc))
+        return web.json_response({"ok": True})
+
+    async def seed(request: web.Request) -> web.Response:
+        """Add a seed document to the current state."""
+        try:
+            apply_seed(state_of(request), await json_body(request))
+        except ValueError as exc:
+            return bad(str(exc))
+        return web.json_response({"ok": True})
+
+    app.router.add_post(prefix + "reset", reset)
+    app.router.add_post(prefix + "seed", seed)
+

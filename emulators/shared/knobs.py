@@ -1,11 +1,14 @@
-"""Config knobs set from JSON: a dataclass mixin that refuses unknown names."""
+"""Config knobs set from JSON (a dataclass mixin that refuses unknown names) and a seed's
+``clock``/``config`` section."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-__all__ = ["Knobs"]
+from emulators.shared.clock import parse_rfc3339
+
+__all__ = ["Knobs", "apply_clock_and_config"]
 
 
 class Knobs:
@@ -18,3 +21,16 @@ class Knobs:
             if key not in names:
                 raise ValueError(f"unknown config knob {key!r}")
             setattr(self, key, value)
+
+
+def apply_clock_and_config(state: Any, seed: dict[str, Any]) -> None:
+    """A seed's ``clock`` (``now``, ``freeze``) and ``config`` knobs; ``ValueError`` names a bad
+    knob as ``config: …``."""
+    clock = seed.get("clock") or {}
+    if clock.get("now"):
+        state.clock.set(parse_rfc3339(str(clock["now"])), freeze=bool(clock.get("freeze")))
+    if seed.get("config"):
+        try:
+            state.config.update(dict(seed["config"]))
+        except ValueError as exc:
+            raise ValueError(f"config: {exc}") from exc
