@@ -135,10 +135,6 @@ async def state_view(request: web.Request) -> web.Response:
     return web.json_response(out)
 
 
-async def reset_counters(request: web.Request) -> web.Response:
-    """Zero the counters and the write log."""
-    request.app[STATE_KEY].counters = Counters()
-    return web.json_response({"ok": True})
 
 
 async def events_dump(request: web.Request) -> web.Response:
@@ -153,11 +149,11 @@ def add_hook_routes(app: web.Application) -> None:
     """Register every ``/_emulator/`` route on ``app``."""
     r = app.router
     r.add_post(PREFIX + "external_change", external_change)
-    add_common_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], FaultRule, RateLimit)
+    add_common_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], FaultRule, RateLimit,
+                     Counters)
     add_seed_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], apply_seed, demo_seed)
     r.add_post(PREFIX + "expire_sync_tokens", expire_sync_tokens)
     r.add_post(PREFIX + "acl_change", acl_change)
     r.add_post(PREFIX + "tokens", tokens)
     r.add_get(PREFIX + "state", state_view)
-    r.add_post(PREFIX + "reset_counters", reset_counters)
     r.add_get(PREFIX + "events", events_dump)

@@ -12,8 +12,10 @@
 - ``POST admin_consent`` ``{tenant, required?: bool, granted?: bool, client_id?}``.
 - ``POST lifecycle`` ``{subscriptionId, event}``: send a lifecycle notification.
 - ``GET mail`` / ``DELETE mail``: invitations and cancellations Exchange would have e-mailed.
-- ``GET state`` / ``POST reset_counters``; ``GET events?calendarId=``; ``GET subscriptions``;
-  ``GET ca.pem``.
+- ``GET state`` / ``POST reset_counters``; ``GET events?calendarId=``; ``GET ca.pem``.
+
+faults, rate_limit, clock, config, reset, seed and reset_counters come from
+:mod:`emulators.shared.hookbase`.
 """
 
 from __future__ import annotations
@@ -207,10 +209,6 @@ async def state_view(request: web.Request) -> web.Response:
     return web.json_response(out)
 
 
-async def reset_counters(request: web.Request) -> web.Response:
-    """Zero the counters and the write log."""
-    request.app[STATE_KEY].counters = Counters()
-    return web.json_response({"ok": True})
 
 
 async def events_dump(request: web.Request) -> web.Response:
@@ -234,12 +232,13 @@ async def ca_pem(request: web.Request) -> web.Response:
 def add_hook_routes(app: web.Application) -> None:
     """Register every ``/_emulator/`` route on ``app``."""
     r = app.router
-    add_common_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], FaultRule, RateLimit)
+    add_common_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], FaultRule, RateLimit,
+                     Counters)
     add_seed_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], apply_seed, demo_seed)
     posts = {"external_change": external_change,
              "invalidate_delta": invalidate_delta, "tokens": tokens,
              "revoke": revoke, "expire_tokens": expire_tokens, "admin_consent": admin_consent,
-             "lifecycle": lifecycle, "reset_counters": reset_counters}
+             "lifecycle": lifecycle}
     for name, func in posts.items():
         r.add_post(PREFIX + name, func)
     r.add_get(PREFIX + "mail", mail)

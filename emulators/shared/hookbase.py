@@ -4,7 +4,7 @@
 - ``GET/POST/DELETE faults``: list, add (one rule or a list) or clear fault rules;
 - ``POST rate_limit``: set the per-account limit (``{}`` removes it);
 - ``GET/POST clock``: read, ``{advance_seconds}`` or ``{now, freeze}``;
-- ``GET/POST config``: read or set knobs;
+- ``GET/POST config``: read or set knobs; ``POST reset_counters``: zero the counters;
 
 and, with :func:`add_seed_hooks`, ``POST reset`` (``{"seed"?, "demo"?}``: forget everything, then
 seed) and ``POST seed`` (add a seed document) for a state with ``reset()``.
@@ -39,8 +39,13 @@ def bad(message: str) -> web.Response:
 
 
 def add_common_hooks(app: web.Application, prefix: str, state_of: Callable[[web.Request], Any],
-                     fault_rule: type, rate_limit_type: type) -> None:
-    """Register faults, rate_limit, clock and config under ``prefix``."""
+                     fault_rule: type, rate_limit_type: type, counters_type: type) -> None:
+    """Register faults, rate_limit, clock, config and reset_counters under ``prefix``."""
+
+    async def reset_counters(request: web.Request) -> web.Response:
+        """Zero the counters and the write log."""
+        state_of(request).counters = counters_type()
+        return web.json_response({"ok": True})
 
     async def faults(request: web.Request) -> web.Response:
         """``GET`` lists, ``DELETE`` clears, ``POST`` adds fault rules."""
@@ -93,6 +98,7 @@ def add_common_hooks(app: web.Application, prefix: str, state_of: Callable[[web.
     for method in ("GET", "POST", "DELETE"):
         r.add_route(method, prefix + "faults", faults)
     r.add_post(prefix + "rate_limit", rate_limit)
+    r.add_post(prefix + "reset_counters", reset_counters)
     for name, func in (("clock", clock), ("config", config)):
         r.add_get(prefix + name, func)
         r.add_post(prefix + name, func)
