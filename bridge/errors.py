@@ -157,8 +157,10 @@ class SyncTokenExpired(GoogleError):
 
 
 class EmulatorMissing(BridgeError):
-    """The ``emulators`` extra is not installed (``google-emulator``, ``serve --demo``)."""
+    """The ``emulators`` extra is not installed (``google-emulator``, ``microsoft-emulator``,
+    ``serve --demo``)."""
 
-    def __init__(self, exc: ModuleNotFoundError) -> None:
-        super().__init__(f"the Google emulator is not installed (no module named {exc.name!r}); "
+    def __init__(self, exc: ModuleNotFoundError, provider: str = "Google") -> None:
+        super().__init__(f"the {provider} emulator is not installed (no module named "
+                         f"{exc.name!r}); "
                          "install the 'emulators' extra: pip install -e '.[emulators]'")

@@ -1,5 +1,5 @@
 """Shared fixtures: stores on SQLite and PostgreSQL (one fresh schema per test) and the Google
-emulator (one per test worker, reset for each test)."""
+and Microsoft emulators (one each per test worker, reset for each test)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, text
 from bridge.bootstrap import open_bridge_store
 from bridge.store import SqlStore
 from emulators.google.server import EmulatorServer, basic_seed
+from emulators.microsoft.server import MsEmulatorServer
+from emulators.microsoft.server import basic_seed as ms_basic_seed
 
 PG_URL = os.environ.get(
     "TERMIN_BRIDGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -100,3 +102,17 @@ def emu(emu_server: EmulatorServer) -> EmulatorServer:
     """The emulator reset to :func:`basic_seed` (two accounts, Alice and Bob, one OAuth client)."""
     emu_server.hooks.reset(basic_seed())
     return emu_server
+
+
+@pytest.fixture(scope="session")
+def ms_emu_server() -> Iterator[MsEmulatorServer]:
+    """The offline Microsoft identity platform + Graph over https, one per test worker."""
+    with MsEmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def ms_emu(ms_emu_server: MsEmulatorServer) -> MsEmulatorServer:
+    """The Microsoft emulator reset to its ``basic_seed`` (Adele, Megan, Pat, one app)."""
+    ms_emu_server.hooks.reset(ms_basic_seed())
+    return ms_emu_server

@@ -18,7 +18,18 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bridge import __version__
-from bridge.cli import apikeys, calendars, db, emulator, feeds, google, ics, serve, users
+from bridge.cli import (
+    apikeys,
+    calendars,
+    db,
+    emulator,
+    feeds,
+    google,
+    ics,
+    ms_emulator,
+    serve,
+    users,
+)
 from bridge.cli.context import CliContext, Handler
 from bridge.errors import BridgeError, ConfigError
 from bridge.logging_setup import setup_logging
@@ -38,6 +49,7 @@ COMMAND_MODULES = (
     google,
     apikeys,
     emulator,
+    ms_emulator,
 )
 
 

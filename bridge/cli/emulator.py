@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bridge.errors import ConfigError, ConfigProblem, EmulatorMissing
 
-__all__ = ["handler", "register"]
+__all__ = ["check_seed_and_state", "handler", "read_seed", "register"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -25,6 +26,11 @@ def _load_seed(path: str | None) -> dict[str, Any]:
 
     if path is None:
         return demo_seed()
+    return read_seed(path)
+
+
+def read_seed(path: str) -> dict[str, Any]:
+    """The JSON object in the ``--seed`` file, or a one-line :class:`ConfigError`."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -36,31 +42,37 @@ def _load_seed(path: str | None) -> dict[str, Any]:
     return data
 
 
+def check_seed_and_state(
+    args: argparse.Namespace, seed: dict[str, Any], apply_seed: Callable[[Any, Any], None],
+    new_state: Callable[[], Any], load_state: Callable[[Any], Any],
+) -> None:
+    """Try the seed on an empty state and read the ``--state`` file before binding, so a
+    mistake is one clear line (a :class:`ConfigError`)."""
+    try:
+        apply_seed(new_state(), seed)
+    except ValueError as exc:  # SeedError is a ValueError
+        raise ConfigError([ConfigProblem("--seed", args.seed or "demo seed", str(exc))]) from exc
+    if args.state and Path(args.state).exists():
+        try:
+            load_state(json.loads(Path(args.state).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise ConfigError([ConfigProblem("--state", args.state,
+                                             f"not a saved emulator state: {exc}")]) from exc
+
+
 def handler(args: argparse.Namespace) -> int:
     """Serve the emulator until Ctrl-C or SIGTERM (it needs no settings and no store)."""
     from aiohttp import web
 
     try:
         from emulators.google.app import create_app
-        from emulators.google.seed import SeedError, apply_seed
+        from emulators.google.seed import apply_seed, load_state
         from emulators.google.state import EmulatorState
     except ModuleNotFoundError as exc:
         raise EmulatorMissing(exc) from exc
 
     seed = _load_seed(args.seed)
-    try:
-        # Validate the seed before binding, so mistakes are one clear line.
-        apply_seed(EmulatorState(), seed)
-    except (SeedError, ValueError) as exc:
-        raise ConfigError([ConfigProblem("--seed", args.seed or "demo seed", str(exc))]) from exc
-    if args.state and Path(args.state).exists():
-        from emulators.google.seed import load_state
-
-        try:
-            load_state(json.loads(Path(args.state).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise ConfigError([ConfigProblem("--state", args.state,
-                                             f"not a saved emulator state: {exc}")]) from exc
+    check_seed_and_state(args, seed, apply_seed, EmulatorState, load_state)
     app = create_app(seed, state_file=args.state)
     url = f"http://{args.host}:{args.port}"
     _LOGGER.info("Google emulator on %s (API %s/calendar/v3/, OAuth %s/o/oauth2/v2/auth)",

@@ -7,11 +7,8 @@ is written back to ``state_file`` on shutdown.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ from emulators.google.scopes import discovery_document
 from emulators.google.seed import apply_seed, dump_state, load_state
 from emulators.google.state import EmulatorState
 from emulators.google.tokens import STATE_KEY, revoke_handler, token_handler
+from emulators.shared.lifecycle import lifecycle
 
 __all__ = ["STATE_KEY", "create_app", "start_server"]
 
@@ -132,27 +130,9 @@ def create_app(
     app[STATE_KEY] = state or EmulatorState()
     path = Path(state_file) if state_file is not None else None
 
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        """Load state or seed, run push delivery, save state on shutdown."""
-        emu = app[STATE_KEY]
-        if path is not None and path.exists():
-            text = await asyncio.to_thread(path.read_text, "utf-8")
-            load_state(json.loads(text), emu)
-            _LOGGER.info("Emulator state loaded from %s", path)
-        elif seed:
-            apply_seed(emu, seed)
-        if config:
-            emu.config.update(config)
-        notifier = push.Notifier(emu)
-        await notifier.start()
-        yield
-        await notifier.close()
-        if path is not None:
-            data = json.dumps(dump_state(emu), indent=1)
-            await asyncio.to_thread(path.write_text, data, "utf-8")
-            _LOGGER.info("Emulator state saved to %s", path)
-
-    app.cleanup_ctx.append(lifecycle)
+    app.cleanup_ctx.append(lifecycle(app[STATE_KEY], path, seed, config, apply_seed=apply_seed,
+                                     load_state=load_state, dump_state=dump_state,
+                                     worker=push.Notifier))
     r = app.router
     r.add_get("/", _index)
     for path_ in ("/o/oauth2/v2/auth", "/o/oauth2/auth"):

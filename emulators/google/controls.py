@@ -7,10 +7,11 @@ and :class:`RateLimit` are what ``/_emulator/faults`` and ``/_emulator/rate_limi
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from emulators.shared.knobs import Knobs
 
 __all__ = ["Config", "Counters", "FaultRule", "RateLimit"]
 
@@ -47,7 +48,7 @@ class RateLimit:
 
 
 @dataclass
-class Config:
+class Config(Knobs):
     """Knobs a test (or ``--seed``) may set through ``/_emulator/config``."""
 
     access_token_ttl: int = 3599
@@ -77,14 +78,6 @@ class Config:
     invitation_quota: int | None = None
     page_size_cap: int | None = None
     empty_pages: int = 0
-
-    def update(self, values: dict[str, Any]) -> None:
-        """Set knobs from a JSON object; raises ``ValueError`` naming an unknown knob."""
-        names = {f.name for f in dataclasses.fields(self)}
-        for key, value in values.items():
-            if key not in names:
-                raise ValueError(f"unknown config knob {key!r}")
-            setattr(self, key, value)
 
 
 @dataclass

@@ -17,9 +17,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from typing import Any
 
 from aiohttp import web
 
@@ -27,9 +25,10 @@ from emulators.google import eventlogic
 from emulators.google.api import full_scope
 from emulators.google.controls import Counters, FaultRule, RateLimit
 from emulators.google.errors import ApiError
-from emulators.google.seed import SeedError, apply_seed, demo_seed
-from emulators.google.timeutil import format_ts, parse_rfc3339
+from emulators.google.seed import apply_seed, demo_seed
+from emulators.google.timeutil import format_ts
 from emulators.google.tokens import STATE_KEY, issue_tokens
+from emulators.shared.hookbase import add_common_hooks, add_seed_hooks, bad, json_body
 
 __all__ = ["PREFIX", "add_hook_routes"]
 
@@ -37,51 +36,22 @@ _LOGGER = logging.getLogger(__name__)
 PREFIX = "/_emulator/"
 
 
-async def _body(request: web.Request) -> Any:
-    if not request.can_read_body:
-        return {}
-    try:
-        return await request.json()
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text="body is not JSON") from exc
 
 
-def _bad(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=400)
 
 
-async def reset(request: web.Request) -> web.Response:
-    """Forget everything, then apply ``seed`` (or the demo seed with ``demo: true``)."""
-    state = request.app[STATE_KEY]
-    body = await _body(request)
-    state.reset()
-    _LOGGER.debug("Emulator state reset")
-    seed = body.get("seed") or (demo_seed() if body.get("demo") else None)
-    if seed:
-        try:
-            apply_seed(state, seed)
-        except (SeedError, ValueError) as exc:
-            return _bad(str(exc))
-    return web.json_response({"ok": True})
 
 
-async def seed(request: web.Request) -> web.Response:
-    """Add a seed document to the current state."""
-    try:
-        apply_seed(request.app[STATE_KEY], await _body(request))
-    except (SeedError, ValueError) as exc:
-        return _bad(str(exc))
-    return web.json_response({"ok": True})
 
 
 async def external_change(request: web.Request) -> web.Response:
     """Change an event as Google's UI (or another client) would."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     cal_id = str(body.get("calendarId", ""))
     cal = state.calendars.get(cal_id)
     if cal is None:
-        return _bad(f"unknown calendar {cal_id!r}")
+        return bad(f"unknown calendar {cal_id!r}")
     actor = str(body.get("actor") or cal.owner)
     op = body.get("op")
     event = dict(body.get("event") or {})
@@ -101,54 +71,21 @@ async def external_change(request: web.Request) -> web.Response:
             eventlogic.delete_event(state, cal_id, event_id, actor, source="external")
             return web.json_response({"ok": True})
         else:
-            return _bad(f"unknown op {op!r}")
+            return bad(f"unknown op {op!r}")
     except ApiError as exc:
         return web.json_response(exc.body(), status=exc.code)
     return web.json_response(stored.data)
 
 
-async def faults(request: web.Request) -> web.Response:
-    """``GET`` lists, ``DELETE`` clears, ``POST`` adds fault rules."""
-    state = request.app[STATE_KEY]
-    if request.method == "DELETE":
-        state.faults.clear()
-    elif request.method == "POST":
-        body = await _body(request)
-        rules = body if isinstance(body, list) else [body]
-        try:
-            state.faults.extend(FaultRule(**rule) for rule in rules)
-        except TypeError as exc:
-            return _bad(str(exc))
-    return web.json_response([dataclasses.asdict(f) for f in state.faults])
 
 
-async def rate_limit(request: web.Request) -> web.Response:
-    """Set (or with ``{}`` remove) the per-account rate limit."""
-    state = request.app[STATE_KEY]
-    body = await _body(request)
-    try:
-        state.rate_limit = RateLimit(**body) if body else None
-    except TypeError as exc:
-        return _bad(str(exc))
-    state.rate_hits.clear()
-    return web.json_response({"ok": True})
 
 
-async def clock(request: web.Request) -> web.Response:
-    """Read, advance or set the emulator clock."""
-    state = request.app[STATE_KEY]
-    if request.method == "POST":
-        body = await _body(request)
-        if body.get("now"):
-            state.clock.set(parse_rfc3339(str(body["now"])), freeze=bool(body.get("freeze")))
-        if body.get("advance_seconds"):
-            state.clock.advance(float(body["advance_seconds"]))
-    return web.json_response({"now": format_ts(state.clock.now())})
 
 
 async def expire_sync_tokens(request: web.Request) -> web.Response:
     """Invalidate sync tokens (all, or those of ``calendarId``)."""
-    body = await _body(request)
+    body = await json_body(request)
     count = request.app[STATE_KEY].expire_sync_tokens(body.get("calendarId"))
     return web.json_response({"expired": count})
 
@@ -156,10 +93,10 @@ async def expire_sync_tokens(request: web.Request) -> web.Response:
 async def acl_change(request: web.Request) -> web.Response:
     """Change one account's role on a calendar; invalidates that calendar's sync tokens."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     cal = state.calendars.get(str(body.get("calendarId", "")))
     if cal is None:
-        return _bad("unknown calendar")
+        return bad("unknown calendar")
     role, account = str(body.get("role", "none")), str(body.get("account", ""))
     if role == "none":
         cal.acl.pop(account, None)
@@ -170,24 +107,15 @@ async def acl_change(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-async def config(request: web.Request) -> web.Response:
-    """Read or change config knobs."""
-    state = request.app[STATE_KEY]
-    if request.method == "POST":
-        try:
-            state.config.update(await _body(request))
-        except ValueError as exc:
-            return _bad(str(exc))
-    return web.json_response(dataclasses.asdict(state.config))
 
 
 async def tokens(request: web.Request) -> web.Response:
     """Mint an access and a refresh token for an account and client."""
     state = request.app[STATE_KEY]
-    body = await _body(request)
+    body = await json_body(request)
     account, client_id = str(body.get("account", "")), str(body.get("client_id", ""))
     if account not in state.accounts or client_id not in state.clients:
-        return _bad("unknown account or client")
+        return bad("unknown account or client")
     scopes = [full_scope(str(s)) for s in body.get("scopes") or ["calendar"]]
     state.grants[(account, client_id)] = scopes
     return web.json_response(issue_tokens(state, account, client_id, scopes, with_refresh=True))
@@ -207,10 +135,6 @@ async def state_view(request: web.Request) -> web.Response:
     return web.json_response(out)
 
 
-async def reset_counters(request: web.Request) -> web.Response:
-    """Zero the counters and the write log."""
-    request.app[STATE_KEY].counters = Counters()
-    return web.json_response({"ok": True})
 
 
 async def events_dump(request: web.Request) -> web.Response:
@@ -224,19 +148,12 @@ async def events_dump(request: web.Request) -> web.Response:
 def add_hook_routes(app: web.Application) -> None:
     """Register every ``/_emulator/`` route on ``app``."""
     r = app.router
-    r.add_post(PREFIX + "reset", reset)
-    r.add_post(PREFIX + "seed", seed)
     r.add_post(PREFIX + "external_change", external_change)
-    for method in ("GET", "POST", "DELETE"):
-        r.add_route(method, PREFIX + "faults", faults)
-    r.add_post(PREFIX + "rate_limit", rate_limit)
-    r.add_route("GET", PREFIX + "clock", clock)
-    r.add_post(PREFIX + "clock", clock)
+    add_common_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], FaultRule, RateLimit,
+                     Counters)
+    add_seed_hooks(app, PREFIX, lambda request: request.app[STATE_KEY], apply_seed, demo_seed)
     r.add_post(PREFIX + "expire_sync_tokens", expire_sync_tokens)
     r.add_post(PREFIX + "acl_change", acl_change)
-    r.add_route("GET", PREFIX + "config", config)
-    r.add_post(PREFIX + "config", config)
     r.add_post(PREFIX + "tokens", tokens)
     r.add_get(PREFIX + "state", state_view)
-    r.add_post(PREFIX + "reset_counters", reset_counters)
     r.add_get(PREFIX + "events", events_dump)

@@ -9,8 +9,6 @@ See ``docs/emulator.md`` for the format.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import json
 from importlib import resources
 from typing import Any
@@ -30,8 +28,9 @@ from emulators.google.state import (
     StoredEvent,
     SyncTokenInfo,
 )
-from emulators.google.timeutil import parse_rfc3339
 from emulators.google.tokens import issue_tokens
+from emulators.shared.knobs import apply_clock_and_config
+from emulators.shared.persist import decode, encode
 
 __all__ = ["SeedError", "apply_seed", "demo_seed", "dump_state", "load_state"]
 
@@ -82,14 +81,10 @@ def _seed_calendar(state: EmulatorState, entry: dict[str, Any], where: str) -> N
 
 def apply_seed(state: EmulatorState, seed: dict[str, Any]) -> None:
     """Add everything in ``seed`` to ``state``; raises :class:`SeedError`."""
-    clock = seed.get("clock") or {}
-    if clock.get("now"):
-        state.clock.set(parse_rfc3339(str(clock["now"])), freeze=bool(clock.get("freeze")))
-    if seed.get("config"):
-        try:
-            state.config.update(dict(seed["config"]))
-        except ValueError as exc:
-            raise SeedError(f"config: {exc}") from exc
+    try:
+        apply_clock_and_config(state, seed)
+    except ValueError as exc:
+        raise SeedError(str(exc)) from exc
     for i, entry in enumerate(seed.get("accounts") or []):
         email = str(_need(entry, "email", f"accounts[{i}]"))
         state.accounts[email] = Account(email, str(entry.get("name", "")),
@@ -153,28 +148,6 @@ def apply_seed(state: EmulatorState, seed: dict[str, Any]) -> None:
                     at.refresh_token = rt.token
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return {"__dt__": value.isoformat()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__dt__"}:
-            return dt.datetime.fromisoformat(value["__dt__"])
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
-
-
 def dump_state(state: EmulatorState) -> dict[str, Any]:
     """The whole model as JSON-able data (for ``--state FILE``)."""
     return {
@@ -182,24 +155,24 @@ def dump_state(state: EmulatorState) -> dict[str, Any]:
         "clock_offset": state.clock.offset_seconds,
         "etag_base": state.etag_base,
         "counter": state.counter,
-        "config": _encode(state.config),
-        "accounts": _encode(list(state.accounts.values())),
-        "clients": _encode(list(state.clients.values())),
-        "calendars": _encode(list(state.calendars.values())),
-        "list_prefs": [[a, c, _encode(p)] for (a, c), p in state.list_prefs.items()],
-        "events": [_encode(e) for t in state.events.values() for e in t.values()],
+        "config": encode(state.config),
+        "accounts": encode(list(state.accounts.values())),
+        "clients": encode(list(state.clients.values())),
+        "calendars": encode(list(state.calendars.values())),
+        "list_prefs": [[a, c, encode(p)] for (a, c), p in state.list_prefs.items()],
+        "events": [encode(e) for t in state.events.values() for e in t.values()],
         "grants": [[a, c, s] for (a, c), s in state.grants.items()],
-        "refresh_tokens": _encode(list(state.refresh_tokens.values())),
-        "access_tokens": _encode(list(state.access_tokens.values())),
-        "sync_tokens": _encode(list(state.sync_tokens.values())),
-        "channels": _encode(list(state.channels.values())),
+        "refresh_tokens": encode(list(state.refresh_tokens.values())),
+        "access_tokens": encode(list(state.access_tokens.values())),
+        "sync_tokens": encode(list(state.sync_tokens.values())),
+        "channels": encode(list(state.channels.values())),
     }
 
 
 def load_state(data: dict[str, Any], state: EmulatorState | None = None) -> EmulatorState:
     """Rebuild a model saved by :func:`dump_state`."""
     state = state or EmulatorState()
-    data = _decode(data)
+    data = decode(data)
     state.clock.offset_seconds = float(data.get("clock_offset", 0.0))
     state.etag_base = int(data.get("etag_base", state.etag_base))
     state.counter = int(data.get("counter", 0))

@@ -16,19 +16,16 @@ Typical use (sync or async tests alike; the server runs in its own thread and ev
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import web
-
-from emulators.google.app import STATE_KEY, create_app
+from emulators.google.app import create_app
 from emulators.google.state import EmulatorState
+from emulators.shared.threaded import ThreadedServer
 
 __all__ = [
     "ALICE",
@@ -188,28 +185,21 @@ class EmulatorHooks:
         return result
 
 
-class EmulatorServer:
+class EmulatorServer(ThreadedServer[EmulatorState]):
     """The emulator on a free loopback port, served from a background thread."""
 
     def __init__(
         self, seed: dict[str, Any] | None = None, *, host: str = "127.0.0.1", port: int = 0,
         config: dict[str, Any] | None = None, state_file: str | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.state = EmulatorState()
-        self._app = create_app(seed, state=self.state, config=config, state_file=state_file)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.hooks = EmulatorHooks(f"http://{host}:{port}")
+        state = EmulatorState()
+        app = create_app(seed, state=state, config=config, state_file=state_file)
+        super().__init__(app, state, host=host, port=port, name="google-emulator")
+        self.hooks = EmulatorHooks(self.base_url)
 
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` (no trailing slash)."""
-        return f"http://{self.host}:{self.port}"
+    def started(self) -> None:
+        """Point the hook client at the bound port."""
+        self.hooks = EmulatorHooks(self.base_url)
 
     @property
     def api_endpoint(self) -> str:
@@ -225,65 +215,6 @@ class EmulatorServer:
     def batch_uri(self) -> str:
         """The batch endpoint (pass as ``BatchHttpRequest(batch_uri=...)``)."""
         return self.base_url + "/batch/calendar/v3"
-
-    def start(self) -> EmulatorServer:
-        """Start serving; returns once the port is bound."""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="google-emulator", daemon=True)
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            raise RuntimeError("emulator failed to start") from self._error
-        self.hooks = EmulatorHooks(self.base_url)
-        return self
-
-    def _run(self) -> None:
-        loop = self._loop
-        assert loop is not None
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:  # surfaced to start()
-            self._error = exc
-            self._ready.set()
-            return
-        loop.run_forever()
-        loop.close()
-
-    async def _serve(self) -> None:
-        self._runner = web.AppRunner(self._app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        self._ready.set()
-
-    def stop(self) -> None:
-        """Shut down (saving ``state_file`` if set) and join the thread."""
-        loop, runner = self._loop, self._runner
-        if loop is None or self._thread is None:
-            return
-        if runner is not None:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(30)
-        self._loop = None
-
-    def run(self, func: Callable[[EmulatorState], Any]) -> Any:
-        """Run ``func(state)`` on the emulator's loop thread and return its result."""
-        assert self._loop is not None
-
-        async def call() -> Any:
-            """Run ``func`` on the loop thread."""
-            return func(self._app[STATE_KEY])
-
-        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(30)
-
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- real client helpers -------------------------------------------------------------
 
