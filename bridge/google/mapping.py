@@ -3,7 +3,7 @@
 Use :func:`ical_to_google` to turn a stored resource into the bodies to write to Google and
 :func:`google_to_ical` to turn a Google event and its exceptions into one resource
 (:func:`google_to_resource` gives it validated, with its hash, without parsing it again).  Both go
-through one neutral model (:mod:`bridge.google.mapping_model`), which also gives the normalised
+through one neutral model (:mod:`bridge.ical.model`), which also gives the normalised
 comparison: :func:`same_content`, :func:`ical_hash`, :func:`google_hash` and :func:`is_echo`.
 The choices (floating times, cancelled instances, reminders, what is lost) are written down in
 ``docs/mapping.md``.
@@ -24,20 +24,24 @@ from bridge.google.mapping_google import (
     override_id,
     private_props,
 )
-from bridge.google.mapping_google_parse import event_from_google, item_uid, resource_from_google
+from bridge.google.mapping_google_parse import (
+    MasterRequired,
+    event_from_google,
+    item_uid,
+    resource_from_google,
+)
 from bridge.google.mapping_ical import resource_from_ical
 from bridge.google.mapping_ical_render import render_resource, resource_to_ical
-from bridge.google.mapping_instances import occurs, plain_instance
-from bridge.google.mapping_model import (
+from bridge.google.mapping_time import as_style, canonical_tz, moment_from_google
+from bridge.ical.instances import occurs, plain_instance
+from bridge.ical.model import (
     EventDeleted,
     MappingError,
-    MasterRequired,
     ResourceData,
     UnsupportedResource,
     event_digest,
     resource_digest,
 )
-from bridge.google.mapping_time import as_style, canonical_tz, moment_from_google
 from bridge.ical.validate import (
     ParsedResource,
     parse_calendar,

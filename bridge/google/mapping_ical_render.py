@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vRecur
 
 from bridge.google.mapping_ical import NO_REMINDERS_PROP
-from bridge.google.mapping_model import EventData, Moment, ResourceData
 from bridge.google.mapping_time import zone
+from bridge.ical.model import EventData, Moment, ResourceData
 
 __all__ = ["render_alarms", "render_resource", "resource_to_ical"]
 

@@ -35,8 +35,8 @@ from bridge.google.mapping_ical import (
     resource_from_ical,
 )
 from bridge.google.mapping_ical_render import render_alarms
-from bridge.google.mapping_model import EventData, MappingError, resource_digest
 from bridge.google.mapping_time import canonical_tz
+from bridge.ical.model import EventData, MappingError, resource_digest
 
 __all__ = ["preserve_local_only"]
 

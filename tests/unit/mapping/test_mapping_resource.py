@@ -12,7 +12,7 @@ from icalendar import Calendar
 from bridge.google.mapping import google_hash, google_to_ical, google_to_resource
 from bridge.google.mapping_google_parse import resource_from_google
 from bridge.google.mapping_ical_render import _PRODID, _render_event, _years, render_resource
-from bridge.google.mapping_model import ResourceData
+from bridge.ical.model import ResourceData
 from bridge.ical.validate import parse_resource
 from tests.unit.mapping.test_mapping_properties import CALENDAR_ZONES, PROFILE, google_series
 
