@@ -44,9 +44,9 @@ from bridge.ical.model import (
 )
 from bridge.ical.validate import (
     ParsedResource,
+    as_calendar,
     parse_calendar,
     parse_resource,
-    parse_resource_calendar,
 )
 
 __all__ = [
@@ -116,18 +116,8 @@ def _zone(calendar_tz: str) -> str:
     return tz
 
 
-def _calendar(source: IcalSource) -> Calendar:
-    if isinstance(source, Calendar):
-        return source
-    if not isinstance(source, ParsedResource):
-        return parse_resource_calendar(source)[1]  # validated, parsed once
-    cal = Calendar.from_ical(source.text)
-    assert isinstance(cal, Calendar)
-    return cal
-
-
 def _ical_model(source: IcalSource, calendar_tz: str) -> ResourceData:
-    return resource_from_ical(_calendar(source), calendar_tz=_zone(calendar_tz))
+    return resource_from_ical(as_calendar(source), calendar_tz=_zone(calendar_tz))
 
 
 def ical_to_google(
@@ -147,7 +137,7 @@ def ical_to_google(
     :class:`UnsupportedResource`.
     """
     tz = _zone(calendar_tz)
-    model = resource_from_ical(_calendar(source), calendar_tz=tz)
+    model = resource_from_ical(as_calendar(source), calendar_tz=tz)
     master_id = event_id or ids.event_id(calendar_key, model.uid)
     master = event_to_google(model.master, uid=model.uid, body_id=master_id, calendar_tz=tz)
     exceptions = tuple(

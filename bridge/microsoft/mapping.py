@@ -26,7 +26,7 @@ from bridge.ical.model import (
     resource_digest,
 )
 from bridge.ical.render import render_resource
-from bridge.ical.validate import ParsedResource, parse_calendar, parse_resource_calendar
+from bridge.ical.validate import ParsedResource, as_calendar, parse_calendar
 from bridge.microsoft.mapping_graph import PROP_HASH, event_to_graph, extended_props
 from bridge.microsoft.mapping_graph_parse import (
     event_from_graph,
@@ -107,16 +107,6 @@ def _zone(calendar_tz: str) -> str:
     return tz
 
 
-def _calendar(source: IcalSource) -> Calendar:
-    if isinstance(source, Calendar):
-        return source
-    if not isinstance(source, ParsedResource):
-        return parse_resource_calendar(source)[1]  # validated, parsed once
-    cal = Calendar.from_ical(source.text)
-    assert isinstance(cal, Calendar)
-    return cal
-
-
 def _master_digest(master: EventData, uid: str) -> str:
     """The hash in a master's body: without EXDATEs, which Graph keeps apart from the master
     (so an item read back alone can be compared, :func:`is_echo`)."""
@@ -133,7 +123,7 @@ def ical_to_graph(
     all-day values.  Raises ``InvalidICalendar`` or ``UnsupportedResource``.
     """
     tz = _zone(calendar_tz)
-    model, unsupported = resource_from_ical(_calendar(source), calendar_tz=tz,
+    model, unsupported = resource_from_ical(as_calendar(source), calendar_tz=tz,
                                             write_attendees=write_attendees)
     master = model.master
     stz = master.start.tz if master.start.kind == "zoned" and master.start.tz else tz
@@ -199,7 +189,7 @@ def ical_hash(
 ) -> str:
     """The normalised hash of a resource as Graph holds it (equals :func:`graph_hash` of what
     Graph answers for the written bodies)."""
-    model, _ = resource_from_ical(_calendar(source), calendar_tz=_zone(calendar_tz),
+    model, _ = resource_from_ical(as_calendar(source), calendar_tz=_zone(calendar_tz),
                                   write_attendees=write_attendees)
     return resource_digest(model)
 
