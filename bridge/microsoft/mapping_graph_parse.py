@@ -120,6 +120,9 @@ def occurrence_moment(value: Any, master: EventData, series_tz: str) -> Moment:
     """The RECURRENCE-ID (in the master's style) of an original start Graph gives: an
     ``originalStart`` instant, a ``dateTimeTimeZone``, a date, or a beta occurrence id
     ``OID.<master id>.<YYYY-MM-DD>``."""
+    if not value:
+        raise MappingError("an occurrence without its original start (pass cancelled "
+                           "occurrences by original start or occurrence id with a date)")
     if isinstance(value, str) and value.startswith("OID.") and value.count(".") >= 2:
         value = value.rsplit(".", 1)[1]
     all_day = master.start.kind == "date"
