@@ -1,10 +1,10 @@
 """Plain occurrences of a series: an override that changes nothing is no override.
 
-Google keeps an exception object once an instance was written, even after it was set back to
-the series' values (that is how a removed override is reverted on Google).  Such an exception,
-and an iCalendar override identical to its occurrence, hold no content of their own: both model
-builders drop them (:func:`drop_plain`), so they never come back as a change and both sides stay
-in one hash space.
+Google and Exchange keep an exception object once an instance was written, even after it was
+set back to the series' values (that is how a removed override is reverted there).  Such an
+exception, and an iCalendar override identical to its occurrence, hold no content of their own:
+every model builder drops them (:func:`drop_plain`, applied by :func:`assemble_resource`), so
+they never come back as a change and both sides of a mapping stay in one hash space.
 """
 
 from __future__ import annotations

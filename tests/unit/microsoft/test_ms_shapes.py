@@ -236,3 +236,28 @@ def test_attendees_reach_graph_only_when_allowed() -> None:
     assert graph_hash(alone) == graph_hash(series_master())
     assert graph_hash(alone, write_attendees=True) != graph_hash(series_master(),
                                                                  write_attendees=True)
+
+
+def test_a_series_across_the_dst_change_keeps_its_wall_clock() -> None:
+    master = {
+        "id": "AAMkDst", "iCalUId": "dst-1", "type": "seriesMaster", "subject": "Team",
+        "originalStartTimeZone": WEST, "originalEndTimeZone": WEST,
+        "start": {"dateTime": "2025-03-24T08:00:00.0000000", "timeZone": "UTC"},
+        "end": {"dateTime": "2025-03-24T09:00:00.0000000", "timeZone": "UTC"},
+        "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                                   "firstDayOfWeek": "sunday"},
+                       "range": {"type": "numbered", "startDate": "2025-03-24",
+                                 "numberOfOccurrences": 3, "recurrenceTimeZone": WEST}},
+    }
+    moved = {**master, "id": "AAMkDst-2", "type": "exception", "seriesMasterId": "AAMkDst",
+             "recurrence": None, "originalStart": "2025-03-31T07:00:00Z",
+             "start": {"dateTime": "2025-03-31T08:00:00.0000000", "timeZone": "UTC"},
+             "end": {"dateTime": "2025-03-31T09:00:00.0000000", "timeZone": "UTC"}}
+    text = graph_to_ical(master, [moved], ["2025-04-07T07:00:00Z"], calendar_tz="UTC")
+    assert "DTSTART;TZID=Europe/Berlin:20250324T090000" in text
+    assert "RECURRENCE-ID;TZID=Europe/Berlin:20250331T090000" in text
+    assert "DTSTART;TZID=Europe/Berlin:20250331T100000" in text
+    assert "EXDATE;TZID=Europe/Berlin:20250407T090000" in text
+    bodies = ical_to_graph(text, calendar_tz="UTC")
+    assert [o.original_start for o in bodies.overrides] == ["2025-03-31T07:00:00Z"]
+    assert bodies.master["start"] == {"dateTime": "2025-03-24T09:00:00", "timeZone": WEST}
