@@ -3,7 +3,7 @@
 Use :func:`ical_to_google` to turn a stored resource into the bodies to write to Google and
 :func:`google_to_ical` to turn a Google event and its exceptions into one resource
 (:func:`google_to_resource` gives it validated, with its hash, without parsing it again).  Both go
-through one neutral model (:mod:`bridge.google.mapping_model`), which also gives the normalised
+through one neutral model (:mod:`bridge.ical.model`), which also gives the normalised
 comparison: :func:`same_content`, :func:`ical_hash`, :func:`google_hash` and :func:`is_echo`.
 The choices (floating times, cancelled instances, reminders, what is lost) are written down in
 ``docs/mapping.md``.
@@ -24,25 +24,29 @@ from bridge.google.mapping_google import (
     override_id,
     private_props,
 )
-from bridge.google.mapping_google_parse import event_from_google, item_uid, resource_from_google
+from bridge.google.mapping_google_parse import (
+    MasterRequired,
+    event_from_google,
+    item_uid,
+    resource_from_google,
+)
 from bridge.google.mapping_ical import resource_from_ical
 from bridge.google.mapping_ical_render import render_resource, resource_to_ical
-from bridge.google.mapping_instances import occurs, plain_instance
-from bridge.google.mapping_model import (
+from bridge.google.mapping_time import as_style, canonical_tz, moment_from_google
+from bridge.ical.instances import occurs, plain_instance
+from bridge.ical.model import (
     EventDeleted,
     MappingError,
-    MasterRequired,
     ResourceData,
     UnsupportedResource,
     event_digest,
     resource_digest,
 )
-from bridge.google.mapping_time import as_style, canonical_tz, moment_from_google
 from bridge.ical.validate import (
     ParsedResource,
+    as_calendar,
     parse_calendar,
     parse_resource,
-    parse_resource_calendar,
 )
 
 __all__ = [
@@ -112,18 +116,8 @@ def _zone(calendar_tz: str) -> str:
     return tz
 
 
-def _calendar(source: IcalSource) -> Calendar:
-    if isinstance(source, Calendar):
-        return source
-    if not isinstance(source, ParsedResource):
-        return parse_resource_calendar(source)[1]  # validated, parsed once
-    cal = Calendar.from_ical(source.text)
-    assert isinstance(cal, Calendar)
-    return cal
-
-
 def _ical_model(source: IcalSource, calendar_tz: str) -> ResourceData:
-    return resource_from_ical(_calendar(source), calendar_tz=_zone(calendar_tz))
+    return resource_from_ical(as_calendar(source), calendar_tz=_zone(calendar_tz))
 
 
 def ical_to_google(
@@ -143,7 +137,7 @@ def ical_to_google(
     :class:`UnsupportedResource`.
     """
     tz = _zone(calendar_tz)
-    model = resource_from_ical(_calendar(source), calendar_tz=tz)
+    model = resource_from_ical(as_calendar(source), calendar_tz=tz)
     master_id = event_id or ids.event_id(calendar_key, model.uid)
     master = event_to_google(model.master, uid=model.uid, body_id=master_id, calendar_tz=tz)
     exceptions = tuple(

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from bridge.google.ids import instance_id
-from bridge.google.mapping_model import Attendee, EventData, Moment, Reminder, event_digest
 from bridge.google.mapping_time import moment_to_google, to_aware
+from bridge.ical.model import Attendee, EventData, Moment, Reminder, event_digest
 
 __all__ = [
     "PARTSTAT_TO_GOOGLE",

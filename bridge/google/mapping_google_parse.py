@@ -30,22 +30,8 @@ from bridge.google.mapping_google import (
 from bridge.google.mapping_ical import (
     MAX_REMINDER_MINUTES,
     MAX_REMINDERS,
-    block_text,
     canonical_rrule,
     fit_categories,
-    line_text,
-)
-from bridge.google.mapping_instances import drop_plain, within_rule
-from bridge.google.mapping_model import (
-    Attendee,
-    EventData,
-    EventDeleted,
-    MappingError,
-    MasterRequired,
-    Moment,
-    Person,
-    Reminder,
-    ResourceData,
 )
 from bridge.google.mapping_time import (
     as_style,
@@ -54,8 +40,32 @@ from bridge.google.mapping_time import (
     moment_from_ical,
     parse_rfc3339,
 )
+from bridge.ical.fields import block_text, line_text
+from bridge.ical.instances import drop_plain, within_rule
+from bridge.ical.model import (
+    Attendee,
+    EventData,
+    EventDeleted,
+    MappingError,
+    Moment,
+    Person,
+    Reminder,
+    ResourceData,
+)
 
-__all__ = ["event_from_google", "item_uid", "resource_from_google"]
+__all__ = ["MasterRequired", "event_from_google", "item_uid", "resource_from_google"]
+
+
+class MasterRequired(MappingError):
+    """Only exceptions of a series were given: fetch the master (and all its exceptions)."""
+
+    def __init__(self, recurring_event_id: str | None, ical_uid: str | None) -> None:
+        self.recurring_event_id = recurring_event_id
+        self.ical_uid = ical_uid
+        super().__init__(
+            f"the master event {recurring_event_id!r} of the series is needed; fetch it with "
+            "events.get and its exceptions with events.list(iCalUID=…, showDeleted=true)"
+        )
 
 _PARTSTAT_FROM_GOOGLE = {v: k for k, v in PARTSTAT_TO_GOOGLE.items()}
 _CLASS_FROM_GOOGLE = {v: k for k, v in VISIBILITY.items()}

@@ -1,171 +1,30 @@
-"""Rendering of the mapping model as iCalendar text (the Google → iCalendar direction).
+"""Rendering of the Google mapping model as iCalendar text (the Google → iCalendar direction).
 
-The calendar properties never change and the ``VTIMEZONE`` blocks depend only on the zone and
-the span of years, so both are built and serialised once (per ``(zone, years)``) and joined with
-the serialised events; the output is byte for byte what ``Calendar.add_missing_timezones``
-followed by ``to_ical`` gives.
+The rendering itself is neutral (:mod:`bridge.ical.render`); Google's style adds its ``PRODID``
+and ``X-TERMIN-GOOGLE-REMINDERS:NONE`` for an event without reminders (Google has calendar
+default reminders, which an event without VALARMs uses).
 """
 
 from __future__ import annotations
 
-import functools
-from datetime import UTC, date, datetime, timedelta
-
-from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vRecur
+from icalendar import Calendar
 
 from bridge.google.mapping_ical import NO_REMINDERS_PROP
-from bridge.google.mapping_model import EventData, Moment, ResourceData
-from bridge.google.mapping_time import zone
+from bridge.ical.model import ResourceData
+from bridge.ical.render import Style
+from bridge.ical.render import render_resource as _render
 
-__all__ = ["render_alarms", "render_resource", "resource_to_ical"]
+__all__ = ["STYLE", "render_resource", "resource_to_ical"]
 
-_PRODID = "-//termin-bridge//Google mapping//EN"
-
-
-def _day(value: date) -> date:
-    return value.date() if isinstance(value, datetime) else value
-
-
-def _ical_value(moment: Moment) -> date | datetime:
-    value = moment.value
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(zone(moment.tz or "UTC"))
-    return value
-
-
-def _address(email: str, name: str | None, **params: str) -> vCalAddress:
-    addr = vCalAddress(f"mailto:{email}")
-    if name:
-        addr.params["CN"] = name
-    for key, value in params.items():
-        addr.params[key] = value
-    return addr
-
-
-def _add_dates(event: Event, name: str, moments: tuple[Moment, ...]) -> None:
-    for moment in moments:
-        event.add(name, _ical_value(moment))
-
-
-def _render_event(data: EventData, uid: str) -> Event:
-    event = Event()
-    event.add("UID", uid)
-    stamp = data.updated or data.created
-    if stamp is not None:
-        event.add("DTSTAMP", stamp.astimezone(UTC))
-    if data.created is not None:
-        event.add("CREATED", data.created.astimezone(UTC))
-    if data.updated is not None:
-        event.add("LAST-MODIFIED", data.updated.astimezone(UTC))
-    if data.recurrence_id is not None:
-        event.add("RECURRENCE-ID", _ical_value(data.recurrence_id))
-    event.add("DTSTART", _ical_value(data.start))
-    event.add("DTEND", _ical_value(data.end))
-    if data.rrule:
-        event.add("RRULE", vRecur.from_ical(data.rrule))
-    _add_dates(event, "RDATE", data.rdates)
-    _add_dates(event, "EXDATE", data.exdates)
-    if data.sequence:
-        event.add("SEQUENCE", data.sequence)
-    for name, value in (
-        ("SUMMARY", data.summary), ("DESCRIPTION", data.description),
-        ("LOCATION", data.location), ("URL", data.url),
-    ):
-        if value:
-            event.add(name, value)
-    event.add("STATUS", data.status)
-    if data.transparent:
-        event.add("TRANSP", "TRANSPARENT")
-    if data.klass:
-        event.add("CLASS", data.klass)
-    if data.categories:
-        event.add("CATEGORIES", list(data.categories))
-    if data.organizer is not None:
-        event.add("ORGANIZER", _address(data.organizer.email, data.organizer.name))
-    for att in data.attendees:
-        params = {"PARTSTAT": att.partstat}
-        if att.optional:
-            params["ROLE"] = "OPT-PARTICIPANT"
-        if att.resource:
-            params["CUTYPE"] = "RESOURCE"
-        event.add("ATTENDEE", _address(att.email, att.name, **params))
-    for name, value in data.customer:
-        event.add(name, value)
-    if data.reminders == ():
-        event.add(NO_REMINDERS_PROP, "NONE")
-    for alarm in render_alarms(data):
-        event.add_component(alarm)
-    return event
-
-
-def render_alarms(data: EventData) -> list[Alarm]:
-    """The VALARMs an event's reminders are rendered as (none for the default reminders)."""
-    alarms: list[Alarm] = []
-    for reminder in data.reminders or ():
-        alarm = Alarm()
-        alarm.add("ACTION", "EMAIL" if reminder.method == "email" else "DISPLAY")
-        alarm.add("TRIGGER", timedelta(minutes=-reminder.minutes))
-        alarm.add("DESCRIPTION", data.summary or "Reminder")
-        if reminder.method == "email":
-            alarm.add("SUMMARY", data.summary or "Reminder")
-        alarms.append(alarm)
-    return alarms
-
-
-def _years(resource: ResourceData) -> tuple[date, date]:
-    days: list[date] = []
-    for ev in (resource.master, *resource.overrides):
-        for moment in (ev.start, ev.end, *ev.rdates, *ev.exdates):
-            days.append(_day(moment.value))
-    first, last = min(days), max(days)
-    return date(first.year - 1, 1, 1), date(max(last.year + 2, first.year + 10), 1, 1)
-
-
-@functools.lru_cache(maxsize=256)
-def _timezone(tzid: str, first: date, last: date) -> tuple[Timezone, bytes] | None:
-    """The VTIMEZONE of ``tzid`` for ``first``..``last`` and its serialisation (shared: never
-    mutate it); ``None`` for a zone icalendar does not know (it is left out, as before)."""
-    try:
-        tz = Timezone.from_tzid(tzid, first_date=first, last_date=last)
-    except ValueError:
-        return None
-    return tz, tz.to_ical()
-
-
-def _header() -> Calendar:
-    cal = Calendar()
-    cal.add("PRODID", _PRODID)
-    cal.add("VERSION", "2.0")
-    cal.add("CALSCALE", "GREGORIAN")
-    return cal
-
-
-# The calendar properties are the same for every resource: made and serialised once.
-_HEADER = _header()
-_TAIL = b"END:VCALENDAR\r\n"
-_HEAD = _HEADER.to_ical().removesuffix(_TAIL)
+STYLE = Style(prodid="-//termin-bridge//Google mapping//EN", no_reminders_prop=NO_REMINDERS_PROP)
 
 
 def render_resource(resource: ResourceData) -> tuple[str, Calendar]:
-    """Render a model as one VCALENDAR: its text and the ``Calendar`` the text serialises.
-
-    The calendar's property values and ``VTIMEZONE`` components in the returned ``Calendar``
-    are shared between calls and must not be modified.
-    """
-    cal = Calendar()
-    cal.update(_HEADER)
-    events = [_render_event(resource.master, resource.uid)]
-    events += [_render_event(override, resource.uid) for override in resource.overrides]
-    cal.subcomponents.extend(events)
-    first, last = _years(resource)
-    zones = [z for z in (_timezone(t, first, last) for t in sorted(cal.get_missing_tzids())) if z]
-    cal.subcomponents[0:0] = [tz for tz, _ in zones]
-    # What cal.to_ical() gives: header, VTIMEZONEs, then the events, each serialised alone.
-    body = b"".join([_HEAD, *(block for _, block in zones), *(e.to_ical() for e in events),
-                     _TAIL])
-    return body.decode("utf-8"), cal
+    """Render a model as one VCALENDAR: its text and the ``Calendar`` the text serialises
+    (see :func:`bridge.ical.render.render_resource`)."""
+    return _render(resource, STYLE)
 
 
 def resource_to_ical(resource: ResourceData) -> str:
     """Render a model as one VCALENDAR text (with VTIMEZONEs for the zones used)."""
-    return render_resource(resource)[0]
+    return _render(resource, STYLE)[0]

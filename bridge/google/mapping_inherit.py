@@ -15,8 +15,8 @@ from typing import Any
 
 from icalendar import Calendar, Component
 
-from bridge.google.mapping_model import EventData
 from bridge.google.mapping_time import moment_from_ical
+from bridge.ical.model import EventData
 
 __all__ = ["INHERITED", "differs_from_master", "ical_master", "inherit_master_changes"]
 

@@ -1,268 +1,34 @@
 """Keep what Google cannot hold when a Google edit replaces a stored resource (pure).
 
-A pulled Google event is rendered from the mapping model, so everything the model does not
-carry (``PRIORITY``, ``GEO``, ``ATTACH``, ``COMMENT``, client ``X-`` properties, alarm details
-beyond method and minutes, …) is missing from it.  :func:`preserve_local_only` puts those back
-from the stored text, per component (the master, and each override matched by its
-RECURRENCE-ID as the mapping reads it):
-
-- every property whose name is not in :data:`~bridge.google.mapping_ical.MAPPED_PROPS`, unless
-  the new component has a property of that name (the new text wins);
-- non-VALARM subcomponents the new component lacks;
-- the old VALARMs (and ``X-TERMIN-GOOGLE-REMINDERS``) instead of the rendered ones, when they
-  hold more than the mapping would render for them and, against the new start and end, give the
-  reminders Google now has (Google did not change the reminders);
-- the ``VTIMEZONE``s the carried lines refer to.
-
-Overrides the new text no longer has are not brought back.  Old lines are copied byte for byte
-(only the line ends become CRLF).  The result is checked: every component maps to exactly what
-the new one maps to (so the content hash, and what Google sees, is unchanged and the next sync
-writes nothing); otherwise that component (or in the end the whole text) stays as Google gave it.
+The merge itself is neutral (:mod:`bridge.ical.preserve`); Google's projection is its
+:data:`~bridge.google.mapping_ical.MAPPED_PROPS`, its rendering style (VALARMs together with
+``X-TERMIN-GOOGLE-REMINDERS``) and its model reader.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
+from icalendar import Calendar, Component
 
-from icalendar import Calendar
-
-from bridge.errors import InvalidICalendar
-from bridge.google.mapping_ical import (
-    MAPPED_PROPS,
-    NO_REMINDERS_PROP,
-    event_from_ical,
-    resource_from_ical,
-)
-from bridge.google.mapping_ical_render import render_alarms
-from bridge.google.mapping_model import EventData, MappingError, resource_digest
+from bridge.google.mapping_ical import MAPPED_PROPS, event_from_ical, resource_from_ical
+from bridge.google.mapping_ical_render import STYLE
 from bridge.google.mapping_time import canonical_tz
+from bridge.ical import preserve
+from bridge.ical.model import EventData, Moment, resource_digest
 
-__all__ = ["preserve_local_only"]
-
-_NAME = re.compile(r"[A-Za-z0-9-]+")
-_TZID = re.compile(r';TZID=("[^"]*"|[^;:]*)', re.IGNORECASE)
-_FOLD = re.compile(r"\r\n[ \t]")
-_MASTER = ""
+__all__ = ["PROJECTION", "preserve_local_only"]
 
 
-@dataclass
-class _Node:
-    """A component as text: its BEGIN line, property lines and subcomponents in order."""
-
-    name: str
-    begin: str
-    items: list[str | _Node] = field(default_factory=list)
-    end: str = ""
-
-    def props(self) -> list[str]:
-        return [i for i in self.items if isinstance(i, str)]
-
-    def children(self, name: str | None = None) -> list[_Node]:
-        return [i for i in self.items if isinstance(i, _Node) and name in (None, i.name)]
-
-    def lines(self) -> list[str]:
-        out = [self.begin]
-        for item in self.items:
-            out.extend([item] if isinstance(item, str) else item.lines())
-        out.append(self.end)
-        return out
-
-
-def _name(line: str) -> str:
-    match = _NAME.match(line)
-    if match is None:
-        raise ValueError(f"not a content line: {line[:40]!r}")
-    return match.group(0).upper()
-
-
-def _value(line: str) -> str:
-    return _FOLD.sub("", line).split(":", 1)[-1].strip().upper()
-
-
-def _split(text: str) -> _Node:
-    """The VCALENDAR of ``text`` as a tree of content lines (folds kept, CRLF line ends)."""
-    logical: list[str] = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        if line.startswith((" ", "\t")) and logical:
-            logical[-1] += "\r\n" + line
-        elif line.strip():
-            logical.append(line)
-    root = _Node("", "")
-    stack = [root]
-    for line in logical:
-        name = _name(line)
-        if name == "BEGIN":
-            node = _Node(_value(line), line)
-            stack[-1].items.append(node)
-            stack.append(node)
-        elif name == "END":
-            if len(stack) < 2 or stack[-1].name != _value(line):
-                raise ValueError("unbalanced BEGIN/END")
-            stack.pop().end = line
-        else:
-            stack[-1].items.append(line)
-    cals = root.children("VCALENDAR")
-    if len(stack) != 1 or len(cals) != 1:
-        raise ValueError("not one VCALENDAR")
-    return cals[0]
-
-
-def _events(text: str, calendar_tz: str) -> tuple[_Node, dict[str, tuple[_Node, EventData]]]:
-    """The calendar node and its VEVENTs by RECURRENCE-ID key (``""``: the master)."""
-    node = _split(text)
-    cal = Calendar.from_ical(text)
-    comps = [c for c in cal.subcomponents if c.name == "VEVENT"]
-    nodes = node.children("VEVENT")
-    if len(comps) != len(nodes):
-        raise ValueError("components do not line up")
-    masters = [i for i, c in enumerate(comps) if "RECURRENCE-ID" not in c]
-    if not masters:
-        raise ValueError("no master")
-    master = event_from_ical(comps[masters[0]], master_start=None, ref_tz=calendar_tz)
-    out: dict[str, tuple[_Node, EventData]] = {_MASTER: (nodes[masters[0]], master)}
-    for comp, n in zip(comps, nodes, strict=True):
-        if "RECURRENCE-ID" not in comp:
-            continue
-        ev = event_from_ical(comp, master_start=master.start, ref_tz=calendar_tz)
-        assert ev.recurrence_id is not None
-        out.setdefault(ev.recurrence_id.key(), (n, ev))
-    return node, out
-
-
-def _alarm_group(node: _Node) -> list[str | _Node]:
-    return [i for i in node.items if (i.name == "VALARM" if isinstance(i, _Node)
-                                      else _name(i) == NO_REMINDERS_PROP)]
-
-
-def _unfolded(items: list[str | _Node]) -> list[str]:
-    lines: list[str] = []
-    for item in items:
-        lines.extend([item] if isinstance(item, str) else item.lines())
-    return [_FOLD.sub("", line) for line in lines]
-
-
-def _rendered(ev: EventData) -> list[str]:
-    """The unfolded lines the mapping renders for ``ev``'s reminders."""
-    marker = [f"{NO_REMINDERS_PROP}:NONE"] if ev.reminders == () else []
-    text = b"".join(a.to_ical() for a in render_alarms(ev)).decode("utf-8")
-    return marker + [line for line in _FOLD.sub("", text).split("\r\n") if line]
-
-
-def _merge(new: _Node, old: _Node, *, alarms: bool) -> _Node:
-    """``new`` with what only ``old`` has (and its alarms when ``alarms``)."""
-    have = {_name(p) for p in new.props()}
-    carried = [p for p in old.props() if (name := _name(p)) not in MAPPED_PROPS
-               and name not in have]
-    kinds = {c.name for c in new.children()}
-    subs: list[str | _Node] = [c for c in old.children()
-                               if c.name != "VALARM" and c.name not in kinds]
-    items = list(new.items)
-    if alarms:
-        group = _alarm_group(new)
-        items = [i for i in items if not any(i is g for g in group)] + _alarm_group(old)
-    props = [i for i in items if isinstance(i, str)]
-    comps = [i for i in items if not isinstance(i, str)]
-    return replace(new, items=[*props, *carried, *comps, *subs])
-
-
-def _wants_alarms(new: _Node, old: _Node, old_ev: EventData) -> bool:
-    """The old alarm group holds more than the mapping renders for it, and is not the new one."""
-    group = _unfolded(_alarm_group(old))
-    return bool(group) and group != _rendered(old_ev) and group != _unfolded(_alarm_group(new))
-
-
-def _tzids(items: list[str | _Node]) -> set[str]:
-    return {m.group(1).strip('"') for line in _unfolded(items) for m in _TZID.finditer(
-        line.split(":", 1)[0])}
-
-
-def _assemble(cal: _Node, old_cal: _Node, merged: dict[int, _Node]) -> str:
-    """``cal`` with VEVENT ``i`` replaced by ``merged[i]`` and the VTIMEZONEs they need."""
-    items: list[str | _Node] = []
-    carried: list[str | _Node] = []
-    index = 0
-    for item in cal.items:
-        if isinstance(item, _Node) and item.name == "VEVENT":
-            node = merged.get(index, item)
-            carried.extend(i for i in node.items if not any(i is j for j in item.items))
-            items.append(node)
-            index += 1
-        else:
-            items.append(item)
-    have = {_zone_id(z) for z in cal.children("VTIMEZONE")}
-    wanted = {t.upper() for t in _tzids(carried)} - have
-    zones: list[str | _Node] = [z for z in old_cal.children("VTIMEZONE")
-                                if _zone_id(z) in wanted]
-    first = next((i for i, x in enumerate(items) if isinstance(x, _Node)), len(items))
-    items[first:first] = zones
-    return "\r\n".join(replace(cal, items=items).lines()) + "\r\n"
-
-
-def _zone_id(zone: _Node) -> str:
-    return next((_value(p) for p in zone.props() if _name(p) == "TZID"), "")
+def _event(comp: Component, master_start: Moment | None, ref_tz: str) -> EventData:
+    return event_from_ical(comp, master_start=master_start, ref_tz=ref_tz)
 
 
 def _digest(text: str, calendar_tz: str) -> str:
     return resource_digest(resource_from_ical(Calendar.from_ical(text), calendar_tz=calendar_tz))
 
 
-@dataclass
-class _Pair:
-    key: str
-    index: int
-    new: _Node
-    new_ev: EventData
-    old: _Node
-    old_ev: EventData
-
-
-def _nothing_to_keep(old_text: str) -> bool:
-    """Cheap text-only test: no VEVENT of ``old_text`` holds anything the mapping drops."""
-    for event in _split(old_text).children("VEVENT"):
-        if event.children() or any(_name(p) not in MAPPED_PROPS for p in event.props()):
-            return False
-    return True
-
-
-def _preserve(new_text: str, old_text: str, calendar_tz: str) -> str:
-    if _nothing_to_keep(old_text):
-        return new_text
-    new_cal, new_events = _events(new_text, calendar_tz)
-    old_cal, old_events = _events(old_text, calendar_tz)
-    position = {id(n): i for i, n in enumerate(new_cal.children("VEVENT"))}
-    pairs = [_Pair(key, position[id(n)], n, ev, *old_events[key])
-             for key, (n, ev) in new_events.items() if key in old_events]
-    merged: dict[int, _Node] = {}
-    with_alarms: set[int] = set()
-    for pair in pairs:
-        alarms = _wants_alarms(pair.new, pair.old, pair.old_ev)
-        node = _merge(pair.new, pair.old, alarms=alarms)
-        if node.items != pair.new.items:
-            merged[pair.index] = node
-            if alarms:
-                with_alarms.add(pair.index)
-    # Check that every merged component maps to what the new one maps to: first with the old
-    # alarms, then without them, then the component stays as Google gave it.
-    for _ in range(3):
-        if not merged:
-            return new_text
-        text = _assemble(new_cal, old_cal, merged)
-        _, got = _events(text, calendar_tz)
-        wrong = [p for p in pairs if p.index in merged and got[p.key][1] != p.new_ev]
-        if not wrong:
-            break
-        for pair in wrong:
-            if pair.index in with_alarms:
-                with_alarms.discard(pair.index)
-                node = _merge(pair.new, pair.old, alarms=False)
-                if node.items != pair.new.items:
-                    merged[pair.index] = node
-                    continue
-            del merged[pair.index]
-    else:
-        return new_text
-    return text if _digest(text, calendar_tz) == _digest(new_text, calendar_tz) else new_text
+PROJECTION = preserve.Projection(
+    mapped_props=MAPPED_PROPS, style=STYLE, event=_event, digest=_digest
+)
 
 
 def preserve_local_only(new_text: str, old_text: str, *, calendar_tz: str = "UTC") -> str:
@@ -274,7 +40,4 @@ def preserve_local_only(new_text: str, old_text: str, *, calendar_tz: str = "UTC
     ``new_text`` (equal :func:`~bridge.google.mapping.ical_hash`).
     """
     tz = canonical_tz(calendar_tz) or "UTC"
-    try:
-        return _preserve(new_text, old_text, tz)
-    except (ValueError, KeyError, MappingError, InvalidICalendar):
-        return new_text
+    return preserve.preserve_local_only(new_text, old_text, PROJECTION, calendar_tz=tz)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from icalendar.timezone.tzid import tzids_from_tzinfo
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-__all__ = ["iana_name", "is_valid_iana", "resolve_mixed_pair", "zone_for_name"]
+__all__ = ["iana_name", "is_valid_iana", "resolve_mixed_pair", "windows_name", "zone_for_name"]
 
 _D = TypeVar("_D", date, datetime)
 
@@ -83,6 +83,39 @@ def iana_name(tz: tzinfo | None) -> str | None:
             continue
         if _offsets(ZoneInfo(name)) == wanted:
             return name
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _windows_by_iana() -> dict[str, str]:
+    return {olson: win for win, olson in sorted(WINDOWS_TO_OLSON.items())}
+
+
+@functools.lru_cache(maxsize=512)
+def windows_name(name: str) -> str | None:
+    """The Windows zone name for an IANA or Windows zone ``name``; ``None`` when none fits.
+
+    Windows names and the IANA zone CLDR gives for each (``Europe/Berlin`` → ``W. Europe
+    Standard Time``) map directly; another IANA zone takes the Windows zone of an equivalent
+    IANA id (same transitions, :func:`icalendar.timezone.tzid.tzids_from_tzinfo`), else of the
+    first zone with the same UTC offsets over two years, common zones first (current rules:
+    ``Europe/Rome`` → ``W. Europe Standard Time``).
+    """
+    if name in WINDOWS_TO_OLSON:
+        return name
+    zone = zone_for_name(name)
+    if zone is None:
+        return None
+    by_iana = _windows_by_iana()
+    if zone.key in ("UTC", "Etc/UTC", "GMT", "Etc/GMT", "Etc/Universal", "Universal", "Zulu"):
+        return "UTC"
+    for candidate in (zone.key, *tzids_from_tzinfo(zone)):
+        if candidate in by_iana:
+            return by_iana[candidate]
+    wanted = _offsets(zone)
+    for olson in _all_zones():  # the common zones first: Europe/Rome finds Europe/Berlin
+        if olson in by_iana and _offsets(ZoneInfo(olson)) == wanted:
+            return by_iana[olson]
     return None
 
 

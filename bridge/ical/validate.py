@@ -27,6 +27,7 @@ __all__ = [
     "TIMESTAMP_MIN",
     "Limits",
     "ParsedResource",
+    "as_calendar",
     "decode_text",
     "parse_calendar",
     "parse_resource",
@@ -251,6 +252,18 @@ def parse_resource_calendar(data: str | bytes, limits: Limits | None = None
     precheck(text, limits)
     cal = _parse(text)
     return _validate(cal, text, limits), cal
+
+
+def as_calendar(source: str | ParsedResource | Calendar) -> Calendar:
+    """The ``Calendar`` of a resource for a mapping: text goes through the gate (parsed once),
+    a :class:`ParsedResource` (validated already) is parsed, a ``Calendar`` is taken as it is."""
+    if isinstance(source, Calendar):
+        return source
+    if not isinstance(source, ParsedResource):
+        return parse_resource_calendar(source)[1]
+    cal = Calendar.from_ical(source.text)
+    assert isinstance(cal, Calendar)
+    return cal
 
 
 def parse_calendar(cal: Calendar, data: str | bytes, limits: Limits | None = None

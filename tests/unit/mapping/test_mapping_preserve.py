@@ -11,7 +11,9 @@ import icalendar
 from bridge.google.mapping import google_hash, google_to_ical, ical_hash, ical_to_google
 from bridge.google.mapping_ical import MAPPED_PROPS, resource_from_ical
 from bridge.google.mapping_ical_render import resource_to_ical
-from bridge.google.mapping_model import (
+from bridge.google.mapping_preserve import preserve_local_only
+from bridge.ical import parse_resource
+from bridge.ical.model import (
     Attendee,
     EventData,
     Moment,
@@ -19,8 +21,6 @@ from bridge.google.mapping_model import (
     Reminder,
     ResourceData,
 )
-from bridge.google.mapping_preserve import preserve_local_only
-from bridge.ical import parse_resource
 from tests.unit.mapping.mapping_testlib import BERLIN_VTIMEZONE, google_echo, vcal, vevent
 
 TZ = "Europe/Berlin"

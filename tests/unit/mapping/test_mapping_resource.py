@@ -11,8 +11,9 @@ from icalendar import Calendar
 
 from bridge.google.mapping import google_hash, google_to_ical, google_to_resource
 from bridge.google.mapping_google_parse import resource_from_google
-from bridge.google.mapping_ical_render import _PRODID, _render_event, _years, render_resource
-from bridge.google.mapping_model import ResourceData
+from bridge.google.mapping_ical_render import STYLE, render_resource
+from bridge.ical.model import ResourceData
+from bridge.ical.render import render_event, years
 from bridge.ical.validate import parse_resource
 from tests.unit.mapping.test_mapping_properties import CALENDAR_ZONES, PROFILE, google_series
 
@@ -20,13 +21,13 @@ from tests.unit.mapping.test_mapping_properties import CALENDAR_ZONES, PROFILE, 
 def uncached_text(model: ResourceData) -> str:
     """The rendering as it was before the VTIMEZONE cache."""
     cal = Calendar()
-    cal.add("PRODID", _PRODID)
+    cal.add("PRODID", STYLE.prodid)
     cal.add("VERSION", "2.0")
     cal.add("CALSCALE", "GREGORIAN")
-    cal.add_component(_render_event(model.master, model.uid))
+    cal.add_component(render_event(model.master, model.uid, STYLE))
     for override in model.overrides:
-        cal.add_component(_render_event(override, model.uid))
-    cal.add_missing_timezones(*_years(model))
+        cal.add_component(render_event(override, model.uid, STYLE))
+    cal.add_missing_timezones(*years(model))
     return str(cal.to_ical().decode("utf-8"))
 
 

@@ -1,26 +1,33 @@
 """Plain occurrences of a series: an override that changes nothing is no override.
 
-Google keeps an exception object once an instance was written, even after it was set back to
-the series' values (that is how a removed override is reverted on Google).  Such an exception,
-and an iCalendar override identical to its occurrence, hold no content of their own: both model
-builders drop them (:func:`drop_plain`), so they never come back as a change and both sides stay
-in one hash space.
+Google and Exchange keep an exception object once an instance was written, even after it was
+set back to the series' values (that is how a removed override is reverted there).  Such an
+exception, and an iCalendar override identical to its occurrence, hold no content of their own:
+every model builder drops them (:func:`drop_plain`, applied by :func:`assemble_resource`), so
+they never come back as a change and both sides of a mapping stay in one hash space.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from dateutil.rrule import rrulestr
 
-from bridge.google.mapping_model import EventData, Moment, event_canon
-from bridge.google.mapping_time import add_duration, zone
+from bridge.ical.model import EventData, Moment, ResourceData, event_canon
+from bridge.ical.moments import add_duration, zone
 
-__all__ = ["drop_plain", "is_plain", "occurs", "plain_instance", "within_rule"]
+__all__ = [
+    "assemble_resource",
+    "drop_plain",
+    "is_plain",
+    "occurs",
+    "plain_instance",
+    "within_rule",
+]
 
 
 def _wall_span(master: EventData) -> timedelta:
@@ -115,3 +122,29 @@ def within_rule(master: EventData) -> EventData:
         return master
     kept = tuple(m for m in master.exdates if occurs(master, m))
     return master if len(kept) == len(master.exdates) else replace(master, exdates=kept)
+
+
+def assemble_resource(
+    uid: str, master: EventData, overrides: Iterable[EventData], *, cancelled: Iterable[Moment] = ()
+) -> ResourceData:
+    """One resource from a master and its overrides, as every mapping builds it.
+
+    Cancelled overrides (``STATUS:CANCELLED``) and ``cancelled`` become EXDATEs of the master
+    (an EXDATE wins over an override at the same instant), overrides identical to their
+    occurrence are dropped (:func:`drop_plain`), and EXDATEs that exclude no instance too
+    (:func:`within_rule`).
+    """
+    exdates = {m.key(): m for m in (*master.exdates, *cancelled)}
+    kept: dict[str, EventData] = {}
+    for override in overrides:
+        assert override.recurrence_id is not None
+        key = override.recurrence_id.key()
+        if override.status == "CANCELLED":
+            exdates[key] = override.recurrence_id
+        else:
+            kept[key] = override
+    for key in exdates:
+        kept.pop(key, None)
+    kept = drop_plain(master, kept)
+    master = within_rule(replace(master, exdates=tuple(exdates[k] for k in sorted(exdates))))
+    return ResourceData(uid=uid, master=master, overrides=tuple(kept[k] for k in sorted(kept)))

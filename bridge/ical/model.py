@@ -1,10 +1,12 @@
-"""The neutral event model both sides of the Google mapping go through.
+"""The neutral event model every calendar provider mapping goes through (Google, Microsoft).
 
-iCalendar → :class:`ResourceData` → Google bodies, and Google bodies → :class:`ResourceData` →
-iCalendar.  Everything Google cannot represent is dropped (or projected, e.g. reminders capped)
-while *building* the model, so the model holds exactly what survives a round trip and two models
-compare equal exactly when Google would show the same thing.  :func:`resource_digest` and
-:func:`event_digest` hash this canonical form; they are the normalised comparison of the mapping.
+iCalendar → :class:`ResourceData` → provider bodies, and provider bodies → :class:`ResourceData`
+→ iCalendar.  Everything a provider cannot represent is dropped (or projected, e.g. reminders
+capped) while *building* the model, so the model holds exactly what survives a round trip and two
+models compare equal exactly when the provider would show the same thing.
+:func:`resource_digest` and :func:`event_digest` hash this canonical form; they are the
+normalised comparison of a mapping.  (Moved here from ``bridge.google.mapping_model`` so the
+Microsoft mapping shares it; the canonical form, and so every Google hash, is unchanged.)
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ __all__ = [
     "EventData",
     "EventDeleted",
     "MappingError",
-    "MasterRequired",
     "Moment",
     "Person",
     "Reminder",
@@ -35,36 +36,24 @@ __all__ = [
 
 
 class MappingError(BridgeError):
-    """An iCalendar resource or a set of Google events cannot be mapped to the other side."""
+    """An iCalendar resource or a set of provider events cannot be mapped to the other side."""
 
 
 class UnsupportedResource(MappingError):
-    """The resource has a shape Google cannot hold (no VEVENT, overrides without a master)."""
+    """The resource has a shape the provider cannot hold (no VEVENT, overrides without a master)."""
 
-    def __init__(self, reason: str, *, uid: str | None = None) -> None:
+    def __init__(self, reason: str, *, uid: str | None = None, provider: str = "Google") -> None:
         self.reason = reason
         self.uid = uid
-        super().__init__(f"cannot map to Google: {reason}")
-
-
-class MasterRequired(MappingError):
-    """Only exceptions of a series were given: fetch the master (and all its exceptions)."""
-
-    def __init__(self, recurring_event_id: str | None, ical_uid: str | None) -> None:
-        self.recurring_event_id = recurring_event_id
-        self.ical_uid = ical_uid
-        super().__init__(
-            f"the master event {recurring_event_id!r} of the series is needed; fetch it with "
-            "events.get and its exceptions with events.list(iCalUID=…, showDeleted=true)"
-        )
+        super().__init__(f"cannot map to {provider}: {reason}")
 
 
 class EventDeleted(MappingError):
-    """The master is cancelled: the whole event (or series) is deleted on Google."""
+    """The master is cancelled: the whole event (or series) is deleted on the provider."""
 
-    def __init__(self, event_id: str | None) -> None:
+    def __init__(self, event_id: str | None, *, provider: str = "Google") -> None:
         self.event_id = event_id
-        super().__init__(f"Google event {event_id!r} is cancelled (deleted)")
+        super().__init__(f"{provider} event {event_id!r} is cancelled (deleted)")
 
 
 @dataclass(frozen=True)
@@ -151,6 +140,9 @@ class EventData:
     rdates: tuple[Moment, ...] = ()
     exdates: tuple[Moment, ...] = ()
     recurrence_id: Moment | None = None
+    # Outlook's busy status beyond TRANSP (``TENTATIVE``, ``OOF``, ``WORKINGELSEWHERE``; iCalendar
+    # ``X-MICROSOFT-CDO-BUSYSTATUS``); only the Microsoft mapping sets it.
+    show_as: str | None = None
     # Metadata, not content: never compared or hashed.
     sequence: int = field(default=0, compare=False)
     created: datetime | None = field(default=None, compare=False)
@@ -204,6 +196,8 @@ def event_canon(event: EventData, *, uid: str) -> dict[str, object]:
         "rrule": event.rrule,
         "rdates": sorted({m.key() for m in event.rdates}),
         "exdates": sorted({m.key() for m in event.exdates}),
+        # Only when set, so hashes of events without it (every Google hash) stay as they were.
+        **({"show_as": event.show_as} if event.show_as else {}),
     }
 
 
