@@ -34,7 +34,7 @@ from bridge.admin.syncapi import (
     push_channels_enabled,
     service_of,
 )
-from bridge.errors import BridgeError, GoogleError
+from bridge.errors import BridgeError, RemoteError
 from bridge.model import Collection
 
 __all__ = ["add_routes"]
@@ -139,7 +139,7 @@ async def sync_now(request: web.Request) -> web.StreamResponse:
     gettext = translator(lang_of(request))
     try:
         results = await service_of(request).sync_now(cid)
-    except (GoogleError, BridgeError) as exc:
+    except (RemoteError, BridgeError) as exc:
         await flash(request, gettext("Sync failed: {reason}", reason=str(exc)), "error")
         raise see_other(calendar_url(coll.path)) from exc
     counts = results.get(cid) or {}
@@ -183,7 +183,7 @@ async def confirm_pause(request: web.Request) -> web.StreamResponse:
     gettext = translator(lang_of(request))
     try:
         await service_of(request).confirm_pause(cid)
-    except (GoogleError, BridgeError) as exc:
+    except (RemoteError, BridgeError) as exc:
         await flash(request, gettext("Sync failed: {reason}", reason=str(exc)), "error")
         raise see_other(calendar_url(coll.path)) from exc
     _LOGGER.info("admin confirmed the paused pull of connection %d", cid)
@@ -231,7 +231,7 @@ async def disconnect(request: web.Request) -> web.StreamResponse:
     gettext = translator(lang_of(request))
     try:
         await service_of(request).disconnect(cid)
-    except (GoogleError, BridgeError) as exc:
+    except (RemoteError, BridgeError) as exc:
         await flash(request, gettext("Disconnect failed: {reason}", reason=str(exc)), "error")
         raise see_other(calendar_url(coll.path)) from exc
     _LOGGER.info("admin disconnected connection %d", cid)
