@@ -15,19 +15,19 @@ __all__ = [
     "BridgeError",
     "ConfigError",
     "ConfigProblem",
+    "CursorExpired",
     "DuplicateUid",
     "EmulatorMissing",
     "EtagMismatch",
-    "GoogleAuthError",
-    "GoogleError",
-    "GoogleForbidden",
-    "GoogleNotFound",
-    "GooglePreconditionFailed",
-    "GoogleTransient",
     "InvalidICalendar",
     "NotFound",
+    "RemoteAuthError",
+    "RemoteError",
+    "RemoteForbidden",
+    "RemoteNotFound",
+    "RemotePreconditionFailed",
+    "RemoteTransient",
     "StoreError",
-    "SyncTokenExpired",
     "SyncTokenInvalid",
 ]
 
@@ -120,8 +120,9 @@ class SyncTokenInvalid(StoreError):
         super().__init__(f"sync token not valid: {token!r}")
 
 
-class GoogleError(BridgeError):
-    """Google answered with an error (translated in one place: ``bridge.google.client``)."""
+class RemoteError(BridgeError):
+    """A calendar provider answered with an error (each provider's client translates its
+    HTTP or protocol failures to these kinds in one place, e.g. ``bridge.google.client``)."""
 
     def __init__(
         self, message: str, *, status: int | None = None, reason: str | None = None
@@ -132,28 +133,29 @@ class GoogleError(BridgeError):
         super().__init__(message)
 
 
-class GoogleAuthError(GoogleError):
+class RemoteAuthError(RemoteError):
     """The grant is gone (``invalid_grant``, revoked): the connection needs a reconnect."""
 
 
-class GoogleForbidden(GoogleError):
-    """A permanent 403 (scope, access level, organizer rules)."""
+class RemoteForbidden(RemoteError):
+    """A permanent refusal (403: scope, access level, organizer rules)."""
 
 
-class GoogleNotFound(GoogleError):
-    """404 or 410 on a resource."""
+class RemoteNotFound(RemoteError):
+    """The addressed remote resource does not exist (404, or 410 gone)."""
 
 
-class GooglePreconditionFailed(GoogleError):
-    """412: the event changed since we read it."""
+class RemotePreconditionFailed(RemoteError):
+    """An etag precondition failed (412): the remote resource changed since we read it."""
 
 
-class GoogleTransient(GoogleError):
-    """A retryable failure (5xx, 429, rate limits, network) after retries ran out."""
+class RemoteTransient(RemoteError):
+    """A retryable failure (5xx, 429, rate limits, network) after the client's retries."""
 
 
-class SyncTokenExpired(GoogleError):
-    """410 ``fullSyncRequired``: the stored sync token must be dropped."""
+class CursorExpired(RemoteError):
+    """The stored change cursor is no longer valid (Google's 410 ``fullSyncRequired``, Graph's
+    410 ``SyncStateNotFound``, CalDAV's invalid ``sync-token``): drop it and list in full."""
 
 
 class EmulatorMissing(BridgeError):

@@ -29,7 +29,7 @@ from bridge.admin.pages import (
     translator_of,
 )
 from bridge.admin.syncapi import calendar_url, service_of
-from bridge.errors import BridgeError, GoogleError
+from bridge.errors import BridgeError, RemoteError
 from bridge.google.auth import FlowError
 from bridge.model import Collection
 from bridge.store.sync import ConnectionRecord
@@ -98,7 +98,7 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
         # "no_writable" names the account (the service wrote nothing and revoked the grant).
         detail = exc.account_email if reason == "no_writable" else str(exc)
         return await _oauth_error(request, reason, detail, 400 if reason == "state" else 200)
-    except (GoogleError, BridgeError) as exc:
+    except (RemoteError, BridgeError) as exc:
         _LOGGER.warning("Google connect failed: %s", type(exc).__name__)
         return await _oauth_error(request, "other", str(exc), 502)
     record = await asyncio.to_thread(store_of(request).get_connection, result.connection_id)
@@ -172,7 +172,7 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
     preview: dict[str, Any] = {}
     try:
         preview = await service_of(request).preview_import(record.id)
-    except (GoogleError, BridgeError) as exc:
+    except (RemoteError, BridgeError) as exc:
         error = str(exc)
     return await render(request, "sync_preview.html", calendar=coll, record=record,
                         preview=preview, error=error, step="preview")

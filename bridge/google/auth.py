@@ -2,7 +2,7 @@
 
 * :class:`RefreshTokenProvider` turns a refresh token into access tokens with google-auth
   (``Credentials.refresh`` against the configured ``token_uri``), caching the token until shortly
-  before it expires.  ``invalid_grant`` raises :class:`~bridge.errors.GoogleAuthError` (the engine
+  before it expires.  ``invalid_grant`` raises :class:`~bridge.errors.RemoteAuthError` (the engine
   marks the connection ``needs_reconnect``); other refresh failures are transient.
 * The connect flow: :class:`PendingFlows` keeps ``state`` → (PKCE verifier, session, calendar)
   server-side in the database (any sidecar can finish it) for ten minutes and hands each one
@@ -33,7 +33,7 @@ from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
 
 from bridge.config import Settings
-from bridge.errors import BridgeError, GoogleAuthError, GoogleTransient
+from bridge.errors import BridgeError, RemoteAuthError, RemoteTransient
 from bridge.google.crypto import TokenCipher
 
 __all__ = [
@@ -147,12 +147,12 @@ class RefreshTokenProvider:
         except RefreshError as exc:
             text = str(exc.args[0]) if exc.args else ""
             if "invalid_grant" in text or not getattr(exc, "retryable", False):
-                raise GoogleAuthError("the Google grant was revoked or expired",
+                raise RemoteAuthError("the Google grant was revoked or expired",
                                       reason="invalid_grant" if "invalid_grant" in text
                                       else "refresh_failed") from None
-            raise GoogleTransient("token refresh failed temporarily", reason="refresh") from None
+            raise RemoteTransient("token refresh failed temporarily", reason="refresh") from None
         except (TransportError, OSError, httplib2.HttpLib2Error) as exc:
-            raise GoogleTransient(f"token endpoint unreachable: {type(exc).__name__}",
+            raise RemoteTransient(f"token endpoint unreachable: {type(exc).__name__}",
                                   reason="network") from None
         token = str(self._creds.token)
         expiry = self._creds.expiry
@@ -307,7 +307,7 @@ def exchange_code(endpoints: OAuthEndpoints, flow: PendingFlow, code: str,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     except (OSError, httplib2.HttpLib2Error) as exc:
-        raise GoogleTransient(f"token endpoint unreachable: {type(exc).__name__}",
+        raise RemoteTransient(f"token endpoint unreachable: {type(exc).__name__}",
                               reason="network") from None
     try:
         data = json.loads(content.decode("utf-8", "replace"))
@@ -316,7 +316,7 @@ def exchange_code(endpoints: OAuthEndpoints, flow: PendingFlow, code: str,
     if resp.status != 200:
         error = str(data.get("error") or resp.status)
         if resp.status >= 500:
-            raise GoogleTransient(f"token endpoint failed: {error}", status=resp.status)
+            raise RemoteTransient(f"token endpoint failed: {error}", status=resp.status)
         raise FlowError(error, f"Google refused the sign-in: {error}")
     scopes = tuple(str(data.get("scope") or "").split())
     if not _EVENT_SCOPES & set(scopes):

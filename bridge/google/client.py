@@ -7,7 +7,7 @@
   it refresh once and the call is repeated once.
 * ``If-Match`` is set on updates, patches and deletes when an etag is given.
 * :func:`translate_error` is the only place where an HTTP status becomes a
-  :class:`~bridge.errors.GoogleError`.
+  :class:`~bridge.errors.RemoteError`.
 * Transient failures (5xx, 429, 403 rate limits, timeouts, resets, truncated bodies) are retried
   with truncated exponential backoff and full jitter, honouring ``Retry-After``; permanent errors
   are raised at once.  A per-user token bucket keeps us below Google's 600 requests per minute.
@@ -34,13 +34,13 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
 from bridge.errors import (
-    GoogleAuthError,
-    GoogleError,
-    GoogleForbidden,
-    GoogleNotFound,
-    GooglePreconditionFailed,
-    GoogleTransient,
-    SyncTokenExpired,
+    CursorExpired,
+    RemoteAuthError,
+    RemoteError,
+    RemoteForbidden,
+    RemoteNotFound,
+    RemotePreconditionFailed,
+    RemoteTransient,
 )
 
 __all__ = [
@@ -63,15 +63,15 @@ _TRANSIENT_EXC: tuple[type[BaseException], ...] = (
 )
 
 
-class GoogleBadRequest(GoogleError):
+class GoogleBadRequest(RemoteError):
     """400: the request itself is wrong (permanent; never retried)."""
 
 
-class GoogleDuplicate(GoogleError):
+class GoogleDuplicate(RemoteError):
     """409 ``duplicate``: an event with that id already exists (or existed)."""
 
 
-class GoogleQuotaExceeded(GoogleTransient):
+class GoogleQuotaExceeded(RemoteTransient):
     """403 ``quotaExceeded`` (calendar usage limits): retry only much later."""
 
 
@@ -192,49 +192,49 @@ def _retry_after(exc: HttpError) -> float | None:
         return None
 
 
-def translate_error(exc: BaseException) -> GoogleError:
-    """The one mapping from an HTTP or network failure to a :class:`GoogleError`."""
-    if isinstance(exc, GoogleError):
+def translate_error(exc: BaseException) -> RemoteError:
+    """The one mapping from an HTTP or network failure to a :class:`RemoteError`."""
+    if isinstance(exc, RemoteError):
         return exc
     if not isinstance(exc, HttpError):
-        return GoogleTransient(f"network error: {type(exc).__name__}", reason="network")
+        return RemoteTransient(f"network error: {type(exc).__name__}", reason="network")
     status = int(exc.resp.status) if exc.resp is not None else 0
     reason = _reason(exc)
     message = f"Google answered {status} {reason}".strip()
-    err: GoogleError
+    err: RemoteError
     if status == 400:
         err = GoogleBadRequest(message, status=status, reason=reason)
     elif status == 401:
-        err = GoogleAuthError(message, status=status, reason=reason or "authError")
+        err = RemoteAuthError(message, status=status, reason=reason or "authError")
     elif status == 403 and reason in _RATE_REASONS:
-        err = GoogleTransient(message, status=status, reason=reason)
+        err = RemoteTransient(message, status=status, reason=reason)
     elif status == 403 and reason == "quotaExceeded":
         err = GoogleQuotaExceeded(message, status=status, reason=reason)
     elif status == 403:
-        err = GoogleForbidden(message, status=status, reason=reason)
+        err = RemoteForbidden(message, status=status, reason=reason)
     elif status == 404:
-        err = GoogleNotFound(message, status=status, reason=reason or "notFound")
+        err = RemoteNotFound(message, status=status, reason=reason or "notFound")
     elif status == 409:
         err = GoogleDuplicate(message, status=status, reason=reason or "duplicate")
     elif status == 410 and reason in ("fullSyncRequired", "updatedMinTooLongAgo", ""):
         if reason:
-            err = SyncTokenExpired(message, status=status, reason=reason)
+            err = CursorExpired(message, status=status, reason=reason)
         else:
-            err = GoogleNotFound(message, status=status, reason="deleted")
+            err = RemoteNotFound(message, status=status, reason="deleted")
     elif status == 410:
-        err = GoogleNotFound(message, status=status, reason=reason)
+        err = RemoteNotFound(message, status=status, reason=reason)
     elif status == 412:
-        err = GooglePreconditionFailed(message, status=status, reason=reason)
+        err = RemotePreconditionFailed(message, status=status, reason=reason)
     elif status == 429 or status >= 500:
-        err = GoogleTransient(message, status=status, reason=reason)
+        err = RemoteTransient(message, status=status, reason=reason)
     else:
-        err = GoogleError(message, status=status, reason=reason)
+        err = RemoteError(message, status=status, reason=reason)
     err.retry_after = _retry_after(exc)  # type: ignore[attr-defined]
     return err
 
 
-def _retryable(err: GoogleError) -> bool:
-    return isinstance(err, GoogleTransient) and not isinstance(err, GoogleQuotaExceeded)
+def _retryable(err: RemoteError) -> bool:
+    return isinstance(err, RemoteTransient) and not isinstance(err, GoogleQuotaExceeded)
 
 
 Builder = Callable[[Any], Any]
@@ -333,7 +333,7 @@ class GoogleClient:
         except _TRANSIENT_EXC as exc:
             # A reset or timeout leaves httplib2's connection unusable: start a fresh one.
             self._local.service = None
-            raise GoogleTransient(f"network error: {type(exc).__name__}",
+            raise RemoteTransient(f"network error: {type(exc).__name__}",
                                   reason="network") from exc
 
     async def call(self, name: str, builder: Builder, *, etag: str | None = None,
@@ -372,14 +372,14 @@ class GoogleClient:
             return result
 
     async def batch(self, name: str, builders: list[Builder], *, background: bool = False
-                    ) -> list[tuple[Any, GoogleError | None]]:
+                    ) -> list[tuple[Any, RemoteError | None]]:
         """Run requests as batches of :data:`BATCH_SIZE`: each part's result or its error.
 
         A batch that fails as a whole is retried like one request; a part's error is returned
         (translated), not raised, so the caller can fall back for that part alone.
         """
         uri = batch_uri(self.api_endpoint)
-        out: list[tuple[Any, GoogleError | None]] = []
+        out: list[tuple[Any, RemoteError | None]] = []
         for start in range(0, len(builders), BATCH_SIZE):
             chunk = builders[start:start + BATCH_SIZE]
             parts = await self.call(name, _batch_builder(chunk, uri), cost=len(chunk),
@@ -395,7 +395,7 @@ class GoogleClient:
 
     async def batch_get_events(self, calendar_id: str, event_ids: list[str], *,
                                background: bool = False
-                               ) -> list[tuple[Any, GoogleError | None]]:
+                               ) -> list[tuple[Any, RemoteError | None]]:
         """``events.get`` of each id, in batches."""
         def get(event_id: str) -> Builder:
             return lambda svc: svc.events().get(calendarId=calendar_id, eventId=event_id)
@@ -406,7 +406,7 @@ class GoogleClient:
     async def batch_update_events(self, calendar_id: str,
                                   bodies: list[tuple[str, dict[str, Any]]], *,
                                   background: bool = False
-                                  ) -> list[tuple[Any, GoogleError | None]]:
+                                  ) -> list[tuple[Any, RemoteError | None]]:
         """``events.update`` (``sendUpdates=none``) of each (id, body), in batches."""
         def put(event_id: str, body: dict[str, Any]) -> Builder:
             return lambda svc: svc.events().update(calendarId=calendar_id, eventId=event_id,
@@ -521,5 +521,5 @@ class GoogleClient:
                 "channels.stop",
                 lambda svc: svc.channels().stop(body={"id": channel_id,
                                                       "resourceId": resource_id}))
-        except GoogleNotFound:
+        except RemoteNotFound:
             _LOGGER.debug("channel %s was already stopped", channel_id)

@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 
-from bridge.errors import GoogleError
+from bridge.errors import RemoteError
 from bridge.store.sync import ConnectionRecord
 from bridge.sync.context import ConnectionContext
 
@@ -37,7 +37,7 @@ async def ensure_channel(ctx: ConnectionContext, *, now: float | None = None) ->
     try:
         answer = await ctx.client.watch(ctx.calendar_id, channel_id=channel_id, address=address,
                                         token=token, ttl=ctx.options.channel_ttl)
-    except GoogleError as exc:
+    except RemoteError as exc:
         _LOGGER.warning("Push channel for connection %d refused: %s (polling continues)",
                         ctx.id, exc)
         return False
@@ -59,7 +59,7 @@ async def stop_channel(ctx: ConnectionContext) -> None:
         return
     try:
         await ctx.client.stop_channel(record.channel_id, record.channel_resource_id)
-    except GoogleError as exc:
+    except RemoteError as exc:
         _LOGGER.warning("Stopping channel of connection %d failed: %s", ctx.id, exc)
     ctx.store.update_connection(ctx.id, channel_id=None, channel_resource_id=None,
                                 channel_token=None, channel_expiry=None)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.config import Settings
-from bridge.errors import BridgeError, GoogleAuthError, GoogleError
+from bridge.errors import BridgeError, RemoteAuthError, RemoteError
 from bridge.google.auth import OAuthEndpoints, RefreshTokenProvider, TokenProvider
 from bridge.google.client import ClientStats, GoogleClient, RequestBudget
 from bridge.google.crypto import TokenCipher, TokenDecryptError, cipher_from_settings
@@ -136,7 +136,7 @@ class SyncEngine:
         self._contexts[record.id] = (blob, record.google_calendar_id, ctx)
         return ctx
 
-    def _needs_reconnect(self, ctx: ConnectionContext, exc: GoogleError) -> None:
+    def _needs_reconnect(self, ctx: ConnectionContext, exc: RemoteError) -> None:
         _LOGGER.warning("Connection %d needs a reconnect: %s", ctx.id, exc)
         self.store.update_connection(ctx.id, status="needs_reconnect", last_error=str(exc))
         self._contexts.pop(ctx.id, None)
@@ -202,12 +202,12 @@ class SyncEngine:
                 # flight is pushed again from its current state (deterministic id: no duplicate).
                 self.store.release_outbox(claims[i:], self.worker)
                 raise
-            except GoogleAuthError as exc:
+            except RemoteAuthError as exc:
                 self._needs_reconnect(ctx, exc)
                 self.store.release_outbox(claims[i:], self.worker)
                 return
             if outcome.status == "reconnect":
-                self._needs_reconnect(ctx, GoogleAuthError(outcome.error or "invalid_grant"))
+                self._needs_reconnect(ctx, RemoteAuthError(outcome.error or "invalid_grant"))
                 self.store.release_outbox(claims[i + 1:], self.worker)
                 return
 
@@ -294,10 +294,10 @@ class SyncEngine:
                 self.store.update_connection(connection_id, paused_reason=None)
             self.store.update_connection(connection_id, last_error=None)
             return result
-        except GoogleAuthError as exc:
+        except RemoteAuthError as exc:
             self._needs_reconnect(ctx, exc)
             return None
-        except GoogleError as exc:
+        except RemoteError as exc:
             _LOGGER.warning("Pull of connection %d failed: %s", connection_id, exc)
             self.store.update_connection(connection_id, last_error=str(exc))
             return None
@@ -455,12 +455,12 @@ class SyncEngine:
             state = dict(self.store.get_connection(connection_id).state.get("restore") or {})
             state |= {"phase": "done", "finished_at": self.store.clock()}
             self.store.update_connection_state(connection_id, {"restore": state})
-        except GoogleAuthError as exc:
+        except RemoteAuthError as exc:
             record = self.store.get_connection(connection_id)
             ctx = self.context(record)
             if ctx is not None:
                 self._needs_reconnect(ctx, exc)
-        except GoogleError as exc:  # the scheduler resumes the job (phase stays "running")
+        except RemoteError as exc:  # the scheduler resumes the job (phase stays "running")
             _LOGGER.warning("Restore job of connection %d interrupted: %s", connection_id, exc)
 
     async def _push_restores(self, connection_id: int) -> bool:
@@ -491,7 +491,7 @@ class SyncEngine:
                 finally:
                     self._landed(claims)
                 if any(o.status == "reconnect" for o in outcomes):
-                    self._needs_reconnect(ctx, GoogleAuthError("invalid_grant"))
+                    self._needs_reconnect(ctx, RemoteAuthError("invalid_grant"))
                     return False
         finally:
             self.store.release_lease(connection_id, "restore", self.worker)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from bridge.errors import EtagMismatch, GoogleNotFound, InvalidICalendar
+from bridge.errors import EtagMismatch, InvalidICalendar, RemoteNotFound
 from bridge.google.mapping_google_parse import event_from_google
 from bridge.google.mapping_inherit import (
     differs_from_master,
@@ -43,7 +43,7 @@ async def inherit_before_push(ctx: ConnectionContext, item: ItemRecord,
         return item
     try:
         master = await ctx.client.get_event(ctx.calendar_id, link.google_event_id)
-    except GoogleNotFound:
+    except RemoteNotFound:
         return item
     if master.get("etag") != link.google_etag or master.get("status") == "cancelled":
         return item  # Google changed too: no agreed base; the planner decides

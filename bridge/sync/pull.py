@@ -18,7 +18,7 @@ import logging
 import time
 from typing import Any
 
-from bridge.errors import SyncTokenExpired
+from bridge.errors import CursorExpired
 from bridge.google.client import GoogleBadRequest
 from bridge.sync.apply import PullResult, apply_remote, release_held
 from bridge.sync.context import SYNC_STATE_VERSION, ConnectionContext
@@ -43,7 +43,7 @@ async def pull(ctx: ConnectionContext, trigger: str = "poll", *, confirmed: bool
         try:
             result = await pull_changes(ctx, trigger, confirmed=confirmed,
                                         keep_local=keep_local)
-        except SyncTokenExpired:
+        except CursorExpired:
             _LOGGER.info("Sync token of connection %d expired: full re-list", ctx.id)
             ctx.store.update_connection(ctx.id, sync_token=None)
             result = await relist(ctx, "relist", confirmed=confirmed, keep_local=keep_local)

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.errors import (
-    GoogleAuthError,
-    GoogleError,
-    GoogleForbidden,
-    GoogleNotFound,
-    GooglePreconditionFailed,
-    GoogleTransient,
+    RemoteAuthError,
+    RemoteError,
+    RemoteForbidden,
+    RemoteNotFound,
+    RemotePreconditionFailed,
+    RemoteTransient,
 )
 from bridge.google.client import GoogleBadRequest, GoogleDuplicate
 from bridge.google.mapping import (
@@ -175,7 +175,7 @@ async def _settle_exceptions(
                 bodies, exc, calendar_tz=ctx.calendar_tz):
             _LOGGER.info("Cancelling instance %s of %s on Google (EXDATE or after the end)",
                          exc_id, bodies.uid)
-            with contextlib.suppress(GoogleNotFound):
+            with contextlib.suppress(RemoteNotFound):
                 await ctx.client.delete_event(ctx.calendar_id, exc_id)
             continue
         try:
@@ -228,7 +228,7 @@ async def _update(
     try:
         master = await ctx.client.update_event(ctx.calendar_id, event_id,
                                                _body_for_update(body), etag=etag)
-    except (GooglePreconditionFailed, GoogleNotFound):
+    except (RemotePreconditionFailed, RemoteNotFound):
         raise _Replan(await _fetch(ctx, event_id)) from None
     return bodies, master, await _write_exceptions(ctx, bodies, base)
 
@@ -236,9 +236,9 @@ async def _update(
 async def _delete(ctx: ConnectionContext, event_id: str, etag: str | None) -> None:
     try:
         await ctx.client.delete_event(ctx.calendar_id, event_id, etag=etag)
-    except GoogleNotFound:
+    except RemoteNotFound:
         return  # 404 never there / 410 already deleted: done either way
-    except GooglePreconditionFailed:
+    except RemotePreconditionFailed:
         raise _Replan(await _fetch(ctx, event_id)) from None
 
 
@@ -411,19 +411,19 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
             ctx.metrics.push_latency_sum += time.monotonic() - started
             ctx.metrics.push_count += 1
             return PushOutcome("done", name)
-        raise GooglePreconditionFailed("the event kept changing while we wrote it",
+        raise RemotePreconditionFailed("the event kept changing while we wrote it",
                                        status=412, reason="conditionNotMet")
-    except GoogleAuthError as exc:
+    except RemoteAuthError as exc:
         store.release_outbox([claim], ctx.worker)
         return PushOutcome("reconnect", type(action).__name__, str(exc))
-    except (GoogleTransient, GooglePreconditionFailed) as exc:
+    except (RemoteTransient, RemotePreconditionFailed) as exc:
         return _retry_or_park(ctx, claim, exc, trigger)
-    except (GoogleBadRequest, GoogleForbidden, MappingError, GoogleError) as exc:
+    except (GoogleBadRequest, RemoteForbidden, MappingError, RemoteError) as exc:
         _park(ctx, claim, exc, trigger)
         return PushOutcome("parked", type(action).__name__, str(exc))
 
 
-def _retry_or_park(ctx: ConnectionContext, claim: OutboxClaim, exc: GoogleError, trigger: str
+def _retry_or_park(ctx: ConnectionContext, claim: OutboxClaim, exc: RemoteError, trigger: str
                    ) -> PushOutcome:
     if claim.attempts >= ctx.options.max_push_attempts:
         _park(ctx, claim, exc, trigger)

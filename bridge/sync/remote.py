@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.errors import BridgeError, GoogleNotFound
+from bridge.errors import BridgeError, RemoteNotFound
 from bridge.google.client import GoogleClient
 from bridge.google.mapping import google_hash, google_to_resource, is_syncable
 from bridge.google.mapping_google_parse import item_uid
@@ -106,7 +106,7 @@ async def fetch_series(
     """The master (``None`` if it never existed) and every exception of ``event_id``."""
     try:
         master = await client.get_event(calendar_id, event_id)
-    except GoogleNotFound:
+    except RemoteNotFound:
         return None, []
     if master.get("status") == "cancelled" or not master.get("recurrence"):
         return master, []

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.errors import GoogleAuthError
+from bridge.errors import RemoteAuthError
 from bridge.google.mapping import MappingError, google_hash, ical_to_google
 from bridge.google.mapping_extra import google_only, merge_update_body, series_extra
 from bridge.model import ItemRecord
@@ -69,7 +69,7 @@ async def restore_claims(ctx: ConnectionContext, claims: list[OutboxClaim]) -> l
             ctx.calendar_id, [k.link.google_event_id for k in kept], background=True)
         deleted: list[_Kept] = []
         for k, (event, err) in zip(kept, fetched, strict=True):
-            if isinstance(err, GoogleAuthError):
+            if isinstance(err, RemoteAuthError):
                 raise err
             if err is not None or not event or event.get("status") != "cancelled":
                 rest.append(k.claim)  # live again, gone, or an error: plan it one by one
@@ -91,7 +91,7 @@ async def restore_claims(ctx: ConnectionContext, claims: list[OutboxClaim]) -> l
             ctx.calendar_id, [(k.link.google_event_id, k.body or {}) for k in deleted],
             background=True) if deleted else []
         for k, (master, err) in zip(deleted, written, strict=True):
-            if isinstance(err, GoogleAuthError):
+            if isinstance(err, RemoteAuthError):
                 raise err
             if err is not None or not master:
                 rest.append(k.claim)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bridge.errors import GoogleTransient
+from bridge.errors import RemoteTransient
 from bridge.store import SqlStore
 from bridge.sync.apply import apply_remote
 from bridge.sync.remote import resolve_items
@@ -33,7 +33,7 @@ async def test_failure_on_the_next_page_keeps_the_committed_page_counted(
         nonlocal calls
         calls += 1
         if calls == 2:  # page 2 fails while page 1 is committing
-            raise GoogleTransient("listing broke")
+            raise RemoteTransient("listing broke")
         return await resolve_items(*args, **kwargs)
 
     monkeypatch.setattr("bridge.sync.pull.resolve_items", flaky)
