@@ -20,6 +20,7 @@ __all__ = [
     "EmulatorMissing",
     "EtagMismatch",
     "InvalidICalendar",
+    "MappingError",
     "NotFound",
     "RemoteAuthError",
     "RemoteError",
@@ -118,6 +119,10 @@ class SyncTokenInvalid(StoreError):
     def __init__(self, token: str) -> None:
         self.token = token
         super().__init__(f"sync token not valid: {token!r}")
+
+
+class MappingError(BridgeError):
+    """An iCalendar resource and a provider's events cannot be mapped to each other."""
 
 
 class RemoteError(BridgeError):

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from bridge.errors import BridgeError
+from bridge.errors import MappingError
 
 __all__ = [
     "Attendee",
@@ -32,10 +32,6 @@ __all__ = [
     "resource_canon",
     "resource_digest",
 ]
-
-
-class MappingError(BridgeError):
-    """An iCalendar resource or a set of Google events cannot be mapped to the other side."""
 
 
 class UnsupportedResource(MappingError):

@@ -35,7 +35,6 @@ from bridge.google.auth import (
 )
 from bridge.google.client import GoogleClient
 from bridge.google.crypto import TokenCipher, cipher_from_settings
-from bridge.google.mapping import google_to_ical
 from bridge.ical import parse_resource
 from bridge.store import SqlStore
 from bridge.store.sync import ConnectionRecord, LedgerRecord
@@ -414,9 +413,11 @@ class SyncService:
             if loser.get("side") == "local":
                 text = loser.get("text")
             else:
-                event = loser.get("event") or {}
-                text = google_to_ical(event.get("master"), event.get("exceptions") or [],
-                                      calendar_tz=str(record.state.get("calendar_tz") or "UTC"))
+                factory = self.engine.providers.get(str(loser.get("side")))
+                if factory is None:
+                    raise BridgeError(f"no provider {loser.get('side')!r} to read the loser")
+                text = factory.snapshot_text(loser.get("event") or {},
+                                             str(record.state.get("calendar_tz") or "UTC"))
             if not text:
                 raise BridgeError("the losing version was a deletion; nothing to restore")
             parsed = parse_resource(text)

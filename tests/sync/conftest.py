@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from bridge.google.auth import OAuthEndpoints
-from bridge.google.client import RetryPolicy
 from bridge.google.crypto import TokenCipher
+from bridge.google.provider import GoogleProviderFactory
 from bridge.ical import parse_resource
 from bridge.model import ItemRecord
+from bridge.providers.base import ProviderFactory
+from bridge.providers.http import RetryPolicy
 from bridge.store import SqlStore, href_for_uid, open_store
 from bridge.sync.context import SyncOptions
 from bridge.sync.engine import SyncEngine
@@ -144,10 +146,16 @@ def connect(store: SqlStore, emu: EmulatorServer, *, push_existing: bool = False
     return record.id
 
 
+def google_factories(emu: EmulatorServer) -> dict[str, ProviderFactory]:
+    """The provider registry of an engine against the Google emulator."""
+    return {"google": GoogleProviderFactory(cipher=TokenCipher(SECRET),
+                                            endpoints=endpoints_for(emu))}
+
+
 def make_engine(store: SqlStore, emu: EmulatorServer, **overrides: Any) -> SyncEngine:
     """An engine against the emulator with fast test options."""
     return SyncEngine(store, fast_options(api_endpoint=emu.api_endpoint, **overrides),
-                      cipher=TokenCipher(SECRET), endpoints=endpoints_for(emu))
+                      providers=google_factories(emu))
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import asyncio
 import sys
 
 from bridge.google.auth import OAuthEndpoints
-from bridge.google.client import RetryPolicy
 from bridge.google.crypto import TokenCipher
+from bridge.google.provider import GoogleProviderFactory
+from bridge.providers.http import RetryPolicy
 from bridge.store import open_store
 from bridge.sync.context import SyncOptions
 from bridge.sync.engine import SyncEngine
@@ -29,7 +30,8 @@ async def main(db_url: str, base: str, page_size: int) -> None:
     )
     endpoints = OAuthEndpoints(CLIENT_ID, CLIENT_SECRET, base + "/o/oauth2/v2/auth",
                                base + "/token", base + "/revoke")
-    engine = SyncEngine(store, options, cipher=TokenCipher(SECRET), endpoints=endpoints)
+    engine = SyncEngine(store, options, providers={"google": GoogleProviderFactory(
+        cipher=TokenCipher(SECRET), endpoints=endpoints)})
     await engine.start()
     print("ready", flush=True)
     while True:
