@@ -29,8 +29,7 @@ from bridge.admin.pages import (
     store_of,
 )
 from bridge.admin.syncapi import calendar_url, service_of
-from bridge.errors import BridgeError, NotFound, RemoteError
-from bridge.google.auth import FlowError
+from bridge.errors import BridgeError, FlowError, NotFound, RemoteError
 from bridge.model import Collection
 from bridge.store.sync import ConnectionRecord
 

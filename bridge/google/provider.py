@@ -11,6 +11,7 @@ push-side rules are described in docs/sync.md (*Push*).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +28,16 @@ from bridge.errors import (
     RemoteNotFound,
     RemotePreconditionFailed,
 )
-from bridge.google.auth import OAuthEndpoints, RefreshTokenProvider, TokenProvider
+from bridge.google.auth import (
+    DEFAULT_SCOPES,
+    OAuthEndpoints,
+    RefreshTokenProvider,
+    StaticTokenProvider,
+    TokenProvider,
+    authorization_url,
+    exchange_code,
+    revoke,
+)
 from bridge.google.client import GoogleBadRequest, GoogleClient, GoogleDuplicate
 from bridge.google.crypto import TokenCipher, TokenDecryptError, cipher_from_settings
 from bridge.google.mapping import (
@@ -58,16 +68,20 @@ from bridge.google.series import GoogleSeries, build_series, fetch_series, resol
 from bridge.ical import parse_resource
 from bridge.model import ParsedResource
 from bridge.providers.base import (
+    Account,
+    CalendarInfo,
     Capabilities,
     ChangePage,
     Channel,
     ClientSettings,
+    Grant,
     LinkedRemote,
     ProviderUnavailable,
     RemoteChanged,
     RemoteSeries,
     WriteResult,
 )
+from bridge.providers.flows import PendingFlow
 from bridge.providers.http import ClientStats, RequestBudget
 from bridge.store.sync import ConnectionRecord
 
@@ -460,3 +474,63 @@ class GoogleProviderFactory:
         """A ledger snapshot (master and exceptions) as iCalendar text."""
         return google_to_ical(snapshot.get("master"), snapshot.get("exceptions") or [],
                               calendar_tz=calendar_tz)
+
+    # -- connecting ------------------------------------------------------------------------------
+    def _endpoints(self) -> OAuthEndpoints:
+        if self.endpoints is None or not self.endpoints.client_id:
+            raise BridgeError("[google] client_id is not configured")
+        return self.endpoints
+
+    def check_connect(self) -> None:
+        """``[google] client_id`` must be set."""
+        self._endpoints()
+
+    def consent_url(self, flow: PendingFlow, *, login_hint: str | None) -> str:
+        """Google's consent URL (offline access, forced consent, PKCE S256)."""
+        return authorization_url(self._endpoints(), flow, scopes=DEFAULT_SCOPES,
+                                 login_hint=login_hint)
+
+    async def grant(self, flow: PendingFlow, code: str, options: ClientSettings) -> Grant:
+        """Exchange the code, then list every calendar of the account: the primary one names
+        the account even when it may not be written (``calendars.get`` needs a scope we do not
+        ask for)."""
+        endpoints = self._endpoints()
+        tokens = await asyncio.to_thread(exchange_code, endpoints, flow, code)
+        client = GoogleClient(api_endpoint=options.api_endpoint,
+                              tokens=StaticTokenProvider(tokens.access_token))
+        try:
+            entries = await client.calendar_list(min_access_role="freeBusyReader")
+        except Exception:
+            await self.revoke(tokens.refresh_token)
+            raise
+        email = next((str(e["id"]) for e in entries if e.get("primary")), "")
+        calendars = tuple(
+            CalendarInfo(str(e["id"]), str(e.get("summaryOverride") or e.get("summary")
+                                           or e["id"]),
+                         e.get("accessRole") in ("owner", "writer"),
+                         str(e.get("timeZone") or "UTC"), bool(e.get("primary")),
+                         str(e.get("accessRole") or ""))
+            for e in entries)
+        return Grant(tokens.refresh_token, tokens.scopes, Account(email, calendars))
+
+    async def revoke(self, refresh_token: str) -> None:
+        """Revoke the token at Google (blocking call in a thread)."""
+        if self.endpoints is not None:
+            await asyncio.to_thread(revoke, self.endpoints, refresh_token)
+
+    def _cipher(self) -> TokenCipher:
+        if self.cipher is None:
+            raise BridgeError("no token key: set [security] secret_key")
+        return self.cipher
+
+    def sealer(self) -> TokenCipher:
+        """The token cipher."""
+        return self._cipher()
+
+    def seal(self, connection_id: int, refresh_token: str) -> bytes:
+        """AES-GCM with the connection id as associated data."""
+        return self._cipher().encrypt(connection_id, refresh_token)
+
+    def unseal(self, connection_id: int, sealed: bytes) -> str:
+        """The refresh token (``TokenDecryptError`` when it cannot be opened)."""
+        return self._cipher().decrypt(connection_id, sealed)

@@ -34,6 +34,7 @@ from icalendar import Calendar
 
 from bridge.errors import BridgeError
 from bridge.model import ParsedResource
+from bridge.providers.flows import PendingFlow, Sealer
 from bridge.providers.http import ClientStats, RetryPolicy
 from bridge.store.sync import ConnectionRecord
 
@@ -44,6 +45,7 @@ __all__ = [
     "ChangePage",
     "Channel",
     "ClientSettings",
+    "Grant",
     "LinkedRemote",
     "Provider",
     "ProviderFactory",
@@ -193,6 +195,16 @@ class Account:
 
 
 @dataclass(frozen=True)
+class Grant:
+    """What a finished connect flow gave: the refresh token (secret: never log it), the
+    granted scopes and the account with its calendars."""
+
+    refresh_token: str = field(repr=False)
+    scopes: tuple[str, ...]
+    account: Account
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """Optional parts of the interface a provider offers."""
 
@@ -305,3 +317,27 @@ class ProviderFactory(Protocol):
 
     def snapshot_text(self, snapshot: Mapping[str, Any], calendar_tz: str) -> str | None:
         """A ledger snapshot (:meth:`RemoteSeries.snapshot`) as iCalendar text."""
+
+    # -- connecting (the admin's connect flow and disconnect) ----------------------------------
+    def check_connect(self) -> None:
+        """Raise ``BridgeError`` when the connect flow is not configured (no client id)."""
+
+    def consent_url(self, flow: PendingFlow, *, login_hint: str | None) -> str:
+        """Where the admin signs in and consents (state and PKCE from ``flow``)."""
+
+    async def grant(self, flow: PendingFlow, code: str, options: ClientSettings) -> Grant:
+        """Trade the callback's code for tokens and read the account and its calendars (the
+        grant is revoked again when the calendars cannot be read); ``FlowError`` when the
+        provider refused."""
+
+    async def revoke(self, refresh_token: str) -> None:
+        """Revoke a grant (errors are logged, not raised)."""
+
+    def sealer(self) -> Sealer:
+        """The cipher pending flows are sealed with (``BridgeError`` without a key)."""
+
+    def seal(self, connection_id: int, refresh_token: str) -> bytes:
+        """The refresh token encrypted for the connection's row."""
+
+    def unseal(self, connection_id: int, sealed: bytes) -> str:
+        """The refresh token from the connection's row (``BridgeError`` if it cannot)."""

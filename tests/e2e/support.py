@@ -263,7 +263,7 @@ class Bridge:
         self.store.update_connection_state(record.id, {"calendar_tz": TZ})
         engine = SyncEngine.from_settings(self.store, self.settings,
                                           providers=provider_factories(self.settings))
-        service = SyncService(self.store, self.settings, engine, cipher=cipher)
+        service = SyncService(self.store, self.settings, engine)
         service.start_import(record.id, push_existing=True)
         return record.id
 
