@@ -41,6 +41,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from bridge.config import Settings, parse_offsets
 from bridge.ical.recurrence import occurrences
 from bridge.ical.timezones import zone_for_name
+from bridge.model import connection_of_origin
 from bridge.store import schema as s
 from bridge.store.base import StoreBase
 from bridge.store.engine import is_postgres
@@ -374,14 +375,12 @@ class NotificationsMixin(NotificationDeliveryMixin, ItemsMixin, StoreBase):
         """True for writes a person made (API, phone, Google outside import/resync)."""
         if origin in ("api", "caldav"):
             return True
-        if not origin.startswith("google:"):
+        source = connection_of_origin(origin)
+        if source is None:
             return False  # "import" (bulk CLI) and anything unknown stay silent
         if in_google_import():
             return False
-        try:
-            connection_id = int(origin.split(":", 1)[1])
-        except ValueError:
-            return False
+        connection_id = source[1]
         row = conn.execute(
             select(s.connections.c.status, s.connections.c.import_state)
             .where(s.connections.c.id == connection_id)

@@ -114,7 +114,7 @@ class ConnectionContext:
     @property
     def origin(self) -> str:
         """The ``origin`` of our writes for this connection (no echo into its outbox)."""
-        return origin_for_connection(self.record.id)
+        return origin_for_connection(self.record.provider, self.record.id)
 
     def reload(self) -> ConnectionRecord:
         """Re-read the connection row."""

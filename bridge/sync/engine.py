@@ -37,7 +37,7 @@ from bridge.sync.restore import restore_claims
 __all__ = ["DEFAULT_PROVIDER", "SyncEngine"]
 
 _LOGGER = logging.getLogger(__name__)
-# The provider of every connection until connections name their own.
+# The provider of the admin's connect flow while it offers only one.
 DEFAULT_PROVIDER = "google"
 
 
@@ -84,7 +84,7 @@ class SyncEngine:
 
     # -- contexts ----------------------------------------------------------------------------
     def _factory(self, record: ConnectionRecord) -> ProviderFactory | None:
-        return self.providers.get(DEFAULT_PROVIDER)
+        return self.providers.get(record.provider)
 
     def budget_available(self, record: ConnectionRecord) -> float | None:
         """Requests the budget of the connection's account allows now (``None``: unused)."""
