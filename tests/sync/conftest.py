@@ -178,3 +178,31 @@ async def h(emu: EmulatorServer, sync_store: SqlStore) -> AsyncIterator[Harness]
     yield harness
     await engine.stop()
     await asyncio.sleep(0)
+
+
+# The providers the scenario suite runs over (tests/sync/providers.py has their kits).
+PROVIDER_NAMES = ("google",)
+
+
+@pytest.fixture(params=PROVIDER_NAMES)
+def provider(request: pytest.FixtureRequest) -> Any:
+    """The provider under test: a :class:`tests.sync.providers.ProviderKit`."""
+    from tests.sync.providers import KITS
+
+    return KITS[request.param](request)
+
+
+@pytest.fixture
+async def ph(provider: Any, sync_store: SqlStore) -> AsyncIterator[Any]:
+    """A connected, imported :class:`tests.sync.providers.ScenarioHarness` (empty calendar on
+    both sides) for each provider."""
+    from tests.sync.providers import ScenarioHarness
+
+    cid = provider.connect(sync_store)
+    engine = provider.make_engine(sync_store)
+    harness = ScenarioHarness(getattr(provider.remote, "emu", None), sync_store, engine, cid,
+                              kit=provider)
+    await harness.pull("import")
+    yield harness
+    await engine.stop()
+    await asyncio.sleep(0)
