@@ -19,7 +19,9 @@ __all__ = [
     "DuplicateUid",
     "EmulatorMissing",
     "EtagMismatch",
+    "FlowError",
     "InvalidICalendar",
+    "MappingError",
     "NotFound",
     "RemoteAuthError",
     "RemoteError",
@@ -118,6 +120,20 @@ class SyncTokenInvalid(StoreError):
     def __init__(self, token: str) -> None:
         self.token = token
         super().__init__(f"sync token not valid: {token!r}")
+
+
+class FlowError(BridgeError):
+    """A connect flow's callback cannot be accepted (state unknown/used/expired, access denied,
+    no refresh token, no writable calendar); ``reason`` is a short code for the admin page."""
+
+    def __init__(self, reason: str, message: str, *, account_email: str = "") -> None:
+        self.reason = reason
+        self.account_email = account_email
+        super().__init__(message)
+
+
+class MappingError(BridgeError):
+    """An iCalendar resource and a provider's events cannot be mapped to each other."""
 
 
 class RemoteError(BridgeError):

@@ -18,6 +18,7 @@ __all__ = [
     "Role",
     "User",
     "compute_etag",
+    "connection_of_origin",
     "origin_for_connection",
 ]
 
@@ -29,9 +30,19 @@ def compute_etag(text: str) -> str:
     return '"' + hashlib.sha256(text.encode("utf-8")).hexdigest() + '"'
 
 
-def origin_for_connection(connection_id: int) -> str:
-    """The ``origin`` string of writes made by the sync engine for one Google connection."""
-    return f"google:{connection_id}"
+def origin_for_connection(provider: str, connection_id: int) -> str:
+    """The ``origin`` of writes the sync engine makes for one connection:
+    ``<provider>:<connection id>`` (``google:7``)."""
+    return f"{provider}:{connection_id}"
+
+
+def connection_of_origin(origin: str) -> tuple[str, int] | None:
+    """``(provider, connection id)`` of an origin :func:`origin_for_connection` made, else
+    ``None`` (``caldav``, ``api``, ``sync:split``, ...)."""
+    provider, sep, rest = origin.partition(":")
+    if not sep or not provider or not rest.isascii() or not rest.isdigit():
+        return None
+    return provider, int(rest)
 
 
 @dataclass(frozen=True)

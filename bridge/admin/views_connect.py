@@ -29,8 +29,7 @@ from bridge.admin.pages import (
     translator_of,
 )
 from bridge.admin.syncapi import calendar_url, service_of
-from bridge.errors import BridgeError, RemoteError
-from bridge.google.auth import FlowError
+from bridge.errors import BridgeError, FlowError, RemoteError
 from bridge.model import Collection
 from bridge.store.sync import ConnectionRecord
 

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from icalendar import Calendar, Event, vText
 
-from bridge.model import ItemRecord
+from bridge.model import ItemRecord, connection_of_origin
 from bridge.text import multi_line, one_line
 
 __all__ = [
@@ -361,8 +361,9 @@ def _iso(value: datetime, zone: tzinfo) -> str:
 
 def source_of(origin: str) -> str:
     """Where an item's last write came from, as shown to integrators."""
-    if origin.startswith("google:"):
-        return "google"
+    source = connection_of_origin(origin)
+    if source is not None:
+        return source[0]
     return origin if origin in ("api", "caldav", "import") else "other"
 
 

@@ -29,10 +29,11 @@ def _age(stamp: float | None) -> str:
 def _service(ctx: CliContext) -> Any:
     from bridge.sync.engine import SyncEngine
     from bridge.sync.service import SyncService
+    from bridge.web.providers import provider_factories
 
     settings, store = ctx.settings, ctx.store
-    engine = SyncEngine.from_settings(store, settings)
-    return SyncService(store, settings, engine, cipher=engine.cipher)
+    engine = SyncEngine.from_settings(store, settings, providers=provider_factories(settings))
+    return SyncService(store, settings, engine)
 
 
 def _status(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -4,9 +4,9 @@
   (``Credentials.refresh`` against the configured ``token_uri``), caching the token until shortly
   before it expires.  ``invalid_grant`` raises :class:`~bridge.errors.RemoteAuthError` (the engine
   marks the connection ``needs_reconnect``); other refresh failures are transient.
-* The connect flow: :class:`PendingFlows` keeps ``state`` → (PKCE verifier, session, calendar)
-  server-side in the database (any sidecar can finish it) for ten minutes and hands each one
-  out once; :func:`authorization_url` builds the
+* The connect flow: :class:`~bridge.providers.flows.PendingFlows` keeps ``state`` → (PKCE
+  verifier, session, calendar) server-side in the database (any sidecar can finish it) for ten
+  minutes and hands each one out once; :func:`authorization_url` builds the
   consent URL (``access_type=offline``, ``prompt=consent``, PKCE S256) and
   :func:`exchange_code` trades the code for tokens.  :func:`revoke` revokes a token on disconnect.
 
@@ -18,14 +18,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import hmac
 import json
 import logging
-import secrets
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httplib2
@@ -33,16 +31,12 @@ from google.auth.exceptions import RefreshError, TransportError
 from google.oauth2.credentials import Credentials
 
 from bridge.config import Settings
-from bridge.errors import BridgeError, RemoteAuthError, RemoteTransient
-from bridge.google.crypto import TokenCipher
+from bridge.errors import FlowError, RemoteAuthError, RemoteTransient
+from bridge.providers.flows import PendingFlow
 
 __all__ = [
     "DEFAULT_SCOPES",
-    "FlowError",
-    "FlowStore",
     "OAuthEndpoints",
-    "PendingFlow",
-    "PendingFlows",
     "RefreshTokenProvider",
     "StaticTokenProvider",
     "TokenProvider",
@@ -57,16 +51,6 @@ _LOGGER = logging.getLogger(__name__)
 SCOPE_BASE = "https://www.googleapis.com/auth/"
 DEFAULT_SCOPES = (SCOPE_BASE + "calendar.events", SCOPE_BASE + "calendar.calendarlist.readonly")
 _EVENT_SCOPES = frozenset({SCOPE_BASE + "calendar", SCOPE_BASE + "calendar.events"})
-FLOW_TTL = 600.0
-
-
-class FlowError(BridgeError):
-    """The OAuth callback cannot be accepted (state unknown/used/expired, denied, no token)."""
-
-    def __init__(self, reason: str, message: str, *, account_email: str = "") -> None:
-        self.reason = reason
-        self.account_email = account_email
-        super().__init__(message)
 
 
 class TokenProvider(Protocol):
@@ -179,82 +163,6 @@ def _utcnow_naive() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class PendingFlow:
-    """One started connect flow, kept server-side until its callback (or expiry)."""
-
-    state: str = field(repr=False)
-    session_ref: str = field(repr=False)
-    code_verifier: str = field(repr=False)
-    redirect_uri: str
-    collection_path: str
-    created_at: float
-
-
-class FlowStore(Protocol):
-    """Where pending flows live: the ``oauth_flows`` table (:class:`~bridge.store.SqlStore`)."""
-
-    def add_oauth_flow(self, state_hash: str, *, session_ref: str, collection_path: str,
-                       redirect_uri: str, verifier_enc: bytes, ttl: float) -> None:
-        """Store a flow."""
-
-    def take_oauth_flow(self, state_hash: str) -> Any:
-        """Delete and return a live flow (``None`` when unknown, used or expired)."""
-
-
-class PendingFlows:
-    """``state`` → pending flow in the database: single-use, ten minutes, bound to a session.
-
-    Only the sha256 of ``state`` is stored and the PKCE verifier is sealed with the token cipher
-    (bound to that hash), so a database dump reveals neither.  Any sidecar sharing the database
-    can finish a flow another one started; the row is taken with one ``DELETE … RETURNING``, so
-    a replayed or concurrent second callback finds nothing.
-    """
-
-    def __init__(self, store: FlowStore, cipher: Callable[[], TokenCipher],
-                 ttl: float = FLOW_TTL) -> None:
-        self.store = store
-        self.cipher = cipher
-        self.ttl = ttl
-
-    @staticmethod
-    def _key(state: str) -> str:
-        return hashlib.sha256(state.encode("utf-8")).hexdigest()
-
-    def start(self, session_ref: str, redirect_uri: str, collection_path: str) -> PendingFlow:
-        """Create a flow with a fresh 256-bit ``state`` and PKCE verifier."""
-        flow = PendingFlow(
-            state=secrets.token_urlsafe(32), session_ref=session_ref,
-            code_verifier=secrets.token_urlsafe(64), redirect_uri=redirect_uri,
-            collection_path=collection_path, created_at=time.time(),
-        )
-        key = self._key(flow.state)
-        self.store.add_oauth_flow(
-            key, session_ref=session_ref, collection_path=collection_path,
-            redirect_uri=redirect_uri, ttl=self.ttl,
-            verifier_enc=self.cipher().seal("oauth-flow:" + key, flow.code_verifier))
-        return flow
-
-    def take(self, state: str, session_ref: str) -> PendingFlow:
-        """Remove and return the flow of ``state``; ``FlowError`` if unknown, used or foreign.
-
-        A foreign session's attempt uses the flow up as well (the callback URL leaked).
-        """
-        key = self._key(state or "")
-        row = self.store.take_oauth_flow(key)
-        if row is None:
-            raise FlowError("state", "the sign-in link is unknown, expired or already used")
-        if not hmac.compare_digest(str(row.session_ref), session_ref):
-            raise FlowError("state", "the sign-in was started in another session")
-        try:
-            verifier = self.cipher().open("oauth-flow:" + key, bytes(row.verifier_enc))
-        except BridgeError:
-            raise FlowError("state", "the sign-in link can no longer be verified (the secret "
-                            "key changed); start again") from None
-        return PendingFlow(state, str(row.session_ref), verifier, str(row.redirect_uri),
-                           str(row.collection_path), float(row.created_at))
 
 
 def authorization_url(

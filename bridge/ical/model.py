@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from bridge.errors import BridgeError
+from bridge.errors import MappingError
 
 __all__ = [
     "Attendee",
@@ -33,10 +33,6 @@ __all__ = [
     "resource_canon",
     "resource_digest",
 ]
-
-
-class MappingError(BridgeError):
-    """An iCalendar resource or a set of provider events cannot be mapped to the other side."""
 
 
 class UnsupportedResource(MappingError):

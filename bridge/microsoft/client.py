@@ -40,7 +40,7 @@ from bridge.errors import (
     RemotePreconditionFailed,
     RemoteTransient,
 )
-from bridge.google.client import ClientStats, RetryPolicy, TokenSource
+from bridge.providers.http import ClientStats, RetryPolicy, TokenSource
 
 __all__ = [
     "BATCH_SIZE",

@@ -23,7 +23,7 @@ from icalendar import Calendar
 from bridge.config import Settings, parse_offsets
 from bridge.ical.recurrence import occurrences
 from bridge.ical.timezones import zone_for_name
-from bridge.model import ItemRecord
+from bridge.model import ItemRecord, connection_of_origin
 
 __all__ = [
     "CHANNELS",
@@ -96,22 +96,19 @@ def connection_importing(status: str, import_state: str) -> bool:
 def by_person(
     origin: str, *, importing: bool, connection_state: Callable[[int], tuple[str, str] | None]
 ) -> bool:
-    """True for writes a person made (API, phone, Google outside import/resync).
+    """True for writes a person made (API, phone, a provider's calendar outside import/resync).
 
     ``importing`` is the write transaction's flag (a first-connection import page);
-    ``connection_state(id)`` gives ``(status, import_state)`` of a Google connection.
+    ``connection_state(id)`` gives ``(status, import_state)`` of a connection.
     """
     if origin in ("api", "caldav"):
         return True
-    if not origin.startswith("google:"):
+    source = connection_of_origin(origin)
+    if source is None:
         return False  # "import" (bulk CLI) and anything unknown stay silent
     if importing:
         return False
-    try:
-        connection_id = int(origin.split(":", 1)[1])
-    except ValueError:
-        return False
-    state = connection_state(connection_id)
+    state = connection_state(source[1])
     if state is None:
         return False
     return not connection_importing(*state)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, insert, select, text, update
 
 from bridge.errors import DuplicateUid, EtagMismatch, NotFound
-from bridge.model import ItemRecord, ParsedResource, compute_etag, origin_for_connection
+from bridge.model import ItemRecord, ParsedResource, compute_etag, connection_of_origin
 from bridge.store import schema as s
 from bridge.store.base import clean_path
 from bridge.store.engine import is_postgres
@@ -93,7 +93,8 @@ class ItemsMixin(ItemReadsMixin):
                 s.connections.c.collection_id == collection_id, s.connections.c.active.is_(True)
             )
         ).all()
-        return [r.id for r in rows if origin_for_connection(r.id) != origin]
+        source = connection_of_origin(origin)  # the connection a pulled change came from
+        return [r.id for r in rows if source is None or source[1] != r.id]
 
     def _log(
         self,

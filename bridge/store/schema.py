@@ -145,6 +145,8 @@ connections = Table(
     Column("id", Integer, primary_key=True),
     Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False,
            unique=True),
+    # Which provider's factory opens it ("google"; the first part of its writes' origin).
+    Column("provider", String(32), nullable=False, server_default="google"),
     Column("account_email", String(320), nullable=False, default=""),
     Column("google_calendar_id", String(1024), nullable=False, default=""),
     Column("google_calendar_name", Text, nullable=False, default=""),

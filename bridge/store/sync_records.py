@@ -62,7 +62,8 @@ def load_extra(raw: str | None) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class ConnectionRecord:
-    """One Google connection of a calendar (the refresh token is read separately)."""
+    """One connection of a calendar to a provider's calendar (the refresh token is read
+    separately); ``provider`` names the factory that opens it."""
 
     id: int
     collection_id: int
@@ -88,6 +89,7 @@ class ConnectionRecord:
     has_token: bool
     created_at: float
     updated_at: float
+    provider: str = "google"
 
     @property
     def import_done(self) -> bool:
@@ -191,7 +193,7 @@ def connection_from_row(row: Any, path: str) -> ConnectionRecord:
         poll_interval=row.poll_interval, paused_reason=row.paused_reason,
         last_error=row.last_error, last_pull_at=row.last_pull_at,
         last_push_at=row.last_push_at, has_token=row.refresh_token_enc is not None,
-        created_at=row.created_at, updated_at=row.updated_at,
+        created_at=row.created_at, updated_at=row.updated_at, provider=row.provider,
     )
 
 

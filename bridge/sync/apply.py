@@ -1,4 +1,4 @@
-"""Apply Google changes to the local store: plan inside one transaction, then write.
+"""Apply remote changes to the local store: plan inside one transaction, then write.
 
 :func:`apply_remote` reads links and local items *inside* the write transaction, asks the pure
 planner, and writes through the ordinary item write path (origin ``google:<id>``, so no echo
@@ -16,10 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bridge.errors import DuplicateUid, InvalidICalendar, NotFound
-from bridge.google.mapping_extra import series_extra
-from bridge.google.mapping_preserve import preserve_local_only
 from bridge.ical import parse_resource
 from bridge.model import ItemRecord, ParsedResource
+from bridge.providers.base import RemoteSeries
 from bridge.store.items import href_for_uid
 from bridge.store.sync import LedgerEntry, LinkRecord
 from bridge.store.valve import HeldDeletion
@@ -34,13 +33,11 @@ from bridge.sync.actions import (
     Relink,
     Unlink,
 )
-from bridge.sync.context import ConnectionContext, link_state, local_state
+from bridge.sync.context import ConnectionContext, link_state, local_state, remote_state
 from bridge.sync.inherit import inherit_after_pull
 from bridge.sync.plan import plan_item, valve_check
-from bridge.sync.remote import RemoteSeries
 
-__all__ = ["PullResult", "apply_remote", "changed_fields", "conflict_entry", "held_exceptions",
-           "release_held"]
+__all__ = ["PullResult", "apply_remote", "changed_fields", "conflict_entry", "release_held"]
 
 _LOGGER = logging.getLogger(__name__)
 _KEEP = object()
@@ -91,23 +88,16 @@ def changed_fields(old: ItemRecord | None, new: ParsedResource | None) -> list[s
     return out
 
 
-def held_exceptions(series: RemoteSeries) -> tuple[str, ...]:
-    """Instance ids of the confirmed exceptions Google holds for ``series``."""
-    return tuple(str(e["id"]) for e in series.exceptions
-                 if e.get("status") != "cancelled" and e.get("id")
-                 and e.get("recurringEventId") == series.event_id)
-
-
 def conflict_entry(ctx: ConnectionContext, trigger: str, action: Conflict,
                    series: RemoteSeries | None, local_text: str | None) -> LedgerEntry:
     """The ledger row of a conflict decision: reason, winner, the full losing version, and
-    ``version`` naming it (Google's etags, or the local text's digest), so the store records
+    ``version`` naming it (the provider's version key, or the local text's digest), so the
+    store records
     the same decision once however many triggers meet it (``record_conflict``)."""
     loser: dict[str, Any]
     if action.winner == "local" and series is not None:
-        loser = {"side": "google", "event": series.snapshot()}
-        etags = sorted(str(e.get("etag")) for e in series.exceptions)
-        version = "google:" + ",".join([str(series.etag or "gone"), *etags])
+        loser = {"side": ctx.provider.name, "event": series.snapshot()}
+        version = f"{ctx.provider.name}:{series.version}"
     else:
         loser = {"side": "local", "text": local_text}
         version = "local:" + (hashlib.sha256(local_text.encode()).hexdigest()
@@ -125,18 +115,18 @@ def _link_for(ctx: ConnectionContext, series: RemoteSeries, uid: str,
     local = written or series.parsed
     return LinkRecord(ctx.id, uid, series.event_id, series.etag,
                       local.etag if local else None, series.hash, series.hash,
-                      series.updated, 0.0, held_exceptions(series),
-                      series_extra(series.master, series.exceptions))
+                      series.updated, 0.0, series.held, series.extra)
 
 
 def _keep_local_only(ctx: ConnectionContext, parsed: ParsedResource, old: ItemRecord | None
                      ) -> ParsedResource:
-    """``parsed`` (what Google holds) with what only the stored text can hold (PRIORITY, GEO,
-    ATTACH, client X- properties, alarm details, …): an update never drops them.  The result
-    has the same content hash as ``parsed``, so the next sync sees no change."""
+    """``parsed`` (what the provider holds) with what only the stored text can hold (Google:
+    PRIORITY, GEO, ATTACH, client X- properties, alarm details, …): an update never drops
+    them.  The result has the same content hash as ``parsed``, so the next sync sees no
+    change."""
     if old is None:
         return parsed
-    text = preserve_local_only(parsed.text, old.text, calendar_tz=ctx.calendar_tz)
+    text = ctx.provider.preserve_local(parsed.text, old.text)
     if text == parsed.text:
         return parsed
     try:
@@ -182,7 +172,7 @@ def apply_remote(
         wanted = [s.event_id for s in batch] + list(missing_event_ids)
         by_event = store.links_by_event(ctx.id, wanted)
         entries = list(batch) + [
-            RemoteSeries(eid, by_event[eid].uid, None, deleted=True)
+            RemoteSeries(eid, by_event[eid].uid, deleted=True)
             for eid in missing_event_ids if eid in by_event
         ]
         uids: dict[str, str] = {}
@@ -207,14 +197,14 @@ def apply_remote(
                 continue
             link = by_event.get(series.event_id) or by_uid.get(uid)
             item = items.get(uid)
-            local = local_state(item, ctx.calendar_tz, link) if item is not None else None
+            local = local_state(item, ctx.provider, link) if item is not None else None
             if item is not None and local is None:
                 result.errors += 1
                 ledger.append(LedgerEntry("pull", trigger, "skip", "error", ctx.id,
                                           collection_id, uid, google_event_id=series.event_id,
                                           error="the local item cannot be mapped to Google"))
                 continue
-            action = plan_item(local, series.state(uid), link_state(link))
+            action = plan_item(local, remote_state(series, uid), link_state(link))
             planned.append((series, uid, action))
         result.actions = [a for _, _, a in planned]
         held = store.held_deletions(ctx.id) if not dry_run else {}
@@ -402,7 +392,7 @@ def _write_pulls(
             _LOGGER.debug("event %s maps to UID %s, kept as %s", series.event_id, parsed.uid, uid)
         old = items.get(uid)
         if old is not None and uid in based:
-            renamed = inherit_after_pull(parsed, old)
+            renamed = inherit_after_pull(ctx, parsed, old)
             if renamed is not parsed:
                 push_back.add(uid)  # Google keeps the old values in its exceptions
                 parsed = renamed

@@ -1,6 +1,7 @@
-"""Push channels (``events.watch``): open, renew before expiry, stop, and check notifications.
+"""Push channels (Google: ``events.watch``): open, renew before expiry, stop, and check
+notifications, for providers with the ``watch`` capability.
 
-Google's notifications carry no body and are not fully reliable, so they only *wake* a pull;
+Notifications carry no body and are not fully reliable, so they only *wake* a pull;
 polling every ``poll_interval`` stays on.  A channel is renewed with a **new id** before it
 expires (``channel_renew_before``), and the old one is stopped afterwards (overlap is harmless:
 both wake the same coalesced pull).
@@ -25,7 +26,8 @@ _LOGGER = logging.getLogger(__name__)
 
 async def ensure_channel(ctx: ConnectionContext, *, now: float | None = None) -> bool:
     """Open or renew the connection's channel when push is on; True when one was opened."""
-    if not ctx.options.push_channels or not ctx.options.public_url:
+    if (not ctx.options.push_channels or not ctx.options.public_url
+            or not ctx.provider.capabilities.watch):
         return False
     record = ctx.reload()
     now = time.time() if now is None else now
@@ -33,22 +35,21 @@ async def ensure_channel(ctx: ConnectionContext, *, now: float | None = None) ->
         return False
     channel_id = uuid.uuid4().hex
     token = secrets.token_urlsafe(24)
-    address = ctx.options.public_url + "/google/notifications"
+    address = f"{ctx.options.public_url}/{ctx.provider.name}/notifications"
     try:
-        answer = await ctx.client.watch(ctx.calendar_id, channel_id=channel_id, address=address,
-                                        token=token, ttl=ctx.options.channel_ttl)
+        channel = await ctx.provider.watch(channel_id, address, token, ctx.options.channel_ttl)
     except RemoteError as exc:
         _LOGGER.warning("Push channel for connection %d refused: %s (polling continues)",
                         ctx.id, exc)
         return False
-    expiry = int(answer.get("expiration") or 0) / 1000 or now + ctx.options.channel_ttl
+    expiry = channel.expiry or now + ctx.options.channel_ttl
     ctx.store.update_connection(ctx.id, channel_id=channel_id,
-                                channel_resource_id=str(answer.get("resourceId") or ""),
+                                channel_resource_id=channel.resource_id,
                                 channel_token=token, channel_expiry=expiry)
     _LOGGER.info("Push channel for connection %d open until %s", ctx.id,
                  time.strftime("%Y-%m-%d %H:%M", time.gmtime(expiry)))
     if record.channel_id and record.channel_resource_id:
-        await ctx.client.stop_channel(record.channel_id, record.channel_resource_id)
+        await ctx.provider.unwatch(record.channel_id, record.channel_resource_id)
     return True
 
 
@@ -58,7 +59,7 @@ async def stop_channel(ctx: ConnectionContext) -> None:
     if not record.channel_id or not record.channel_resource_id:
         return
     try:
-        await ctx.client.stop_channel(record.channel_id, record.channel_resource_id)
+        await ctx.provider.unwatch(record.channel_id, record.channel_resource_id)
     except RemoteError as exc:
         _LOGGER.warning("Stopping channel of connection %d failed: %s", ctx.id, exc)
     ctx.store.update_connection(ctx.id, channel_id=None, channel_resource_id=None,

@@ -1,4 +1,4 @@
-"""Per-connection context shared by push, pull and import: store, client, options, metrics."""
+"""Per-connection context shared by push, pull and import: store, provider, options, metrics."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 from icalendar import Calendar
 
 from bridge.config import Settings
-from bridge.google.client import ClientStats, GoogleClient, RetryPolicy
-from bridge.google.mapping import ical_hash
 from bridge.model import ItemRecord, origin_for_connection
+from bridge.providers.base import LinkedRemote, Provider, RemoteSeries
+from bridge.providers.http import RetryPolicy
 from bridge.store import SqlStore
 from bridge.store.sync import ConnectionRecord, LinkRecord
-from bridge.sync.actions import LinkState, LocalState
+from bridge.sync.actions import LinkState, LocalState, RemoteState
 
 __all__ = [
     "SYNC_STATE_VERSION",
@@ -23,7 +23,9 @@ __all__ = [
     "SyncMetrics",
     "SyncOptions",
     "link_state",
+    "linked_remote",
     "local_state",
+    "remote_state",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -83,7 +85,6 @@ class SyncMetrics:
     actions: Counter[str] = field(default_factory=Counter)
     pulls: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
-    client_stats: list[ClientStats] = field(default_factory=list)
     notifications: Counter[str] = field(default_factory=Counter)
     push_latency_sum: float = 0.0
     push_count: int = 0
@@ -95,7 +96,7 @@ class ConnectionContext:
 
     store: SqlStore
     record: ConnectionRecord
-    client: GoogleClient
+    provider: Provider
     options: SyncOptions
     worker: str
     metrics: SyncMetrics
@@ -106,24 +107,14 @@ class ConnectionContext:
         return self.record.id
 
     @property
-    def calendar_id(self) -> str:
-        """The Google calendar id."""
-        return self.record.google_calendar_id
-
-    @property
     def calendar_tz(self) -> str:
         """The Google calendar's time zone (stored at connect time)."""
         return str(self.record.state.get("calendar_tz") or "UTC")
 
     @property
-    def calendar_key(self) -> str:
-        """The key of deterministic event ids: the local calendar path."""
-        return self.record.collection_path
-
-    @property
     def origin(self) -> str:
         """The ``origin`` of our writes for this connection (no echo into its outbox)."""
-        return origin_for_connection(self.record.id)
+        return origin_for_connection(self.record.provider, self.record.id)
 
     def reload(self) -> ConnectionRecord:
         """Re-read the connection row."""
@@ -131,9 +122,10 @@ class ConnectionContext:
         return self.record
 
 
-def local_state(item: ItemRecord, calendar_tz: str, link: LinkRecord | None = None
+def local_state(item: ItemRecord, provider: Provider, link: LinkRecord | None = None
                 ) -> LocalState | None:
-    """The planner's view of a local item; ``None`` when Google cannot hold it (e.g. VTODO).
+    """The planner's view of a local item; ``None`` when the provider cannot hold it (e.g.
+    VTODO).
 
     With the item's ``link``: an item still at the linked etag (the very text of the last
     sync) takes the link's hash instead of mapping the text again, so planning a large pull
@@ -143,7 +135,7 @@ def local_state(item: ItemRecord, calendar_tz: str, link: LinkRecord | None = No
         return LocalState(item.uid, item.etag, link.hash_local, item.modified_at)
     try:
         # Stored items passed the validation gate when written: parse only (half the cost).
-        digest = ical_hash(Calendar.from_ical(item.text), calendar_tz=calendar_tz)
+        digest = provider.local_hash(Calendar.from_ical(item.text))
     except Exception as exc:  # mapping refuses the shape: not syncable
         _LOGGER.debug("item %s not mappable: %s", item.uid, type(exc).__name__)
         return None
@@ -156,3 +148,15 @@ def link_state(link: LinkRecord | None) -> LinkState | None:
         return None
     return LinkState(link.uid, link.google_event_id, link.local_etag, link.google_etag,
                      link.hash_local, link.hash_google, link.google_updated, link.updated_at)
+
+
+def remote_state(series: RemoteSeries, uid: str) -> RemoteState:
+    """The planner's view of a remote series."""
+    return RemoteState(series.event_id, uid, series.etag, series.hash, series.updated,
+                       deleted=series.deleted, series=series.has_overrides)
+
+
+def linked_remote(link: LinkRecord) -> LinkedRemote:
+    """What the link recorded of the remote side (the base of a write)."""
+    return LinkedRemote(link.google_event_id, link.google_etag, link.google_exceptions,
+                        link.google_extra)

@@ -17,14 +17,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bridge.config import Settings
-from bridge.errors import BridgeError, RemoteAuthError, RemoteError
-from bridge.google.auth import OAuthEndpoints, RefreshTokenProvider, TokenProvider
-from bridge.google.client import ClientStats, GoogleClient, RequestBudget
-from bridge.google.crypto import TokenCipher, TokenDecryptError, cipher_from_settings
+from bridge.errors import RemoteAuthError, RemoteError
+from bridge.providers.base import ProviderFactory, ProviderUnavailable
+from bridge.providers.http import ClientStats
 from bridge.store import SqlStore
 from bridge.store.engine import is_postgres
 from bridge.store.hooks import Signal
@@ -36,11 +35,11 @@ from bridge.sync.pull import pull, run_import
 from bridge.sync.push import push_claim
 from bridge.sync.restore import restore_claims
 
-__all__ = ["SyncEngine", "TokenFactory"]
+__all__ = ["DEFAULT_PROVIDER", "SyncEngine"]
 
 _LOGGER = logging.getLogger(__name__)
-
-TokenFactory = Callable[[ConnectionRecord, str], TokenProvider]
+# The provider of the admin's connect flow while it offers only one.
+DEFAULT_PROVIDER = "google"
 
 
 class SyncEngine:
@@ -51,22 +50,17 @@ class SyncEngine:
         store: SqlStore,
         options: SyncOptions,
         *,
-        cipher: TokenCipher | None = None,
-        endpoints: OAuthEndpoints | None = None,
-        token_factory: TokenFactory | None = None,
+        providers: Mapping[str, ProviderFactory],
         worker_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.clock = clock  # the pull scheduler's clock (tests drive it)
         self.options = options
-        self.cipher = cipher
-        self.endpoints = endpoints
-        self.token_factory = token_factory
+        self.providers = dict(providers)
         self.worker = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.metrics = SyncMetrics()
-        self._contexts: dict[int, tuple[bytes, str, ConnectionContext]] = {}
-        self._budgets: dict[str, RequestBudget] = {}
+        self._contexts: dict[int, tuple[bytes, str, str, ConnectionContext]] = {}
         self._push_wake: asyncio.Event | None = None
         self._tick_wake: asyncio.Event | None = None
         self._pull_requests: dict[int, str] = {}
@@ -83,57 +77,47 @@ class SyncEngine:
         self._in_flight: set[int] = set()
 
     @classmethod
-    def from_settings(cls, store: SqlStore, settings: Settings, **overrides: Any) -> SyncEngine:
-        """An engine configured from ``[google]``, ``[http]`` and ``[security]``."""
-        try:
-            cipher: TokenCipher | None = cipher_from_settings(settings)
-        except BridgeError:  # no key: connections will show "error", nothing crashes
-            cipher = None
-        return cls(store, SyncOptions.from_settings(settings, **overrides), cipher=cipher,
-                   endpoints=OAuthEndpoints.from_settings(settings))
+    def from_settings(cls, store: SqlStore, settings: Settings, *,
+                      providers: Mapping[str, ProviderFactory], **overrides: Any) -> SyncEngine:
+        """An engine configured from ``[google]`` and ``[http]``, with the composition root's
+        provider factories."""
+        return cls(store, SyncOptions.from_settings(settings, **overrides), providers=providers)
 
     # -- contexts ----------------------------------------------------------------------------
-    def _budget(self, account: str) -> RequestBudget:
-        budget = self._budgets.get(account)
-        if budget is None:
-            budget = self._budgets[account] = RequestBudget(self.options.requests_per_minute)
-        return budget
+    def _factory(self, record: ConnectionRecord) -> ProviderFactory | None:
+        return self.providers.get(record.provider)
 
     def budget_available(self, record: ConnectionRecord) -> float | None:
-        """Requests the budget of the connection's Google user allows now (``None``: unused)."""
-        budget = self._budgets.get(record.account_email or str(record.id))
-        return budget.available if budget is not None else None
+        """Requests the budget of the connection's account allows now (``None``: unused)."""
+        factory = self._factory(record)
+        return factory.budget_available(record) if factory is not None else None
+
+    def client_stats(self) -> list[ClientStats]:
+        """Request counters of every client the providers opened (``/metrics``)."""
+        return [stats for factory in self.providers.values() for stats in factory.stats()]
 
     def context(self, record: ConnectionRecord) -> ConnectionContext | None:
         """The (cached) context of a connection; ``None`` when its token cannot be used."""
         blob = self.store.get_refresh_token(record.id) or b""
+        tz = str(record.state.get("calendar_tz") or "UTC")
         cached = self._contexts.get(record.id)
-        if cached is not None and cached[0] == blob and cached[1] == record.google_calendar_id:
-            cached[2].record = record
-            return cached[2]
+        if cached is not None and cached[:3] == (blob, record.google_calendar_id, tz):
+            cached[3].record = record
+            return cached[3]
+        factory = self._factory(record)
         try:
-            if self.token_factory is not None:
-                tokens: TokenProvider = self.token_factory(record, "")
-            else:
-                if self.cipher is None or self.endpoints is None or not blob:
-                    raise TokenDecryptError(record.id, "no usable key or token")
-                refresh = self.cipher.decrypt(record.id, blob)
-                tokens = RefreshTokenProvider(self.endpoints, refresh)
-        except TokenDecryptError as exc:
+            if factory is None:
+                raise ProviderUnavailable(record.id, "no such provider")
+            provider = factory.open(record, blob, self.options)
+        except ProviderUnavailable as exc:
             _LOGGER.error("Connection %d: %s", record.id, exc.reason)
             self.store.update_connection(record.id, status="error",
                                          last_error=f"refresh token unreadable ({exc.reason}); "
                                          "reconnect Google")
             return None
-        stats = ClientStats()
-        self.metrics.client_stats.append(stats)
-        client = GoogleClient(api_endpoint=self.options.api_endpoint, tokens=tokens,
-                              budget=self._budget(record.account_email or str(record.id)),
-                              retry=self.options.retry, timeout=self.options.http_timeout,
-                              stats=stats)
-        ctx = ConnectionContext(self.store, record, client, self.options, self.worker,
+        ctx = ConnectionContext(self.store, record, provider, self.options, self.worker,
                                 self.metrics)
-        self._contexts[record.id] = (blob, record.google_calendar_id, ctx)
+        self._contexts[record.id] = (blob, record.google_calendar_id, tz, ctx)
         return ctx
 
     def _needs_reconnect(self, ctx: ConnectionContext, exc: RemoteError) -> None:

@@ -1,13 +1,15 @@
-"""Pull Google changes: incremental with the sync token, full re-list after 410, first import.
+"""Pull remote changes: incremental from the stored cursor, full re-list when it expired,
+first import.  Everything remote goes through the connection's provider.
 
-* :func:`pull_changes` lists with the stored sync token, pages to the end, and applies every page's
-  changes together with the new ``nextSyncToken`` in one transaction (crash → the old token is
-  still stored and the re-applied changes are recognised as unchanged).
-* :func:`relist` (410, or a new ``SYNC_STATE_VERSION``) lists everything and reconciles by event id:
+* :func:`pull_changes` lists from the stored cursor (Google: sync token), pages to the end, and
+  applies every page's changes together with the new cursor in one transaction (crash → the
+  old cursor is still stored and the re-applied changes are recognised as unchanged).
+* :func:`relist` (cursor expired, or a new ``SYNC_STATE_VERSION``) lists everything and
+  reconciles by event id:
   events missing from the list are deletions made in the gap; unchanged events are not touched.
 * :func:`run_import` is the first connection's full import: one transaction per page with the
   next page token and counts, so a restart resumes where it stopped; notifications stay off
-  (``phase: importing``); the sync token commits with the last page.  ``dry_run`` only counts.
+  (``phase: importing``); the cursor commits with the last page.  ``dry_run`` only counts.
 """
 
 from __future__ import annotations
@@ -19,10 +21,8 @@ import time
 from typing import Any
 
 from bridge.errors import CursorExpired
-from bridge.google.client import GoogleBadRequest
 from bridge.sync.apply import PullResult, apply_remote, release_held
 from bridge.sync.context import SYNC_STATE_VERSION, ConnectionContext
-from bridge.sync.remote import resolve_items
 
 __all__ = ["dry_run", "pull", "pull_changes", "relist", "run_import"]
 
@@ -57,38 +57,36 @@ async def pull(ctx: ConnectionContext, trigger: str = "poll", *, confirmed: bool
 
 async def pull_changes(ctx: ConnectionContext, trigger: str, *, confirmed: bool = False,
                        keep_local: bool = False) -> PullResult:
-    """Incremental ``events.list`` from the stored token, applied with the new token."""
+    """Incremental listing from the stored cursor, applied with the new cursor."""
     token = ctx.record.sync_token
-    items: list[dict[str, Any]] = []
+    items: list[Any] = []
     page: str | None = None
     while True:
-        data = await ctx.client.list_events(ctx.calendar_id, sync_token=token, page_token=page,
-                                            max_results=ctx.options.page_size)
-        items += data.get("items") or []
-        page = data.get("nextPageToken")
+        data = await ctx.provider.list_page(token, page, ctx.options.page_size)
+        items += data.items
+        page = data.next_page
         if not page:
-            next_token = data.get("nextSyncToken")
+            next_token = data.cursor
             break
     if not items and next_token == token:
         ctx.store.save_sync_token(ctx.id, token)  # only last_pull_at moves
         return PullResult()
-    series = await resolve_items(ctx.client, ctx.calendar_id, items, calendar_tz=ctx.calendar_tz)
+    series = await ctx.provider.resolve(items)
     result = await asyncio.to_thread(apply_remote, ctx, series, trigger, sync_token=next_token,
                                      confirmed=confirmed, keep_local=keep_local)
     _log_result(ctx, trigger, result)
     return result
 
 
-async def _list_all(ctx: ConnectionContext) -> tuple[list[dict[str, Any]], str | None]:
-    items: list[dict[str, Any]] = []
+async def _list_all(ctx: ConnectionContext) -> tuple[list[Any], str | None]:
+    items: list[Any] = []
     page: str | None = None
     while True:
-        data = await ctx.client.list_events(ctx.calendar_id, page_token=page,
-                                            max_results=ctx.options.page_size)
-        items += data.get("items") or []
-        page = data.get("nextPageToken")
+        data = await ctx.provider.list_page(None, page, ctx.options.page_size)
+        items += data.items
+        page = data.next_page
         if not page:
-            return items, data.get("nextSyncToken")
+            return items, data.cursor
 
 
 async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: bool = False,
@@ -97,8 +95,7 @@ async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: 
     ctx.store.update_connection_state(ctx.id, {"phase": "resyncing"})
     try:
         items, token = await _list_all(ctx)
-        series = await resolve_items(ctx.client, ctx.calendar_id, items,
-                                     calendar_tz=ctx.calendar_tz)
+        series = await ctx.provider.resolve(items)
         listed = {s.event_id for s in series}
         linked = ctx.store.links_by_event(ctx.id)
         missing = [eid for eid in linked if eid not in listed]
@@ -123,8 +120,7 @@ async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: 
 async def dry_run(ctx: ConnectionContext) -> PullResult:
     """What a full import would do now: counts only, nothing written."""
     items, _ = await _list_all(ctx)
-    series = await resolve_items(ctx.client, ctx.calendar_id, items, calendar_tz=ctx.calendar_tz,
-                                 render=False)  # counts need the hashes only
+    series = await ctx.provider.resolve(items, render=False)  # counts need the hashes only
     return await asyncio.to_thread(apply_remote, ctx, [s for s in series if not s.deleted],
                                    "dry-run", dry_run=True, confirmed=True)
 
@@ -143,26 +139,24 @@ async def run_import(ctx: ConnectionContext) -> PullResult:
         setattr(totals, key, int(progress.get(key, 0)))
     started = float(progress.get("started_at") or time.time())
     pages = int(progress.get("pages", 0))
-    _LOGGER.info("Importing Google calendar of connection %d%s", ctx.id,
+    _LOGGER.info("Importing the %s calendar of connection %d%s", ctx.provider.name, ctx.id,
                  " (resuming)" if page else "")
     committing: asyncio.Task[PullResult] | None = None
     try:
         while True:
             try:
-                data = await ctx.client.list_events(ctx.calendar_id, page_token=page,
-                                                    max_results=ctx.options.page_size)
-            except GoogleBadRequest:
+                data = await ctx.provider.list_page(None, page, ctx.options.page_size)
+            except CursorExpired:
                 if page is None:
                     raise
                 _LOGGER.info("Stored page token refused: restarting the import listing")
                 page = None
                 continue
-            series = await resolve_items(ctx.client, ctx.calendar_id, data.get("items") or [],
-                                         calendar_tz=ctx.calendar_tz)
+            series = await ctx.provider.resolve(data.items)
             if committing is not None:
                 progress = _page_done(ctx, progress, totals, await committing)
                 committing = None
-            next_page = data.get("nextPageToken")
+            next_page = data.next_page
             pages += 1
             live = [s for s in series if not s.deleted]
             done = not next_page
@@ -172,7 +166,7 @@ async def run_import(ctx: ConnectionContext) -> PullResult:
                 "push_existing": bool(progress.get("push_existing")),
                 "total_estimate": progress.get("total_estimate"),
             }
-            token = data.get("nextSyncToken") if done else None
+            token = data.cursor if done else None
             patch: dict[str, Any] = {"import": progress}
             if done:
                 patch["phase"] = "idle"

@@ -10,38 +10,28 @@ Typical admin flow::
     service.import_progress(result.connection_id)                           # poll for the bar
 
 Every method raises :class:`~bridge.errors.BridgeError` subclasses with a clear message
-(:class:`~bridge.google.auth.FlowError` for a refused sign-in, ``NotFound`` for unknown ids).
+(:class:`~bridge.errors.FlowError` for a refused sign-in, ``NotFound`` for unknown ids).  What
+speaks to the provider (consent URL, code exchange, calendar list, revocation, token sealing)
+goes through the engine's provider factory.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from bridge.config import Settings
-from bridge.errors import BridgeError, NotFound
-from bridge.google.auth import (
-    DEFAULT_SCOPES,
-    FlowError,
-    OAuthEndpoints,
-    PendingFlows,
-    StaticTokenProvider,
-    authorization_url,
-    exchange_code,
-    revoke,
-)
-from bridge.google.client import GoogleClient
-from bridge.google.crypto import TokenCipher, cipher_from_settings
-from bridge.google.mapping import google_to_ical
+from bridge.errors import BridgeError, FlowError, NotFound
 from bridge.ical import parse_resource
+from bridge.providers.base import ProviderFactory
+from bridge.providers.flows import PendingFlows
 from bridge.store import SqlStore
 from bridge.store.sync import ConnectionRecord, LedgerRecord
 from bridge.sync.apply import PullResult
 from bridge.sync.channels import stop_channel
-from bridge.sync.engine import SyncEngine
+from bridge.sync.engine import DEFAULT_PROVIDER, SyncEngine
 from bridge.sync.pull import dry_run
 
 __all__ = ["POLL_MAX", "POLL_MIN", "CalendarChoice", "ConnectResult", "SyncService"]
@@ -53,7 +43,7 @@ POLL_MAX = 86400
 
 @dataclass(frozen=True)
 class CalendarChoice:
-    """A Google calendar the account may write to (for the chooser)."""
+    """A remote calendar the account may write to (for the chooser)."""
 
     id: str
     summary: str
@@ -81,22 +71,19 @@ class SyncService:
         settings: Settings,
         engine: SyncEngine,
         *,
-        cipher: TokenCipher | None = None,
         flows: PendingFlows | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.engine = engine
-        self.endpoints = OAuthEndpoints.from_settings(settings)
-        self._cipher = cipher
-        self.flows = flows or PendingFlows(store, lambda: self.cipher)
+        self.flows = flows or PendingFlows(store, lambda: self.factory().sealer())
 
-    @property
-    def cipher(self) -> TokenCipher:
-        """The token cipher (``[security] secret_key``)."""
-        if self._cipher is None:
-            self._cipher = cipher_from_settings(self.settings)
-        return self._cipher
+    def factory(self, name: str = DEFAULT_PROVIDER) -> ProviderFactory:
+        """The engine's factory of provider ``name``."""
+        factory = self.engine.providers.get(name)
+        if factory is None:
+            raise BridgeError(f"the provider {name!r} is not offered")
+        return factory
 
     def redirect_uri(self) -> str:
         """``<public_url>/oauth2/callback`` (or the local sidecar address)."""
@@ -117,12 +104,11 @@ class SyncService:
         """Start connecting a calendar: returns Google's consent URL (state + PKCE kept here)."""
         if self.store.get_collection(collection_path) is None:
             raise NotFound(f"calendar /{collection_path.strip('/')}/")
-        if not self.endpoints.client_id:
-            raise BridgeError("[google] client_id is not configured")
+        factory = self.factory()
+        factory.check_connect()
         flow = self.flows.start(session_ref, redirect_uri or self.redirect_uri(),
                                 collection_path.strip("/"))
-        return authorization_url(self.endpoints, flow, scopes=DEFAULT_SCOPES,
-                                 login_hint=login_hint)
+        return factory.consent_url(flow, login_hint=login_hint)
 
     async def finish_connect(
         self, session_ref: str, state: str, *, code: str | None = None, error: str | None = None
@@ -140,38 +126,25 @@ class SyncService:
                             if error == "access_denied" else f"Google reported: {error}")
         if not code:
             raise FlowError("code", "the callback carries no authorisation code")
-        tokens = await asyncio.to_thread(exchange_code, self.endpoints, flow, code)
-        client = GoogleClient(api_endpoint=self.engine.options.api_endpoint,
-                              tokens=StaticTokenProvider(tokens.access_token))
-        try:
-            # Every calendar of the account: the primary one names the account even when it
-            # may not be written (calendars.get needs a scope we do not ask for).
-            entries = await client.calendar_list(min_access_role="freeBusyReader")
-        except Exception:
-            await asyncio.to_thread(revoke, self.endpoints, tokens.refresh_token)
-            raise
-        account = next((str(e["id"]) for e in entries if e.get("primary")), "")
-        choices = tuple(
-            CalendarChoice(str(e["id"]), str(e.get("summaryOverride") or e.get("summary") or
-                                             e["id"]),
-                           str(e.get("timeZone") or "UTC"), str(e.get("accessRole") or ""),
-                           bool(e.get("primary")))
-            for e in entries if e.get("accessRole") in ("owner", "writer")
-        )
+        factory = self.factory()
+        grant = await factory.grant(flow, code, self.engine.options)
+        account = grant.account.email
+        choices = tuple(CalendarChoice(c.id, c.name, c.time_zone, c.access_role, c.primary)
+                        for c in grant.account.calendars if c.writable)
         if not choices:
             # Nothing to sync with: keep nothing, and give the grant back to Google.
-            await asyncio.to_thread(revoke, self.endpoints, tokens.refresh_token)
+            await factory.revoke(grant.refresh_token)
             _LOGGER.info("Google account has no writable calendar; nothing stored")
             raise FlowError("no_writable", f"the Google account {account or '(unknown)'} may "
                             "not change any calendar; use an account that owns a calendar or "
                             "has \"Make changes to events\" access", account_email=account)
-        scopes = " ".join(tokens.scopes)
+        scopes = " ".join(grant.scopes)
         existing = self.store.connection_for_collection(flow.collection_path)
         choice_state = {"choices": {c.id: {"summary": c.summary, "timeZone": c.time_zone}
                                     for c in choices}}
         if existing is not None:
             self.store.set_refresh_token(existing.id,
-                                         self.cipher.encrypt(existing.id, tokens.refresh_token))
+                                         factory.seal(existing.id, grant.refresh_token))
             self.store.update_connection_state(existing.id, choice_state, status="ok",
                                                last_error=None, scopes=scopes,
                                                account_email=account or existing.account_email)
@@ -180,7 +153,7 @@ class SyncService:
             return ConnectResult(existing.id, account, choices, True)
         record = self.store.create_connection(
             flow.collection_path, account_email=account, scopes=scopes,
-            seal_token=lambda cid: self.cipher.encrypt(cid, tokens.refresh_token))
+            seal_token=lambda cid: factory.seal(cid, grant.refresh_token))
         self.store.update_connection_state(record.id, choice_state)
         _LOGGER.info("Connection %d created for /%s/", record.id, flow.collection_path)
         return ConnectResult(record.id, account, choices, False)
@@ -378,12 +351,13 @@ class SyncService:
             await stop_channel(ctx)
         blob = self.store.get_refresh_token(connection_id)
         if blob:
+            factory = self.factory()
             try:
-                token = self.cipher.decrypt(connection_id, blob)
+                token = factory.unseal(connection_id, blob)
             except BridgeError:
                 token = ""
             if token:
-                await asyncio.to_thread(revoke, self.endpoints, token)
+                await factory.revoke(token)
         self.store.delete_connection(connection_id)
         _LOGGER.info("Connection %d disconnected", connection_id)
 
@@ -414,9 +388,11 @@ class SyncService:
             if loser.get("side") == "local":
                 text = loser.get("text")
             else:
-                event = loser.get("event") or {}
-                text = google_to_ical(event.get("master"), event.get("exceptions") or [],
-                                      calendar_tz=str(record.state.get("calendar_tz") or "UTC"))
+                factory = self.engine.providers.get(str(loser.get("side")))
+                if factory is None:
+                    raise BridgeError(f"no provider {loser.get('side')!r} to read the loser")
+                text = factory.snapshot_text(loser.get("event") or {},
+                                             str(record.state.get("calendar_tz") or "UTC"))
             if not text:
                 raise BridgeError("the losing version was a deletion; nothing to restore")
             parsed = parse_resource(text)

@@ -1,9 +1,9 @@
 """Split a local series at its ``RANGE=THISANDFUTURE`` overrides before it is pushed.
 
 Google has no ranged overrides; its "this and following events" is two series.  So the push
-first turns a resource with such an override into the resources
-:func:`~bridge.google.mapping_range.split_this_and_future` gives (the old series ending before
-the instance, a new series from it on) in one store transaction: the phones see the same
+first turns a resource with such an override into the resources the provider's ``split`` gives
+(Google: :func:`~bridge.google.mapping_range.split_this_and_future`: the old series ending
+before the instance, a new series from it on) in one store transaction: the phones see the same
 instances as two resources, and the outbox rows this write queues push each series as an
 ordinary event (the old one updated with its ``UNTIL``, the new one inserted under its own id).
 A split coming from Google (its own "this and following") arrives as the same two series.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 
 from bridge.errors import EtagMismatch, InvalidICalendar
-from bridge.google.mapping_range import has_range, split_this_and_future
 from bridge.ical import parse_resource
 from bridge.model import ItemRecord
 from bridge.store.items import href_for_uid
@@ -35,11 +34,9 @@ def split_ranges(ctx: ConnectionContext, item: ItemRecord) -> list[str] | None:
     meanwhile (etag) or a split that fails (or that the validation gate refuses) is left as
     it is: the ranged override then reaches Google as an override of one instance.
     """
-    if not has_range(item.text):
-        return None
     try:
-        texts = split_this_and_future(item.text)
-        if texts == [item.text]:
+        texts = ctx.provider.split(item.text)
+        if texts is None:
             return None
         resources = [parse_resource(text) for text in texts]
     except (InvalidICalendar, ValueError, TypeError, KeyError, OverflowError) as exc:

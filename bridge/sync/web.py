@@ -19,10 +19,11 @@ from aiohttp import web
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bridge.providers.base import ProviderFactory
 from bridge.sync.channels import notification_matches
 from bridge.sync.engine import SyncEngine
 from bridge.sync.service import SyncService
-from bridge.web.keys import HEALTH_CHECKS, METRICS, SETTINGS, STORE
+from bridge.web.keys import HEALTH_CHECKS, METRICS, PROVIDERS, SETTINGS, STORE
 
 __all__ = ["SYNC_ENGINE", "SYNC_SERVICE", "SyncCollector", "setup"]
 
@@ -96,7 +97,7 @@ class SyncCollector(Collector):
         yield from (depth, oldest, lag, expiry, budget)
         statuses: Counter[str] = Counter()
         retries = 0
-        for client in engine.metrics.client_stats:
+        for client in engine.client_stats():
             retries += client.retries
             statuses.update(client.by_status)
         yield _counter("google_requests", "Google API requests by answer.", "status", statuses)
@@ -124,9 +125,10 @@ def _counter(name: str, help_text: str, label: str, counts: Mapping[str, int]
 def setup(app: web.Application) -> None:
     """Mount the sync engine on the sidecar."""
     settings, store = app[SETTINGS], app[STORE]
-    engine = SyncEngine.from_settings(store, settings)
+    providers: dict[str, ProviderFactory] = app[PROVIDERS]
+    engine = SyncEngine.from_settings(store, settings, providers=providers)
     app[SYNC_ENGINE] = engine
-    app[SYNC_SERVICE] = SyncService(store, settings, engine, cipher=engine.cipher)
+    app[SYNC_SERVICE] = SyncService(store, settings, engine)
     app.cleanup_ctx.append(_engine_ctx)
     app.router.add_post("/google/notifications", notifications)
     app[METRICS].register(SyncCollector(engine))

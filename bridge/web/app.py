@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -22,11 +23,13 @@ from bridge.api import web as api_web
 from bridge.config import Settings
 from bridge.feeds import http as feeds_http
 from bridge.notify import web as notify_web
+from bridge.providers.base import ProviderFactory
 from bridge.store import SqlStore
 from bridge.sync import web as sync_web
 from bridge.web.accesslog import RedactingAccessLogger
-from bridge.web.keys import HEALTH_CHECKS, METRICS, SETTINGS, STORE
+from bridge.web.keys import HEALTH_CHECKS, METRICS, PROVIDERS, SETTINGS, STORE
 from bridge.web.metrics import create_metrics_app, metrics_public
+from bridge.web.providers import provider_factories
 
 __all__ = ["FEATURES", "create_app", "run_sidecar"]
 
@@ -55,11 +58,14 @@ async def _healthz(request: web.Request) -> web.Response:
     )
 
 
-def create_app(settings: Settings, store: SqlStore) -> web.Application:
-    """Build the sidecar application with every feature module."""
+def create_app(settings: Settings, store: SqlStore, *,
+               providers: Mapping[str, ProviderFactory] | None = None) -> web.Application:
+    """Build the sidecar application with every feature module (``providers``: the calendar
+    providers' factories, by default those :func:`provider_factories` configures)."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[STORE] = store
+    app[PROVIDERS] = dict(providers) if providers is not None else provider_factories(settings)
     app[HEALTH_CHECKS] = []
     app[METRICS] = CollectorRegistry(auto_describe=False)
     app.router.add_get("/healthz", _healthz)

@@ -40,6 +40,7 @@ from bridge.passwords import hash_password
 from bridge.store import SqlStore
 from bridge.sync.engine import SyncEngine
 from bridge.sync.service import SyncService
+from bridge.web.providers import provider_factories
 from emulators.google.server import ALICE, CLIENT_ID, CLIENT_SECRET, EmulatorServer
 
 T = TypeVar("T")
@@ -260,8 +261,9 @@ class Bridge:
             google_calendar_name="Alice", scopes=" ".join(SCOPES),
             seal_token=lambda cid: cipher.encrypt(cid, tokens["refresh_token"]))
         self.store.update_connection_state(record.id, {"calendar_tz": TZ})
-        service = SyncService(self.store, self.settings,
-                              SyncEngine.from_settings(self.store, self.settings), cipher=cipher)
+        engine = SyncEngine.from_settings(self.store, self.settings,
+                                          providers=provider_factories(self.settings))
+        service = SyncService(self.store, self.settings, engine)
         service.start_import(record.id, push_existing=True)
         return record.id
 

@@ -36,9 +36,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.errors import InvalidICalendar
 from bridge.feeds.http import FeedOptions, add_feed_routes
+from bridge.google.series import build_series
 from bridge.ical.validate import parse_resource
 from bridge.store import SqlStore, open_store
-from bridge.sync.remote import build_series
 from bridge.web.app import create_app
 from radicale_plugins.guard import RAW_CHUNKED
 from radicale_plugins.server import build_application, build_configuration

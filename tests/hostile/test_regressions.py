@@ -13,9 +13,9 @@ import pytest
 
 from bridge.api.model import uid_from_id
 from bridge.errors import InvalidICalendar
+from bridge.google.series import build_series
 from bridge.ical.validate import parse_resource
 from bridge.store import SqlStore
-from bridge.sync.remote import build_series
 from radicale_plugins.guard import Guard
 from tests.hostile.corpus import BERLIN, GOOGLE_BASE, event_ics, ics
 

@@ -79,11 +79,25 @@ def test_writers_at_once_leave_one_open_row(store_url: str) -> None:
             st.close()
 
 
+def _old_connection(old: SqlStore) -> tuple[int, int]:
+    """A calendar and its connection as the schema of 0008 holds them (the store's own
+    connection methods read the columns of the newest schema)."""
+    old.create_user("alice", "x")
+    coll = old.create_collection(CAL, tag="VCALENDAR").id
+    with old.engine.begin() as conn:
+        cid = conn.execute(text(
+            "INSERT INTO connections (collection_id, account_email, google_calendar_id, "
+            "google_calendar_name, scopes, status, active, sync_state_version, import_state, "
+            "created_at, updated_at) VALUES (:coll, 'a@example.com', '', '', '', 'ok', false, "
+            "0, '{}', 0, 0) RETURNING id"), {"coll": coll}).scalar_one()
+    return int(cid), coll
+
+
 def test_migration_supersedes_duplicate_open_conflicts(store_url: str) -> None:
     engine = make_engine(store_url)
     upgrade(engine, "0008")
     old = SqlStore(engine)
-    cid, coll = _connection(old)
+    cid, coll = _old_connection(old)
     old.add_ledger([_conflict(cid, coll, f"v{n}") for n in range(3)])
     old.add_ledger([_conflict(cid, coll, "w", uid="w@x")])
     upgrade(engine)

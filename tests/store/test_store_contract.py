@@ -181,7 +181,7 @@ def test_move_item_within_and_across_collections(cal: SqlStore) -> None:
 def test_outbox_rows_for_active_connections_except_origin(cal: SqlStore) -> None:
     first = add_connection(cal)
     cal.put_item(CAL, "a.ics", parsed("a"), origin="caldav")
-    cal.put_item(CAL, "b.ics", parsed("b"), origin=origin_for_connection(first))
+    cal.put_item(CAL, "b.ics", parsed("b"), origin=origin_for_connection("google", first))
     cal.delete_item(CAL, "a.ics", origin="api")
     assert outbox_rows(cal) == [(first, "a", "upsert"), (first, "a", "delete")]
 

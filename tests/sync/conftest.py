@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from bridge.google.auth import OAuthEndpoints
-from bridge.google.client import RetryPolicy
 from bridge.google.crypto import TokenCipher
+from bridge.google.provider import GoogleProviderFactory
 from bridge.ical import parse_resource
 from bridge.model import ItemRecord
+from bridge.providers.base import ProviderFactory
+from bridge.providers.http import RetryPolicy
 from bridge.store import SqlStore, href_for_uid, open_store
 from bridge.sync.context import SyncOptions
 from bridge.sync.engine import SyncEngine
@@ -144,10 +146,16 @@ def connect(store: SqlStore, emu: EmulatorServer, *, push_existing: bool = False
     return record.id
 
 
+def google_factories(emu: EmulatorServer) -> dict[str, ProviderFactory]:
+    """The provider registry of an engine against the Google emulator."""
+    return {"google": GoogleProviderFactory(cipher=TokenCipher(SECRET),
+                                            endpoints=endpoints_for(emu))}
+
+
 def make_engine(store: SqlStore, emu: EmulatorServer, **overrides: Any) -> SyncEngine:
     """An engine against the emulator with fast test options."""
     return SyncEngine(store, fast_options(api_endpoint=emu.api_endpoint, **overrides),
-                      cipher=TokenCipher(SECRET), endpoints=endpoints_for(emu))
+                      providers=google_factories(emu))
 
 
 @pytest.fixture
@@ -166,6 +174,34 @@ async def h(emu: EmulatorServer, sync_store: SqlStore) -> AsyncIterator[Harness]
     cid = connect(sync_store, emu)
     engine = make_engine(sync_store, emu)
     harness = Harness(emu, sync_store, engine, cid)
+    await harness.pull("import")
+    yield harness
+    await engine.stop()
+    await asyncio.sleep(0)
+
+
+# The providers the scenario suite runs over (tests/sync/providers.py has their kits).
+PROVIDER_NAMES = ("google",)
+
+
+@pytest.fixture(params=PROVIDER_NAMES)
+def provider(request: pytest.FixtureRequest) -> Any:
+    """The provider under test: a :class:`tests.sync.providers.ProviderKit`."""
+    from tests.sync.providers import KITS
+
+    return KITS[request.param](request)
+
+
+@pytest.fixture
+async def ph(provider: Any, sync_store: SqlStore) -> AsyncIterator[Any]:
+    """A connected, imported :class:`tests.sync.providers.ScenarioHarness` (empty calendar on
+    both sides) for each provider."""
+    from tests.sync.providers import ScenarioHarness
+
+    cid = provider.connect(sync_store)
+    engine = provider.make_engine(sync_store)
+    harness = ScenarioHarness(getattr(provider.remote, "emu", None), sync_store, engine, cid,
+                              kit=provider)
     await harness.pull("import")
     yield harness
     await engine.stop()

@@ -10,8 +10,9 @@ import sys
 
 from bridge.bootstrap import open_bridge_store
 from bridge.google.auth import OAuthEndpoints
-from bridge.google.client import RetryPolicy
 from bridge.google.crypto import TokenCipher
+from bridge.google.provider import GoogleProviderFactory
+from bridge.providers.http import RetryPolicy
 from bridge.sync.context import SyncOptions
 from bridge.sync.engine import SyncEngine
 from emulators.google.server import CLIENT_ID, CLIENT_SECRET
@@ -29,7 +30,8 @@ async def main(db_url: str, base: str, page_size: int) -> None:
     )
     endpoints = OAuthEndpoints(CLIENT_ID, CLIENT_SECRET, base + "/o/oauth2/v2/auth",
                                base + "/token", base + "/revoke")
-    engine = SyncEngine(store, options, cipher=TokenCipher(SECRET), endpoints=endpoints)
+    engine = SyncEngine(store, options, providers={"google": GoogleProviderFactory(
+        cipher=TokenCipher(SECRET), endpoints=endpoints)})
     await engine.start()
     print("ready", flush=True)
     while True:

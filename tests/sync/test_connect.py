@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge.config import Settings, load
-from bridge.google.auth import FlowError
+from bridge.errors import FlowError
 from bridge.store import SqlStore, open_store, schema
 from bridge.sync.service import SyncService
 from emulators.google.server import (

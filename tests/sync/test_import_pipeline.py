@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from bridge.errors import RemoteTransient
+from bridge.google.provider import GoogleProvider
 from bridge.store import SqlStore
 from bridge.sync.apply import apply_remote
-from bridge.sync.remote import resolve_items
 from emulators.google.server import ALICE, EmulatorServer
 from tests.sync.conftest import Harness, connect, gevent, make_engine
 
@@ -29,14 +29,16 @@ async def test_failure_on_the_next_page_keeps_the_committed_page_counted(
     h = Harness(emu, sync_store, engine, cid)
     calls = 0
 
-    async def flaky(*args: Any, **kwargs: Any) -> Any:
+    resolve = GoogleProvider.resolve
+
+    async def flaky(self: GoogleProvider, *args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == 2:  # page 2 fails while page 1 is committing
             raise RemoteTransient("listing broke")
-        return await resolve_items(*args, **kwargs)
+        return await resolve(self, *args, **kwargs)
 
-    monkeypatch.setattr("bridge.sync.pull.resolve_items", flaky)
+    monkeypatch.setattr(GoogleProvider, "resolve", flaky)
     assert await h.pull("import") is None  # the engine reports the error and stops
     progress = sync_store.get_connection(cid).state["import"]
     assert progress["phase"] == "running" and progress["pages"] == 1

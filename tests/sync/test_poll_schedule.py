@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bridge.google.crypto import TokenCipher
 from bridge.store import SqlStore, open_store
 from bridge.sync.engine import SyncEngine
 from bridge.sync.service import SyncService
 from emulators.google.server import EmulatorServer
-from tests.sync.conftest import SECRET, Harness, connect, endpoints_for, fast_options
+from tests.sync.conftest import Harness, connect, fast_options, google_factories
 from tests.sync.test_service import _settings
 
 
@@ -31,7 +30,7 @@ class FakeClock:
 
 def _engine(store: SqlStore, emu: EmulatorServer, clock: FakeClock) -> SyncEngine:
     return SyncEngine(store, fast_options(api_endpoint=emu.api_endpoint, poll_interval=300.0),
-                      cipher=TokenCipher(SECRET), endpoints=endpoints_for(emu), clock=clock)
+                      providers=google_factories(emu), clock=clock)
 
 
 async def _tick(engine: SyncEngine, connection_id: int) -> bool:

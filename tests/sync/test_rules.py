@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from bridge.google.crypto import TokenCipher
 from bridge.google.ids import event_id
 from emulators.google.server import ALICE
-from tests.sync.conftest import CAL, Harness, connect, gevent, ics, make_engine
+from tests.sync.conftest import CAL, SECRET, Harness, connect, gevent, ics, make_engine
 
 
 async def test_rule1_no_duplicates_deterministic_id_and_409(h: Harness) -> None:
@@ -136,7 +137,7 @@ async def test_rule5_invalid_grant_needs_reconnect_and_replays(h: Harness) -> No
     # Reconnect: a new token, status ok, the queue replays.
     h.emu.hooks.config(refresh_token_ttl=None)
     tokens = h.emu.hooks.issue_tokens(ALICE)
-    h.store.set_refresh_token(h.connection_id, h.engine.cipher.encrypt(  # type: ignore[union-attr]
+    h.store.set_refresh_token(h.connection_id, TokenCipher(SECRET).encrypt(
         h.connection_id, tokens["refresh_token"]))
     h.store.update_connection(h.connection_id, status="ok", last_error=None)
     await h.push()

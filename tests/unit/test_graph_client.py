@@ -24,8 +24,8 @@ from bridge.errors import (
     RemotePreconditionFailed,
     RemoteTransient,
 )
-from bridge.google.client import RetryPolicy
 from bridge.microsoft.client import BatchRequest, GraphBadRequest, GraphClient, translate_error
+from bridge.providers.http import RetryPolicy
 
 
 def _graph_error(status: int, code: str, headers: dict[str, str] | None = None

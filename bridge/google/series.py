@@ -3,7 +3,7 @@
 Google lists a recurring event's master and its exceptions as separate items (and a change to
 one instance arrives alone).  :func:`resolve_items` groups a page by master id and fetches whatever
 a series lacks (the master with ``events.get``, the exceptions with ``events.list(iCalUID=…)``),
-so every :class:`RemoteSeries` is complete; :func:`build_series` maps it to one resource text
+so every :class:`GoogleSeries` is complete; :func:`build_series` maps it to one resource text
 through the validation gate.  Mapping is pure CPU work: :func:`resolve_items` runs it in a worker
 thread so the event loop (lease renewal, pushes, webhooks) stays responsive during an import.
 """
@@ -19,11 +19,11 @@ from typing import Any
 from bridge.errors import BridgeError, RemoteNotFound
 from bridge.google.client import GoogleClient
 from bridge.google.mapping import google_hash, google_to_resource, is_syncable
+from bridge.google.mapping_extra import series_extra
 from bridge.google.mapping_google_parse import item_uid
-from bridge.model import ParsedResource
-from bridge.sync.actions import RemoteState
+from bridge.providers.base import RemoteSeries
 
-__all__ = ["RemoteSeries", "build_series", "fetch_series", "map_series", "resolve_items"]
+__all__ = ["GoogleSeries", "build_series", "fetch_series", "map_series", "resolve_items"]
 
 _LOGGER = logging.getLogger(__name__)
 # One complete series: event id, master (None: never existed), exceptions.
@@ -31,17 +31,11 @@ _Group = tuple[str, Mapping[str, Any] | None, Sequence[Mapping[str, Any]]]
 
 
 @dataclass
-class RemoteSeries:
-    """One Google event with its exceptions, mapped (or the reason it could not be)."""
+class GoogleSeries(RemoteSeries):
+    """One Google event with its exceptions (the bodies later writes need), mapped."""
 
-    event_id: str
-    uid: str | None
-    master: dict[str, Any] | None
+    master: dict[str, Any] | None = None
     exceptions: list[dict[str, Any]] = field(default_factory=list)
-    deleted: bool = False
-    parsed: ParsedResource | None = None
-    hash: str | None = None
-    error: str | None = None
 
     @property
     def etag(self) -> str | None:
@@ -55,10 +49,28 @@ class RemoteSeries:
                   if e.get("updated")]
         return max(stamps) if stamps else None
 
-    def state(self, uid: str) -> RemoteState:
-        """The planner's view."""
-        return RemoteState(self.event_id, uid, self.etag, self.hash, self.updated,
-                           deleted=self.deleted, series=bool(self.exceptions))
+    @property
+    def has_overrides(self) -> bool:
+        """Whether Google listed exceptions of the series."""
+        return bool(self.exceptions)
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """Instance ids of the confirmed exceptions Google holds for the series."""
+        return tuple(str(e["id"]) for e in self.exceptions
+                     if e.get("status") != "cancelled" and e.get("id")
+                     and e.get("recurringEventId") == self.event_id)
+
+    @property
+    def extra(self) -> dict[str, Any] | None:
+        """What only Google holds of master and exceptions (:func:`series_extra`)."""
+        return series_extra(self.master, self.exceptions)
+
+    @property
+    def version(self) -> str:
+        """The master's and the exceptions' etags."""
+        etags = sorted(str(e.get("etag")) for e in self.exceptions)
+        return ",".join([str(self.etag or "gone"), *etags])
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able copy for the ledger (the losing side of a conflict)."""
@@ -72,14 +84,14 @@ def build_series(
     *,
     calendar_tz: str,
     render: bool = True,
-) -> RemoteSeries:
+) -> GoogleSeries:
     """Map a complete series (pure): text through the gate, normalised hash.
 
     ``render=False`` (dry runs) computes the hash only, from the model: about a tenth of the
     cost, and ``parsed`` stays ``None``.
     """
-    series = RemoteSeries(event_id, None, dict(master) if master else None,
-                          [dict(e) for e in exceptions])
+    series = GoogleSeries(event_id, None, master=dict(master) if master else None,
+                          exceptions=[dict(e) for e in exceptions])
     if master is None or master.get("status") == "cancelled":
         series.deleted = True
         series.uid = item_uid(master) if master and len(master) > 4 else None
@@ -129,7 +141,7 @@ async def resolve_items(
     *,
     calendar_tz: str,
     render: bool = True,
-) -> list[RemoteSeries]:
+) -> list[GoogleSeries]:
     """Group listed items into complete series and map them (``render``: see
     :func:`build_series`).
 
@@ -165,7 +177,7 @@ async def resolve_items(
 
 
 def map_series(groups: Iterable[_Group], *, calendar_tz: str, render: bool = True
-               ) -> list[RemoteSeries]:
+               ) -> list[GoogleSeries]:
     """:func:`build_series` for each complete ``(event_id, master, exceptions)`` (pure)."""
     return [build_series(event_id, master, exceptions, calendar_tz=calendar_tz, render=render)
             for event_id, master, exceptions in groups]

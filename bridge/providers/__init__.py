@@ -1,0 +1,1 @@
+"""Calendar providers: the interface the sync core speaks (:mod:`bridge.providers.base`)."""

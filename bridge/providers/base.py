@@ -1,0 +1,343 @@
+"""The provider interface: what the provider-neutral sync core asks of a calendar provider.
+
+The planner, outbox, links, ledger, conflicts, safety valve, notifications, import, dry run
+and the admin status (``bridge/sync``) speak only this module; each provider (``bridge/google``
+today) implements it, and the composition root hands the engine a registry of factories
+(``{"google": GoogleProviderFactory(...)}``), so ``bridge/sync`` never imports a provider and no
+provider imports ``bridge/sync``.  The contract each method must honour is in docs/sync.md
+(*Providers*); in short:
+
+* **Reading.** :meth:`Provider.list_page` lists one page of changes since a cursor (``None``:
+  everything) and raises :class:`~bridge.errors.CursorExpired` when the cursor (or a stored page
+  token) is no longer valid; :meth:`Provider.resolve` turns listed items into complete, mapped
+  :class:`RemoteSeries` (a series with all its overrides); :meth:`Provider.get` reads one.
+* **Writing.** :meth:`Provider.create` is idempotent under a deterministic key (a second
+  create of the same key raises :class:`~bridge.errors.RemotePreconditionFailed`, never makes a
+  second event); :meth:`Provider.update` and :meth:`Provider.delete` send the etag the link
+  recorded as a precondition and raise ``RemotePreconditionFailed`` when the remote side
+  changed since (the core then reads the series and plans again); ``delete`` of a gone event
+  raises :class:`~bridge.errors.RemoteNotFound`, which the core counts as done.
+* **Echo suppression.** What a write returns (:class:`WriteResult`: etag, normalised hash,
+  updated stamp) is stored in the link, so the next listing of that version is recognised as
+  our own write and changes nothing.
+* **Errors.** Every failure is one of the kinds in :mod:`bridge.errors` (``Remote*``,
+  ``CursorExpired``), translated in the provider's client only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from icalendar import Calendar
+
+from bridge.errors import BridgeError
+from bridge.model import ParsedResource
+from bridge.providers.flows import PendingFlow, Sealer
+from bridge.providers.http import ClientStats, RetryPolicy
+from bridge.store.sync import ConnectionRecord
+
+__all__ = [
+    "Account",
+    "CalendarInfo",
+    "Capabilities",
+    "ChangePage",
+    "Channel",
+    "ClientSettings",
+    "Grant",
+    "LinkedRemote",
+    "Provider",
+    "ProviderFactory",
+    "ProviderUnavailable",
+    "RemoteChanged",
+    "RemoteSeries",
+    "WriteResult",
+]
+
+
+class ProviderUnavailable(BridgeError):
+    """A connection's provider cannot be opened (no factory, unreadable refresh token)."""
+
+    def __init__(self, connection_id: int, reason: str) -> None:
+        self.connection_id = connection_id
+        self.reason = reason
+        super().__init__(f"connection {connection_id}: {reason}")
+
+
+class RemoteChanged(Exception):
+    """A write met another version than the link recorded (the deterministic key exists,
+    the etag precondition failed, the event is gone): ``series`` is what the provider holds
+    now, and the core plans again with it."""
+
+    def __init__(self, series: RemoteSeries) -> None:
+        self.series = series
+        super().__init__(series.event_id)
+
+
+@dataclass
+class RemoteSeries:
+    """One remote event with its overrides, mapped to one iCalendar resource (or the reason
+    it could not be), as the planner and the pull need it.
+
+    ``event_id`` is the provider's id of the event (the series master), ``etag`` the
+    precondition value for a write, ``updated`` the provider's own modification stamp (compared
+    only with stamps of the same provider, see the conflict policy).  ``parsed`` and ``hash``
+    (one hash space with :meth:`Provider.local_hash`) are ``None`` when only the hash was
+    wanted or the event could not be mapped (``error``).  Providers subclass it to keep what
+    they need for later writes (Google: the master and exception bodies).
+    """
+
+    event_id: str
+    uid: str | None
+    deleted: bool = False
+    parsed: ParsedResource | None = None
+    hash: str | None = None
+    error: str | None = None
+
+    @property
+    def etag(self) -> str | None:
+        """The precondition value of the series (``If-Match``)."""
+        return None
+
+    @property
+    def updated(self) -> str | None:
+        """The newest modification stamp of the series (the provider's clock)."""
+        return None
+
+    @property
+    def has_overrides(self) -> bool:
+        """Whether the provider holds overrides (exceptions) of the series."""
+        return False
+
+    @property
+    def held(self) -> tuple[str, ...]:
+        """Ids of the confirmed overrides the provider holds (kept in the link)."""
+        return ()
+
+    @property
+    def extra(self) -> dict[str, Any] | None:
+        """What only the provider holds of this version (kept in the link, merged into the
+        next update so a local edit never wipes it); ``None`` when nothing is kept."""
+        return None
+
+    @property
+    def version(self) -> str:
+        """A key naming this version (one conflict row per decision, see the ledger)."""
+        return str(self.etag or "gone")
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-able copy for the ledger (the losing side of a conflict)."""
+        return {}
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """One page of a listing: provider-private items, the next page, the new cursor.
+
+    ``cursor`` is set on the last page only (``next_page`` is then ``None``); the core stores
+    it with the applied changes in one transaction.
+    """
+
+    items: Sequence[Any]
+    next_page: str | None
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class LinkedRemote:
+    """What the link recorded of the remote side at the last sync (the base of a write)."""
+
+    event_id: str
+    etag: str | None
+    held: tuple[str, ...] | None
+    extra: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The remote version a create or update produced, as the link keeps it."""
+
+    event_id: str
+    etag: str | None
+    hash: str | None
+    updated: str | None
+    held: frozenset[str] = frozenset()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A change-notification subscription: its remote id and expiry (POSIX seconds)."""
+
+    resource_id: str
+    expiry: float | None
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    """A calendar the account may see: id, name, writable, time zone, primary."""
+
+    id: str
+    name: str
+    writable: bool
+    time_zone: str
+    primary: bool
+    access_role: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    """The signed-in account: its address and its calendars."""
+
+    email: str
+    calendars: tuple[CalendarInfo, ...]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a finished connect flow gave: the refresh token (secret: never log it), the
+    granted scopes and the account with its calendars."""
+
+    refresh_token: str = field(repr=False)
+    scopes: tuple[str, ...]
+    account: Account
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Optional parts of the interface a provider offers."""
+
+    watch: bool = False  # watch/unwatch (push notifications)
+    batch_restore: bool = False  # restore_batch (the valve's "keep appointments" job)
+
+
+class ClientSettings(Protocol):
+    """The engine options a provider's client reads (``SyncOptions`` satisfies it)."""
+
+    @property
+    def requests_per_minute(self) -> int:
+        """Request budget per remote account."""
+
+    @property
+    def http_timeout(self) -> float:
+        """Seconds per request."""
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """Backoff of transient failures."""
+
+    @property
+    def api_endpoint(self) -> str:
+        """The API base URL (``[google] api_endpoint``; the emulator in tests)."""
+
+
+class Provider(Protocol):
+    """One connection's calendar at its provider (see the module doc for the contract)."""
+
+    name: str
+    capabilities: Capabilities
+
+    # -- reading -------------------------------------------------------------------------------
+    async def list_page(self, cursor: str | None, page_token: str | None, page_size: int
+                        ) -> ChangePage:
+        """One page of changes since ``cursor`` (``None``: a full listing)."""
+
+    async def resolve(self, items: Sequence[Any], *, render: bool = True) -> list[RemoteSeries]:
+        """Listed items as complete, mapped series (``render=False``: hashes only)."""
+
+    async def get(self, event_id: str) -> RemoteSeries:
+        """The series ``event_id`` as the provider holds it now (deleted when gone)."""
+
+    # -- writing -------------------------------------------------------------------------------
+    async def create(self, text: str, *, key: str | None, gone: RemoteSeries | None,
+                     link: LinkedRemote | None) -> WriteResult:
+        """Create the resource ``text`` under its deterministic key (``key``: the id the link
+        or the planner names, else derived from the UID; ``gone``: the deleted event under
+        that key, read this round, which is brought back instead)."""
+
+    async def update(self, event_id: str, text: str, *, etag: str | None,
+                     fetched: RemoteSeries | None, link: LinkedRemote | None) -> WriteResult:
+        """Replace the event with ``text`` if it still has ``etag`` (``fetched``: the series
+        read this round; ``link``: what the link recorded)."""
+
+    async def delete(self, event_id: str, *, etag: str | None) -> None:
+        """Delete the event if it still has ``etag``."""
+
+    async def restore_batch(self, kept: Sequence[tuple[str, str]]
+                            ) -> list[WriteResult | None]:
+        """Bring deleted events back: ``(event_id, text)`` pairs; ``None`` for each one that
+        must go through the ordinary push instead (capability ``batch_restore``)."""
+
+    # -- notifications (capability ``watch``) ----------------------------------------------------
+    async def watch(self, channel_id: str, address: str, token: str, ttl: int) -> Channel:
+        """Subscribe ``address`` to changes of the calendar."""
+
+    async def unwatch(self, channel_id: str, resource_id: str) -> None:
+        """End a subscription."""
+
+    # -- the iCalendar side (pure) -------------------------------------------------------------
+    def local_hash(self, cal: Calendar) -> str:
+        """The normalised hash of a local resource, in the same space as remote hashes."""
+
+    def preserve_local(self, text: str, old_text: str) -> str:
+        """A pulled text with what the provider cannot hold kept from the stored text."""
+
+    def split(self, text: str) -> list[str] | None:
+        """The resources a local item becomes before it is pushed (ranged overrides the
+        provider cannot hold), or ``None`` when it is pushed as it is."""
+
+    def follows_master(self, text: str) -> bool:
+        """Whether overrides of ``text`` hold values of their own that may follow a rename
+        of the series (only then is :meth:`renamed` worth a request)."""
+
+    async def renamed(self, text: str, link: LinkedRemote) -> str | None:
+        """``text`` with overrides following the series' renames made since the last sync
+        (the base is the remote master while it still has the link's etag), or ``None``."""
+
+    def renamed_after_pull(self, parsed: ParsedResource, old_text: str) -> ParsedResource:
+        """A pulled series with overrides following its renames, judged against the stored
+        text (the base)."""
+
+
+class ProviderFactory(Protocol):
+    """Opens providers for connections; one per provider kind in the engine's registry."""
+
+    name: str
+
+    def open(self, record: ConnectionRecord, sealed_token: bytes, options: ClientSettings
+             ) -> Provider:
+        """The provider of ``record`` (raises :class:`ProviderUnavailable`)."""
+
+    def budget_available(self, record: ConnectionRecord) -> float | None:
+        """Requests the budget of the connection's account allows now (``None``: unused)."""
+
+    def stats(self) -> Sequence[ClientStats]:
+        """Request counters of every client opened so far (``/metrics``)."""
+
+    def snapshot_text(self, snapshot: Mapping[str, Any], calendar_tz: str) -> str | None:
+        """A ledger snapshot (:meth:`RemoteSeries.snapshot`) as iCalendar text."""
+
+    # -- connecting (the admin's connect flow and disconnect) ----------------------------------
+    def check_connect(self) -> None:
+        """Raise ``BridgeError`` when the connect flow is not configured (no client id)."""
+
+    def consent_url(self, flow: PendingFlow, *, login_hint: str | None) -> str:
+        """Where the admin signs in and consents (state and PKCE from ``flow``)."""
+
+    async def grant(self, flow: PendingFlow, code: str, options: ClientSettings) -> Grant:
+        """Trade the callback's code for tokens and read the account and its calendars (the
+        grant is revoked again when the calendars cannot be read); ``FlowError`` when the
+        provider refused."""
+
+    async def revoke(self, refresh_token: str) -> None:
+        """Revoke a grant (errors are logged, not raised)."""
+
+    def sealer(self) -> Sealer:
+        """The cipher pending flows are sealed with (``BridgeError`` without a key)."""
+
+    def seal(self, connection_id: int, refresh_token: str) -> bytes:
+        """The refresh token encrypted for the connection's row."""
+
+    def unseal(self, connection_id: int, sealed: bytes) -> str:
+        """The refresh token from the connection's row (``BridgeError`` if it cannot)."""
