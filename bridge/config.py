@@ -78,6 +78,12 @@ def _window(value: float) -> str | None:
     return None if 0 <= value <= 7 * 86400 else "must be between 0 and 604800 seconds"
 
 
+def _https_or_empty(value: str) -> str | None:
+    if value and not value.startswith("https://"):
+        return "must be an https:// URL (Microsoft's sign-in library refuses http)"
+    return _url_or_empty(value)
+
+
 def _url_or_empty(value: str) -> str | None:
     if not value:
         return None
@@ -128,6 +134,8 @@ GOOGLE_AUTH_URI = "https://accounts.google.com/o/oauth2/v2/auth"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 GOOGLE_REVOKE_URI = "https://oauth2.googleapis.com/revoke"
 GOOGLE_API_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
+MICROSOFT_AUTHORITY = "https://login.microsoftonline.com/common"
+MICROSOFT_GRAPH_ENDPOINT = "https://graph.microsoft.com/v1.0"
 
 SCHEMA: dict[str, dict[str, Option]] = {
     "storage": {
@@ -184,6 +192,28 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                 "deletions at once", _window),
         "requests_per_minute": Option(int, 500, "request budget per Google user (Google's limit "
                                       "is 600)", _positive),
+    },
+    "microsoft": {
+        "client_id": Option(str, "", "application (client) id of the app registration in "
+                            "Microsoft Entra"),
+        "client_secret": Option(str, "", "client secret of the app registration", secret=True),
+        "authority": Option(str, MICROSOFT_AUTHORITY, "sign-in authority: .../common (work, "
+                            "school and personal accounts), .../organizations, .../consumers or "
+                            ".../<tenant id>", _https_or_empty),
+        "graph_endpoint": Option(str, MICROSOFT_GRAPH_ENDPOINT, "Microsoft Graph v1.0 root",
+                                 _https_or_empty),
+        "ca_file": Option(str, "", "CA certificates to trust for the authority and Graph instead "
+                          "of the system's (the offline emulator's; empty: the system's)"),
+        "poll_interval": Option(int, 300, "seconds between polls of Microsoft for changes",
+                                _positive),
+        "push": Option(str, "auto", "change notifications from Microsoft: auto (on when "
+                       "public_url is https), on, off",
+                       lambda v: None if v in ("auto", "on", "off") else "must be auto, on or off"),
+        "requests_per_minute": Option(int, 800, "request budget per mailbox (Graph allows "
+                                      "10,000 per 10 minutes)", _positive),
+        "write_attendees": Option(bool, False, "write attendees to Outlook events (Microsoft "
+                                  "then e-mails every attendee an invitation; off: attendees "
+                                  "stay in termin-bridge only)"),
     },
     "security": {
         "secret_key": Option(str, "", "key for sessions, CSRF and token encryption; generated into "

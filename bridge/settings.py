@@ -20,6 +20,7 @@ __all__ = [
     "AvailabilitySettings",
     "DavSettings",
     "GoogleSettings",
+    "MicrosoftSettings",
     "HttpSettings",
     "LoggingSettings",
     "NotificationSettings",
@@ -75,6 +76,21 @@ class GoogleSettings:
     safety_delete_share: float
     safety_window: float
     requests_per_minute: int
+
+
+@dataclass(frozen=True)
+class MicrosoftSettings:
+    """``[microsoft]``: the Entra app registration, endpoints, polling, push and attendees."""
+
+    client_id: str
+    client_secret: str
+    authority: str
+    graph_endpoint: str
+    ca_file: str
+    poll_interval: int
+    push: str
+    requests_per_minute: int
+    write_attendees: bool
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,7 @@ class Settings:
     dav: DavSettings
     http: HttpSettings
     google: GoogleSettings
+    microsoft: MicrosoftSettings
     security: SecuritySettings
     notifications: NotificationSettings
     availability: AvailabilitySettings
