@@ -63,6 +63,7 @@ def _check(store: SqlStore, emu: EmulatorServer) -> None:
     assert set(uids) == local, (set(uids) - local, local - set(uids))
 
 
+@pytest.mark.timeout(400)  # two engine processes started on a loaded 2-core machine
 def test_kill9_during_import_and_push_burst(emu: EmulatorServer, sqlite_url: str) -> None:
     from bridge.store import open_store
 
