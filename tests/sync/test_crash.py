@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bridge.store import SqlStore
 from emulators.google.server import ALICE, EmulatorServer
 from tests.sync.conftest import CAL, Harness, connect, gevent, make_engine
