@@ -323,6 +323,9 @@ class ProviderFactory(Protocol):
     def snapshot_text(self, snapshot: Mapping[str, Any], calendar_tz: str) -> str | None:
         """A ledger snapshot (:meth:`RemoteSeries.snapshot`) as iCalendar text."""
 
+    async def close(self) -> None:
+        """Release what the opened clients share (HTTP sessions of the running loop)."""
+
     # -- connecting (the admin's connect flow and disconnect) ----------------------------------
     def check_connect(self) -> None:
         """Raise ``BridgeError`` when the connect flow is not configured (no client id)."""
