@@ -152,6 +152,7 @@ async def test_a_stale_etag_is_a_conflict_not_an_overwrite(mh: ScenarioHarness) 
     mh.remote.edit("p@x", "Remote edit", later=3600)  # newer than the local edit below
     mh.put("p@x", ics("p@x", summary="Local edit"))
     await mh.push()  # PATCH with the linked etag: 412, the series is read and planned again
+    assert sum(s.by_status["412"] for s in mh.engine.client_stats()) == 1
     await mh.sync()
     assert mh.remote.live() == {"p@x": "Remote edit"}
     assert "SUMMARY:Remote edit" in mh.local()["p@x"].text
@@ -250,3 +251,13 @@ async def test_a_cancelled_occurrence_becomes_an_exdate(mh: ScenarioHarness) -> 
     text = mh.local()["weekly@x"].text
     assert "EXDATE;TZID=Europe/Berlin:20300325T090000" in text
     assert "SUMMARY:Moved" in text
+
+
+async def test_what_outlook_cannot_hold_is_parked_not_flattened(mh: ScenarioHarness) -> None:
+    rdate = ics("rdate@x", summary="Extra dates",
+                extra="RRULE:FREQ=WEEKLY;COUNT=3\r\nRDATE:20300320T090000Z\r\n")
+    mh.put("rdate@x", rdate)
+    await mh.push()
+    assert mh.remote.live() == {}
+    (parked,) = mh.store.parked_outbox(mh.connection_id)
+    assert "rdate" in str(parked)
