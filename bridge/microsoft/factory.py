@@ -146,6 +146,7 @@ class MicrosoftProviderFactory:
         self._app: msal.ConfidentialClientApplication | None = None
         self._mailboxes: dict[str, _Mailbox] = {}
         self._tokens: dict[int, _Tokens] = {}
+        self._occurrences: dict[int, dict[str, str]] = {}  # per connection, see series.py
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
                                                   aiohttp.ClientSession] = \
             weakref.WeakKeyDictionary()
@@ -239,7 +240,8 @@ class MicrosoftProviderFactory:
                              timeout=options.http_timeout, stats=stats, budget=box.budget)
         return MicrosoftProvider(client, record.google_calendar_id,
                                  calendar_tz=str(record.state.get("calendar_tz") or "UTC"),
-                                 write_attendees=self.write_attendees, clock=self.clock)
+                                 write_attendees=self.write_attendees, clock=self.clock,
+                                 occurrence_of=self._occurrences.setdefault(record.id, {}))
 
     def snapshot_text(self, snapshot: Mapping[str, Any], calendar_tz: str) -> str | None:
         """A ledger snapshot (master, exceptions, cancelled) as iCalendar text."""

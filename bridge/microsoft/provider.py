@@ -88,14 +88,16 @@ class MicrosoftProvider:
 
     def __init__(self, client: GraphClient, calendar_id: str, *, calendar_tz: str,
                  write_attendees: bool = False,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 occurrence_of: dict[str, str] | None = None) -> None:
         self.client = client
         self.calendar_id = calendar_id
         self.calendar_tz = calendar_tz
         self.write_attendees = write_attendees
-        self.clock = clock
+        self.clock = clock  # the sync window's clock
         self.reader = SeriesReader(client, calendar_tz=calendar_tz,
-                                   write_attendees=write_attendees)
+                                   write_attendees=write_attendees,
+                                   occurrence_of=occurrence_of)
 
     def window(self) -> Window:
         """The sync window of now."""
@@ -278,7 +280,7 @@ class MicrosoftProvider:
         public base (its ``/microsoft/notifications`` tail is replaced by :data:`NOTIFY_PATH`)."""
         base = address.removesuffix(f"/{self.name}/notifications").rstrip("/")
         minutes = max(45, min(MAX_SUBSCRIPTION_MINUTES, ttl // 60))
-        expiry = self.clock() + timedelta(minutes=minutes)
+        expiry = datetime.now(UTC) + timedelta(minutes=minutes)  # Graph's wall clock
         created = await self.client.subscribe({
             "changeType": "created,updated,deleted",
             "notificationUrl": base + NOTIFY_PATH,

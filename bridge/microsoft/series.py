@@ -167,11 +167,13 @@ def cancelled_starts(master: Mapping[str, Any], instances: Sequence[Mapping[str,
 class SeriesReader:
     """Reads complete series for one calendar (see the module doc)."""
 
-    def __init__(self, client: GraphClient, *, calendar_tz: str, write_attendees: bool) -> None:
+    def __init__(self, client: GraphClient, *, calendar_tz: str, write_attendees: bool,
+                 occurrence_of: dict[str, str] | None = None) -> None:
         self.client = client
         self.calendar_tz = calendar_tz
         self.write_attendees = write_attendees
-        self.occurrence_of: dict[str, str] = {}  # occurrence/exception id → master id
+        # occurrence/exception id → master id (the factory keeps one per connection)
+        self.occurrence_of: dict[str, str] = {} if occurrence_of is None else occurrence_of
 
     def remember(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Note which series each listed occurrence belongs to."""

@@ -261,3 +261,44 @@ async def test_what_outlook_cannot_hold_is_parked_not_flattened(mh: ScenarioHarn
     assert mh.remote.live() == {}
     (parked,) = mh.store.parked_outbox(mh.connection_id)
     assert "rdate" in str(parked)
+
+
+async def test_watch_subscribes_below_the_public_url(mh: ScenarioHarness) -> None:
+    from aiohttp import web
+
+    received: list[dict[str, object]] = []
+
+    async def endpoint(request: web.Request) -> web.Response:
+        if "validationToken" in request.query:
+            return web.Response(text=request.query["validationToken"],
+                                content_type="text/plain")
+        received.extend((await request.json())["value"])
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/sync/microsoft/notify", endpoint)
+    app.router.add_post("/sync/microsoft/lifecycle", endpoint)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        ctx = mh.engine.context(mh.store.get_connection(mh.connection_id))
+        assert ctx is not None and ctx.provider.capabilities.watch
+        channel = await ctx.provider.watch("chan-1", f"http://127.0.0.1:{port}/microsoft/"
+                                           "notifications", "secret-state", 30 * 86400)
+        (sub,) = mh.remote.emu.hooks.state()["subscriptions"]
+        assert sub["id"] == channel.resource_id
+        assert sub["resource"] == f"/me/calendars/{PRAXIS}/events"
+        assert channel.expiry is not None
+        mh.remote.create("Notified")
+        for _ in range(200):
+            if received:
+                break
+            await asyncio.sleep(0.05)
+        assert received and received[0]["clientState"] == "secret-state"
+        await ctx.provider.unwatch("chan-1", channel.resource_id)
+        assert mh.remote.emu.hooks.state()["subscriptions"] == []
+    finally:
+        await runner.cleanup()
