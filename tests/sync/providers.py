@@ -3,8 +3,8 @@
 A :class:`ProviderKit` names a provider, gives the engine its factory registry, connects a
 calendar to the provider's emulator, and hands out :class:`RemoteControls`: what a person does
 in the provider's own UI (create, edit, delete an appointment), the faults and expiries the
-emulator can inject, and what the remote side holds now.  Scenario tests speak only these, so
-a second provider (Microsoft Graph next) joins the suite by adding its kit to :data:`KITS`.
+emulator can inject, and what the remote side holds now.  Scenario tests speak only these;
+Google and Microsoft Graph are in :data:`KITS`, and another provider joins by adding its kit.
 """
 
 from __future__ import annotations
