@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from icalendar import Calendar
 
@@ -41,6 +42,7 @@ __all__ = ["EXPAND", "MicrosoftSeries", "SeriesReader", "build_series"]
 
 _LOGGER = logging.getLogger(__name__)
 EXPAND = f"singleValueExtendedProperties($filter=id eq '{PROP_UID}')"
+_EXPAND_QUERY = quote(EXPAND, safe="$()='")
 _SERIES_TYPES = ("occurrence", "exception")
 
 
@@ -192,7 +194,8 @@ class SeriesReader:
             except RemoteNotFound:
                 return {ids[0]: None}
         answers = await self.client.batch([
-            BatchRequest("GET", f"/me/events/{i}?$expand={EXPAND}") for i in ids])
+            BatchRequest("GET", f"/me/events/{quote(i, safe='')}?$expand={_EXPAND_QUERY}")
+            for i in ids])
         out: dict[str, dict[str, Any] | None] = {}
         for event_id, answer in zip(ids, answers, strict=True):
             if isinstance(answer.error, RemoteNotFound):
