@@ -98,6 +98,8 @@ async def test_the_window_moves_without_deleting_or_rewriting(mh: ScenarioHarnes
     mh.remote.expire_cursor()
     await mh.pull()
     assert {u: i.etag for u, i in mh.local().items()} == before
+    assert mh.store.get_connection(mh.connection_id).paused_reason is None
+    assert len(mh.store.links_by_event(mh.connection_id)) == 2
     # An event created in the new window arrives.
     created = mh.remote.emu.hooks.external_change(PRAXIS, "create", event={
         "subject": "Next year", "start": {"dateTime": "2031-07-01T09:00:00", "timeZone": "UTC"},
