@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from bridge.errors import AlreadyExists, NotFound
 from bridge.model import ItemRecord
@@ -128,10 +128,15 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
 
     def connection_by_channel(self, channel_id: str) -> ConnectionRecord | None:
         """The connection whose push channel is ``channel_id``, or ``None``."""
+        return self._connection_where(s.connections.c.channel_id == channel_id)
+
+    def connection_by_channel_resource(self, resource_id: str) -> ConnectionRecord | None:
+        """The connection whose channel resource (Graph: subscription id) is ``resource_id``."""
+        return self._connection_where(s.connections.c.channel_resource_id == resource_id)
+
+    def _connection_where(self, clause: ColumnElement[bool]) -> ConnectionRecord | None:
         with self._read() as conn:
-            row = conn.execute(
-                connection_query().where(s.connections.c.channel_id == channel_id)
-            ).first()
+            row = conn.execute(connection_query().where(clause)).first()
         return connection_from_row(row, row.path) if row is not None else None
 
     def list_connections(self, *, active_only: bool = False) -> list[ConnectionRecord]:

@@ -246,7 +246,8 @@ class SyncService:
             conflicts = self.store.query_ledger(connection_id=r.id, action="conflict",
                                                 outcome="open", limit=1000)
             out.append({
-                "id": r.id, "calendar": r.collection_path, "account": r.account_email,
+                "id": r.id, "provider": r.provider, "calendar": r.collection_path,
+                "account": r.account_email,
                 "google_calendar": r.google_calendar_id, "name": r.google_calendar_name,
                 "status": r.status, "active": r.active, "paused": r.paused_reason,
                 "last_error": r.last_error, "last_pull_at": r.last_pull_at,
