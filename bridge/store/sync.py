@@ -76,8 +76,10 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
         google_calendar_name: str = "",
         scopes: str = "",
         seal_token: Callable[[int], bytes] | None = None,
+        provider: str = "google",
     ) -> ConnectionRecord:
-        """Create the (inactive) connection of a calendar; ``seal_token(id)`` encrypts the token."""
+        """Create the (inactive) connection of a calendar to ``provider``; ``seal_token(id)``
+        encrypts the token."""
         path = clean_path(collection_path)
 
         def tx(conn: Connection) -> ConnectionRecord:
@@ -93,7 +95,7 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
                 .values(collection_id=coll.id, account_email=account_email,
                         google_calendar_id=google_calendar_id,
                         google_calendar_name=google_calendar_name, scopes=scopes,
-                        status="ok", active=False, sync_state_version=0,
+                        provider=provider, status="ok", active=False, sync_state_version=0,
                         import_state=json.dumps({"import": {"phase": "new"}}),
                         created_at=now, updated_at=now)
                 .returning(s.connections.c.id)
