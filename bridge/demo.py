@@ -1,14 +1,19 @@
-"""``termin-bridge serve --demo``: the offline Google emulator, wired in, ready to click through.
+"""``termin-bridge serve --demo``: the offline Google and Microsoft emulators, wired in, ready
+to click through.
 
 :func:`start_demo` starts the emulator in-process on a loopback port with its bundled demo
 seed (a Google account "praxis@example.com" with the calendars "Termine Praxis" and "Urlaub und
 Feiertage" and a few events, plus a second account so the account chooser shows), registers the
 sidecar's callback URL with the demo OAuth client, and returns settings whose ``[google]`` values
-point at the emulator.  With a store it also makes sure there is a local calendar to connect and
-an admin login for the demo, and prints the admin URL and password.
+point at the emulator.  The Microsoft emulator (https, a CA generated at start) starts beside it
+with its demo seed (work accounts "praxis@contoso.example" and "empfang@contoso.example", a
+personal one); ``[microsoft]`` then names its client, its ``…/common`` authority, its Graph root
+and its CA file (``ca_file``), so the admin page offers both providers.  With a store it also
+makes sure there is a local calendar to connect and an admin login for the demo, and prints the
+admin URL and password.
 
-The emulator speaks plain http, so this (and only this) sets ``OAUTHLIB_INSECURE_TRANSPORT=1``
-for the OAuth libraries of this process.
+The Google emulator speaks plain http, so this (and only this) sets
+``OAUTHLIB_INSECURE_TRANSPORT=1`` for the OAuth libraries of this process.
 """
 
 from __future__ import annotations
@@ -40,13 +45,13 @@ def _sidecar_base(settings: Settings) -> str:
     return base_url(settings)
 
 
-def _callback_urls(settings: Settings) -> list[str]:
+def _callback_urls(settings: Settings, path: str = "/oauth2/callback") -> list[str]:
     base = _sidecar_base(settings)
     port = settings.http.port
-    urls = [base + "/oauth2/callback"]
-    # The admin page sends Google back to the loopback name the admin typed.
+    urls = [base + path]
+    # The admin page sends the provider back to the loopback name the admin typed.
     for host in ("127.0.0.1", "localhost", "[::1]"):
-        url = f"http://{host}:{port}/oauth2/callback"
+        url = f"http://{host}:{port}{path}"
         if url not in urls:
             urls.append(url)
     return urls
@@ -80,9 +85,11 @@ def start_demo(
     *,
     out: Callable[[str], None] | None = None,
     port: int = 0,
+    microsoft_port: int | None = 0,
 ) -> tuple[Settings, Callable[[], None]]:
-    """Start the emulator with the demo seed on ``127.0.0.1:port`` (0: any free port); returns
-    (settings pointing at it, stop)."""
+    """Start the Google emulator with the demo seed on ``127.0.0.1:port`` and the Microsoft one
+    on ``127.0.0.1:microsoft_port`` (0: any free port, ``None``: not at all); returns (settings
+    pointing at them, stop)."""
     try:
         from emulators.google.seed import demo_seed
         from emulators.google.server import EmulatorServer
@@ -109,6 +116,14 @@ def start_demo(
         "revoke_uri": base + "/revoke", "api_endpoint": base + "/calendar/v3/",
     })
     _LOGGER.info("demo: Google emulator on %s", base)
+    stop_microsoft: Callable[[], None] = lambda: None  # noqa: E731
+    if microsoft_port is not None:
+        try:
+            demo_settings, stop_microsoft = _start_microsoft(demo_settings, microsoft_port, emit)
+        except BridgeError:
+            emulator.stop()
+            os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
+            raise
     lock = _prepare_store(store, emit) if store is not None else None
     emit(f"demo: offline Google emulator at {base} (account praxis@example.com)")
     emit(f"demo: admin page at {_sidecar_base(settings)}/admin/")
@@ -120,6 +135,39 @@ def start_demo(
             except (SQLAlchemyError, BridgeError) as exc:
                 _LOGGER.warning("demo: could not lock the demo login: %s", exc)
         emulator.stop()
+        stop_microsoft()
         os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
 
     return demo_settings, stop
+
+
+def _start_microsoft(settings: Settings, port: int, emit: Callable[[str], None]
+                     ) -> tuple[Settings, Callable[[], None]]:
+    """The Microsoft emulator with its demo seed; ``[microsoft]`` pointed at it."""
+    from bridge.sync.service import callback_path
+
+    try:
+        from emulators.microsoft.seed import demo_seed
+        from emulators.microsoft.server import MsEmulatorServer
+    except ModuleNotFoundError as exc:
+        raise EmulatorMissing(exc, "Microsoft") from exc
+    seed: dict[str, Any] = demo_seed()
+    client = dict(seed["clients"][0])
+    client["redirect_uris"] = _callback_urls(settings, callback_path("microsoft"))
+    seed["clients"] = [client]
+    try:
+        emulator = MsEmulatorServer(seed=seed, port=port).start()
+    except RuntimeError as exc:  # the bind failed in the emulator's thread
+        cause = exc.__cause__
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+        raise BridgeError(f"cannot start the demo Microsoft emulator on 127.0.0.1:{port}: "
+                          f"{reason}; choose another port with --demo-microsoft-port") from None
+    demo_settings = settings.with_overrides(microsoft={
+        "client_id": client["client_id"], "client_secret": client["client_secret"],
+        "authority": emulator.authority("common"), "graph_endpoint": emulator.graph_url,
+        "ca_file": emulator.ca_path,
+    })
+    _LOGGER.info("demo: Microsoft emulator on %s", emulator.base_url)
+    emit(f"demo: offline Microsoft emulator at {emulator.base_url} (accounts "
+         "praxis@contoso.example, empfang@contoso.example)")
+    return demo_settings, emulator.stop

@@ -386,4 +386,147 @@ DE: dict[str, str] = {
     "Only the newest {n} entries were searched.": "Nur die neuesten {n} Einträge wurden "
                                                   "durchsucht.",
     "Nothing found.": "Nichts gefunden.",
+    # Provider-neutral status texts
+    'Reconnect {provider}':
+        '{provider} neu verbinden',
+    'Putting the kept appointments back into {provider}':
+        'Die behaltenen Termine werden in {provider} wiederhergestellt',
+    'Reading the changes from {provider} …':
+        'Die Änderungen aus {provider} werden gelesen …',
+    '{done} of {total} appointments restored in {provider}.':
+        '{done} von {total} Terminen in {provider} wiederhergestellt.',
+    'Restoring the appointments in {provider} failed: {reason}':
+        'Die Wiederherstellung der Termine in {provider} ist fehlgeschlagen: {reason}',
+    '{provider} reported changes that would remove many appointments here. Nothing was deleted. '
+    'Check the {provider} calendar, then confirm to apply the changes, or cancel to keep the '
+    'appointments here and put them back into {provider}.':
+        '{provider} hat Änderungen gemeldet, die hier viele Termine löschen würden. Es wurde '
+        'nichts gelöscht. Prüfen Sie den {provider}-Kalender und bestätigen Sie dann, um die '
+        'Änderungen zu übernehmen, oder brechen Sie ab, um die Termine hier zu behalten und in '
+        '{provider} wiederherzustellen.',
+    'Apply the changes from {provider}, including the deletions?':
+        'Die Änderungen aus {provider} einschließlich der Löschungen übernehmen?',
+    '{provider} account':
+        '{provider}-Konto',
+    '{provider} calendar':
+        '{provider}-Kalender',
+    'Last pull from {provider}':
+        'Zuletzt von {provider} geholt',
+    'Last push to {provider}':
+        'Zuletzt an {provider} gesendet',
+    'Deletions from {provider} on hold':
+        'Zurückgehaltene Löschungen aus {provider}',
+    'Restore in {provider}':
+        'Wiederherstellung in {provider}',
+    'Check {provider} for changes every … minutes':
+        '{provider} alle … Minuten auf Änderungen prüfen',
+    "Stops the synchronisation and revokes this app's access at {provider}. Appointments stay here"
+    ' and in {provider}.':
+        'Beendet die Synchronisation und widerruft den Zugriff dieser App bei {provider}. Die '
+        'Termine bleiben hier und in {provider} erhalten.',
+    'Disconnect {provider} from this calendar?':
+        '{provider} von diesem Kalender trennen?',
+    'Changes {provider} refused':
+        'Von {provider} abgelehnte Änderungen',
+    'Which {provider} calendar should be synchronised with "{name}"?':
+        'Welcher {provider}-Kalender soll mit „{name}“ synchronisiert werden?',
+    'Signed in at {provider} as {account}. Only calendars this account may change are listed.':
+        'Bei {provider} angemeldet als {account}. Es werden nur Kalender angezeigt, die dieses '
+        'Konto ändern darf.',
+    'events in {provider}':
+        'Termine in {provider}',
+    'updated in {provider} (they differ; this calendar wins)':
+        'in {provider} aktualisiert (weichen ab; dieser Kalender gewinnt)',
+    'missing in {provider}':
+        'fehlen in {provider}',
+    'Also send the {n} appointments {provider} does not have yet':
+        'Auch die {n} Termine an {provider} senden, die dort noch fehlen',
+    'Without this, only appointments created or changed from now on appear in {provider}.':
+        'Ohne diese Option erscheinen nur Termine in {provider}, die ab jetzt angelegt oder '
+        'geändert werden.',
+    'Importing from {provider}':
+        'Import aus {provider}',
+    'Apple iCloud / other CalDAV server / Exchange Server':
+        'Apple iCloud / anderer CalDAV-Server / Exchange Server',
+    'Coming later':
+        'Folgt später',
+    'Coming later: these providers are planned for a future version.':
+        'Folgt später: Diese Anbieter sind für eine kommende Version geplant.',
+    'Connect Outlook / Microsoft 365':
+        'Outlook / Microsoft 365 verbinden',
+    'Disconnect it on the Synchronisation page first, then connect it again with the provider you '
+    'want.':
+        'Trennen Sie ihn zuerst auf der Seite Synchronisation und verbinden Sie ihn dann mit dem '
+        'gewünschten Anbieter neu.',
+    'If Microsoft shows "Need admin approval" (AADSTS90094 or AADSTS90093): your organisation lets'
+    ' only apps an administrator approved read calendars. A Microsoft Entra administrator of the '
+    'tenant must grant this app the permissions Calendars.ReadWrite, User.Read and offline_access '
+    'for all users, for example by opening the admin consent link below while signed in as '
+    'administrator. Then connect again.':
+        'Wenn Microsoft „Genehmigung durch Administrator erforderlich“ (Need admin approval, '
+        'AADSTS90094 oder AADSTS90093) anzeigt: Ihre Organisation erlaubt nur von einem '
+        'Administrator genehmigten Apps, Kalender zu lesen. Ein Microsoft-Entra-Administrator des '
+        'Mandanten muss dieser App die Berechtigungen Calendars.ReadWrite, User.Read und '
+        'offline_access für alle Benutzer erteilen, zum Beispiel indem er den Link zur '
+        'Administratorzustimmung unten als Administrator angemeldet öffnet. Verbinden Sie danach '
+        'erneut.',
+    'If you chose "Cancel" or declined on Microsoft\'s page, nothing was connected: start again and'
+    ' accept.':
+        'Wenn Sie auf der Seite von Microsoft „Abbrechen“ gewählt oder abgelehnt haben, wurde '
+        'nichts verbunden: Beginnen Sie erneut und stimmen Sie zu.',
+    'Microsoft refused the sign-in.':
+        'Microsoft hat die Anmeldung abgelehnt.',
+    'Not available in this installation yet.':
+        'In dieser Installation noch nicht verfügbar.',
+    'Not set up yet: the operator must enter the OAuth client of a Google Cloud project in '
+    '[google] client_id and client_secret of the configuration.':
+        'Noch nicht eingerichtet: Der Betreiber muss den OAuth-Client eines Google-Cloud-Projekts '
+        'in [google] client_id und client_secret der Konfiguration eintragen.',
+    'Not set up yet: the operator must register an app in Microsoft Entra ID (redirect URI {uri}) '
+    'and enter its client ID and secret in [microsoft] client_id and client_secret of the '
+    'configuration.':
+        'Noch nicht eingerichtet: Der Betreiber muss in Microsoft Entra ID eine App registrieren '
+        '(Umleitungs-URI {uri}) und ihre Client-ID und ihr Geheimnis in [microsoft] client_id und '
+        'client_secret der Konfiguration eintragen.',
+    "On Microsoft's page the permissions were declined or the sign-in was cancelled, so nothing "
+    'was connected. To synchronise, start again and choose "Accept".':
+        'Auf der Seite von Microsoft wurden die Berechtigungen abgelehnt oder die Anmeldung '
+        'abgebrochen, daher wurde nichts verbunden. Beginnen Sie zum Synchronisieren erneut und '
+        'wählen Sie „Akzeptieren“.',
+    'Outlook / Microsoft 365':
+        'Outlook / Microsoft 365',
+    'Outlook / Microsoft 365 was disconnected: the stored access and the change subscription were '
+    'deleted. Microsoft offers apps no way to withdraw their own access, so remove this app '
+    'yourself: work or school accounts at {work}, personal accounts at {personal}. The '
+    'appointments stay here.':
+        'Outlook / Microsoft 365 wurde getrennt: Der gespeicherte Zugriff und das '
+        'Änderungsabonnement wurden gelöscht. Microsoft bietet Apps keine Möglichkeit, ihren '
+        'eigenen Zugriff zu widerrufen. Entfernen Sie diese App deshalb selbst: Geschäfts- oder '
+        'Schulkonten unter {work}, private Konten unter {personal}. Die Termine bleiben hier '
+        'erhalten.',
+    'Outlook / Microsoft 365 was not connected':
+        'Outlook / Microsoft 365 wurde nicht verbunden',
+    'Problems connecting to Google?':
+        'Probleme beim Verbinden mit Google?',
+    'Problems connecting to Microsoft?':
+        'Probleme beim Verbinden mit Microsoft?',
+    'This calendar is connected to another provider':
+        'Dieser Kalender ist mit einem anderen Anbieter verbunden',
+    'This calendar provider is not available.':
+        'Dieser Kalenderanbieter ist nicht verfügbar.',
+    'To withdraw the access later: work or school accounts at {work}, personal accounts at '
+    '{personal}.':
+        'Um den Zugriff später zu widerrufen: Geschäfts- oder Schulkonten unter {work}, private '
+        'Konten unter {personal}.',
+    'Two-way with an Outlook.com or Microsoft 365 calendar (work, school or personal account).':
+        'In beide Richtungen mit einem Outlook.com- oder Microsoft-365-Kalender (Geschäfts-, '
+        'Schul- oder privates Konto).',
+    'You will be sent to the provider to choose the account and allow access. Nothing is '
+    'synchronised before you have chosen a calendar and confirmed.':
+        'Sie werden zum Anbieter weitergeleitet, um das Konto zu wählen und den Zugriff zu '
+        'erlauben. Synchronisiert wird erst, wenn Sie einen Kalender gewählt und bestätigt haben.',
+    'Your organisation has to approve this app':
+        'Ihre Organisation muss diese App genehmigen',
+    '{provider} is connected again. Queued changes are being sent now.':
+        '{provider} ist wieder verbunden. Wartende Änderungen werden jetzt gesendet.',
 }

@@ -21,6 +21,13 @@ from aiohttp import web
 
 from bridge.admin.csrf import FORM_FIELD
 from bridge.admin.i18n import LANGUAGES, Translator
+from bridge.admin.providers_ui import (
+    MICROSOFT_APPS_URL,
+    MICROSOFT_CONSENT_URL,
+    PROVIDER_LABELS,
+    PROVIDER_NAMES,
+    admin_consent_url,
+)
 from bridge.admin.sessions import RequestSession, SessionManager
 from bridge.config import Settings
 from bridge.errors import BridgeError, NotFound
@@ -206,6 +213,10 @@ async def render(
         static=admin.static_url,
         fmt_time=lambda v: _fmt_time(v, lang),
         fmt_ago=lambda v: _fmt_ago(v, now, gettext),
+        provider_label=lambda name: gettext(PROVIDER_LABELS.get(name) or name),
+        provider_name=lambda name: PROVIDER_NAMES.get(name) or name,
+        microsoft_admin_consent=admin_consent_url(settings_of(request)),
+        microsoft_apps_url=MICROSOFT_APPS_URL, microsoft_consent_url=MICROSOFT_CONSENT_URL,
         **context,
     )
     return web.Response(text=html, status=http_status, content_type="text/html", charset="utf-8")

@@ -1,4 +1,5 @@
-"""Connect flow: provider → Google consent → choose calendar → confirm → Save → preview → import.
+"""Connect flow: provider → its consent page → choose calendar → confirm → Save → preview →
+import (the same steps for every provider).
 
 The OAuth ``state`` and PKCE verifier live in the sync service (single-use, ten minutes) and are
 bound to the admin session that started the flow; the callback refuses a missing, unknown, used
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,10 +30,13 @@ from bridge.admin.pages import (
     store_of,
     translator_of,
 )
+from bridge.admin.providers_ui import PROVIDER_LABELS
 from bridge.admin.syncapi import calendar_url, service_of
 from bridge.errors import BridgeError, FlowError, RemoteError
 from bridge.model import Collection
 from bridge.store.sync import ConnectionRecord
+from bridge.sync.engine import DEFAULT_PROVIDER
+from bridge.sync.service import callback_path, provider_of_callback
 
 __all__ = ["add_routes", "oauth_callback"]
 
@@ -39,26 +44,39 @@ _LOGGER = logging.getLogger(__name__)
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # Callback error reasons with a page of their own (others get the generic error page).
 _ERROR_PAGES = frozenset({"access_denied", "admin_policy_enforced", "scope", "no_writable",
-                          "no_refresh_token", "state"})
+                          "no_refresh_token", "state", "declined", "admin_approval",
+                          "consent_required", "provider"})
+# Microsoft identity platform codes (error_description "AADSTSnnnnn: …") with a page of their own.
+_AADSTS_REASONS = {"90094": "admin_approval", "90093": "admin_approval",
+                   "65001": "consent_required", "65004": "declined"}
 
 
-def _redirect_uri(request: web.Request) -> str | None:
+def _redirect_uri(request: web.Request, provider: str) -> str | None:
     """Our callback URL: ``public_url`` when set, else the loopback origin the admin uses."""
     if settings_of(request).http.public_url:
         return None  # the service derives it from public_url
     host = urlsplit(f"//{request.host}").hostname or ""
     if host in _LOOPBACK:
         # The session cookie is per host: come back to the same host the admin typed.
-        return f"{request.scheme}://{request.host}/oauth2/callback"
+        return f"{request.scheme}://{request.host}{callback_path(provider)}"
     return None
 
 
+def _aadsts_reason(description: str) -> str | None:
+    """The page for a Microsoft ``error_description`` that starts with an AADSTS code."""
+    match = re.match(r"\s*AADSTS(\d+)", description)
+    return _AADSTS_REASONS.get(match.group(1)) if match else None
+
+
 async def _oauth_error(
-    request: web.Request, reason: str, detail: str = "", status: int = 200
+    request: web.Request, reason: str, detail: str = "", status: int = 200,
+    provider: str = "google",
 ) -> web.Response:
-    client_id = settings_of(request).google.client_id
+    settings = settings_of(request)
+    client_id = (settings.microsoft.client_id if provider == "microsoft"
+                 else settings.google.client_id)
     return await render(request, "oauth_error.html", http_status=status, reason=reason,
-                        detail=detail, client_id=client_id)
+                        detail=detail, client_id=client_id, provider=provider)
 
 
 async def _connection(request: web.Request, coll: Collection) -> ConnectionRecord | None:
@@ -66,45 +84,61 @@ async def _connection(request: web.Request, coll: Collection) -> ConnectionRecor
 
 
 async def start_connect(request: web.Request) -> web.StreamResponse:
-    """``POST /admin/sync/{owner}/{slug}/connect``: off to Google's consent page."""
+    """``POST /admin/sync/{owner}/{slug}/connect``: off to the provider's consent page."""
     coll = await calendar_or_404(request)
     service = service_of(request)
     session = session_of(request)
     gettext = translator_of(request)
+    form = await form_data(request)
+    provider = form.get("provider") or DEFAULT_PROVIDER
+    if provider not in service.engine.providers:
+        raise await redirect(request, calendar_url(coll.path),
+                             gettext("This calendar provider is not available."), "error")
     start = asyncio.to_thread(service.start_connect, coll.path, session.record.sid_hash,
-                              redirect_uri=_redirect_uri(request))
+                              redirect_uri=_redirect_uri(request, provider), provider=provider)
     url = await act(request, start, to=calendar_url(coll.path),
                     fail=gettext("Cannot connect: {reason}"))
-    _LOGGER.info("admin started connecting /%s/ to Google", coll.path)
+    _LOGGER.info("admin started connecting /%s/ to %s", coll.path, provider)
     raise see_other(url)
 
 
 async def oauth_callback(request: web.Request) -> web.StreamResponse:
-    """``GET /oauth2/callback``: check state, exchange the code, go on to the calendar choice."""
+    """``GET /oauth2/callback`` (Google) and ``/oauth2/<provider>/callback``: check state,
+    exchange the code, go on to the calendar choice."""
     service = service_of(request)
     session = session_of(request)
+    provider = provider_of_callback(request.path)
     state = request.query.get("state", "")
     error = request.query.get("error") or None
     code = request.query.get("code") or None
     if not state:
-        return await _oauth_error(request, "state", status=400)
+        return await _oauth_error(request, "state", status=400, provider=provider)
     try:
         result = await service.finish_connect(session.record.sid_hash, state, code=code,
                                               error=error)
     except FlowError as exc:
         reason = exc.reason if exc.reason in _ERROR_PAGES else "other"
-        _LOGGER.info("Google connect refused: %s", exc.reason)
+        if error and provider != DEFAULT_PROVIDER:
+            reason = (_aadsts_reason(request.query.get("error_description", ""))
+                      or ("declined" if reason == "access_denied" else reason))
+        _LOGGER.info("%s connect refused: %s", provider, exc.reason)
         # "no_writable" names the account (the service wrote nothing and revoked the grant).
         detail = exc.account_email if reason == "no_writable" else str(exc)
-        return await _oauth_error(request, reason, detail, 400 if reason == "state" else 200)
+        return await _oauth_error(request, reason, detail, 400 if reason == "state" else 200,
+                                  provider)
     except (RemoteError, BridgeError) as exc:
-        _LOGGER.warning("Google connect failed: %s", type(exc).__name__)
-        return await _oauth_error(request, "other", str(exc), 502)
+        # A provider's consent refusal (Microsoft: declined, admin_approval, …) has a page.
+        reason = str(getattr(exc, "reason", ""))
+        _LOGGER.warning("%s connect failed: %s", provider, type(exc).__name__)
+        if reason in _ERROR_PAGES:
+            return await _oauth_error(request, reason, str(exc), provider=provider)
+        return await _oauth_error(request, "other", str(exc), 502, provider)
     record = await asyncio.to_thread(store_of(request).get_connection, result.connection_id)
     if result.reconnected and record.google_calendar_id:
         gettext = translator_of(request)
         raise await redirect(request, calendar_url(record.collection_path), gettext(
-            "Google is connected again. Queued changes are being sent now."))
+            "{provider} is connected again. Queued changes are being sent now.",
+            provider=gettext(PROVIDER_LABELS.get(record.provider) or record.provider)))
     raise see_other(calendar_url(record.collection_path, "choose"))
 
 
@@ -156,7 +190,7 @@ async def save_choice(request: web.Request) -> web.StreamResponse:
     await act(request, asyncio.to_thread(service_of(request).choose_calendar, record.id,
                                          form.get("calendar", "")),
               to=calendar_url(coll.path, "choose"))
-    _LOGGER.info("admin chose the Google calendar of connection %d", record.id)
+    _LOGGER.info("admin chose the remote calendar of connection %d", record.id)
     raise see_other(calendar_url(coll.path, "preview"))
 
 

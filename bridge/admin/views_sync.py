@@ -24,8 +24,14 @@ from bridge.admin.pages import (
     redirect,
     render,
     see_other,
+    settings_of,
     store_of,
     translator_of,
+)
+from bridge.admin.providers_ui import (
+    MICROSOFT_APPS_URL,
+    MICROSOFT_CONSENT_URL,
+    provider_states,
 )
 from bridge.admin.syncapi import (
     CalendarStatus,
@@ -100,7 +106,11 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
     coll = await calendar_or_404(request)
     status = await _status(request, coll, detail=True)
     if status.stage == "none":
-        return await render(request, "sync_provider.html", calendar=coll, step="provider")
+        service = service_of(request)
+        states = provider_states(settings_of(request), set(service.engine.providers))
+        return await render(request, "sync_provider.html", calendar=coll, step="provider",
+                            providers=states,
+                            microsoft_redirect=service.redirect_uri("microsoft"))
     if status.stage == "choose":
         raise see_other(calendar_url(coll.path, "choose"))
     if status.stage == "preview":
@@ -217,9 +227,17 @@ async def disconnect(request: web.Request) -> web.StreamResponse:
     coll, cid = await _active(request)
     gettext = translator_of(request)
     to = calendar_url(coll.path)
+    record = await asyncio.to_thread(store_of(request).get_connection, cid)
     await act(request, service_of(request).disconnect(cid), to=to,
               fail=gettext("Disconnect failed: {reason}"))
     _LOGGER.info("admin disconnected connection %d", cid)
+    if record.provider == "microsoft":  # Microsoft has no endpoint to revoke a grant
+        raise await redirect(request, to, gettext(
+            "Outlook / Microsoft 365 was disconnected: the stored access and the change "
+            "subscription were deleted. Microsoft offers apps no way to withdraw their own "
+            "access, so remove this app yourself: work or school accounts at {work}, personal "
+            "accounts at {personal}. The appointments stay here.",
+            work=MICROSOFT_APPS_URL, personal=MICROSOFT_CONSENT_URL))
     raise await redirect(request, to, gettext(
         "Google Calendar was disconnected and access revoked. The appointments stay here."))
 

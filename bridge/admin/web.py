@@ -31,13 +31,15 @@ from bridge.admin.csrf import csrf_problem
 from bridge.admin.i18n import Translator, negotiate
 from bridge.admin.pages import ADMIN, SESSION, TRANSLATOR, AdminContext
 from bridge.admin.sessions import RequestSession, SessionManager
+from bridge.sync.service import callback_path
 from bridge.web.keys import SETTINGS, STORE
 
 __all__ = ["CALLBACK_PATH", "setup"]
 
 _LOGGER = logging.getLogger(__name__)
 _HERE = Path(__file__).resolve().parent
-CALLBACK_PATH = "/oauth2/callback"
+CALLBACK_PATH = callback_path("google")
+MICROSOFT_CALLBACK_PATH = callback_path("microsoft")
 # Paths under /admin/ that anonymous visitors may use.
 _PUBLIC = frozenset({"/admin/login", "/admin/lang"})
 _PURGE_EVERY = 600.0
@@ -183,12 +185,13 @@ def setup(app: web.Application) -> None:
     public_url = settings.http.public_url
     secure = public_url.startswith("https://")
     origins = {o for o in (_origin(public_url),) if o}
-    auth_origin = _origin(settings.google.auth_uri)
+    auth_origins = [o for o in (_origin(settings.google.auth_uri),
+                                _origin(settings.microsoft.authority)) if o]
     app[ADMIN] = AdminContext(
         templates=_templates(),
         sessions=SessionManager(app[STORE], secure=secure),
         allowed_origins=frozenset(origins),
-        csp=_csp([auth_origin] if auth_origin else []),
+        csp=_csp(list(dict.fromkeys(auth_origins))),
         static_version=_static_version(),
     )
     admin = web.Application(middlewares=[_headers_mw, _session_mw])
@@ -201,6 +204,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/admin", _to_admin)
     app.add_subapp("/admin", admin)
     app.router.add_get(CALLBACK_PATH, _wrap_root(views_connect.oauth_callback))
+    app.router.add_get(MICROSOFT_CALLBACK_PATH, _wrap_root(views_connect.oauth_callback))
     app.cleanup_ctx.append(_purge_sessions)
 
 

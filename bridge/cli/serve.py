@@ -20,6 +20,7 @@ __all__ = ["register"]
 
 _LOGGER = logging.getLogger(__name__)
 DEMO_PORT = 8765  # the same default as `termin-bridge google-emulator`
+DEMO_MICROSOFT_PORT = 8766  # the same default as `termin-bridge microsoft-emulator`
 
 
 def _serve(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -34,7 +35,8 @@ def _serve(args: argparse.Namespace, ctx: CliContext) -> int:
     result: int = runner.run(ctx.settings, ctx.store, dav=args.command in ("serve", "dav"),
                              sidecar=args.command in ("serve", "sidecar"),
                              demo=getattr(args, "demo", False),
-                             demo_port=getattr(args, "demo_port", 0))
+                             demo_port=getattr(args, "demo_port", 0),
+                             demo_microsoft_port=getattr(args, "demo_microsoft_port", 0))
     return result
 
 
@@ -42,10 +44,14 @@ def register(sub: Any) -> None:
     """Add ``serve``, ``dav`` and ``sidecar``."""
     serve = sub.add_parser("serve", help="run the CalDAV server and the sidecar")
     serve.add_argument("--demo", action="store_true",
-                       help="also start the offline Google emulator and point Google at it")
+                       help="also start the offline Google and Microsoft emulators and point "
+                       "both providers at them")
     serve.add_argument("--demo-port", type=int, default=DEMO_PORT, metavar="PORT",
                        help=f"port of the demo's Google emulator on 127.0.0.1 "
                        f"(default {DEMO_PORT}; 0: any free port)")
+    serve.add_argument("--demo-microsoft-port", type=int, default=DEMO_MICROSOFT_PORT,
+                       metavar="PORT", help="port of the demo's Microsoft emulator (https) on "
+                       f"127.0.0.1 (default {DEMO_MICROSOFT_PORT}; 0: any free port)")
     serve.set_defaults(func=_serve, first_start=True)
     dav = sub.add_parser("dav", help="run only the CalDAV server (Radicale)")
     dav.set_defaults(func=_serve, first_start=True)

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from bridge.errors import AlreadyExists, NotFound
 from bridge.model import ItemRecord
@@ -76,8 +76,10 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
         google_calendar_name: str = "",
         scopes: str = "",
         seal_token: Callable[[int], bytes] | None = None,
+        provider: str = "google",
     ) -> ConnectionRecord:
-        """Create the (inactive) connection of a calendar; ``seal_token(id)`` encrypts the token."""
+        """Create the (inactive) connection of a calendar to ``provider``; ``seal_token(id)``
+        encrypts the token."""
         path = clean_path(collection_path)
 
         def tx(conn: Connection) -> ConnectionRecord:
@@ -93,7 +95,7 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
                 .values(collection_id=coll.id, account_email=account_email,
                         google_calendar_id=google_calendar_id,
                         google_calendar_name=google_calendar_name, scopes=scopes,
-                        status="ok", active=False, sync_state_version=0,
+                        provider=provider, status="ok", active=False, sync_state_version=0,
                         import_state=json.dumps({"import": {"phase": "new"}}),
                         created_at=now, updated_at=now)
                 .returning(s.connections.c.id)
@@ -128,10 +130,15 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
 
     def connection_by_channel(self, channel_id: str) -> ConnectionRecord | None:
         """The connection whose push channel is ``channel_id``, or ``None``."""
+        return self._connection_where(s.connections.c.channel_id == channel_id)
+
+    def connection_by_channel_resource(self, resource_id: str) -> ConnectionRecord | None:
+        """The connection whose channel resource (Graph: subscription id) is ``resource_id``."""
+        return self._connection_where(s.connections.c.channel_resource_id == resource_id)
+
+    def _connection_where(self, clause: ColumnElement[bool]) -> ConnectionRecord | None:
         with self._read() as conn:
-            row = conn.execute(
-                connection_query().where(s.connections.c.channel_id == channel_id)
-            ).first()
+            row = conn.execute(connection_query().where(clause)).first()
         return connection_from_row(row, row.path) if row is not None else None
 
     def list_connections(self, *, active_only: bool = False) -> list[ConnectionRecord]:

@@ -19,7 +19,7 @@ from bridge.errors import RemoteError
 from bridge.store.sync import ConnectionRecord
 from bridge.sync.context import ConnectionContext
 
-__all__ = ["ensure_channel", "notification_matches", "stop_channel"]
+__all__ = ["ensure_channel", "notification_matches", "renew_channel", "stop_channel"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -64,6 +64,19 @@ async def stop_channel(ctx: ConnectionContext) -> None:
         _LOGGER.warning("Stopping channel of connection %d failed: %s", ctx.id, exc)
     ctx.store.update_connection(ctx.id, channel_id=None, channel_resource_id=None,
                                 channel_token=None, channel_expiry=None)
+
+
+async def renew_channel(ctx: ConnectionContext, *, gone: bool) -> bool:
+    """Replace the connection's channel now (a provider asked for it); True when one opened.
+
+    ``gone``: the provider removed the channel itself, so it is forgotten rather than stopped.
+    """
+    if gone:
+        ctx.store.update_connection(ctx.id, channel_id=None, channel_resource_id=None,
+                                    channel_token=None, channel_expiry=None)
+    else:
+        ctx.store.update_connection(ctx.id, channel_expiry=0)
+    return await ensure_channel(ctx)
 
 
 def notification_matches(record: ConnectionRecord | None, token: str | None) -> bool:

@@ -21,6 +21,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from bridge.config import Settings
 from bridge.errors import BridgeError, FlowError, NotFound
@@ -34,7 +35,8 @@ from bridge.sync.channels import stop_channel
 from bridge.sync.engine import DEFAULT_PROVIDER, SyncEngine
 from bridge.sync.pull import dry_run
 
-__all__ = ["POLL_MAX", "POLL_MIN", "CalendarChoice", "ConnectResult", "SyncService"]
+__all__ = ["POLL_MAX", "POLL_MIN", "CalendarChoice", "ConnectResult", "SyncService",
+           "callback_path", "provider_of_callback"]
 
 _LOGGER = logging.getLogger(__name__)
 POLL_MIN = 60
@@ -62,6 +64,21 @@ class ConnectResult:
     reconnected: bool
 
 
+def callback_path(provider: str) -> str:
+    """The OAuth redirect path of a provider: Google keeps ``/oauth2/callback`` (registered by
+    existing installations), every other provider has ``/oauth2/<provider>/callback``."""
+    return "/oauth2/callback" if provider == DEFAULT_PROVIDER else f"/oauth2/{provider}/callback"
+
+
+def provider_of_callback(redirect_uri: str) -> str:
+    """The provider whose :func:`callback_path` ``redirect_uri`` ends with."""
+    path = urlsplit(redirect_uri).path
+    parts = path.strip("/").split("/")
+    if len(parts) == 3 and parts[0] == "oauth2" and parts[2] == "callback":
+        return parts[1]
+    return DEFAULT_PROVIDER
+
+
 class SyncService:
     """Admin and CLI operations on Google connections (thin over store and engine)."""
 
@@ -85,12 +102,13 @@ class SyncService:
             raise BridgeError(f"the provider {name!r} is not offered")
         return factory
 
-    def redirect_uri(self) -> str:
-        """``<public_url>/oauth2/callback`` (or the local sidecar address)."""
+    def redirect_uri(self, provider: str = DEFAULT_PROVIDER) -> str:
+        """``<public_url>/oauth2/callback`` (Google) or ``…/oauth2/<provider>/callback``
+        (or the local sidecar address)."""
         base = self.settings.http.public_url.rstrip("/")
         if not base:
             base = f"http://{self.settings.http.host}:{self.settings.http.port}"
-        return base + "/oauth2/callback"
+        return base + callback_path(provider)
 
     # -- connect -----------------------------------------------------------------------------
     def start_connect(
@@ -100,14 +118,19 @@ class SyncService:
         *,
         redirect_uri: str | None = None,
         login_hint: str | None = None,
+        provider: str = DEFAULT_PROVIDER,
     ) -> str:
-        """Start connecting a calendar: returns Google's consent URL (state + PKCE kept here)."""
+        """Start connecting a calendar: returns the provider's consent URL (state + PKCE kept
+        here).  ``redirect_uri`` is the origin-relative callback's full URL; its path names the
+        provider (:func:`callback_path`), which is how the callback finds the provider again."""
         if self.store.get_collection(collection_path) is None:
             raise NotFound(f"calendar /{collection_path.strip('/')}/")
-        factory = self.factory()
+        factory = self.factory(provider)
         factory.check_connect()
-        flow = self.flows.start(session_ref, redirect_uri or self.redirect_uri(),
-                                collection_path.strip("/"))
+        uri = redirect_uri or self.redirect_uri(provider)
+        if provider_of_callback(uri) != provider:
+            raise BridgeError(f"the callback {uri!r} does not belong to {provider!r}")
+        flow = self.flows.start(session_ref, uri, collection_path.strip("/"))
         return factory.consent_url(flow, login_hint=login_hint)
 
     async def finish_connect(
@@ -121,12 +144,13 @@ class SyncService:
         nothing is stored and the fresh grant is revoked at Google.
         """
         flow = self.flows.take(state, session_ref)
+        provider = provider_of_callback(flow.redirect_uri)
         if error:
-            raise FlowError(error, "access was not granted on Google's consent page"
-                            if error == "access_denied" else f"Google reported: {error}")
+            raise FlowError(error, "access was not granted on the consent page"
+                            if error == "access_denied" else f"{provider} reported: {error}")
         if not code:
             raise FlowError("code", "the callback carries no authorisation code")
-        factory = self.factory()
+        factory = self.factory(provider)
         grant = await factory.grant(flow, code, self.engine.options)
         account = grant.account.email
         choices = tuple(CalendarChoice(c.id, c.name, c.time_zone, c.access_role, c.primary)
@@ -134,14 +158,18 @@ class SyncService:
         if not choices:
             # Nothing to sync with: keep nothing, and give the grant back to Google.
             await factory.revoke(grant.refresh_token)
-            _LOGGER.info("Google account has no writable calendar; nothing stored")
-            raise FlowError("no_writable", f"the Google account {account or '(unknown)'} may "
+            _LOGGER.info("%s account has no writable calendar; nothing stored", provider)
+            raise FlowError("no_writable", f"the account {account or '(unknown)'} may "
                             "not change any calendar; use an account that owns a calendar or "
                             "has \"Make changes to events\" access", account_email=account)
         scopes = " ".join(grant.scopes)
         existing = self.store.connection_for_collection(flow.collection_path)
         choice_state = {"choices": {c.id: {"summary": c.summary, "timeZone": c.time_zone}
                                     for c in choices}}
+        if existing is not None and existing.provider != provider:
+            await factory.revoke(grant.refresh_token)
+            raise FlowError("provider", f"the calendar is connected to {existing.provider}; "
+                            "disconnect it first")
         if existing is not None:
             self.store.set_refresh_token(existing.id,
                                          factory.seal(existing.id, grant.refresh_token))
@@ -152,7 +180,7 @@ class SyncService:
             self.engine.wake_push()
             return ConnectResult(existing.id, account, choices, True)
         record = self.store.create_connection(
-            flow.collection_path, account_email=account, scopes=scopes,
+            flow.collection_path, account_email=account, scopes=scopes, provider=provider,
             seal_token=lambda cid: factory.seal(cid, grant.refresh_token))
         self.store.update_connection_state(record.id, choice_state)
         _LOGGER.info("Connection %d created for /%s/", record.id, flow.collection_path)
@@ -246,7 +274,8 @@ class SyncService:
             conflicts = self.store.query_ledger(connection_id=r.id, action="conflict",
                                                 outcome="open", limit=1000)
             out.append({
-                "id": r.id, "calendar": r.collection_path, "account": r.account_email,
+                "id": r.id, "provider": r.provider, "calendar": r.collection_path,
+                "account": r.account_email,
                 "google_calendar": r.google_calendar_id, "name": r.google_calendar_name,
                 "status": r.status, "active": r.active, "paused": r.paused_reason,
                 "last_error": r.last_error, "last_pull_at": r.last_pull_at,
@@ -344,14 +373,15 @@ class SyncService:
                 "finished_at": job.get("finished_at")}
 
     async def disconnect(self, connection_id: int) -> None:
-        """Stop the channel, revoke the token at Google and delete the connection."""
+        """Stop the channel, revoke the token at the provider (where it can be) and delete the
+        connection."""
         record = self.store.get_connection(connection_id)
         ctx = self.engine.context(record)
         if ctx is not None:
             await stop_channel(ctx)
         blob = self.store.get_refresh_token(connection_id)
         if blob:
-            factory = self.factory()
+            factory = self.factory(record.provider)
             try:
                 token = factory.unseal(connection_id, blob)
             except BridgeError:

@@ -3,7 +3,8 @@
 ``setup(app)`` creates the :class:`~bridge.sync.engine.SyncEngine` and the
 :class:`~bridge.sync.service.SyncService` (under :data:`SYNC_ENGINE` / :data:`SYNC_SERVICE` for
 the admin page), starts and stops the engine through ``app.cleanup_ctx``, adds
-``POST /google/notifications`` and feeds ``/metrics`` (access rules: :mod:`bridge.web.metrics`).
+``POST /google/notifications`` and the Graph receivers (:mod:`bridge.sync.graph_webhook`), and
+feeds ``/metrics`` (access rules: :mod:`bridge.web.metrics`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from prometheus_client.registry import Collector
 from bridge.providers.base import ProviderFactory
 from bridge.sync.channels import notification_matches
 from bridge.sync.engine import SyncEngine
+from bridge.sync.graph_webhook import setup_graph_webhook
 from bridge.sync.service import SyncService
 from bridge.web.keys import HEALTH_CHECKS, METRICS, PROVIDERS, SETTINGS, STORE
 
@@ -63,7 +65,8 @@ class SyncCollector(Collector):
     """Prometheus figures of the sync engine: outbox, pull lag, requests, retries, budget,
     channels, actions, conflicts, notifications.
 
-    Every per-connection series is labelled with the connection id, never the Google account.
+    Every per-connection series is labelled with the connection id and its provider
+    (``google``, ``microsoft``), never the account.
     """
 
     def __init__(self, engine: SyncEngine) -> None:
@@ -73,7 +76,7 @@ class SyncCollector(Collector):
         """Read the figures now (called by the registry at scrape time, in a thread)."""
         engine, store, now = self.engine, self.engine.store, time.time()
         depth = GaugeMetricFamily("termin_bridge_outbox_depth", "Outbox rows by state.",
-                                  labels=["connection", "state"])
+                                  labels=["connection", "provider", "state"])
         oldest = _per_connection("outbox_oldest_pending_seconds",
                                  "Age of the oldest pending push.")
         lag = _per_connection("pull_lag_seconds", "Seconds since the last successful pull.")
@@ -82,18 +85,18 @@ class SyncCollector(Collector):
         budget = _per_connection("google_budget_available",
                                  "Requests the budget of the connection's Google user allows now.")
         for record in store.list_connections():
-            cid = str(record.id)
+            key = [str(record.id), record.provider]
             stats = store.outbox_stats(record.id)
-            depth.add_metric([cid, "pending"], stats.pending)
-            depth.add_metric([cid, "parked"], stats.parked)
-            oldest.add_metric([cid], now - stats.oldest_pending_at
+            depth.add_metric([*key, "pending"], stats.pending)
+            depth.add_metric([*key, "parked"], stats.parked)
+            oldest.add_metric(key, now - stats.oldest_pending_at
                               if stats.oldest_pending_at else 0.0)
-            lag.add_metric([cid], now - record.last_pull_at if record.last_pull_at else -1.0)
-            expiry.add_metric([cid], record.channel_expiry - now
+            lag.add_metric(key, now - record.last_pull_at if record.last_pull_at else -1.0)
+            expiry.add_metric(key, record.channel_expiry - now
                               if record.channel_expiry else -1.0)
             available = engine.budget_available(record)
             if available is not None:
-                budget.add_metric([cid], available)
+                budget.add_metric(key, available)
         yield from (depth, oldest, lag, expiry, budget)
         statuses: Counter[str] = Counter()
         retries = 0
@@ -111,7 +114,7 @@ class SyncCollector(Collector):
 
 
 def _per_connection(name: str, help_text: str) -> GaugeMetricFamily:
-    return GaugeMetricFamily(f"termin_bridge_{name}", help_text, labels=["connection"])
+    return GaugeMetricFamily(f"termin_bridge_{name}", help_text, labels=["connection", "provider"])
 
 
 def _counter(name: str, help_text: str, label: str, counts: Mapping[str, int]
@@ -131,6 +134,7 @@ def setup(app: web.Application) -> None:
     app[SYNC_SERVICE] = SyncService(store, settings, engine)
     app.cleanup_ctx.append(_engine_ctx)
     app.router.add_post("/google/notifications", notifications)
+    setup_graph_webhook(app, engine)
     app[METRICS].register(SyncCollector(engine))
 
     async def health() -> tuple[bool, dict[str, Any]]:

@@ -57,3 +57,31 @@ def test_start_demo(tmp_path: Path) -> None:
     assert user is not None and not verify_password(user.password_hash, password)
     assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
     store.close()
+
+
+def test_start_demo_starts_both_emulators(tmp_path: Path) -> None:
+    """Both providers point at their emulators; Microsoft over https with the emulator's CA."""
+    import ssl
+
+    settings = make_settings(tmp_path).with_overrides(http={"port": 18081})
+    lines: list[str] = []
+    demo_settings, stop = start_demo(settings, None, out=lines.append, port=0, microsoft_port=0)
+    try:
+        ms = demo_settings.microsoft
+        assert ms.client_id and ms.client_secret and Path(ms.ca_file).is_file()
+        assert ms.authority.startswith("https://127.0.0.1:") and ms.authority.endswith("/common")
+        assert ms.graph_endpoint == ms.authority.rsplit("/", 1)[0] + "/v1.0"
+        assert any("Microsoft emulator" in line for line in lines)
+        context = ssl.create_default_context(cafile=ms.ca_file)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                             urllib.request.HTTPSHandler(context=context))
+        # The demo client knows our Microsoft callback: the account chooser is shown.
+        query = (f"?client_id={ms.client_id}&response_type=code&scope=Calendars.ReadWrite"
+                 "&redirect_uri=http://localhost:18081/oauth2/microsoft/callback")
+        with opener.open(ms.authority + "/oauth2/v2.0/authorize" + query, timeout=10) as resp:
+            page = resp.read().decode()
+        assert "praxis@contoso.example" in page
+    finally:
+        stop()
+    with pytest.raises(OSError):  # stopped with the demo
+        opener.open(ms.authority + "/oauth2/v2.0/authorize" + query, timeout=5)

@@ -70,7 +70,7 @@ async def test_public_metrics_need_the_token(aiohttp_client: Any, mstore: SqlSto
     assert resp.status == 200
     body = await resp.text()
     assert "termin_bridge_outbox_depth" in body
-    assert 'termin_bridge_google_budget_available{connection="1"}' in body
+    assert 'termin_bridge_google_budget_available{connection="1",provider="google"}' in body
     assert ACCOUNT not in body and "@" not in body and "account=" not in body
 
 
@@ -96,7 +96,7 @@ async def test_metrics_listener_serves_without_token_and_shows_no_account(
         resp = await metrics.get("/metrics")
         assert resp.status == 200
         body = await resp.text()
-        assert 'termin_bridge_google_budget_available{connection="1"}' in body
+        assert 'termin_bridge_google_budget_available{connection="1",provider="google"}' in body
         assert ACCOUNT not in body and "@" not in body
         assert (await metrics.get("/healthz")).status == 404  # nothing else on that listener
     finally:

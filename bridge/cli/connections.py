@@ -1,4 +1,8 @@
-"""``termin-bridge google status|sync-now|re-encrypt``: connection health and a manual sync."""
+"""``termin-bridge sync status|sync-now|re-encrypt``: connection health and a manual sync.
+
+Provider-neutral: every connection (Google, Microsoft, …) is listed with its provider.
+``termin-bridge google …`` is the same group under its old name (an alias, same handlers).
+"""
 
 from __future__ import annotations
 
@@ -43,15 +47,15 @@ def _status(args: argparse.Namespace, ctx: CliContext) -> int:
         print(json.dumps(rows, indent=2, default=str))
         return 0
     if not rows:
-        print("no Google connections")
+        print("no calendar connections")
         return 0
     worst = 0
     for r in rows:
         state = r["status"] if not r["paused"] else "paused"
         if state != "ok":
             worst = 1
-        print(f"#{r['id']} /{r['calendar']}/ ⇄ {r['google_calendar'] or '(no calendar chosen)'} "
-              f"[{r['account'] or '?'}]")
+        print(f"#{r['id']} {r['provider']}: /{r['calendar']}/ ⇄ "
+              f"{r['google_calendar'] or '(no calendar chosen)'} [{r['account'] or '?'}]")
         print(f"    status {state}, import {r['import'] or '-'}, last pull "
               f"{_age(r['last_pull_at'])}, last push {_age(r['last_push_at'])}")
         print(f"    outbox {r['pending']} pending, {r['parked']} parked; "
@@ -82,7 +86,7 @@ def _reencrypt(args: argparse.Namespace, ctx: CliContext) -> int:
         try:
             token = cipher.decrypt(record.id, blob)
         except BridgeError as exc:
-            print(f"#{record.id}: {exc}")
+            print(f"#{record.id} {record.provider}: {exc}")
             continue
         store.set_refresh_token(record.id, cipher.encrypt(record.id, token))
         moved += 1
@@ -91,9 +95,10 @@ def _reencrypt(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def register(sub: Any) -> None:
-    """Add the ``google`` command group."""
-    grp = sub.add_parser("google", help="Google Calendar connections")
-    commands = grp.add_subparsers(dest="google_command", metavar="ACTION")
+    """Add the ``sync`` command group (alias ``google``)."""
+    grp = sub.add_parser("sync", aliases=["google"],
+                         help="calendar provider connections (Google, Microsoft)")
+    commands = grp.add_subparsers(dest="sync_command", metavar="ACTION")
     commands.required = True
     st = commands.add_parser("status", help="connection health (exit 1 when one needs care)")
     st.add_argument("--json", action="store_true", help="machine-readable output")
