@@ -48,12 +48,12 @@ from bridge.providers.base import (
     Account,
     CalendarInfo,
     ClientSettings,
+    ConnectionRecord,
     Grant,
     ProviderUnavailable,
 )
 from bridge.providers.flows import PendingFlow, Sealer
 from bridge.providers.http import ClientStats, RequestBudget, TokenSource
-from bridge.store.sync import ConnectionRecord
 
 __all__ = ["REMOVE_APP_URLS", "MicrosoftProviderFactory", "TokenCipher", "TokenSink"]
 

@@ -45,6 +45,7 @@ __all__ = [
     "ChangePage",
     "Channel",
     "ClientSettings",
+    "ConnectionRecord",
     "Grant",
     "LinkedRemote",
     "Provider",
