@@ -116,3 +116,10 @@ def ms_emu(ms_emu_server: MsEmulatorServer) -> MsEmulatorServer:
     """The Microsoft emulator reset to its ``basic_seed`` (Adele, Megan, Pat, one app)."""
     ms_emu_server.hooks.reset(ms_basic_seed())
     return ms_emu_server
+
+@pytest.fixture
+def msal_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override msal's ``verify=``; the
+    tests want msal to trust exactly the emulator's CA."""
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)

@@ -475,6 +475,9 @@ class GoogleProviderFactory:
         return google_to_ical(snapshot.get("master"), snapshot.get("exceptions") or [],
                               calendar_tz=calendar_tz)
 
+    async def close(self) -> None:
+        """Nothing shared to release (each Google client has its own connections)."""
+
     # -- connecting ------------------------------------------------------------------------------
     def _endpoints(self) -> OAuthEndpoints:
         if self.endpoints is None or not self.endpoints.client_id:

@@ -40,7 +40,7 @@ from bridge.errors import (
     RemotePreconditionFailed,
     RemoteTransient,
 )
-from bridge.providers.http import ClientStats, RetryPolicy, TokenSource
+from bridge.providers.http import ClientStats, RequestBudget, RetryPolicy, TokenSource
 
 __all__ = [
     "BATCH_SIZE",
@@ -178,6 +178,7 @@ class GraphClient:
         timeout: float = 30.0,
         stats: ClientStats | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.root = graph_endpoint.rstrip("/")
         self.tokens = tokens
@@ -187,6 +188,7 @@ class GraphClient:
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.stats = stats or ClientStats()
         self.sleep = sleep
+        self.budget = budget  # the mailbox's request budget (every attempt draws from it)
 
     # -- plumbing ----------------------------------------------------------------------------
     def url(self, path_or_link: str) -> str:
@@ -241,6 +243,8 @@ class GraphClient:
         refreshed = False
         while True:
             attempt += 1
+            if self.budget is not None:
+                await self.budget.acquire()
             token = await self.tokens.access_token()
             try:
                 status, answer_headers, decoded = await self._send(

@@ -136,12 +136,17 @@ class ChangePage:
     """One page of a listing: provider-private items, the next page, the new cursor.
 
     ``cursor`` is set on the last page only (``next_page`` is then ``None``); the core stores
-    it with the applied changes in one transaction.
+    it with the applied changes in one transaction.  ``scope`` is what a full listing covers
+    as ``(start, end)`` POSIX seconds, ``None`` for everything: a provider that lists only a
+    time window (Microsoft Graph's ``calendarView/delta``) sets it on every page, and a re-list
+    then counts a linked event missing from the listing as deleted only when its local item
+    meets that window (see docs/sync.md, *Providers*).
     """
 
     items: Sequence[Any]
     next_page: str | None
     cursor: str | None
+    scope: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -317,6 +322,9 @@ class ProviderFactory(Protocol):
 
     def snapshot_text(self, snapshot: Mapping[str, Any], calendar_tz: str) -> str | None:
         """A ledger snapshot (:meth:`RemoteSeries.snapshot`) as iCalendar text."""
+
+    async def close(self) -> None:
+        """Release what the opened clients share (HTTP sessions of the running loop)."""
 
     # -- connecting (the admin's connect flow and disconnect) ----------------------------------
     def check_connect(self) -> None:

@@ -33,7 +33,7 @@ from bridge.model import ItemRecord
 from bridge.store import schema as s
 from bridge.store.base import StoreBase
 from bridge.store.engine import is_postgres
-from bridge.store.hooks import CURRENT_TX, Signal, WriteTx
+from bridge.store.hooks import Signal, WriteTx
 from bridge.store.notify_delivery import Notification, NotificationDeliveryMixin
 
 __all__ = [
@@ -76,10 +76,17 @@ class ReminderSeries:
 
 
 class NotificationRows:
-    """The notification tables on one open transaction (given to hooks and planners)."""
+    """The notification tables on one open transaction (given to hooks and planners).
 
-    def __init__(self, conn: Connection, *, clock: Callable[[], float], postgres: bool) -> None:
+    ``tx`` is the write transaction (``None`` for reads only): a row due now raises its
+    ``NOTIFICATION_DUE`` signal.
+    """
+
+    def __init__(
+        self, conn: Connection, tx: WriteTx | None, *, clock: Callable[[], float], postgres: bool
+    ) -> None:
         self.conn = conn
+        self.tx = tx
         self.clock = clock
         self.postgres = postgres
 
@@ -158,9 +165,8 @@ class NotificationRows:
             self.conn.execute(insert(s.notifications), rows)
         _LOGGER.debug("queued %s for %s (%d channel(s))", kind, payload["uid"], len(rows))
         if due <= now:
-            tx = CURRENT_TX.get()
-            if tx is not None:
-                tx.signal(Signal.NOTIFICATION_DUE)
+            if self.tx is not None:
+                self.tx.signal(Signal.NOTIFICATION_DUE)
             if self.postgres:  # wakes the workers of other processes once this commits
                 self.conn.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
         return len(rows)
@@ -200,13 +206,14 @@ class NotificationsMixin(NotificationDeliveryMixin, StoreBase):
 
     def notification_rows(self, tx: WriteTx) -> NotificationRows:
         """The notification tables inside ``tx`` (for item-write hooks)."""
-        return NotificationRows(tx.conn, clock=self.clock, postgres=is_postgres(self.engine))
+        return NotificationRows(tx.conn, tx, clock=self.clock, postgres=is_postgres(self.engine))
 
     @contextmanager
     def notification_reads(self) -> Iterator[NotificationRows]:
         """The notification tables in one read transaction (use only the reads)."""
         with self._read() as conn:
-            yield NotificationRows(conn, clock=self.clock, postgres=is_postgres(self.engine))
+            yield NotificationRows(conn, None, clock=self.clock,
+                                   postgres=is_postgres(self.engine))
 
     def top_up_reminder_series(
         self, until: float, plan: Callable[[NotificationRows, ReminderSeries], None], *,
@@ -227,7 +234,7 @@ class NotificationsMixin(NotificationDeliveryMixin, StoreBase):
                 .order_by(r.planned_until, r.id).limit(batch)
                 .with_for_update(skip_locked=True)
             ).all()
-            table = NotificationRows(conn, clock=self.clock, postgres=is_postgres(self.engine))
+            table = self.notification_rows(self._tx())
             for row in rows:
                 plan(table, ReminderSeries(row.collection_id, row.uid, float(row.planned_until)))
             return len(rows)

@@ -59,7 +59,7 @@ _CONN_FIELDS = frozenset({
     "account_email", "google_calendar_id", "google_calendar_name", "scopes", "status", "active",
     "sync_token", "sync_state_version", "channel_id", "channel_resource_id", "channel_token",
     "channel_expiry", "poll_interval", "paused_reason", "last_error", "last_pull_at",
-    "last_push_at",
+    "last_push_at", "provider",
 })
 
 

@@ -515,6 +515,8 @@ class SyncEngine:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        for factory in self.providers.values():
+            await factory.close()
         if not self._in_flight:  # every claim is finished or handed back
             await asyncio.to_thread(self.store.liveness.release, self.worker)
         if self._listen_thread is not None:

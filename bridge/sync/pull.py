@@ -78,7 +78,8 @@ async def pull_changes(ctx: ConnectionContext, trigger: str, *, confirmed: bool 
     return result
 
 
-async def _list_all(ctx: ConnectionContext) -> tuple[list[Any], str | None]:
+async def _list_all(ctx: ConnectionContext
+                    ) -> tuple[list[Any], str | None, tuple[float, float] | None]:
     items: list[Any] = []
     page: str | None = None
     while True:
@@ -86,7 +87,26 @@ async def _list_all(ctx: ConnectionContext) -> tuple[list[Any], str | None]:
         items += data.items
         page = data.next_page
         if not page:
-            return items, data.cursor
+            return items, data.cursor, data.scope
+
+
+def _in_scope(ctx: ConnectionContext, missing: list[str], links: dict[str, Any],
+              scope: tuple[float, float] | None) -> list[str]:
+    """The missing event ids whose local item meets ``scope`` (a listing of a time window says
+    nothing about events outside it); all of them when the listing covered everything."""
+    if scope is None or not missing:
+        return missing
+    coll = ctx.store.get_collection(ctx.record.collection_path)
+    if coll is None:
+        return missing
+    items = ctx.store.items_by_uid(coll.id, [links[eid].uid for eid in missing])
+    start, end = scope
+    kept = []
+    for eid in missing:
+        item = items.get(links[eid].uid)
+        if item is None or (item.start_ts < end and max(item.end_ts, item.start_ts + 1) > start):
+            kept.append(eid)
+    return kept
 
 
 async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: bool = False,
@@ -94,13 +114,13 @@ async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: 
     """Full listing reconciled by event id (deletions in the gap applied, no churn)."""
     ctx.store.update_connection_state(ctx.id, {"phase": "resyncing"})
     try:
-        items, token = await _list_all(ctx)
+        items, token, scope = await _list_all(ctx)
         series = await ctx.provider.resolve(items)
         listed = {s.event_id for s in series}
         linked = ctx.store.links_by_event(ctx.id)
-        missing = [eid for eid in linked if eid not in listed]
+        missing = _in_scope(ctx, [eid for eid in linked if eid not in listed], linked, scope)
         live = sum(1 for s in series if not s.deleted)
-        if not confirmed and live == 0 and linked:
+        if not confirmed and live == 0 and _in_scope(ctx, list(linked), linked, scope):
             reason = (f"Google returned an empty calendar, but {len(linked)} appointments are "
                       "linked")
             ctx.store.update_connection(ctx.id, paused_reason=reason)
@@ -119,7 +139,7 @@ async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: 
 
 async def dry_run(ctx: ConnectionContext) -> PullResult:
     """What a full import would do now: counts only, nothing written."""
-    items, _ = await _list_all(ctx)
+    items, _, _ = await _list_all(ctx)
     series = await ctx.provider.resolve(items, render=False)  # counts need the hashes only
     return await asyncio.to_thread(apply_remote, ctx, [s for s in series if not s.deleted],
                                    "dry-run", dry_run=True, confirmed=True)

@@ -65,7 +65,8 @@ def create_app(settings: Settings, store: SqlStore, *,
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[STORE] = store
-    app[PROVIDERS] = dict(providers) if providers is not None else provider_factories(settings)
+    app[PROVIDERS] = (dict(providers) if providers is not None
+                      else provider_factories(settings, store))
     app[HEALTH_CHECKS] = []
     app[METRICS] = CollectorRegistry(auto_describe=False)
     app.router.add_get("/healthz", _healthz)

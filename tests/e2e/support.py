@@ -262,7 +262,7 @@ class Bridge:
             seal_token=lambda cid: cipher.encrypt(cid, tokens["refresh_token"]))
         self.store.update_connection_state(record.id, {"calendar_tz": TZ})
         engine = SyncEngine.from_settings(self.store, self.settings,
-                                          providers=provider_factories(self.settings))
+                                          providers=provider_factories(self.settings, self.store))
         service = SyncService(self.store, self.settings, engine)
         service.start_import(record.id, push_existing=True)
         return record.id

@@ -59,9 +59,10 @@ def test_restart_mid_burst_converges_without_duplicates(make_bridge: MakeBridge)
         finally:
             done.set()
 
-    # Google answers slowly (each insert is stored, then answered 0.25 s later), so the outbox
-    # has a backlog and one insert is in flight when the stop comes.
-    bridge.emu.hooks.fault("calendar.events.insert", latency=0.25, after=True, times=None)
+    # Google answers slowly (each insert is stored, then answered 1 s later), so the outbox has a
+    # backlog and one insert is in flight when the stop comes, even when a busy machine makes
+    # every phone write slow too (at 0.25 s Google could keep up with a phone slowed by load).
+    bridge.emu.hooks.fault("calendar.events.insert", latency=1.0, after=True, times=None)
     bridge.smtp.delay = 0.15  # and the mail server too: confirmations queue up as well
     writer = threading.Thread(target=phone, name="phone-burst", daemon=True)
     writer.start()

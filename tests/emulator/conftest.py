@@ -38,12 +38,6 @@ def timed(start: str, end: str, **extra: Any) -> dict[str, Any]:
 # -- Microsoft emulator ------------------------------------------------------------------
 
 
-@pytest.fixture
-def msal_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override msal's ``verify=``; the
-    tests want msal to trust exactly the emulator's CA."""
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
 
 
 @dataclass

@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bridge.store import SqlStore
 from emulators.google.server import ALICE, EmulatorServer
 from tests.sync.conftest import CAL, Harness, connect, gevent, make_engine
@@ -63,6 +65,7 @@ def _check(store: SqlStore, emu: EmulatorServer) -> None:
     assert set(uids) == local, (set(uids) - local, local - set(uids))
 
 
+@pytest.mark.timeout(400)  # two engine processes started on a loaded 2-core machine
 def test_kill9_during_import_and_push_burst(emu: EmulatorServer, sqlite_url: str) -> None:
     from bridge.store import open_store
 

@@ -7,6 +7,7 @@ import tempfile
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -129,6 +130,7 @@ class SyncMachine(RuleBasedStateMachine):
         assert self.emu.hooks.state()["writes"] == []
 
 
+@pytest.mark.timeout(600)  # 30 examples of 12 steps: ~30 s of CPU, minutes on a busy machine
 def test_sync_machine(emu_server: EmulatorServer) -> None:
     """The machine against the worker's emulator (the session fixture stops it)."""
     run_state_machine_as_test(lambda: SyncMachine(emu_server), settings=settings(

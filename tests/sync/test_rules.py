@@ -83,7 +83,9 @@ async def test_rule4_conflict_policy_newest_edit_wins_and_ledger(h: Harness) -> 
     assert "Local edit" in conflicts[0].detail["loser"]["text"]
     # Google edit first (no clock move), local edit later → local wins.
     h.emu.hooks.external_change(ALICE, "patch", event_id=eid, event={"summary": "G2"})
-    await asyncio.sleep(0.05)
+    # Each side's edit is measured from its own last sync, taken at slightly different moments:
+    # a margin well above a busy machine's scheduling delays keeps "later" unambiguous.
+    await asyncio.sleep(1.0)
     h.put("c@x", summary="L2")
     await h.sync()
     assert h.google()[eid]["summary"] == "L2"

@@ -121,6 +121,7 @@ def test_valve_check_counts_the_window() -> None:
     assert valve_check(0, 0, 0, share=0.5).ok
 
 
+@pytest.mark.timeout(400)  # a 30 s trickle of 240 notified deletions: ~45 s under load 8
 async def test_push_trickle_pauses_and_keeps_every_appointment(
     emu: EmulatorServer, vstore: SqlStore, receiver: Any
 ) -> None:

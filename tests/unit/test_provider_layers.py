@@ -9,7 +9,7 @@ import bridge
 from tests.emulator.test_emu_imports import imported_modules
 
 ROOT = Path(bridge.__file__).parent
-PROVIDERS = ("bridge.google",)
+PROVIDERS = ("bridge.google", "bridge.microsoft")
 
 
 def _offending(folder: str, forbidden: tuple[str, ...]) -> list[str]:
@@ -31,3 +31,7 @@ def test_interface_imports_no_provider_and_no_sync_core() -> None:
 def test_providers_do_not_import_the_sync_core() -> None:
     for package in PROVIDERS:
         assert _offending(package.split(".", 1)[1], ("bridge.sync",)) == []
+
+
+def test_microsoft_never_imports_google() -> None:
+    assert _offending("microsoft", ("bridge.google",)) == []
