@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -27,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msal
+import requests
 
 from bridge.errors import BridgeError, RemoteAuthError, RemoteTransient
 
@@ -46,6 +48,7 @@ _LOGGER = logging.getLogger(__name__)
 # What the connection needs; msal adds openid, profile and offline_access itself (and refuses
 # them when passed).
 SCOPES = ("Calendars.ReadWrite", "User.Read")
+_TIMEOUT = 30
 _MICROSOFT_HOSTS = ("login.microsoftonline.com", "login.microsoft.com", "login.live.com")
 _AADSTS = re.compile(r"AADSTS(\d+)")
 # AADSTS codes that mean "a tenant administrator must approve this app" (Need admin approval).
@@ -98,14 +101,30 @@ def msal_app(endpoints: MicrosoftEndpoints) -> msal.ConfidentialClientApplicatio
     authority host, so the offline emulator works without the internet.
     """
     host = (urlsplit(endpoints.authority).hostname or "").lower()
+    options: dict[str, Any] = {"verify": True, "timeout": _TIMEOUT}
+    if endpoints.ca_file:
+        options = {"http_client": _pinned_session(endpoints.ca_file)}
     return msal.ConfidentialClientApplication(
         endpoints.client_id,
         client_credential=endpoints.client_secret,
         authority=endpoints.authority,
         instance_discovery=host in _MICROSOFT_HOSTS,
-        verify=endpoints.ca_file or True,
-        timeout=30,
+        **options,
     )
+
+
+def _pinned_session(ca_file: str) -> requests.Session:
+    """A requests session that trusts exactly ``ca_file``.
+
+    msal's own ``verify=`` loses to ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` in the environment
+    (requests merges the environment over a session's ``verify``), so a configured CA file would
+    be ignored wherever those are set; this session does not read the environment.
+    """
+    session = requests.Session()
+    session.verify = ca_file
+    session.trust_env = False
+    session.request = functools.partial(session.request, timeout=_TIMEOUT)  # type: ignore[method-assign]
+    return session
 
 
 def _aadsts(result: Mapping[str, Any]) -> int | None:

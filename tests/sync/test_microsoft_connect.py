@@ -32,8 +32,10 @@ def _sign_in(emu: MsEmulatorServer, url: str) -> dict[str, str]:
 
 @pytest.fixture
 def emu(ms_emu: MsEmulatorServer, monkeypatch: pytest.MonkeyPatch) -> MsEmulatorServer:
+    # A CA bundle named in the environment (as on many servers) must not displace the
+    # configured ca_file: msal's own verify= would lose to it.
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "/etc/ssl/certs/ca-certificates.crt")
     return ms_emu
 
 
