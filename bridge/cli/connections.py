@@ -36,7 +36,8 @@ def _service(ctx: CliContext) -> Any:
     from bridge.web.providers import provider_factories
 
     settings, store = ctx.settings, ctx.store
-    engine = SyncEngine.from_settings(store, settings, providers=provider_factories(settings))
+    engine = SyncEngine.from_settings(store, settings,
+                                    providers=provider_factories(settings, store))
     return SyncService(store, settings, engine)
 
 

@@ -47,8 +47,8 @@ def msemu(port: int) -> Iterator[MsEmulatorServer]:
     client = dict(seed["clients"][0])
     client["redirect_uris"] = [f"http://127.0.0.1:{port}/oauth2/microsoft/callback"]
     seed["clients"] = [client]
-    # The demo seed's events lie in 2030, beyond the provider's rolling delta window: add ones
-    # a few weeks from now so the import has something to bring in.
+    # The demo seed's fixed dates leave the provider's rolling window one day: add events a few
+    # weeks from now, so the import always has something to bring in.
     for i in range(3):
         day = (dt.date.today() + dt.timedelta(days=20 + i)).isoformat()
         seed["events"].append({
