@@ -99,7 +99,7 @@ DE: dict[str, str] = {
     "Set up synchronisation": "Synchronisation einrichten",
     "Steps": "Schritte",
     "Provider": "Anbieter",
-    "Google sign-in": "Google-Anmeldung",
+    "Sign-in": "Anmeldung",
     "Choose calendar": "Kalender wählen",
     "Confirm": "Bestätigen",
     "Preview": "Vorschau",
@@ -192,12 +192,20 @@ DE: dict[str, str] = {
     "Show status": "Status anzeigen",
     "Reload to update": "Zum Aktualisieren neu laden",
     # Status
-    "Google access has to be renewed": "Der Google-Zugriff muss erneuert werden",
-    "Google no longer accepts the stored access (it was revoked, expired, or a Workspace policy "
-    "now blocks the app). Changes made here are kept and sent as soon as you reconnect.":
-        "Google akzeptiert den gespeicherten Zugriff nicht mehr (er wurde widerrufen, ist "
-        "abgelaufen oder eine Workspace-Richtlinie sperrt die App). Änderungen hier bleiben "
-        "erhalten und werden gesendet, sobald Sie neu verbinden.",
+    "{provider} access has to be renewed": "Der Zugriff auf {provider} muss erneuert werden",
+    "{provider} no longer accepts the stored access (it was revoked, expired, or an "
+    "organisation policy now blocks the app). Changes made here are kept and sent as soon as "
+    "you reconnect.":
+        "{provider} akzeptiert den gespeicherten Zugriff nicht mehr (er wurde widerrufen, ist "
+        "abgelaufen oder eine Richtlinie der Organisation sperrt die App). Änderungen hier "
+        "bleiben erhalten und werden gesendet, sobald Sie neu verbinden.",
+    "Stops the synchronisation and deletes the stored access. Microsoft offers no way for an "
+    "app to revoke it: remove the app afterwards under My Apps (work or school account) or "
+    "Microsoft account privacy (personal account). Appointments stay here and in {provider}.":
+        "Beendet die Synchronisation und löscht den gespeicherten Zugriff. Microsoft bietet "
+        "Apps keinen Weg, ihn zu widerrufen: Entfernen Sie die App danach unter „Meine Apps“ "
+        "(Geschäfts- oder Schulkonto) bzw. im Datenschutzbereich des Microsoft-Kontos "
+        "(persönliches Konto). Die Termine bleiben hier und in {provider}.",
     "Reconnect Google Calendar": "Google Kalender neu verbinden",
     "Synchronisation paused by the safety check": "Synchronisation durch die Sicherheitsprüfung "
                                                   "angehalten",
