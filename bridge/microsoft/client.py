@@ -213,10 +213,12 @@ class GraphClient:
         async with self.limiter, self.session.request(
                 method, url, data=data, headers=sent, timeout=self.timeout,
                 allow_redirects=False) as resp:
-            raw = await resp.content.read(MAX_RESPONSE_BYTES + 1)
-            if len(raw) > MAX_RESPONSE_BYTES:
-                raise RemoteError("Microsoft Graph sent an oversized answer",
-                                  status=resp.status, reason="too_large")
+            raw = bytearray()  # read(n) stops at what has arrived: read to the end
+            async for chunk in resp.content.iter_chunked(1 << 16):
+                raw += chunk
+                if len(raw) > MAX_RESPONSE_BYTES:
+                    raise RemoteError("Microsoft Graph sent an oversized answer",
+                                      status=resp.status, reason="too_large")
             answer_headers = dict(resp.headers)
             status = resp.status
         decoded: Any = None

@@ -195,3 +195,33 @@ async def test_batch_answers_in_order_and_retries_throttled_members(
     envelopes = [json.dumps(b) for m, p, _, b in fake.seen if p == "/v1.0/$batch"]
     assert len(envelopes) == 3  # 20 + 5, then the throttled member again
     assert all(len(json.loads(e)["requests"]) <= 20 for e in envelopes)
+
+
+async def test_an_answer_arriving_in_pieces_is_read_whole() -> None:
+    """A body sent in several writes with pauses is read to its end, not up to the first."""
+    rows = [{"id": f"e{i}", "subject": "x" * 200} for i in range(400)]
+    raw = json.dumps({"value": rows, "@odata.deltaLink": "/v1.0/delta?$deltatoken=t"}).encode()
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.content_length = len(raw)
+        await resp.prepare(request)
+        for start in range(0, len(raw), 8192):
+            await resp.write(raw[start:start + 8192])
+            await asyncio.sleep(0.01)
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/v1.0/delta", slow)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = GraphClient(graph_endpoint=str(server.make_url("/v1.0")), tokens=Tokens(),
+                                 session=session, retry=RetryPolicy(max_attempts=1))
+            page = await client.delta_page(str(server.make_url("/v1.0/delta")))
+    finally:
+        await server.close()
+    assert [r["id"] for r in page.items] == [r["id"] for r in rows]
+    assert page.delta_link == "/v1.0/delta?$deltatoken=t"
