@@ -40,7 +40,13 @@ from bridge.errors import (
     RemotePreconditionFailed,
     RemoteTransient,
 )
-from bridge.providers.http import ClientStats, RequestBudget, RetryPolicy, TokenSource
+from bridge.providers.http import (
+    ClientStats,
+    RequestBudget,
+    RetryPolicy,
+    TokenSource,
+    read_bounded,
+)
 
 __all__ = [
     "BATCH_SIZE",
@@ -213,7 +219,10 @@ class GraphClient:
         async with self.limiter, self.session.request(
                 method, url, data=data, headers=sent, timeout=self.timeout,
                 allow_redirects=False) as resp:
-            raw = await _read_all(resp)
+            raw = await read_bounded(resp.content, MAX_RESPONSE_BYTES)
+            if raw is None:
+                raise RemoteError("Microsoft Graph sent an oversized answer",
+                                  status=resp.status, reason="too_large")
             answer_headers = dict(resp.headers)
             status = resp.status
         decoded: Any = None
@@ -411,20 +420,6 @@ class GraphClient:
         """Delete a subscription (gone already counts as done)."""
         with contextlib.suppress(RemoteNotFound):
             await self.request("DELETE", f"/subscriptions/{_seg(subscription_id)}")
-
-
-async def _read_all(resp: aiohttp.ClientResponse) -> bytes:
-    """The whole body, refused beyond :data:`MAX_RESPONSE_BYTES` (``StreamReader.read(n)``
-    returns what has arrived so far, not ``n`` bytes, so it is read chunk by chunk)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise RemoteError("Microsoft Graph sent an oversized answer", status=resp.status,
-                              reason="too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _seg(value: str) -> str:

@@ -16,7 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["BACKGROUND_RESERVE", "ClientStats", "RequestBudget", "RetryPolicy", "TokenSource"]
+import aiohttp
+
+__all__ = ["BACKGROUND_RESERVE", "ClientStats", "RequestBudget", "RetryPolicy", "TokenSource",
+           "read_bounded"]
 
 
 class TokenSource(Protocol):
@@ -111,3 +114,19 @@ class ClientStats:
 
     by_status: Counter[str] = field(default_factory=Counter)
     retries: int = 0
+
+
+async def read_bounded(stream: aiohttp.StreamReader, limit: int) -> bytes | None:
+    """A whole HTTP body, or ``None`` once it grows beyond ``limit`` bytes.
+
+    ``StreamReader.read(n)`` answers what has arrived so far, not ``n`` bytes, so a body is
+    read chunk by chunk to its end (a provider's answers and its notifications alike).
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in stream.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bridge.errors import RemoteError
+from bridge.providers.http import read_bounded
 from bridge.sync.channels import notification_matches, renew_channel
 from bridge.sync.engine import SyncEngine
 
@@ -97,8 +98,8 @@ def _validation(request: web.Request) -> web.Response | None:
 async def _read_notices(request: web.Request) -> list[GraphNotice] | web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY:
         return web.Response(status=413, text="body too large")
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
+    body = await read_bounded(request.content, MAX_BODY)
+    if body is None:
         return web.Response(status=413, text="body too large")
     try:
         return parse_notices(body)

@@ -121,6 +121,14 @@ async def test_changes_with_the_right_client_state_request_one_pull_each(hook: A
     assert engine.metrics.notifications["created"] == 1
 
 
+async def test_a_large_batch_arriving_in_chunks_is_read_whole(hook: Any) -> None:
+    client, rec, _ = hook
+    notices = [_change() for _ in range(1500)]  # ~600 KB: many chunks on the wire
+    resp = await client.post(NOTIFY_PATH, json={"value": notices})
+    assert resp.status == 202
+    await _until(lambda: len(rec.pulls) == 1500)
+
+
 async def test_wrong_or_missing_client_state_and_unknown_subscriptions_are_ignored(
     hook: Any
 ) -> None:
