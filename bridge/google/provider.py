@@ -83,6 +83,7 @@ from bridge.providers.base import (
 )
 from bridge.providers.flows import PendingFlow
 from bridge.providers.http import ClientStats, RequestBudget
+from bridge.providers.sealing import SealsTokens
 from bridge.store.sync import ConnectionRecord
 
 __all__ = ["GoogleProvider", "GoogleProviderFactory", "TokenFactory"]
@@ -408,7 +409,7 @@ class GoogleProvider:
             return parsed
 
 
-class GoogleProviderFactory:
+class GoogleProviderFactory(SealsTokens):
     """Opens :class:`GoogleProvider` s: unseals refresh tokens, keeps one request budget per
     Google user and the clients' counters."""
 
@@ -520,20 +521,3 @@ class GoogleProviderFactory:
         """Revoke the token at Google (blocking call in a thread)."""
         if self.endpoints is not None:
             await asyncio.to_thread(revoke, self.endpoints, refresh_token)
-
-    def _cipher(self) -> TokenCipher:
-        if self.cipher is None:
-            raise BridgeError("no token key: set [security] secret_key")
-        return self.cipher
-
-    def sealer(self) -> TokenCipher:
-        """The token cipher."""
-        return self._cipher()
-
-    def seal(self, connection_id: int, refresh_token: str) -> bytes:
-        """AES-GCM with the connection id as associated data."""
-        return self._cipher().encrypt(connection_id, refresh_token)
-
-    def unseal(self, connection_id: int, sealed: bytes) -> str:
-        """The refresh token (``TokenDecryptError`` when it cannot be opened)."""
-        return self._cipher().decrypt(connection_id, sealed)

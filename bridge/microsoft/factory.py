@@ -52,10 +52,11 @@ from bridge.providers.base import (
     Grant,
     ProviderUnavailable,
 )
-from bridge.providers.flows import PendingFlow, Sealer
+from bridge.providers.flows import PendingFlow
 from bridge.providers.http import ClientStats, RequestBudget, TokenSource
+from bridge.providers.sealing import RefreshTokenCipher, SealsTokens
 
-__all__ = ["REMOVE_APP_URLS", "MicrosoftProviderFactory", "TokenCipher", "TokenSink"]
+__all__ = ["REMOVE_APP_URLS", "MicrosoftProviderFactory", "TokenSink"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,16 +64,6 @@ _LOGGER = logging.getLogger(__name__)
 # accounts, personal accounts.
 REMOVE_APP_URLS = ("https://myapps.microsoft.com", "https://account.live.com/consent/Manage")
 _RESERVED = ("openid", "profile", "offline_access")
-
-
-class TokenCipher(Sealer, Protocol):
-    """The token cipher (``bridge.google.crypto.TokenCipher`` satisfies it)."""
-
-    def encrypt(self, connection_id: int, token: str) -> bytes:
-        """Seal a refresh token for a connection's row."""
-
-    def decrypt(self, connection_id: int, blob: bytes) -> str:
-        """Open a sealed refresh token (``BridgeError`` if it cannot)."""
 
 
 class TokenSink(Protocol):
@@ -125,13 +116,13 @@ def msal_flow(flow: PendingFlow) -> dict[str, Any]:
             "nonce": _nonce(flow)}
 
 
-class MicrosoftProviderFactory:
+class MicrosoftProviderFactory(SealsTokens):
     """Opens Microsoft providers: unseals and rotates refresh tokens, one session, one
     limiter and budget per mailbox, the clients' counters."""
 
     name = "microsoft"
 
-    def __init__(self, *, cipher: TokenCipher | None, endpoints: MicrosoftEndpoints | None,
+    def __init__(self, *, cipher: RefreshTokenCipher | None, endpoints: MicrosoftEndpoints | None,
                  store: TokenSink | None = None, write_attendees: bool = False,
                  requests_per_minute: int | None = None,
                  token_factory: Callable[[ConnectionRecord, str], TokenSource] | None = None,
@@ -303,20 +294,3 @@ class MicrosoftProviderFactory:
         """Microsoft offers no token revocation: the stored token is deleted by the caller and
         the user removes the app's access at :data:`REMOVE_APP_URLS`."""
         _LOGGER.info("Microsoft has no token revocation endpoint: the token is only forgotten")
-
-    def _cipher(self) -> TokenCipher:
-        if self.cipher is None:
-            raise BridgeError("no token key: set [security] secret_key")
-        return self.cipher
-
-    def sealer(self) -> TokenCipher:
-        """The token cipher."""
-        return self._cipher()
-
-    def seal(self, connection_id: int, refresh_token: str) -> bytes:
-        """The token sealed for the connection's row."""
-        return self._cipher().encrypt(connection_id, refresh_token)
-
-    def unseal(self, connection_id: int, sealed: bytes) -> str:
-        """The refresh token from the connection's row."""
-        return self._cipher().decrypt(connection_id, sealed)
