@@ -250,6 +250,7 @@ def _starts_on_rule(pattern: Pattern, start: Moment) -> bool:
 
 def _monthday_parts(day: int, month: int) -> str:
     low, high = _min_len(month), _max_len(month)
+    day = min(day, high)  # Graph's April 31 is April's last day, the 30th
     if day <= low:
         return f"BYMONTHDAY={day}"
     if day >= high:

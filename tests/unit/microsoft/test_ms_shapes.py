@@ -261,3 +261,24 @@ def test_a_series_across_the_dst_change_keeps_its_wall_clock() -> None:
     bodies = ical_to_graph(text, calendar_tz="UTC")
     assert [o.original_start for o in bodies.overrides] == ["2025-03-31T07:00:00Z"]
     assert bodies.master["start"] == {"dateTime": "2025-03-24T09:00:00", "timeZone": WEST}
+
+
+@pytest.mark.parametrize("day", [30, 31])
+def test_a_day_of_month_past_the_months_end_is_its_last_day(day: int) -> None:
+    """Outlook's ``absoluteYearly`` on April 31 falls on April 30 (Exchange's DayOfMonth rule):
+    one RRULE and one hash whichever day Graph holds (found by the property test in CI)."""
+    master = {
+        "id": "AAMkApril", "iCalUId": "april-1", "type": "seriesMaster", "isAllDay": True,
+        "originalStartTimeZone": WEST, "originalEndTimeZone": WEST,
+        "start": {"dateTime": "2024-04-30T00:00:00.0000000", "timeZone": WEST},
+        "end": {"dateTime": "2024-05-01T00:00:00.0000000", "timeZone": WEST},
+        "recurrence": {"pattern": {"type": "absoluteYearly", "interval": 1, "month": 4,
+                                   "dayOfMonth": day, "firstDayOfWeek": "sunday"},
+                       "range": {"type": "numbered", "startDate": "2024-04-30",
+                                 "numberOfOccurrences": 3, "recurrenceTimeZone": WEST}},
+    }
+    text = graph_to_ical(master, calendar_tz="Europe/Berlin")
+    assert "RRULE:FREQ=YEARLY;COUNT=3;BYMONTHDAY=30;BYMONTH=4" in text
+    bodies = ical_to_graph(text, calendar_tz="Europe/Berlin")
+    assert bodies.master["recurrence"]["pattern"]["dayOfMonth"] == 30
+    assert graph_hash((master, [], []), calendar_tz="Europe/Berlin") == bodies.content_hash
