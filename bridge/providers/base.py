@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from icalendar import Calendar
 
@@ -48,11 +48,14 @@ __all__ = [
     "ConnectionRecord",
     "Grant",
     "LinkedRemote",
+    "LoginConnect",
     "Provider",
     "ProviderFactory",
     "ProviderUnavailable",
     "RemoteChanged",
     "RemoteSeries",
+    "ServerDiscovery",
+    "ServerLogin",
     "WriteResult",
 ]
 
@@ -211,6 +214,34 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class ServerLogin:
+    """What the admin typed into a login provider's form (CalDAV, iCloud, Exchange): the
+    server's URL (or an address for autodiscovery), the user name and the password (secret:
+    never log it); ``options`` are provider-specific choices (e.g. ``{"auth": "ntlm"}``)."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServerDiscovery:
+    """What a login provider found when it tested a login: the grant to store and what the
+    admin's *test connection* step shows.
+
+    ``grant.refresh_token`` holds the provider's credential blob (the login and what discovery
+    found, e.g. the calendar home), sealed like an OAuth refresh token; ``server`` is where
+    the calendars were found (after discovery and redirects); ``facts`` are ``(code, value)``
+    pairs the admin page translates by code (``"version"``, ``"sync"``, ``"principal"``, …).
+    """
+
+    grant: Grant
+    server: str
+    facts: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """Optional parts of the interface a provider offers."""
 
@@ -350,3 +381,21 @@ class ProviderFactory(Protocol):
 
     def unseal(self, connection_id: int, sealed: bytes) -> str:
         """The refresh token from the connection's row (``BridgeError`` if it cannot)."""
+
+
+@runtime_checkable
+class LoginConnect(Protocol):
+    """A factory whose provider signs in with a server URL, a user and a password instead of an
+    OAuth consent page (CalDAV, iCloud, Exchange).  The admin's connect flow for such a factory
+    is a form, a *test connection* step (:meth:`discover`) and then the same calendar choice,
+    confirm, preview and import steps as for the OAuth providers; its OAuth methods
+    (``consent_url``, ``grant``) raise ``BridgeError``."""
+
+    default_url: str  # pre-filled in the form ("" for none)
+
+    async def discover(self, login: ServerLogin, options: ClientSettings) -> ServerDiscovery:
+        """Sign in and find the account's calendars.  Raises ``FlowError`` whose ``reason``
+        the admin page explains: ``"auth"`` (wrong user or password), ``"unsafe_url"`` (the
+        URL points where the operator does not allow), ``"not_found"`` (no calendar server at
+        the URL), ``"unreachable"`` (DNS, connect, timeout), ``"tls"`` (certificate refused),
+        ``"loop"`` (the URL is this bridge's own calendar), ``"other"``."""

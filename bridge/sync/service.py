@@ -26,7 +26,13 @@ from urllib.parse import urlsplit
 from bridge.config import Settings
 from bridge.errors import BridgeError, FlowError, NotFound
 from bridge.ical import parse_resource
-from bridge.providers.base import ProviderFactory
+from bridge.providers.base import (
+    Grant,
+    LoginConnect,
+    ProviderFactory,
+    ServerDiscovery,
+    ServerLogin,
+)
 from bridge.providers.flows import PendingFlows
 from bridge.store import SqlStore
 from bridge.store.sync import ConnectionRecord, LedgerRecord
@@ -152,6 +158,31 @@ class SyncService:
             raise FlowError("code", "the callback carries no authorisation code")
         factory = self.factory(provider)
         grant = await factory.grant(flow, code, self.engine.options)
+        return await self._store_grant(factory, flow.collection_path, grant)
+
+    async def connect_login(self, collection_path: str, provider: str, login: ServerLogin
+                            ) -> tuple[ConnectResult, ServerDiscovery]:
+        """Connect a calendar to a login provider (CalDAV, iCloud, Exchange): test the login,
+        then keep the sealed credentials and the calendars found exactly as the OAuth callback
+        keeps a grant (``FlowError`` as :meth:`LoginConnect.discover` raises it, or
+        ``"no_writable"``); what was discovered is kept in the connection's state for the
+        calendar choice page."""
+        if self.store.get_collection(collection_path) is None:
+            raise NotFound(f"calendar /{collection_path.strip('/')}/")
+        factory = self.factory(provider)
+        if not isinstance(factory, LoginConnect):
+            raise BridgeError(f"{provider!r} does not sign in with a server login")
+        found = await factory.discover(login, self.engine.options)
+        result = await self._store_grant(factory, collection_path.strip("/"), found.grant)
+        self.store.update_connection_state(result.connection_id, {"discovered": {
+            "server": found.server, "facts": [list(f) for f in found.facts]}})
+        return result, found
+
+    async def _store_grant(self, factory: ProviderFactory, collection_path: str, grant: Grant
+                           ) -> ConnectResult:
+        """Keep a finished connect flow's grant: a new (inactive) connection, or the new
+        token of the calendar's existing connection to the same provider."""
+        provider = factory.name
         account = grant.account.email
         choices = tuple(CalendarChoice(c.id, c.name, c.time_zone, c.access_role, c.primary)
                         for c in grant.account.calendars if c.writable)
@@ -163,7 +194,7 @@ class SyncService:
                             "not change any calendar; use an account that owns a calendar or "
                             "has \"Make changes to events\" access", account_email=account)
         scopes = " ".join(grant.scopes)
-        existing = self.store.connection_for_collection(flow.collection_path)
+        existing = self.store.connection_for_collection(collection_path)
         choice_state = {"choices": {c.id: {"summary": c.summary, "timeZone": c.time_zone}
                                     for c in choices}}
         if existing is not None and existing.provider != provider:
@@ -180,10 +211,10 @@ class SyncService:
             self.engine.wake_push()
             return ConnectResult(existing.id, account, choices, True)
         record = self.store.create_connection(
-            flow.collection_path, account_email=account, scopes=scopes, provider=provider,
+            collection_path, account_email=account, scopes=scopes, provider=provider,
             seal_token=lambda cid: factory.seal(cid, grant.refresh_token))
         self.store.update_connection_state(record.id, choice_state)
-        _LOGGER.info("Connection %d created for /%s/", record.id, flow.collection_path)
+        _LOGGER.info("Connection %d created for /%s/", record.id, collection_path)
         return ConnectResult(record.id, account, choices, False)
 
     def choose_calendar(self, connection_id: int, google_calendar_id: str) -> ConnectionRecord:
