@@ -537,4 +537,222 @@ DE: dict[str, str] = {
         'Ihre Organisation muss diese App genehmigen',
     '{provider} is connected again. Queued changes are being sent now.':
         '{provider} ist wieder verbunden. Wartende Änderungen werden jetzt gesendet.',
+    # Login providers: iCloud, other CalDAV servers, Exchange (views_login)
+    'App-specific password': 'App-spezifisches Passwort',
+    'Apple ID (e-mail address)': 'Apple-ID (E-Mail-Adresse)',
+    'Apple iCloud': 'Apple iCloud',
+    'Apple iCloud was disconnected and the stored Apple ID and app-specific password were '
+    'deleted. Revoke the app-specific password yourself at {url} under Sign-In and Security → '
+    'App-Specific Passwords. The appointments stay here.':
+        'Apple iCloud wurde getrennt, die gespeicherte Apple-ID und das app-spezifische Passwort '
+        'wurden gelöscht. Widerrufen Sie das app-spezifische Passwort selbst unter {url} bei '
+        '„Anmeldung und Sicherheit“ → „App-spezifische Passwörter“. Die Termine bleiben hier '
+        'erhalten.',
+    'Authentication': 'Anmeldeverfahren',
+    'Calendar home': 'Kalender-Stammverzeichnis',
+    'Calendars found': 'Gefundene Kalender',
+    'Can be synchronised': 'Synchronisierbar',
+    'Change tracking': 'Änderungserkennung',
+    'Changed the password, or created a new app-specific password? Enter it again; the calendar '
+    'and the synchronisation state are kept.':
+        'Passwort geändert oder ein neues app-spezifisches Passwort erstellt? Geben Sie es neu '
+        'ein; der Kalender und der Synchronisationsstand bleiben erhalten.',
+    'Check the EWS URL (usually https://mail.example.com/EWS/Exchange.asmx), or enter the '
+    "mailbox's e-mail address to use autodiscover.":
+        'Prüfen Sie die EWS-URL (meist https://mail.example.com/EWS/Exchange.asmx) oder geben '
+        'Sie die E-Mail-Adresse des Postfachs ein, um Autodiscover zu nutzen.',
+    'Choose "Generate an app-specific password" (or "+"), enter a name such as "termin-bridge" '
+    'and confirm with your Apple ID password.':
+        'Wählen Sie „App-spezifisches Passwort generieren“ (oder „+“), geben Sie einen Namen wie '
+        '„termin-bridge“ ein und bestätigen Sie mit dem Passwort Ihrer Apple-ID.',
+    'Choose "Sign-In and Security", then "App-Specific Passwords".':
+        'Wählen Sie „Anmeldung und Sicherheit“ und dann „App-spezifische Passwörter“.',
+    'Coming later: not available in this installation yet.':
+        'Folgt später: in dieser Installation noch nicht verfügbar.',
+    'Connect {provider}': '{provider} verbinden',
+    'Connection works': 'Verbindung funktioniert',
+    'Copy the password shown (four groups of letters, like abcd-efgh-ijkl-mnop) into the '
+    'password field here.':
+        'Kopieren Sie das angezeigte Passwort (vier Buchstabengruppen wie abcd-efgh-ijkl-mnop) '
+        'hier in das Passwortfeld.',
+    'EWS URL or e-mail address for autodiscover': 'EWS-URL oder E-Mail-Adresse für Autodiscover',
+    'Enter a new password': 'Neues Passwort eingeben',
+    'Enter the EWS address of your Exchange Server. It usually looks like this:':
+        'Geben Sie die EWS-Adresse Ihres Exchange Servers ein. Sie sieht meist so aus:',
+    "Enter the address your calendar app uses for this server. Usually the server's name is "
+    'enough; this bridge finds the calendars from there. Examples:':
+        'Geben Sie die Adresse ein, die Ihre Kalender-App für diesen Server nutzt. Meist genügt '
+        'der Name des Servers; die Kalender werden von dort aus gefunden. Beispiele:',
+    'Enter the new password. The chosen calendar and the synchronisation state are kept.':
+        'Geben Sie das neue Passwort ein. Der gewählte Kalender und der Synchronisationsstand '
+        'bleiben erhalten.',
+    'Enter the server address, the user name and the password.':
+        'Geben Sie die Serveradresse, den Benutzernamen und das Passwort ein.',
+    'Exchange Server': 'Exchange Server',
+    'Exchange Server in your own network': 'Exchange Server im eigenen Netz',
+    "For example https://mail.example.com/EWS/Exchange.asmx, or the mailbox's e-mail address to "
+    'let autodiscover find the server.':
+        'Zum Beispiel https://mail.example.com/EWS/Exchange.asmx, oder die E-Mail-Adresse des '
+        'Postfachs, damit Autodiscover den Server findet.',
+    'Found by autodiscover': 'Per Autodiscover gefunden',
+    'Google and Microsoft send you to their page to choose the account and allow access; iCloud, '
+    'CalDAV servers and Exchange ask for the server, user name and password here. Nothing is '
+    'synchronised before you have chosen a calendar and confirmed.':
+        'Google und Microsoft leiten Sie auf ihre Seite weiter, um das Konto zu wählen und den '
+        'Zugriff zu erlauben; für iCloud, CalDAV-Server und Exchange geben Sie hier Server, '
+        'Benutzernamen und Passwort ein. Synchronisiert wird erst, wenn Sie einen Kalender '
+        'gewählt und bestätigt haben.',
+    'If your provider offers app passwords (Nextcloud, Fastmail), create one for this bridge '
+    'instead of using your main password.':
+        'Wenn Ihr Anbieter App-Passwörter anbietet (Nextcloud, Fastmail), erstellen Sie dafür '
+        'eines, statt Ihr Hauptpasswort zu verwenden.',
+    'Leave it as it is: iCloud finds your calendars from there.':
+        'Unverändert lassen: iCloud findet Ihre Kalender von dort aus.',
+    'Mailbox': 'Postfach',
+    'Microsoft 365 / Exchange Online?': 'Microsoft 365 / Exchange Online?',
+    'Next: choose calendar': 'Weiter: Kalender wählen',
+    'No calendar server found at this address':
+        'Unter dieser Adresse wurde kein Kalenderserver gefunden',
+    'Nothing was stored. For safety the password has to be entered again.':
+        'Es wurde nichts gespeichert. Aus Sicherheitsgründen muss das Passwort erneut eingegeben '
+        'werden.',
+    'Only calendars for appointments are offered (not reminders). The app-specific password '
+    "gives access to the whole account's calendars: revoke it on the same page when you "
+    'disconnect.':
+        'Angeboten werden nur Terminkalender (keine Erinnerungen). Das app-spezifische Passwort '
+        'gibt Zugriff auf alle Kalender des Kontos: Widerrufen Sie es auf derselben Seite, wenn '
+        'Sie die Verbindung trennen.',
+    'Open {url} and sign in with your Apple ID.':
+        'Öffnen Sie {url} und melden Sie sich mit Ihrer Apple-ID an.',
+    "Or enter the mailbox's e-mail address: then autodiscover looks the server up. The user name "
+    'is usually DOMAIN\\user or the e-mail address; ask your IT which authentication method '
+    '(NTLM or Basic) the server accepts.':
+        'Oder geben Sie die E-Mail-Adresse des Postfachs ein: Dann sucht Autodiscover den '
+        'Server. Der Benutzername ist meist DOMÄNE\\benutzer oder die E-Mail-Adresse; fragen Sie '
+        'Ihre IT, welches Anmeldeverfahren (NTLM oder Basic) der Server annimmt.',
+    'Other CalDAV server': 'Anderer CalDAV-Server',
+    'Principal': 'Principal',
+    'Server': 'Server',
+    'Server URL': 'Server-URL',
+    'Server login': 'Server-Anmeldung',
+    'Server software': 'Server-Software',
+    'Server version': 'Server-Version',
+    'Signed in at {provider} as {account}.': 'Bei {provider} angemeldet als {account}.',
+    'Signing in with an app-specific password': 'Anmelden mit einem app-spezifischen Passwort',
+    'Some fields are empty': 'Einige Felder sind leer',
+    'Stops the synchronisation and deletes the stored Apple ID and app-specific password. Then '
+    'revoke the app-specific password yourself at {url} under Sign-In and Security → '
+    'App-Specific Passwords. Appointments stay here and in iCloud.':
+        'Beendet die Synchronisation und löscht die gespeicherte Apple-ID und das '
+        'app-spezifische Passwort. Widerrufen Sie danach das app-spezifische Passwort selbst '
+        'unter {url} bei „Anmeldung und Sicherheit“ → „App-spezifische Passwörter“. Die Termine '
+        'bleiben hier und in iCloud erhalten.',
+    'Stops the synchronisation and deletes the stored user name and password. Appointments stay '
+    'here and in {provider}.':
+        'Beendet die Synchronisation und löscht den gespeicherten Benutzernamen und das '
+        'Passwort. Die Termine bleiben hier und in {provider} erhalten.',
+    'Test connection': 'Verbindung testen',
+    'The address answered, but no calendars were found there. Check the URL: many servers need '
+    'the full CalDAV path, for example https://cloud.example.com/remote.php/dav for Nextcloud.':
+        'Die Adresse hat geantwortet, aber dort wurden keine Kalender gefunden. Prüfen Sie die '
+        'URL: Viele Server brauchen den vollständigen CalDAV-Pfad, bei Nextcloud zum Beispiel '
+        'https://cloud.example.com/remote.php/dav.',
+    "The address is one of this bridge's own calendars, or a calendar that is already the source "
+    'of another connection. Synchronising it would copy every appointment back and forth. Choose '
+    'a calendar of another server.':
+        'Die Adresse ist ein Kalender dieser Bridge selbst oder ein Kalender, der schon Quelle '
+        'einer anderen Verbindung ist. Eine Synchronisation würde jeden Termin hin und her '
+        'kopieren. Wählen Sie einen Kalender eines anderen Servers.',
+    'The address of the CalDAV server or of your calendars there.':
+        'Die Adresse des CalDAV-Servers oder Ihrer Kalender dort.',
+    'The connection test failed': 'Der Verbindungstest ist fehlgeschlagen',
+    'The name could not be resolved, the connection was refused or it timed out. Check the '
+    'address and try again later; a server in a private network must be reachable from this '
+    'bridge.':
+        'Der Name konnte nicht aufgelöst werden, die Verbindung wurde abgelehnt oder lief in '
+        'eine Zeitüberschreitung. Prüfen Sie die Adresse und versuchen Sie es später erneut; ein '
+        'Server in einem privaten Netz muss von dieser Bridge aus erreichbar sein.',
+    'The password is stored encrypted and used only to synchronise this calendar.':
+        'Das Passwort wird verschlüsselt gespeichert und nur für die Synchronisation dieses '
+        'Kalenders verwendet.',
+    'The server answered in a way this bridge does not understand. Check the address; the detail '
+    'below may help the operator.':
+        'Der Server hat auf eine Weise geantwortet, die diese Bridge nicht versteht. Prüfen Sie '
+        'die Adresse; die Angabe unten kann dem Betreiber helfen.',
+    'The server cannot be reached': 'Der Server ist nicht erreichbar',
+    'The server is fetched by this bridge, so addresses in the local network, loopback and '
+    'link-local addresses are refused unless the operator allows them in the configuration. Use '
+    "the server's public address, or ask the operator to allow the range of your own server.":
+        'Der Server wird von dieser Bridge abgerufen, deshalb werden Adressen im lokalen Netz, '
+        'Loopback- und Link-Local-Adressen abgelehnt, sofern der Betreiber sie nicht in der '
+        'Konfiguration erlaubt. Verwenden Sie die öffentliche Adresse des Servers oder bitten '
+        'Sie den Betreiber, den Adressbereich Ihres eigenen Servers zu erlauben.',
+    'The server refused the sign-in. Check the user name and the password.':
+        'Der Server hat die Anmeldung abgelehnt. Prüfen Sie Benutzernamen und Passwort.',
+    'The server refused the sign-in. Check the user name, the password and the authentication '
+    'method (NTLM or Basic).':
+        'Der Server hat die Anmeldung abgelehnt. Prüfen Sie Benutzernamen, Passwort und '
+        'Anmeldeverfahren (NTLM oder Basic).',
+    "The server's TLS certificate is not valid for this address, has expired or is not signed by "
+    'a trusted authority. A self-signed certificate must be made trusted by the operator in the '
+    'configuration.':
+        'Das TLS-Zertifikat des Servers gilt nicht für diese Adresse, ist abgelaufen oder nicht '
+        'von einer vertrauenswürdigen Stelle signiert. Ein selbst signiertes Zertifikat muss der '
+        'Betreiber in der Konfiguration als vertrauenswürdig eintragen.',
+    "The server's certificate was refused": 'Das Zertifikat des Servers wurde abgelehnt',
+    'The sign-in worked, but the account has no calendar for appointments it may change. Nothing '
+    'was stored.':
+        'Die Anmeldung hat funktioniert, aber das Konto hat keinen Terminkalender, den es ändern '
+        'darf. Es wurde nichts gespeichert.',
+    'This address is not allowed': 'Diese Adresse ist nicht erlaubt',
+    'This calendar is connected to another provider. Disconnect it first.':
+        'Dieser Kalender ist mit einem anderen Anbieter verbunden. Trennen Sie ihn zuerst.',
+    'This is only for an Exchange Server you run yourself. Mailboxes in Microsoft 365 (Exchange '
+    'Online) belong to the Outlook / Microsoft 365 provider: Microsoft switches EWS off in '
+    'Exchange Online in April 2027.':
+        'Dies ist nur für einen selbst betriebenen Exchange Server. Postfächer in Microsoft 365 '
+        '(Exchange Online) gehören zum Anbieter Outlook / Microsoft 365: Microsoft schaltet EWS '
+        'in Exchange Online im April 2027 ab.',
+    'This would connect a calendar to itself': 'Damit würde ein Kalender mit sich selbst verbunden',
+    'Two-way with a calendar on any CalDAV server: Nextcloud, Fastmail, mailbox.org, Posteo, '
+    'Radicale, SOGo, Baïkal and others.':
+        'In beide Richtungen mit einem Kalender auf einem beliebigen CalDAV-Server: Nextcloud, '
+        'Fastmail, mailbox.org, Posteo, Radicale, SOGo, Baïkal und andere.',
+    'Two-way with a calendar on your own Exchange Server (2016, 2019, Subscription Edition). '
+    'Microsoft 365 goes through Outlook / Microsoft 365.':
+        'In beide Richtungen mit einem Kalender auf Ihrem eigenen Exchange Server (2016, 2019, '
+        'Subscription Edition). Microsoft 365 läuft über Outlook / Microsoft 365.',
+    'Two-way with the calendars of an Apple ID (iPhone, iPad, Mac), signed in with an '
+    'app-specific password.':
+        'In beide Richtungen mit den Kalendern einer Apple-ID (iPhone, iPad, Mac), angemeldet '
+        'mit einem app-spezifischen Passwort.',
+    'Use Outlook / Microsoft 365 instead': 'Stattdessen Outlook / Microsoft 365 verwenden',
+    'User name (DOMAIN\\user or e-mail address)':
+        'Benutzername (DOMÄNE\\benutzer oder E-Mail-Adresse)',
+    'User name: the e-mail address of your Apple ID. Server URL: keep {url}.':
+        'Benutzername: die E-Mail-Adresse Ihrer Apple-ID. Server-URL: {url} beibehalten.',
+    'Which address?': 'Welche Adresse?',
+    'Wrong Apple ID or app-specific password': 'Apple-ID oder app-spezifisches Passwort ist falsch',
+    'Wrong user name or password': 'Benutzername oder Passwort ist falsch',
+    'iCloud lets other apps use its calendars only with an app-specific password. Your normal '
+    'Apple ID password does not work here when two-factor authentication is on, as it is for '
+    'every current Apple ID.':
+        'iCloud lässt andere Apps nur mit einem app-spezifischen Passwort auf seine Kalender '
+        'zugreifen. Ihr normales Apple-ID-Passwort funktioniert hier nicht, wenn die '
+        'Zwei-Faktor-Authentifizierung aktiv ist, wie bei jeder aktuellen Apple-ID.',
+    "iCloud refused the sign-in. Use your Apple ID's e-mail address and an app-specific "
+    'password; your normal Apple ID password does not work here. See the steps beside the form.':
+        'iCloud hat die Anmeldung abgelehnt. Verwenden Sie die E-Mail-Adresse Ihrer Apple-ID und '
+        'ein app-spezifisches Passwort; Ihr normales Apple-ID-Passwort funktioniert hier nicht. '
+        'Siehe die Schritte neben dem Formular.',
+    'no, read only': 'nein, nur lesbar',
+    'yes': 'ja',
+    '{provider} is connected again, but the account may no longer change the calendar "{name}". '
+    'Check the account, or disconnect and connect again.':
+        '{provider} ist wieder verbunden, aber das Konto darf den Kalender „{name}“ nicht mehr '
+        'ändern. Prüfen Sie das Konto oder trennen Sie die Verbindung und verbinden Sie neu.',
+    '{provider} was disconnected and the stored user name and password were deleted. The '
+    'appointments stay here.':
+        '{provider} wurde getrennt, der gespeicherte Benutzername und das Passwort wurden '
+        'gelöscht. Die Termine bleiben hier erhalten.',
 }

@@ -30,15 +30,15 @@ from bridge.admin.pages import (
     store_of,
     translator_of,
 )
-from bridge.admin.providers_ui import PROVIDER_LABELS
+from bridge.admin.providers_ui import PROVIDER_LABELS, is_login
 from bridge.admin.syncapi import calendar_url, service_of
 from bridge.errors import BridgeError, FlowError, RemoteError
 from bridge.model import Collection
 from bridge.store.sync import ConnectionRecord
 from bridge.sync.engine import DEFAULT_PROVIDER
-from bridge.sync.service import callback_path, provider_of_callback
+from bridge.sync.service import ConnectResult, callback_path, provider_of_callback
 
-__all__ = ["add_routes", "oauth_callback"]
+__all__ = ["add_routes", "after_grant", "login_flow", "oauth_callback", "pending_connection"]
 
 _LOGGER = logging.getLogger(__name__)
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -94,6 +94,8 @@ async def start_connect(request: web.Request) -> web.StreamResponse:
     if provider not in service.engine.providers:
         raise await redirect(request, calendar_url(coll.path),
                              gettext("This calendar provider is not available."), "error")
+    if is_login(service.engine.providers[provider]):  # a form instead of a consent page
+        raise see_other(calendar_url(coll.path, f"login/{provider}"))
     start = asyncio.to_thread(service.start_connect, coll.path, session.record.sid_hash,
                               redirect_uri=_redirect_uri(request, provider), provider=provider)
     url = await act(request, start, to=calendar_url(coll.path),
@@ -133,13 +135,33 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
         if reason in _ERROR_PAGES:
             return await _oauth_error(request, reason, str(exc), provider=provider)
         return await _oauth_error(request, "other", str(exc), 502, provider)
+    raise await after_grant(request, result, "choose")
+
+
+async def after_grant(request: web.Request, result: ConnectResult, next_step: str
+                      ) -> web.HTTPSeeOther:
+    """Where a stored grant leads (for the caller to raise): a reconnected connection back to
+    its status page (with a warning when its calendar is no longer offered), a new one on to
+    ``next_step`` of the set-up."""
     record = await asyncio.to_thread(store_of(request).get_connection, result.connection_id)
     if result.reconnected and record.google_calendar_id:
         gettext = translator_of(request)
-        raise await redirect(request, calendar_url(record.collection_path), gettext(
-            "{provider} is connected again. Queued changes are being sent now.",
-            provider=gettext(PROVIDER_LABELS.get(record.provider) or record.provider)))
-    raise see_other(calendar_url(record.collection_path, "choose"))
+        label = gettext(PROVIDER_LABELS.get(record.provider) or record.provider)
+        to = calendar_url(record.collection_path)
+        if record.google_calendar_id not in {c.id for c in result.calendars}:
+            return await redirect(request, to, gettext(
+                "{provider} is connected again, but the account may no longer change the "
+                "calendar \"{name}\". Check the account, or disconnect and connect again.",
+                provider=label, name=record.google_calendar_name or record.google_calendar_id),
+                "warn")
+        return await redirect(request, to, gettext(
+            "{provider} is connected again. Queued changes are being sent now.", provider=label))
+    return see_other(calendar_url(record.collection_path, next_step))
+
+
+def login_flow(request: web.Request, provider: str) -> bool:
+    """Whether ``provider`` signs in with a server login (its set-up has a test step)."""
+    return is_login(service_of(request).engine.providers.get(provider))
 
 
 def _choices(record: ConnectionRecord) -> list[dict[str, Any]]:
@@ -151,7 +173,8 @@ def _choices(record: ConnectionRecord) -> list[dict[str, Any]]:
     return sorted(out, key=lambda c: (not c["primary"], c["summary"].lower()))
 
 
-async def _pending_connection(request: web.Request) -> tuple[Collection, ConnectionRecord]:
+async def pending_connection(request: web.Request) -> tuple[Collection, ConnectionRecord]:
+    """The calendar and its connection (none: back to the calendar's page)."""
     coll = await calendar_or_404(request)
     record = await _connection(request, coll)
     if record is None:
@@ -161,16 +184,17 @@ async def _pending_connection(request: web.Request) -> tuple[Collection, Connect
 
 async def choose_page(request: web.Request) -> web.StreamResponse:
     """``GET .../choose``: the Google calendars this account may write to."""
-    coll, record = await _pending_connection(request)
+    coll, record = await pending_connection(request)
     if record.active:
         raise see_other(calendar_url(coll.path))
     return await render(request, "sync_choose.html", calendar=coll, record=record,
-                        choices=_choices(record), step="choose")
+                        choices=_choices(record), step="choose",
+                        login_flow=login_flow(request, record.provider))
 
 
 async def confirm_page(request: web.Request) -> web.StreamResponse:
     """``GET .../confirm?calendar=ID``: what will be connected; "Save changes" commits it."""
-    coll, record = await _pending_connection(request)
+    coll, record = await pending_connection(request)
     if record.active:
         raise see_other(calendar_url(coll.path))
     chosen = request.query.get("calendar", "")
@@ -180,12 +204,13 @@ async def confirm_page(request: web.Request) -> web.StreamResponse:
         raise await redirect(request, calendar_url(coll.path, "choose"),
                              gettext("Choose one of the listed calendars."), "error")
     return await render(request, "sync_confirm.html", calendar=coll, record=record,
-                        choice=choice, step="confirm")
+                        choice=choice, step="confirm",
+                        login_flow=login_flow(request, record.provider))
 
 
 async def save_choice(request: web.Request) -> web.StreamResponse:
     """``POST .../save``: bind the connection to the chosen calendar, then the preview."""
-    coll, record = await _pending_connection(request)
+    coll, record = await pending_connection(request)
     form = await form_data(request)
     await act(request, asyncio.to_thread(service_of(request).choose_calendar, record.id,
                                          form.get("calendar", "")),
@@ -196,7 +221,7 @@ async def save_choice(request: web.Request) -> web.StreamResponse:
 
 async def preview_page(request: web.Request) -> web.StreamResponse:
     """``GET .../preview``: dry run counts and the "push existing appointments" choice."""
-    coll, record = await _pending_connection(request)
+    coll, record = await pending_connection(request)
     if record.active:
         raise see_other(calendar_url(coll.path))
     if not record.google_calendar_id:
@@ -208,12 +233,13 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
     except (RemoteError, BridgeError) as exc:
         error = str(exc)
     return await render(request, "sync_preview.html", calendar=coll, record=record,
-                        preview=preview, error=error, step="preview")
+                        preview=preview, error=error, step="preview",
+                        login_flow=login_flow(request, record.provider))
 
 
 async def start_import(request: web.Request) -> web.StreamResponse:
     """``POST .../import``: activate the connection; the engine imports in the background."""
-    coll, record = await _pending_connection(request)
+    coll, record = await pending_connection(request)
     form = await form_data(request)
     push_existing = form.get("push_existing") == "1"
     await act(request, asyncio.to_thread(service_of(request).start_import, record.id,
@@ -225,7 +251,7 @@ async def start_import(request: web.Request) -> web.StreamResponse:
 
 async def cancel_setup(request: web.Request) -> web.StreamResponse:
     """``POST .../cancel``: drop a connection whose set-up was not finished."""
-    coll, record = await _pending_connection(request)
+    coll, record = await pending_connection(request)
     if not record.active:
         await service_of(request).disconnect(record.id)
         gettext = translator_of(request)

@@ -29,8 +29,11 @@ from bridge.admin.pages import (
     translator_of,
 )
 from bridge.admin.providers_ui import (
+    APPLE_ACCOUNT_URL,
     MICROSOFT_APPS_URL,
     MICROSOFT_CONSENT_URL,
+    PROVIDER_LABELS,
+    is_login,
     provider_states,
 )
 from bridge.admin.syncapi import (
@@ -107,7 +110,7 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
     status = await _status(request, coll, detail=True)
     if status.stage == "none":
         service = service_of(request)
-        states = provider_states(settings_of(request), set(service.engine.providers))
+        states = provider_states(settings_of(request), service.engine.providers)
         return await render(request, "sync_provider.html", calendar=coll, step="provider",
                             providers=states,
                             microsoft_redirect=service.redirect_uri("microsoft"))
@@ -120,9 +123,12 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
         progress = await asyncio.to_thread(_progress, service_of(request), status.record.id,
                                            translator_of(request))
     template = "sync_import.html" if status.stage == "importing" else "sync_status.html"
+    provider = status.record.provider if status.record is not None else ""
     return await render(request, template, calendar=coll, status=status, record=status.record,
                         progress=progress, channels=push_channels_enabled(request),
-                        default_interval=default_interval(request), step="import")
+                        default_interval=default_interval(request), step="import",
+                        login_flow=is_login(service_of(request).engine.providers.get(provider)),
+                        apple_account_url=APPLE_ACCOUNT_URL)
 
 
 async def progress_json(request: web.Request) -> web.StreamResponse:
@@ -231,6 +237,17 @@ async def disconnect(request: web.Request) -> web.StreamResponse:
     await act(request, service_of(request).disconnect(cid), to=to,
               fail=gettext("Disconnect failed: {reason}"))
     _LOGGER.info("admin disconnected connection %d", cid)
+    label = gettext(PROVIDER_LABELS.get(record.provider) or record.provider)
+    if record.provider == "icloud":
+        raise await redirect(request, to, gettext(
+            "Apple iCloud was disconnected and the stored Apple ID and app-specific password "
+            "were deleted. Revoke the app-specific password yourself at {url} under Sign-In and "
+            "Security → App-Specific Passwords. The appointments stay here.",
+            url=APPLE_ACCOUNT_URL))
+    if is_login(service_of(request).engine.providers.get(record.provider)):
+        raise await redirect(request, to, gettext(
+            "{provider} was disconnected and the stored user name and password were deleted. "
+            "The appointments stay here.", provider=label))
     if record.provider == "microsoft":  # Microsoft has no endpoint to revoke a grant
         raise await redirect(request, to, gettext(
             "Outlook / Microsoft 365 was disconnected: the stored access and the change "

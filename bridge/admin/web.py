@@ -7,8 +7,9 @@ to the login page, sets the page language's translator on the request, checks th
 every state-changing request).  The OAuth redirect URI ``/oauth2/callback`` lives at the root and
 runs through the same two layers.
 
-Handlers live in ``views_auth`` (login, logout, language), ``views_sync`` and ``views_connect``
-(Synchronisation: connect flow, import, status), ``views_ledger`` (conflicts, ledger) and
+Handlers live in ``views_auth`` (login, logout, language), ``views_sync``, ``views_connect``
+and ``views_login`` (Synchronisation: connect flow, login providers' form, import, status),
+``views_ledger`` (conflicts, ledger) and
 ``views_feeds`` (ICS feeds).
 """
 
@@ -26,7 +27,14 @@ import jinja2
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge.admin import views_auth, views_connect, views_feeds, views_ledger, views_sync
+from bridge.admin import (
+    views_auth,
+    views_connect,
+    views_feeds,
+    views_ledger,
+    views_login,
+    views_sync,
+)
 from bridge.admin.csrf import csrf_problem
 from bridge.admin.i18n import Translator, negotiate
 from bridge.admin.pages import ADMIN, SESSION, TRANSLATOR, AdminContext
@@ -199,6 +207,7 @@ def setup(app: web.Application) -> None:
     views_auth.add_routes(admin)
     views_sync.add_routes(admin)
     views_connect.add_routes(admin)
+    views_login.add_routes(admin)
     views_ledger.add_routes(admin)
     views_feeds.add_routes(admin)
     app.router.add_get("/admin", _to_admin)

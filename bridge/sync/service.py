@@ -166,7 +166,8 @@ class SyncService:
         then keep the sealed credentials and the calendars found exactly as the OAuth callback
         keeps a grant (``FlowError`` as :meth:`LoginConnect.discover` raises it, or
         ``"no_writable"``); what was discovered is kept in the connection's state for the
-        calendar choice page."""
+        calendar choice page (server, facts, every calendar found with whether it is writable,
+        and the URL, user and options typed, never the password)."""
         if self.store.get_collection(collection_path) is None:
             raise NotFound(f"calendar /{collection_path.strip('/')}/")
         factory = self.factory(provider)
@@ -175,7 +176,11 @@ class SyncService:
         found = await factory.discover(login, self.engine.options)
         result = await self._store_grant(factory, collection_path.strip("/"), found.grant)
         self.store.update_connection_state(result.connection_id, {"discovered": {
-            "server": found.server, "facts": [list(f) for f in found.facts]}})
+            "server": found.server, "facts": [list(f) for f in found.facts],
+            "calendars": [{"id": c.id, "name": c.name, "writable": c.writable}
+                          for c in found.grant.account.calendars],
+            # What the admin typed (never the password), pre-filled when reconnecting.
+            "url": login.url, "username": login.username, "options": dict(login.options)}})
         return result, found
 
     async def _store_grant(self, factory: ProviderFactory, collection_path: str, grant: Grant

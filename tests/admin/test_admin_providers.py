@@ -42,10 +42,14 @@ async def test_provider_page_offers_google_microsoft_and_the_ones_to_come(
     microsoft = "unconfigured" if "microsoft" in offered else "unavailable"
     assert _state(html, "google") == "unconfigured"
     assert _state(html, "microsoft") == microsoft
-    assert _state(html, "icloud") == "later"
+    for name in ("icloud", "caldav", "exchange"):  # login providers: ready when registered
+        assert _state(html, name) == ("ready" if name in offered else "unavailable")
     assert "disabled" not in _button(html, "connect-google")  # unchanged: the error says why
     assert "disabled" in _button(html, "connect-microsoft")
-    assert "Outlook / Microsoft 365" in html and "Coming later" in html
+    assert "Outlook / Microsoft 365" in html
+    assert "Apple iCloud" in html and "Other CalDAV server" in html and "Exchange Server" in html
+    if not {"icloud", "caldav", "exchange"} <= offered:
+        assert "Coming later" in html
     assert "[google] client_id" in html
     if microsoft == "unconfigured":
         assert "[microsoft] client_id" in html and "/oauth2/microsoft/callback" in html
@@ -61,8 +65,8 @@ async def test_provider_page_offers_google_microsoft_and_the_ones_to_come(
     await client.post("/admin/lang", data={"lang": "de", "csrf_token": token,
                                            "next": f"/admin/sync/{CAL}"})
     german = await (await client.get(f"/admin/sync/{CAL}")).text()
-    assert "Folgt später" in german and "Outlook / Microsoft 365 verbinden" in german
-    assert "Apple iCloud / anderer CalDAV-Server / Exchange Server" in german
+    assert "Outlook / Microsoft 365 verbinden" in german
+    assert "Anderer CalDAV-Server" in german and "Exchange Server" in german
     assert "Genehmigung durch Administrator erforderlich" in german
 
 
@@ -70,7 +74,7 @@ async def test_a_provider_not_offered_is_refused(client: Client, admin_store: Sq
     assert (await login(client)).status == 303
     token = await csrf_of(client, f"/admin/sync/{CAL}")
     resp = await client.post(f"/admin/sync/{CAL}/connect",
-                             data={"csrf_token": token, "provider": "icloud"},
+                             data={"csrf_token": token, "provider": "no-such-provider"},
                              allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == f"/admin/sync/{CAL}"
     html = await (await client.get(f"/admin/sync/{CAL}")).text()
@@ -118,10 +122,12 @@ def test_callback_paths_name_their_provider() -> None:
 
 def test_admin_consent_url_and_states(tmp_path: Path) -> None:
     base = make_settings(tmp_path)
-    assert provider_states(base, {"google"}) == {"google": "unconfigured",
-                                                 "microsoft": "unavailable"}
+    assert provider_states(base, {"google": object()}) == {
+        "google": "unconfigured", "microsoft": "unavailable", "icloud": "unavailable",
+        "caldav": "unavailable", "exchange": "unavailable"}
     tenant = base.with_overrides(microsoft={
         "client_id": "11111111-2222", "authority": "https://login.microsoftonline.com/contoso.de"})
-    assert provider_states(tenant, {"google", "microsoft"})["microsoft"] == "ready"
+    assert provider_states(tenant, {"google": object(), "microsoft": object()}
+                           )["microsoft"] == "ready"
     assert admin_consent_url(tenant) == (
         "https://login.microsoftonline.com/contoso.de/adminconsent?client_id=11111111-2222")
