@@ -755,4 +755,8 @@ DE: dict[str, str] = {
     'appointments stay here.':
         '{provider} wurde getrennt, der gespeicherte Benutzername und das Passwort wurden '
         'gelöscht. Die Termine bleiben hier erhalten.',
+    "Calendars": "Kalender",
+    "sync-collection (only changes are fetched)": "sync-collection (nur Änderungen werden geholt)",
+    "ctag and ETags (the listing is compared at every poll)":
+        "ctag und ETags (die Liste wird bei jeder Abfrage verglichen)",
 }

@@ -15,6 +15,7 @@ from bridge.providers.base import LoginConnect
 __all__ = [
     "APPLE_ACCOUNT_URL",
     "FACT_LABELS",
+    "FACT_VALUES",
     "LOGIN_FORMS",
     "LOGIN_REASONS",
     "MICROSOFT_APPS_URL",
@@ -55,7 +56,11 @@ LOGIN_REASONS = frozenset({"auth", "unsafe_url", "not_found", "unreachable", "tl
 FACT_LABELS = {"version": "Server version", "sync": "Change tracking",
                "principal": "Principal", "home": "Calendar home", "product": "Server software",
                "auth": "Authentication", "push": "Push notifications",
-               "email": "Mailbox", "autodiscover": "Found by autodiscover"}
+               "email": "Mailbox", "autodiscover": "Found by autodiscover",
+               "calendars": "Calendars"}
+# Fact values that are codes themselves (``("sync", "ctag")``); others show as they are.
+FACT_VALUES = {"sync-collection": "sync-collection (only changes are fetched)",
+               "ctag": "ctag and ETags (the listing is compared at every poll)"}
 
 
 @dataclass(frozen=True)

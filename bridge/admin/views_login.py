@@ -29,6 +29,7 @@ from bridge.admin.pages import (
 from bridge.admin.providers_ui import (
     APPLE_ACCOUNT_URL,
     FACT_LABELS,
+    FACT_VALUES,
     LOGIN_REASONS,
     login_form,
     provider_states,
@@ -141,7 +142,8 @@ async def discovered_page(request: web.Request) -> web.StreamResponse:
     if record.active or not found:
         raise see_other(calendar_url(coll.path))
     gettext = translator_of(request)
-    facts = [(gettext(FACT_LABELS[code]) if code in FACT_LABELS else code, value)
+    facts = [(gettext(FACT_LABELS[code]) if code in FACT_LABELS else code,
+              gettext(FACT_VALUES[value]) if value in FACT_VALUES else value)
              for code, value in found.get("facts") or ()]
     calendars = sorted(found.get("calendars") or (),
                        key=lambda c: (not c.get("writable"), str(c.get("name", "")).lower()))

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from bridge.admin import syncapi, views_sync
 from bridge.admin.catalog_de import DE
-from bridge.admin.providers_ui import FACT_LABELS, LOGIN_FORMS, PROVIDER_LABELS, LoginForm
+from bridge.admin.providers_ui import (
+    FACT_LABELS,
+    FACT_VALUES,
+    LOGIN_FORMS,
+    PROVIDER_LABELS,
+    LoginForm,
+)
 
 _ADMIN = Path(__file__).resolve().parents[2] / "bridge" / "admin"
 _TEMPLATE_CALL = re.compile(r'''_\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')''')
@@ -43,7 +49,7 @@ def test_dynamic_labels_have_german() -> None:
     assert {"not connected", "paused", "connected"} <= badges
     labels = badges | set(views_sync._PHASES.values()) | {"busy", "limited", "full"}
     # Provider names, discovery facts and the login providers' form labels.
-    labels |= set(PROVIDER_LABELS.values()) | set(FACT_LABELS.values())
+    labels |= set(PROVIDER_LABELS.values()) | set(FACT_LABELS.values()) | set(FACT_VALUES.values())
     for form in (*LOGIN_FORMS.values(), LoginForm()):
         labels |= {form.url_label, form.url_hint, form.user_label, form.credential_label}
     assert sorted(label for label in labels if label not in DE) == []
