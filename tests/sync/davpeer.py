@@ -36,6 +36,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 USER = "alice"
 PASSWORD = "s3cret-pw"
@@ -67,6 +68,27 @@ def dav(method: str, url: str, body: bytes | str | None = None, *, user: str = U
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
+
+
+class LoopbackNames(AbstractResolver):
+    """A resolver that finds host names ending in ``suffix`` on 127.0.0.1 (iCloud's hosts in
+    tests) and asks the system for every other name."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        self.inner = aiohttp.ThreadedResolver()
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        """Loopback for the test names."""
+        if host.endswith(self.suffix):
+            return [{"hostname": host, "host": "127.0.0.1", "port": port,
+                     "family": socket.AF_INET, "proto": 0, "flags": 0}]
+        return await self.inner.resolve(host, port, family)
+
+    async def close(self) -> None:
+        """Close the system resolver."""
+        await self.inner.close()
 
 
 def _wait_up(url: str, proc: subprocess.Popen[bytes], deadline: float = 60.0) -> None:
