@@ -24,6 +24,7 @@ __all__ = [
     "LoggingSettings",
     "MicrosoftSettings",
     "NotificationSettings",
+    "ProvidersSettings",
     "SecuritySettings",
     "Settings",
     "StorageSettings",
@@ -94,6 +95,13 @@ class MicrosoftSettings:
 
 
 @dataclass(frozen=True)
+class ProvidersSettings:
+    """``[providers]``: what every login provider (CalDAV, iCloud, Exchange) shares."""
+
+    allow_networks: str
+
+
+@dataclass(frozen=True)
 class SecuritySettings:
     """``[security]``: the secret key and former keys still accepted during rotation."""
 
@@ -151,6 +159,7 @@ class Settings:
     http: HttpSettings
     google: GoogleSettings
     microsoft: MicrosoftSettings
+    providers: ProvidersSettings
     security: SecuritySettings
     notifications: NotificationSettings
     availability: AvailabilitySettings
