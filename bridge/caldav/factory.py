@@ -252,13 +252,14 @@ class CaldavProviderFactory(SealsTokens):
         except RemoteError as exc:
             reason = exc.reason if exc.reason in ("tls", "unsafe_url") else "other"
             raise FlowError(reason, f"the server's answer was refused: {exc}") from None
-        return self._discovery(found, creds, login.username)
+        return self._discovery(found, creds, login.username, login.renews)
 
-    def _discovery(self, found: Discovery, creds: dict[str, str], user: str
-                   ) -> ServerDiscovery:
+    def _discovery(self, found: Discovery, creds: dict[str, str], user: str,
+                   renews: int | None = None) -> ServerDiscovery:
         for seen in (found.principal, found.home, *(c.url for c in found.calendars)):
             self._check_loop(seen)
-        in_use = self._in_use()
+        # A reconnect (``renews``) keeps its own calendar.
+        in_use = [url for url, cid in self._in_use().items() if cid != renews]
         calendars = [c for c in found.calendars
                      if not any(same_path(c.url, u) and _host_port(c.url) == _host_port(u)
                                 for u in in_use)]

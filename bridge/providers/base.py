@@ -217,12 +217,15 @@ class Grant:
 class ServerLogin:
     """What the admin typed into a login provider's form (CalDAV, iCloud, Exchange): the
     server's URL (or an address for autodiscovery), the user name and the password (secret:
-    never log it); ``options`` are provider-specific choices (e.g. ``{"auth": "ntlm"}``)."""
+    never log it); ``options`` are provider-specific choices (e.g. ``{"auth": "ntlm"}``);
+    ``renews`` is the connection a reconnect gives a new password (the service sets it): its own
+    calendar is no loop."""
 
     url: str
     username: str
     password: str = field(repr=False)
     options: Mapping[str, str] = field(default_factory=dict)
+    renews: int | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -173,6 +173,9 @@ class SyncService:
         factory = self.factory(provider)
         if not isinstance(factory, LoginConnect):
             raise BridgeError(f"{provider!r} does not sign in with a server login")
+        existing = self.store.connection_for_collection(collection_path.strip("/"))
+        if existing is not None and existing.provider == provider:
+            login = replace(login, renews=existing.id)  # its own calendar is no loop
         found = await factory.discover(login, self.engine.options)
         result = await self._store_grant(factory, collection_path.strip("/"), found.grant)
         self.store.update_connection_state(result.connection_id, {"discovered": {
