@@ -32,7 +32,6 @@ from bridge.admin.providers_ui import (
     FACT_VALUES,
     LOGIN_REASONS,
     login_form,
-    provider_states,
 )
 from bridge.admin.syncapi import calendar_url, service_of
 from bridge.admin.views_connect import after_grant, pending_connection
@@ -72,13 +71,12 @@ async def _form_page(request: web.Request, coll: Collection, provider: str,
                      factory: LoginConnect, record: ConnectionRecord | None, *,
                      values: dict[str, str], reason: str = "", detail: str = "",
                      http_status: int = 200) -> web.Response:
-    service = service_of(request)
-    microsoft = provider_states(service.settings, service.engine.providers)["microsoft"]
+    microsoft = "microsoft" in service_of(request).engine.providers
     return await render(
         request, "sync_login.html", http_status=http_status, calendar=coll, provider=provider,
         form=login_form(provider), values=values, reason=reason, detail=detail,
         reconnect=record is not None, default_url=factory.default_url,
-        microsoft_ready=microsoft == "ready", apple_account_url=APPLE_ACCOUNT_URL,
+        microsoft_offered=microsoft, apple_account_url=APPLE_ACCOUNT_URL,
         step="login", login_flow=True)
 
 

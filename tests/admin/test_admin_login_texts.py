@@ -74,17 +74,17 @@ class _Calendar:
     path = "staff/praxis"
 
 
-@pytest.mark.parametrize("ready", [True, False])
-def test_exchange_help_sends_microsoft_365_to_the_outlook_provider(ready: bool) -> None:
+@pytest.mark.parametrize("offered", [True, False])
+def test_exchange_help_sends_microsoft_365_to_the_outlook_provider(offered: bool) -> None:
     html = _render("_exchange_help.html", "en", calendar=_Calendar(), csrf_token="t",
-                   microsoft_ready=ready)
+                   microsoft_offered=offered)
     assert "https://mail.example.com/EWS/Exchange.asmx" in html
     assert "April 2027" in html and "Exchange Online" in html
     button = re.search(r'<button[^>]*id="use-microsoft"[^>]*>', html)
     assert button is not None and 'value="microsoft"' in button.group(0)
-    assert ("disabled" in button.group(0)) is not ready
+    assert ("disabled" in button.group(0)) is not offered
     german = _render("_exchange_help.html", "de", calendar=_Calendar(), csrf_token="t",
-                     microsoft_ready=ready)
+                     microsoft_offered=offered)
     assert "April 2027" in german and "Stattdessen Outlook / Microsoft 365 verwenden" in german
 
 
