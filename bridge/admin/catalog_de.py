@@ -759,4 +759,10 @@ DE: dict[str, str] = {
     "sync-collection (only changes are fetched)": "sync-collection (nur Änderungen werden geholt)",
     "ctag and ETags (the listing is compared at every poll)":
         "ctag und ETags (die Liste wird bei jeder Abfrage verglichen)",
+    "{provider} no longer accepts the stored password (it was changed, or the app-specific "
+    "password was revoked). Changes made here are kept and sent as soon as you enter the new "
+    "password.":
+        "{provider} akzeptiert das gespeicherte Passwort nicht mehr (es wurde geändert oder das "
+        "app-spezifische Passwort widerrufen). Hier gemachte Änderungen bleiben erhalten und "
+        "werden gesendet, sobald Sie das neue Passwort eingeben.",
 }

@@ -135,9 +135,18 @@ async def test_caldav_form_test_choose_preview_import_reconnect_disconnect(
     assert "CalDAV account" in status and 'id="change-password"' in status
     assert "stored user name and password" in status
 
-    # The user changes the password at the server: the same form takes the new one.
+    # The user changes the password at the server: the next sync asks for the new one, and
+    # the banner's button leads to the same form.
     new_password = "new-pw-" + "y" * 8
     dav_peer.server.set_password(new_password)
+    token = await csrf_of(lclient, BASE)
+    await lclient.post(f"{BASE}/sync-now", data={"csrf_token": token})
+    status = await (await lclient.get(BASE)).text()
+    assert 'id="needs-reconnect"' in status and "no longer accepts the stored password" in status
+    resp = await lclient.post(f"{BASE}/connect", data={"csrf_token": token,
+                                                        "provider": "caldav"},
+                              allow_redirects=False)
+    assert resp.headers["Location"] == f"{BASE}/login/caldav"
     form = await (await lclient.get(f"{BASE}/login/caldav")).text()
     assert f'value="{base}/"' in form and f'value="{USER}"' in form  # pre-filled
     assert "Reconnect Other CalDAV server" in form
@@ -147,6 +156,7 @@ async def test_caldav_form_test_choose_preview_import_reconnect_disconnect(
     assert "is connected again" in status, status
     record = admin_store.get_connection(cid)
     assert record.active and record.google_calendar_id == calendar_url
+    assert record.status == "ok" and 'id="needs-reconnect"' not in status
     assert len(admin_store.list_connections()) == 1
 
     # Disconnect: the stored login is deleted, the appointments stay.
