@@ -54,8 +54,8 @@ def _auth(user: str, password: str) -> str:
 
 
 def dav(method: str, url: str, body: bytes | str | None = None, *, user: str = USER,
-        password: str = PASSWORD, headers: dict[str, str] | None = None
-        ) -> tuple[int, dict[str, str], bytes]:
+        password: str = PASSWORD, headers: dict[str, str] | None = None,
+        timeout: float = 60.0) -> tuple[int, dict[str, str], bytes]:
     """One blocking request to a peer (the test's own look)."""
     data = body.encode() if isinstance(body, str) else body
     sent = {"Authorization": _auth(user, password)}
@@ -64,7 +64,7 @@ def dav(method: str, url: str, body: bytes | str | None = None, *, user: str = U
     req = urllib.request.Request(url, data=data, method=method, headers={
         **sent, **(headers or {})})
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
