@@ -229,7 +229,7 @@ class MicrosoftProviderFactory(SealsTokens):
         client = GraphClient(graph_endpoint=graph, tokens=tokens, session=self.session(),
                              limiter=box.limiter, retry=options.retry,
                              timeout=options.http_timeout, stats=stats, budget=box.budget)
-        return MicrosoftProvider(client, record.google_calendar_id,
+        return MicrosoftProvider(client, record.remote_calendar_id,
                                  calendar_tz=str(record.state.get("calendar_tz") or "UTC"),
                                  write_attendees=self.write_attendees, clock=self.clock,
                                  occurrence_of=self._occurrences.setdefault(record.id, {}))

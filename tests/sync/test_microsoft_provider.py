@@ -154,7 +154,7 @@ async def test_a_stale_etag_is_a_conflict_not_an_overwrite(mh: ScenarioHarness) 
     mh.remote.edit("p@x", "Remote edit", later=3600)  # newer than the local edit below
     mh.put("p@x", ics("p@x", summary="Local edit"))
     await mh.push()  # PATCH with the linked etag: 412, the series is read and planned again
-    assert sum(s.by_status["412"] for s in mh.engine.client_stats()) == 1
+    assert sum(s.by_status["412"] for _, s in mh.engine.client_stats()) == 1
     await mh.sync()
     assert mh.remote.live() == {"p@x": "Remote edit"}
     assert "SUMMARY:Remote edit" in mh.local()["p@x"].text
