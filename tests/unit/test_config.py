@@ -98,5 +98,5 @@ def test_moved_keys_are_read_under_their_old_names_and_the_new_name_wins(tmp_pat
     assert settings.sync.safety_delete_share == 0.25
     assert settings.sources["sync"]["safety_delete_share"] == \
         "env TERMIN_BRIDGE_GOOGLE_SAFETY_DELETE_SHARE"
-    with pytest.raises(ConfigError, match="sync.push"):
+    with pytest.raises(ConfigError, match=r"sync\.push"):
         load(path, env={"TERMIN_BRIDGE_GOOGLE_PUSH": "sometimes"})
