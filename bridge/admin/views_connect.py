@@ -144,7 +144,7 @@ async def after_grant(request: web.Request, result: ConnectResult, next_step: st
     its status page (with a warning when its calendar is no longer offered), a new one on to
     ``next_step`` of the set-up."""
     record = await asyncio.to_thread(store_of(request).get_connection, result.connection_id)
-    if result.reconnected and record.google_calendar_id:
+    if result.reconnected and record.remote_calendar_id:
         gettext = translator_of(request)
         label = gettext(PROVIDER_LABELS.get(record.provider) or record.provider)
         to = calendar_url(record.collection_path)
@@ -224,7 +224,7 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
     coll, record = await pending_connection(request)
     if record.active:
         raise see_other(calendar_url(coll.path))
-    if not record.google_calendar_id:
+    if not record.remote_calendar_id:
         raise see_other(calendar_url(coll.path, "choose"))
     error = None
     preview: dict[str, Any] = {}

@@ -54,8 +54,8 @@ def _auth(user: str, password: str) -> str:
 
 
 def dav(method: str, url: str, body: bytes | str | None = None, *, user: str = USER,
-        password: str = PASSWORD, headers: dict[str, str] | None = None
-        ) -> tuple[int, dict[str, str], bytes]:
+        password: str = PASSWORD, headers: dict[str, str] | None = None,
+        timeout: float = 60.0) -> tuple[int, dict[str, str], bytes]:
     """One blocking request to a peer (the test's own look)."""
     data = body.encode() if isinstance(body, str) else body
     sent = {"Authorization": _auth(user, password)}
@@ -64,7 +64,7 @@ def dav(method: str, url: str, body: bytes | str | None = None, *, user: str = U
     req = urllib.request.Request(url, data=data, method=method, headers={
         **sent, **(headers or {})})
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
@@ -121,6 +121,17 @@ class _Process:
             self.proc.kill()
 
 
+# Stock Radicale's own server with its config file; only fsync is switched off (a private
+# option, not settable in the file), so the tests and the benchmark do not wait on the disk.
+_RADICALE = """
+import sys
+from radicale import config, server
+conf = config.load([(sys.argv[1], False)])
+conf.update({"storage": {"_filesystem_fsync": "False"}}, "tests", privileged=True)
+server.serve(conf)
+"""
+
+
 class RadicaleServer(_Process):
     """Stock Radicale with htpasswd auth (plain) and multifilesystem storage under ``root``."""
 
@@ -138,7 +149,7 @@ class RadicaleServer(_Process):
             f"htpasswd_filename = {self.htpasswd}\nhtpasswd_encryption = plain\ndelay = 0\n"
             f"[storage]\nfilesystem_folder = {root / 'collections'}\n"
             "[logging]\nlevel = warning\n[rights]\ntype = owner_only\n")
-        self.proc = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)],
+        self.proc = subprocess.Popen([sys.executable, "-c", _RADICALE, str(config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_up(self.base + "/", self.proc)
 
@@ -195,6 +206,7 @@ class DavProxy:
     rewrite: bool = False
     icloud: bool = False
     hostile: str = ""
+    redirect_to: str = ""
     faults: dict[str, list[int]] = field(default_factory=dict)
     expired: set[str] = field(default_factory=set)
     issued: set[str] = field(default_factory=set)
@@ -237,7 +249,7 @@ class DavProxy:
         self.counts.clear()
         self.log.clear()
         self.no_sync = self.rewrite = self.icloud = False
-        self.hostile = ""
+        self.hostile = self.redirect_to = ""
 
     # -- what the test asks ------------------------------------------------------------------------
     def writes(self) -> int:
@@ -265,6 +277,8 @@ class DavProxy:
         if (self.check_auth or self.icloud) and auth != _auth(USER, self.password):
             headers = _ICLOUD_401 if self.icloud else {"WWW-Authenticate": 'Basic realm="x"'}
             return web.Response(status=401, headers=headers)
+        if self.redirect_to:
+            raise web.HTTPMovedPermanently(self.redirect_to)
         if self.hostile:
             hostile = await self._hostile(request, op)
             if hostile is not None:
