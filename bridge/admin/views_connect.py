@@ -148,11 +148,11 @@ async def after_grant(request: web.Request, result: ConnectResult, next_step: st
         gettext = translator_of(request)
         label = gettext(PROVIDER_LABELS.get(record.provider) or record.provider)
         to = calendar_url(record.collection_path)
-        if record.google_calendar_id not in {c.id for c in result.calendars}:
+        if record.remote_calendar_id not in {c.id for c in result.calendars}:
             return await redirect(request, to, gettext(
                 "{provider} is connected again, but the account may no longer change the "
                 "calendar \"{name}\". Check the account, or disconnect and connect again.",
-                provider=label, name=record.google_calendar_name or record.google_calendar_id),
+                provider=label, name=record.remote_calendar_name or record.remote_calendar_id),
                 "warn")
         return await redirect(request, to, gettext(
             "{provider} is connected again. Queued changes are being sent now.", provider=label))

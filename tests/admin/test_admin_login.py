@@ -155,7 +155,7 @@ async def test_caldav_form_test_choose_preview_import_reconnect_disconnect(
     status = await (await lclient.get(BASE)).text()
     assert "is connected again" in status, status
     record = admin_store.get_connection(cid)
-    assert record.active and record.google_calendar_id == calendar_url
+    assert record.active and record.remote_calendar_id == calendar_url
     assert record.status == "ok" and 'id="needs-reconnect"' not in status
     assert len(admin_store.list_connections()) == 1
 
