@@ -82,10 +82,12 @@ DE: dict[str, str] = {
     "Feed revoked: its URL no longer works.": "Feed widerrufen: Seine URL funktioniert nicht mehr.",
 
     # Synchronisation: overview, provider, connect flow
-    "Connect a calendar to Google Calendar: appointments made here appear in Google within "
-    "seconds, and events made in Google become appointments here.":
-        "Verbinden Sie einen Kalender mit Google Kalender: Hier angelegte Termine erscheinen "
-        "innerhalb von Sekunden in Google, und in Google angelegte Termine erscheinen hier.",
+    "Connect a calendar to Google Calendar, Outlook / Microsoft 365, Apple iCloud, another "
+    "CalDAV server or an Exchange Server: appointments made here appear there, and events made "
+    "there become appointments here.":
+        "Verbinden Sie einen Kalender mit Google Kalender, Outlook / Microsoft 365, Apple iCloud, "
+        "einem anderen CalDAV-Server oder einem Exchange Server: Hier angelegte Termine "
+        "erscheinen dort, und dort angelegte Termine erscheinen hier.",
     "not connected": "nicht verbunden",
     "reconnect needed": "neu verbinden nötig",
     "paused": "angehalten",
@@ -765,4 +767,6 @@ DE: dict[str, str] = {
         "{provider} akzeptiert das gespeicherte Passwort nicht mehr (es wurde geändert oder das "
         "app-spezifische Passwort widerrufen). Hier gemachte Änderungen bleiben erhalten und "
         "werden gesendet, sobald Sie das neue Passwort eingeben.",
+    "NTLM": "NTLM",
+    "Basic": "Basic",
 }

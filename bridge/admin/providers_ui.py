@@ -60,7 +60,8 @@ FACT_LABELS = {"version": "Server version", "sync": "Change tracking",
                "calendars": "Calendars"}
 # Fact values that are codes themselves (``("sync", "ctag")``); others show as they are.
 FACT_VALUES = {"sync-collection": "sync-collection (only changes are fetched)",
-               "ctag": "ctag and ETags (the listing is compared at every poll)"}
+               "ctag": "ctag and ETags (the listing is compared at every poll)",
+               "ntlm": "NTLM", "basic": "Basic"}
 
 
 @dataclass(frozen=True)
