@@ -267,3 +267,16 @@ async def test_login_form_of_an_unregistered_provider_goes_back(lclient: Client)
     assert resp.status == 303 and resp.headers["Location"] == BASE
     resp = await lclient.get(f"{BASE}/login/google", allow_redirects=False)  # OAuth, no form
     assert resp.status == 303 and resp.headers["Location"] == BASE
+
+
+async def test_a_calendar_connected_to_another_provider_is_not_given_a_login(
+    lclient: Client, admin_store: SqlStore
+) -> None:
+    admin_store.create_connection(CAL, account_email="a@example.com", provider="google")
+    resp = await lclient.get(f"{BASE}/login/caldav", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == BASE
+    resp = await _submit(lclient, "caldav", "http://127.0.0.1:9/", PASSWORD)
+    assert resp.status == 303 and resp.headers["Location"] == BASE
+    page = await (await lclient.get(f"{BASE}/choose")).text()
+    assert "connected to another provider" in page
+    assert [c.provider for c in admin_store.list_connections()] == ["google"]
