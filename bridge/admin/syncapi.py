@@ -14,13 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
+from bridge.admin.providers_ui import is_login
 from bridge.model import Collection
 from bridge.store import SqlStore
 from bridge.store.sync import ConnectionRecord, LedgerRecord, OutboxStats
 from bridge.sync.service import SyncService
 from bridge.sync.web import SYNC_ENGINE, SYNC_SERVICE
 
-__all__ = ["CalendarStatus", "calendar_status", "calendar_url", "service_of"]
+__all__ = ["CalendarStatus", "calendar_status", "calendar_url", "login_flow", "service_of"]
 
 # A push channel counts as healthy until this close to its expiry (the engine renews a day ahead).
 _CHANNEL_WARN = 6 * 3600.0
@@ -31,6 +32,12 @@ _LAG_FACTOR = 3
 def service_of(request: web.Request) -> SyncService:
     """The sync service (set up by ``bridge.sync.web``)."""
     return request.config_dict[SYNC_SERVICE]
+
+
+def login_flow(request: web.Request, provider: str) -> bool:
+    """Whether ``provider`` signs in with a server login (a form and a *test connection* step
+    instead of a consent page; see :mod:`bridge.admin.views_login`)."""
+    return is_login(service_of(request).engine.providers.get(provider))
 
 
 def push_channels_enabled(request: web.Request) -> bool:

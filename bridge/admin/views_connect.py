@@ -30,15 +30,15 @@ from bridge.admin.pages import (
     store_of,
     translator_of,
 )
-from bridge.admin.providers_ui import PROVIDER_LABELS, is_login
-from bridge.admin.syncapi import calendar_url, service_of
+from bridge.admin.providers_ui import PROVIDER_LABELS
+from bridge.admin.syncapi import calendar_url, login_flow, service_of
 from bridge.errors import BridgeError, FlowError, RemoteError
 from bridge.model import Collection
 from bridge.store.sync import ConnectionRecord
 from bridge.sync.engine import DEFAULT_PROVIDER
 from bridge.sync.service import ConnectResult, callback_path, provider_of_callback
 
-__all__ = ["add_routes", "after_grant", "login_flow", "oauth_callback", "pending_connection"]
+__all__ = ["add_routes", "after_grant", "oauth_callback", "pending_connection"]
 
 _LOGGER = logging.getLogger(__name__)
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -94,7 +94,7 @@ async def start_connect(request: web.Request) -> web.StreamResponse:
     if provider not in service.engine.providers:
         raise await redirect(request, calendar_url(coll.path),
                              gettext("This calendar provider is not available."), "error")
-    if is_login(service.engine.providers[provider]):  # a form instead of a consent page
+    if login_flow(request, provider):  # a form instead of a consent page
         raise see_other(calendar_url(coll.path, f"login/{provider}"))
     start = asyncio.to_thread(service.start_connect, coll.path, session.record.sid_hash,
                               redirect_uri=_redirect_uri(request, provider), provider=provider)
@@ -157,11 +157,6 @@ async def after_grant(request: web.Request, result: ConnectResult, next_step: st
         return await redirect(request, to, gettext(
             "{provider} is connected again. Queued changes are being sent now.", provider=label))
     return see_other(calendar_url(record.collection_path, next_step))
-
-
-def login_flow(request: web.Request, provider: str) -> bool:
-    """Whether ``provider`` signs in with a server login (its set-up has a test step)."""
-    return is_login(service_of(request).engine.providers.get(provider))
 
 
 def _choices(record: ConnectionRecord) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ from bridge.store.sync import ConnectionRecord
 __all__ = ["add_routes"]
 
 _LOGGER = logging.getLogger(__name__)
-# Longest URL, user name and password accepted from the form.
+# Longest URL and user name kept from the form.
 _MAX_FIELD = 2048
 
 
@@ -75,7 +75,8 @@ async def _form_page(request: web.Request, coll: Collection, provider: str,
     return await render(
         request, "sync_login.html", http_status=http_status, calendar=coll, provider=provider,
         form=login_form(provider), values=values, reason=reason, detail=detail,
-        reconnect=record is not None, default_url=factory.default_url,
+        reconnect=record is not None and bool(record.remote_calendar_id),
+        default_url=factory.default_url,
         microsoft_offered=microsoft, apple_account_url=APPLE_ACCOUNT_URL,
         step="login", login_flow=True)
 
@@ -109,8 +110,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
               "username": form.get("username", "").strip()[:_MAX_FIELD],
               "auth": form.get("auth", "") if form.get("auth", "") in auth_choices else ""}
     password = form.get("password", "")
-    if not values["url"] or not values["username"] or not password \
-            or len(password) > _MAX_FIELD:
+    if not values["url"] or not values["username"] or not password:
         return await _form_page(request, coll, provider, factory, record, values=values,
                                 reason="missing", http_status=400)
     options = {"auth": values["auth"]} if values["auth"] else {}

@@ -33,7 +33,6 @@ from bridge.admin.providers_ui import (
     MICROSOFT_APPS_URL,
     MICROSOFT_CONSENT_URL,
     PROVIDER_LABELS,
-    is_login,
     provider_states,
 )
 from bridge.admin.syncapi import (
@@ -41,6 +40,7 @@ from bridge.admin.syncapi import (
     calendar_status,
     calendar_url,
     default_interval,
+    login_flow,
     push_channels_enabled,
     service_of,
 )
@@ -127,7 +127,7 @@ async def calendar_page(request: web.Request) -> web.StreamResponse:
     return await render(request, template, calendar=coll, status=status, record=status.record,
                         progress=progress, channels=push_channels_enabled(request),
                         default_interval=default_interval(request), step="import",
-                        login_flow=is_login(service_of(request).engine.providers.get(provider)),
+                        login_flow=login_flow(request, provider),
                         apple_account_url=APPLE_ACCOUNT_URL)
 
 
@@ -244,7 +244,7 @@ async def disconnect(request: web.Request) -> web.StreamResponse:
             "were deleted. Revoke the app-specific password yourself at {url} under Sign-In and "
             "Security → App-Specific Passwords. The appointments stay here.",
             url=APPLE_ACCOUNT_URL))
-    if is_login(service_of(request).engine.providers.get(record.provider)):
+    if login_flow(request, record.provider):
         raise await redirect(request, to, gettext(
             "{provider} was disconnected and the stored user name and password were deleted. "
             "The appointments stay here.", provider=label))
