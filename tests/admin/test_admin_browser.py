@@ -8,38 +8,25 @@ arrive after "Sync now", then disconnects.  Screenshots go to ``test-artifacts/a
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bridge.store import SqlStore
 from bridge.web.app import create_app
 from emulators.google.server import ALICE, EmulatorServer
 from tests.helpers import parsed
 
+from .browser_support import chromium_page, free_port, screenshot, serving
 from .conftest import ADMIN_PASSWORD, make_settings
 from .emulator_support import SHARED, emulator_google_settings, seed_for
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "admin"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 CAL = "staff/praxis"
 XSS_TITLE = 'Neu aus Google <img src=x onerror="document.title=\'pwned\'">'
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -53,7 +40,7 @@ def emu() -> Iterator[EmulatorServer]:
 async def sidecar(emu: EmulatorServer, admin_store: SqlStore, tmp_path: Path
                   ) -> AsyncIterator[str]:
     """The sidecar on a real port (the OAuth redirect URI must be known up front)."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     seed = seed_for([base + "/oauth2/callback"])
     # Enough events for an import that takes a moment.
@@ -69,91 +56,64 @@ async def sidecar(emu: EmulatorServer, admin_store: SqlStore, tmp_path: Path
                          origin="caldav")
     settings = make_settings(tmp_path, **emulator_google_settings(emu)).with_overrides(
         http={"host": "127.0.0.1", "port": port})
-    runner = web.AppRunner(create_app(settings, admin_store))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield base
-    finally:
-        await runner.cleanup()
-
-
-async def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    async with serving(create_app(settings, admin_store), port) as url:
+        yield url
 
 
 async def test_admin_flow_in_chromium(sidecar: str, emu: EmulatorServer,
                                       admin_store: SqlStore) -> None:
-    assert CHROMIUM.exists(), "Debian chromium is missing: apt-get install -y chromium"
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(locale="en-GB", viewport={"width": 1100,
-                                                                          "height": 800})
-            page = await context.new_page()
-            page.set_default_timeout(15_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text)
-                    if msg.type == "error" else None)
-            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-            await _flow(page, sidecar, emu, admin_store)
-            assert not [e for e in errors if "Content Security Policy" in e], errors
-        finally:
-            await browser.close()
+    async with chromium_page() as page:
+        await _flow(page, sidecar, emu, admin_store)
 
 
 async def _flow(page: Any, base: str, emu: EmulatorServer, store: SqlStore) -> None:
     # Login.
     await page.goto(base + "/admin/")
     assert "/admin/login" in page.url
-    await _shot(page, "01-login")
+    await screenshot(page, "01-login")
     await page.fill("#username", "admin")
     await page.fill("#password", ADMIN_PASSWORD)
     await page.click("#login")
     await page.wait_for_url("**/admin/sync")
-    await _shot(page, "02-synchronisation")
+    await screenshot(page, "02-synchronisation")
     # Synchronisation → provider Google Calendar → Connect.
     await page.click(f'[data-calendar="{CAL}"] a.button')
     await page.wait_for_selector("#connect-google")
-    await _shot(page, "03-provider")
+    await screenshot(page, "03-provider")
     await page.click("#connect-google")
     # Google's consent page (emulator): account chooser, then Allow.
     await page.wait_for_selector("#allow")
     await page.check(f'input[name="account"][value="{ALICE}"]')
-    await _shot(page, "04-google-consent")
+    await screenshot(page, "04-google-consent")
     await page.click("#allow")
     # Choose the calendar (only writable ones), confirm, Save changes.
     await page.wait_for_url(f"**/admin/sync/{CAL}/choose")
     assert await page.locator('input[name="calendar"]').count() == 2
     await page.check(f'input[name="calendar"][value="{SHARED}"]')
-    await _shot(page, "05-choose-calendar")
+    await screenshot(page, "05-choose-calendar")
     await page.click("#choose-next")
     await page.wait_for_selector("#save-changes")
-    await _shot(page, "06-confirm")
+    await screenshot(page, "06-confirm")
     await page.click("#save-changes")
     await page.wait_for_url(f"**/admin/sync/{CAL}/preview")
     assert await page.inner_text('[data-count="google"]') == "32"
     assert await page.inner_text('[data-count="local"]') == "1"
-    await _shot(page, "07-preview")
+    await screenshot(page, "07-preview")
     # Slow Google's listing down so the progress page is seen running.
     emu.hooks.fault("calendar.events.list", latency=1.5, times=1)
     await page.check("#push-existing")
     await page.click("#start-import")
     await page.wait_for_selector("#import-progress")
-    await _shot(page, "08-import-running")
+    await screenshot(page, "08-import-running")
     await page.wait_for_selector("#import-finished", state="visible", timeout=30_000)
     assert await page.inner_text('[data-field="seen"]') == "32"
-    await _shot(page, "09-import-finished")
+    await screenshot(page, "09-import-finished")
     # The progress survives a reload (the page renders the stored numbers).
     await page.reload()
     await page.wait_for_selector("#sync-now")
-    await _shot(page, "10-status")
+    await screenshot(page, "10-status")
     await page.set_viewport_size({"width": 390, "height": 844})
-    await _shot(page, "10-status-phone")
+    await screenshot(page, "10-status-phone")
     await page.set_viewport_size({"width": 1100, "height": 800})
     assert SHARED in await page.inner_text("#status-google-calendar")
     # The local appointment was pushed to Google after the import.
@@ -165,24 +125,24 @@ async def _flow(page: Any, base: str, emu: EmulatorServer, store: SqlStore) -> N
         "end": {"dateTime": "2030-03-02T11:00:00+01:00"}})
     await page.click("#sync-now")
     await page.wait_for_selector(".flash-ok")
-    await _shot(page, "11-after-sync-now")
+    await screenshot(page, "11-after-sync-now")
     items = await asyncio.to_thread(store.list_items, CAL)
     assert any(i.summary == XSS_TITLE for i in items)
     await page.goto(base + "/admin/ledger?q=Neu+aus+Google")
     await page.wait_for_selector("#ledger-table")
     assert XSS_TITLE in await page.inner_text("#ledger-table")
     assert await page.title() != "pwned"
-    await _shot(page, "12-ledger")
+    await screenshot(page, "12-ledger")
     # Disconnect (confirm dialog accepted): the token is revoked, the connection is gone.
     await page.goto(base + f"/admin/sync/{CAL}")
     await page.click("#disconnect")
     await page.wait_for_selector("#connect-google")
-    await _shot(page, "13-disconnected")
+    await screenshot(page, "13-disconnected")
     assert store.connection_for_collection(CAL) is None
     # German, through the language switch.
     await page.click('button[name="lang"][value="de"]')
     await page.wait_for_selector("text=Google Kalender verbinden")
-    await _shot(page, "14-german")
+    await screenshot(page, "14-german")
 
 
 async def _wait_for(check: Any, timeout: float = 15.0) -> None:

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bridge.store import SqlStore
 from bridge.web.app import create_app
 
+from .browser_support import chromium_page, free_port, screenshot, serving
 from .conftest import ADMIN_PASSWORD
 from .login_support import PASSWORD, USER, DavPeer, dav_peer, login_settings, registry
-from .test_admin_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port
 
 __all__ = ["dav_peer"]
 
@@ -35,47 +34,20 @@ async def sidecar(dav_peer: DavPeer, admin_store: SqlStore, tmp_path: Path
                   ) -> AsyncIterator[str]:
     """The sidecar on a real port with the product's registry (loopback allowed), iCloud's
     test host names, and the CalDAV factory standing in for Exchange's form."""
-    port = _free_port()
+    port = free_port()
     settings = login_settings(tmp_path, http={"host": "127.0.0.1", "port": port})
     providers = registry(settings, admin_store, dav_peer.proxy)
     providers.setdefault("exchange", providers["caldav"])
-    runner = web.AppRunner(create_app(settings, admin_store, providers=providers))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
-async def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"caldav-{name}.png"), full_page=True)
+    async with serving(create_app(settings, admin_store, providers=providers), port) as url:
+        yield url
 
 
 async def test_caldav_admin_flow_in_chromium(sidecar: str, dav_peer: DavPeer,
                                              admin_store: SqlStore) -> None:
-    assert CHROMIUM.exists(), "Debian chromium is missing: apt-get install -y chromium"
-    from playwright.async_api import async_playwright
-
     calendar_url, _controls = dav_peer.calendar(*SUMMARIES)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(locale="en-GB",
-                                                viewport={"width": 1100, "height": 800})
-            page = await context.new_page()
-            page.set_default_timeout(20_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text)
-                    if msg.type == "error" else None)
-            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-            await _flow(page, sidecar, dav_peer, admin_store, calendar_url)
-            await _other_forms(page, sidecar)
-            assert not [e for e in errors if "Content Security Policy" in e], errors
-        finally:
-            await browser.close()
+    async with chromium_page(timeout_ms=60_000) as page:  # generous: a busy machine
+        await _flow(page, sidecar, dav_peer, admin_store, calendar_url)
+        await _other_forms(page, sidecar)
 
 
 async def _flow(page: Any, base: str, peer: DavPeer, store: SqlStore,
@@ -88,52 +60,52 @@ async def _flow(page: Any, base: str, peer: DavPeer, store: SqlStore,
     await page.click(f'[data-calendar="{CAL}"] a.button')
     # The provider step: the CalDAV server is offered.
     await page.wait_for_selector('[data-provider="caldav"][data-state="ready"]')
-    await _shot(page, "01-provider")
+    await screenshot(page, "caldav-01-provider")
     await page.click("#connect-caldav")
     # The form: a wrong password first.
     await page.wait_for_url(f"**/admin/sync/{CAL}/login/caldav")
     await page.fill("#server-url", peer.proxy.base + "/")
     await page.fill("#server-user", USER)
     await page.fill("#server-password", "not-the-password")
-    await _shot(page, "02-form")
+    await screenshot(page, "caldav-02-form")
     await page.click("#test-connection")
     await page.wait_for_selector('#login-error[data-reason="auth"]')
     assert await page.input_value("#server-password") == ""  # never echoed
     assert await page.input_value("#server-url") == peer.proxy.base + "/"
-    await _shot(page, "03-wrong-password")
+    await screenshot(page, "caldav-03-wrong-password")
     # The right one: what was discovered.
     await page.fill("#server-password", PASSWORD)
     await page.click("#test-connection")
     await page.wait_for_url(f"**/admin/sync/{CAL}/discovered")
     assert calendar_url in await page.inner_text("#discovered-calendars")
-    await _shot(page, "04-test-connection")
+    await screenshot(page, "caldav-04-test-connection")
     # The same calendar choice, confirm, preview and import as the OAuth providers.
     await page.click("#discovered-next")
     await page.wait_for_url(f"**/admin/sync/{CAL}/choose")
     await page.check(f'input[name="calendar"][value="{calendar_url}"]')
-    await _shot(page, "05-choose-calendar")
+    await screenshot(page, "caldav-05-choose-calendar")
     await page.click("#choose-next")
     await page.wait_for_selector("#save-changes")
     assert "CalDAV account" in await page.content()
-    await _shot(page, "06-confirm")
+    await screenshot(page, "caldav-06-confirm")
     await page.click("#save-changes")
     await page.wait_for_url(f"**/admin/sync/{CAL}/preview")
     assert await page.inner_text('[data-count="google"]') == str(len(SUMMARIES))
-    await _shot(page, "07-preview")
+    await screenshot(page, "caldav-07-preview")
     await page.click("#start-import")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=60_000)
-    await _shot(page, "08-import-finished")
+    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
+    await screenshot(page, "caldav-08-import-finished")
     await page.reload()
     await page.wait_for_selector("#sync-now")
     assert calendar_url in await page.inner_text("#status-google-calendar")
     items = await asyncio.to_thread(store.list_items, CAL)
     assert set(SUMMARIES) <= {i.summary for i in items}
-    await _shot(page, "09-status")
+    await screenshot(page, "caldav-09-status")
     # Disconnect: the stored login is deleted.
     await page.click("#disconnect")
     await page.wait_for_selector("#connect-caldav")
     assert "stored user name and password were deleted" in await page.content()
-    await _shot(page, "10-disconnected")
+    await screenshot(page, "caldav-10-disconnected")
     assert await asyncio.to_thread(store.connection_for_collection, CAL) is None
 
 
@@ -142,10 +114,10 @@ async def _other_forms(page: Any, base: str) -> None:
     await page.goto(base + f"/admin/sync/{CAL}/login/exchange")
     await page.wait_for_selector("#exchange-online-note")
     assert await page.is_checked('input[name="auth"][value="ntlm"]')
-    await _shot(page, "11-exchange-form")
+    await screenshot(page, "caldav-11-exchange-form")
     # iCloud in German: the app-specific password step by step.
     await page.goto(base + f"/admin/sync/{CAL}/login/icloud")
     await page.click('button[name="lang"][value="de"]')
-    await page.wait_for_selector("text=App-spezifische Passwörter", timeout=20_000)
+    await page.wait_for_selector("text=App-spezifische Passwörter")
     assert await page.locator("#icloud-steps li").count() == 4
-    await _shot(page, "12-icloud-form-german")
+    await screenshot(page, "caldav-12-icloud-form-german")

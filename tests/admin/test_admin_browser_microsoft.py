@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bridge.store import SqlStore
 from bridge.web.app import create_app
 from emulators.microsoft.seed import demo_seed
 from emulators.microsoft.server import MsEmulatorServer
 
+from .browser_support import chromium_page, free_port, screenshot, serving
 from .conftest import ADMIN_PASSWORD, make_settings
-from .test_admin_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +36,7 @@ SUBJECT = "Sprechstunde"
 @pytest.fixture
 def port() -> int:
     """The sidecar's port (the redirect URI must be registered before the emulator starts)."""
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
@@ -69,42 +68,15 @@ async def sidecar(msemu: MsEmulatorServer, port: int, admin_store: SqlStore, tmp
         microsoft={"client_id": client["client_id"], "client_secret": client["client_secret"],
                    "authority": msemu.authority("common"), "graph_endpoint": msemu.graph_url,
                    "ca_file": msemu.ca_path})
-    runner = web.AppRunner(create_app(settings, admin_store))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
-async def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"microsoft-{name}.png"), full_page=True)
+    async with serving(create_app(settings, admin_store), port) as url:
+        yield url
 
 
 @pytest.mark.usefixtures("msal_env")  # msal trusts exactly the emulator's CA
 async def test_microsoft_admin_flow_in_chromium(sidecar: str, admin_store: SqlStore) -> None:
-    assert CHROMIUM.exists(), "Debian chromium is missing: apt-get install -y chromium"
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            # The emulator's certificate comes from a CA generated at its start.
-            context = await browser.new_context(locale="en-GB", ignore_https_errors=True,
-                                                viewport={"width": 1100, "height": 800})
-            page = await context.new_page()
-            page.set_default_timeout(20_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text)
-                    if msg.type == "error" else None)
-            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-            await _flow(page, sidecar, admin_store)
-            assert not [e for e in errors if "Content Security Policy" in e], errors
-        finally:
-            await browser.close()
+    # The emulator's certificate comes from a CA generated at its start.
+    async with chromium_page(timeout_ms=20_000, ignore_https_errors=True) as page:
+        await _flow(page, sidecar, admin_store)
 
 
 async def _flow(page: Any, base: str, store: SqlStore) -> None:
@@ -116,17 +88,17 @@ async def _flow(page: Any, base: str, store: SqlStore) -> None:
     await page.click(f'[data-calendar="{CAL}"] a.button')
     # The provider step: Outlook / Microsoft 365 is offered and configured.
     await page.wait_for_selector('[data-provider="microsoft"][data-state="ready"]')
-    await _shot(page, "01-provider")
+    await screenshot(page, "microsoft-01-provider")
     await page.click("#connect-microsoft")
     # Microsoft's consent page (emulator): account chooser, then Accept.
     await page.wait_for_selector("#accept")
     await page.check(f'input[name="account"][value="{ACCOUNT}"]')
-    await _shot(page, "02-consent")
+    await screenshot(page, "microsoft-02-consent")
     await page.click("#accept")
     # Choose the calendar, confirm, Save changes.
     await page.wait_for_url(f"**/admin/sync/{CAL}/choose")
     await page.check(f'input[name="calendar"][value="{CALENDAR_ID}"]')
-    await _shot(page, "03-choose-calendar")
+    await screenshot(page, "microsoft-03-choose-calendar")
     await page.click("#choose-next")
     await page.wait_for_selector("#save-changes")
     assert "Microsoft account" in await page.content()
@@ -135,10 +107,10 @@ async def _flow(page: Any, base: str, store: SqlStore) -> None:
     remote = int(await page.inner_text('[data-count="google"]'))
     assert remote >= 3  # at least the three events added to the seed
     assert "events in Microsoft" in await page.content()
-    await _shot(page, "04-preview")
+    await screenshot(page, "microsoft-04-preview")
     await page.click("#start-import")
     await page.wait_for_selector("#import-finished", state="visible", timeout=60_000)
-    await _shot(page, "05-import-finished")
+    await screenshot(page, "microsoft-05-import-finished")
     await page.reload()
     await page.wait_for_selector("#sync-now")
     assert CALENDAR_ID in await page.inner_text("#status-google-calendar")
@@ -147,11 +119,11 @@ async def _flow(page: Any, base: str, store: SqlStore) -> None:
     assert record.account_email == ACCOUNT
     items = await asyncio.to_thread(store.list_items, CAL)
     assert {f"{SUBJECT} {i}" for i in range(3)} <= {i.summary for i in items}
-    await _shot(page, "06-status")
+    await screenshot(page, "microsoft-06-status")
     # Disconnect: the token and subscription are deleted; the user is told where to remove
     # the app (Microsoft has no revocation endpoint).
     await page.click("#disconnect")
     await page.wait_for_selector("#connect-microsoft")
     assert "https://myapps.microsoft.com" in await page.content()
-    await _shot(page, "07-disconnected")
+    await screenshot(page, "microsoft-07-disconnected")
     assert await asyncio.to_thread(store.connection_for_collection, CAL) is None
