@@ -12,7 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["ARTIFACTS", "CHROMIUM", "chromium_page", "free_port", "screenshot", "serving"]
+from .conftest import ADMIN_PASSWORD
+
+__all__ = ["ARTIFACTS", "CHROMIUM", "chromium_page", "free_port", "open_calendar", "screenshot",
+           "serving"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "admin"
@@ -70,3 +73,13 @@ async def screenshot(page: Any, name: str) -> None:
     """The whole page as ``test-artifacts/admin/<name>.png``."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def open_calendar(page: Any, base: str, calendar: str) -> None:
+    """Sign in as ``admin`` and open ``calendar``'s page from the Synchronisation overview."""
+    await page.goto(base + "/admin/")
+    await page.fill("#username", "admin")
+    await page.fill("#password", ADMIN_PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url("**/admin/sync")
+    await page.click(f'[data-calendar="{calendar}"] a.button')

@@ -17,8 +17,7 @@ import pytest
 from bridge.store import SqlStore
 from bridge.web.app import create_app
 
-from .browser_support import chromium_page, free_port, screenshot, serving
-from .conftest import ADMIN_PASSWORD
+from .browser_support import chromium_page, free_port, open_calendar, screenshot, serving
 from .login_support import PASSWORD, USER, DavPeer, dav_peer, login_settings, registry
 
 __all__ = ["dav_peer"]
@@ -52,12 +51,7 @@ async def test_caldav_admin_flow_in_chromium(sidecar: str, dav_peer: DavPeer,
 
 async def _flow(page: Any, base: str, peer: DavPeer, store: SqlStore,
                 calendar_url: str) -> None:
-    await page.goto(base + "/admin/")
-    await page.fill("#username", "admin")
-    await page.fill("#password", ADMIN_PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url("**/admin/sync")
-    await page.click(f'[data-calendar="{CAL}"] a.button')
+    await open_calendar(page, base, CAL)
     # The provider step: the CalDAV server is offered.
     await page.wait_for_selector('[data-provider="caldav"][data-state="ready"]')
     await screenshot(page, "caldav-01-provider")

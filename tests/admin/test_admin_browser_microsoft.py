@@ -22,8 +22,8 @@ from bridge.web.app import create_app
 from emulators.microsoft.seed import demo_seed
 from emulators.microsoft.server import MsEmulatorServer
 
-from .browser_support import chromium_page, free_port, screenshot, serving
-from .conftest import ADMIN_PASSWORD, make_settings
+from .browser_support import chromium_page, free_port, open_calendar, screenshot, serving
+from .conftest import make_settings
 
 pytestmark = pytest.mark.browser
 
@@ -80,12 +80,7 @@ async def test_microsoft_admin_flow_in_chromium(sidecar: str, admin_store: SqlSt
 
 
 async def _flow(page: Any, base: str, store: SqlStore) -> None:
-    await page.goto(base + "/admin/")
-    await page.fill("#username", "admin")
-    await page.fill("#password", ADMIN_PASSWORD)
-    await page.click("#login")
-    await page.wait_for_url("**/admin/sync")
-    await page.click(f'[data-calendar="{CAL}"] a.button')
+    await open_calendar(page, base, CAL)
     # The provider step: Outlook / Microsoft 365 is offered and configured.
     await page.wait_for_selector('[data-provider="microsoft"][data-state="ready"]')
     await screenshot(page, "microsoft-01-provider")
