@@ -481,7 +481,7 @@ def caldav_connect(store: SqlStore, base: str, calendar_url: str, *, name: str =
     cipher = TokenCipher(SECRET)
     blob = json.dumps({"url": base + "/", "user": USER, "password": password})
     record = store.create_connection(
-        CAL, account_email=USER, google_calendar_id=calendar_url, google_calendar_name="Cal",
+        CAL, account_email=USER, remote_calendar_id=calendar_url, remote_calendar_name="Cal",
         scopes="caldav", seal_token=lambda cid: cipher.encrypt(cid, blob))
     store.update_connection(record.id, provider=name)
     store.update_connection_state(record.id, {"calendar_tz": TZ, "import": {"phase": "running"},
