@@ -74,6 +74,17 @@ async def test_discovery_offers_the_event_calendars(peer: tuple[RadicaleServer, 
     assert PASSWORD.encode() not in sealed  # sealed at rest like a refresh token
 
 
+async def test_digest_auth(peer: tuple[RadicaleServer, DavProxy], sync_store: SqlStore) -> None:
+    server, proxy = peer
+    proxy.digest = True
+    path = server.new_calendar()
+    found = await _discover(caldav_factory(sync_store), proxy.base + "/")
+    assert proxy.base + path in {c.id for c in found.grant.account.calendars}
+    with pytest.raises(FlowError) as err:
+        await _discover(caldav_factory(sync_store), proxy.base + "/", password="wrong")
+    assert err.value.reason == "auth"
+
+
 async def test_a_wrong_password_is_reported_as_auth(peer: tuple[RadicaleServer, DavProxy],
                                                     sync_store: SqlStore) -> None:
     _, proxy = peer
