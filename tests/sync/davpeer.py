@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import re
 import socket
 import subprocess
@@ -207,6 +208,7 @@ class DavProxy:
     icloud: bool = False
     hostile: str = ""
     redirect_to: str = ""
+    digest: bool = False
     faults: dict[str, list[int]] = field(default_factory=dict)
     expired: set[str] = field(default_factory=set)
     issued: set[str] = field(default_factory=set)
@@ -248,7 +250,7 @@ class DavProxy:
         self.expired.clear()
         self.counts.clear()
         self.log.clear()
-        self.no_sync = self.rewrite = self.icloud = False
+        self.no_sync = self.rewrite = self.icloud = self.digest = False
         self.hostile = self.redirect_to = ""
 
     # -- what the test asks ------------------------------------------------------------------------
@@ -274,6 +276,10 @@ class DavProxy:
         op = self.operation(method, request.headers, body)
         self.log.append((method, request.path))
         auth = request.headers.get("Authorization", "")
+        if self.digest and not digest_ok(auth, method, self.password):
+            return web.Response(status=401, headers={"WWW-Authenticate": (
+                f'Digest realm="{_REALM}", nonce="{uuid.uuid4().hex}", qop="auth", '
+                'algorithm=MD5')})
         if (self.check_auth or self.icloud) and auth != _auth(USER, self.password):
             headers = _ICLOUD_401 if self.icloud else {"WWW-Authenticate": 'Basic realm="x"'}
             return web.Response(status=401, headers=headers)
@@ -320,7 +326,7 @@ class DavProxy:
                        ) -> web.StreamResponse:
         headers = {k: v for k, v in request.headers.items()
                    if k.lower() not in ("host", "content-length", "transfer-encoding")}
-        if self.check_auth or self.icloud:  # the proxy did the auth: the peer's own login
+        if self.check_auth or self.icloud or self.digest:  # the proxy did the auth
             headers["Authorization"] = _auth(USER, PASSWORD)
         url = self.upstream + request.path_qs
         async with aiohttp.ClientSession() as session, session.request(
@@ -355,6 +361,27 @@ class DavProxy:
     def expire(self) -> None:
         """Every sync token handed out so far becomes unknown (403 ``valid-sync-token``)."""
         self.expired |= self.issued
+
+
+_REALM = "digest-test"
+
+
+def digest_ok(header: str, method: str, password: str) -> bool:
+    """Whether an ``Authorization: Digest …`` header (RFC 7616, MD5, qop=auth) is right."""
+    if not header.startswith("Digest "):
+        return False
+    fields = dict(re.findall(r'(\w+)="?([^",]*)"?', header[7:]))
+    if fields.get("username") != USER or fields.get("realm") != _REALM:
+        return False
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    ha1 = md5(f"{USER}:{_REALM}:{password}")
+    ha2 = md5(f"{method}:{fields.get('uri', '')}")
+    expected = md5(f"{ha1}:{fields.get('nonce')}:{fields.get('nc')}:{fields.get('cnonce')}:"
+                   f"{fields.get('qop')}:{ha2}")
+    return fields.get("response") == expected
 
 
 def rewrite_body(body: bytes) -> bytes:

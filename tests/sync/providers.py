@@ -473,15 +473,15 @@ def caldav_factory(store: SqlStore | None, name: str = "caldav", **kwargs: Any
 
 
 def caldav_connect(store: SqlStore, base: str, calendar_url: str, *, name: str = "caldav",
-                   password: str = PASSWORD) -> int:
-    """The calendar connected to ``calendar_url`` with sealed credentials."""
-    if store.get_collection(CAL) is None:
+                   password: str = PASSWORD, collection: str = CAL) -> int:
+    """The calendar ``collection`` connected to ``calendar_url`` with sealed credentials."""
+    if store.get_collection(collection) is None:
         store.create_user("alice", "x") if store.get_user("alice") is None else None
-        store.create_collection(CAL, tag="VCALENDAR", timezone=TZ)
+        store.create_collection(collection, tag="VCALENDAR", timezone=TZ)
     cipher = TokenCipher(SECRET)
     blob = json.dumps({"url": base + "/", "user": USER, "password": password})
     record = store.create_connection(
-        CAL, account_email=USER, google_calendar_id=calendar_url, google_calendar_name="Cal",
+        collection, account_email=USER, remote_calendar_id=calendar_url, remote_calendar_name="Cal",
         scopes="caldav", seal_token=lambda cid: cipher.encrypt(cid, blob))
     store.update_connection(record.id, provider=name)
     store.update_connection_state(record.id, {"calendar_tz": TZ, "import": {"phase": "running"},

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from bridge.caldav.factory import CaldavProviderFactory
-from bridge.errors import FlowError
+from bridge.errors import FlowError, RemoteError
 from bridge.providers.base import ServerLogin
 from bridge.providers.netguard import NetGuard
 from bridge.store import SqlStore
 from bridge.sync.engine import SyncEngine
-from tests.sync.conftest import fast_options
+from tests.sync.conftest import fast_options, ics
 from tests.sync.davpeer import PASSWORD, USER, DavProxy, RadicaleServer, dav
 from tests.sync.providers import (
     KITS,
@@ -74,6 +74,17 @@ async def test_discovery_offers_the_event_calendars(peer: tuple[RadicaleServer, 
     assert PASSWORD.encode() not in sealed  # sealed at rest like a refresh token
 
 
+async def test_digest_auth(peer: tuple[RadicaleServer, DavProxy], sync_store: SqlStore) -> None:
+    server, proxy = peer
+    proxy.digest = True
+    path = server.new_calendar()
+    found = await _discover(caldav_factory(sync_store), proxy.base + "/")
+    assert proxy.base + path in {c.id for c in found.grant.account.calendars}
+    with pytest.raises(FlowError) as err:
+        await _discover(caldav_factory(sync_store), proxy.base + "/", password="wrong")
+    assert err.value.reason == "auth"
+
+
 async def test_a_wrong_password_is_reported_as_auth(peer: tuple[RadicaleServer, DavProxy],
                                                     sync_store: SqlStore) -> None:
     _, proxy = peer
@@ -116,6 +127,37 @@ async def test_icloud_refuses_a_task_and_it_is_parked(radicale_peer: Any, sync_s
         assert sync_store.outbox_stats(cid).pending == 0  # the task is parked, not retried
     finally:
         await engine.stop()
+
+
+async def test_icloud_never_writes_one_uid_into_two_calendars(
+        radicale_peer: Any, sync_store: SqlStore, request: pytest.FixtureRequest) -> None:
+    kit = KITS["icloud"](request)
+    cid = kit.connect(sync_store)
+    engine = kit.make_engine(sync_store)
+    h = ScenarioHarness(None, sync_store, engine, cid, kit=kit)  # type: ignore[arg-type]
+    try:
+        await h.pull("import")
+        h.put("same@x", summary="In the first calendar")
+        await h.push()
+        assert kit.remote.live() == {"same@x": "In the first calendar"}
+    finally:
+        await engine.stop()
+    server, proxy = radicale_peer
+    second = server.new_calendar()
+    other = caldav_connect(sync_store, f"http://caldav.icloud.test:{proxy.port}",
+                           f"http://p42-caldav.icloud.test:{proxy.port}{second}", name="icloud",
+                           collection="alice/other")
+    factory = caldav_factory(sync_store, "icloud", preset=icloud_preset(proxy),
+                             session_factory=icloud_sessions)
+    record = sync_store.get_connection(other)
+    provider = factory.open(record, sync_store.get_refresh_token(other) or b"", OPTIONS)
+    try:
+        with pytest.raises(RemoteError) as err:
+            await provider.create(ics("same@x"), key=None, gone=None, link=None)
+        assert err.value.reason == "uid_elsewhere"
+        assert CaldavControls(server, proxy, second).live() == {}
+    finally:
+        await factory.close()
 
 
 async def test_private_targets_are_refused_unless_allowed(
