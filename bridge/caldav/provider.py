@@ -188,11 +188,15 @@ class CaldavProvider:
 
     # -- listing ---------------------------------------------------------------------------------
     async def _sync_report(self, token: str) -> Listing | None:
-        """One sync-collection answer; ``None`` when the server does not offer it;
-        ``CursorExpired`` for an unknown token."""
-        answer = await self.client.request(
-            "REPORT", self.calendar_url, body=sync_collection_body(token),
-            headers={"Depth": "0"}, accept=(400, 403, 405, 409, 415, 501))
+        """One sync-collection answer (with the bodies; without them when that answer is too
+        large); ``None`` when the server does not offer it; ``CursorExpired`` for an unknown
+        token."""
+        try:
+            answer = await self._sync_request(token, data=True)
+        except RemoteError as exc:
+            if exc.reason != "too_large":
+                raise
+            answer = await self._sync_request(token, data=False)
         if answer.status == 207:
             return rows_of(parse_multistatus(answer.body), self.calendar_url)
         if token and b"valid-sync-token" in answer.body:
@@ -202,6 +206,11 @@ class CaldavProvider:
         _LOGGER.info("%s: no sync-collection (%d), listing by etags", self.calendar_url,
                      answer.status)
         return None
+
+    async def _sync_request(self, token: str, *, data: bool) -> DavAnswer:
+        return await self.client.request(
+            "REPORT", self.calendar_url, body=sync_collection_body(token, data=data),
+            headers={"Depth": "0"}, accept=(400, 403, 405, 409, 415, 501))
 
     async def _propfind(self, props: tuple[tuple[str, str], ...], depth: str) -> Listing:
         answer = await self.client.request("PROPFIND", self.calendar_url,
@@ -311,12 +320,15 @@ class CaldavProvider:
         return found
 
     async def resolve(self, items: Sequence[Any], *, render: bool = True) -> list[RemoteSeries]:
-        """Fetch the listed members' bodies (removed ones come back deleted)."""
+        """The listed members as series: bodies the listing carried, the others fetched
+        (removed ones come back deleted)."""
         out: list[RemoteSeries] = []
         wanted: list[str] = []
         for item in items:
             if item.deleted:
                 out.append(CaldavSeries(item.href, None, deleted=True))
+            elif item.text is not None:
+                out.append(series_from(item.href, item.etag, item.text))
             else:
                 wanted.append(item.href)
         for start in range(0, len(wanted), MULTIGET_CHUNK):
