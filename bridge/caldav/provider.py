@@ -60,7 +60,7 @@ from bridge.errors import (
     RemotePreconditionFailed,
 )
 from bridge.ical.normalize import content_hash
-from bridge.ical.validate import parse_resource
+from bridge.ical.validate import parse_resource_calendar
 from bridge.model import ParsedResource
 from bridge.providers.base import (
     Capabilities,
@@ -138,12 +138,11 @@ class CaldavSeries(RemoteSeries):
 def series_from(href: str, etag: str | None, text: str) -> CaldavSeries:
     """A series from a server's body (through the validation gate)."""
     try:
-        parsed: ParsedResource = parse_resource(text)
-        cal = Calendar.from_ical(parsed.text)
+        parsed, cal = parse_resource_calendar(text)  # one parse; the gate hashes it too
     except (InvalidICalendar, ValueError) as exc:
         return CaldavSeries(href, None, error=f"the server's resource is not valid: {exc}",
                             text=None, remote_etag=etag)
-    return CaldavSeries(href, parsed.uid, parsed=parsed, hash=content_hash(cal), text=text,
+    return CaldavSeries(href, parsed.uid, parsed=parsed, hash=parsed.content_hash, text=text,
                         remote_etag=etag, remote_updated=updated_stamp(cal))
 
 
