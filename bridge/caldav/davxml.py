@@ -69,11 +69,14 @@ def propfind_body(props: Iterable[tuple[str, str]]) -> bytes:
             f"{_prop_xml(props)}</d:prop></d:propfind>").encode()
 
 
-def sync_collection_body(token: str) -> bytes:
-    """An RFC 6578 ``sync-collection`` REPORT from ``token`` ("" for everything)."""
+def sync_collection_body(token: str, *, data: bool = False) -> bytes:
+    """An RFC 6578 ``sync-collection`` REPORT from ``token`` ("" for everything); with
+    ``data`` the members' ``calendar-data`` too (no multiget afterwards where the server
+    answers it)."""
+    extra = "<c:calendar-data/>" if data else ""
     return (f'<?xml version="1.0" encoding="utf-8"?><d:sync-collection {_NS_DECL}>'
             f"<d:sync-token>{escape(token)}</d:sync-token><d:sync-level>1</d:sync-level>"
-            "<d:prop><d:getetag/></d:prop></d:sync-collection>").encode()
+            f"<d:prop><d:getetag/>{extra}</d:prop></d:sync-collection>").encode()
 
 
 def multiget_body(hrefs: Sequence[str]) -> bytes:

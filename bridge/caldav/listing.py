@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin, urlsplit
 
-from bridge.caldav.davxml import CS, DAV, Multistatus, same_path
+from bridge.caldav.davxml import CALDAV, CS, DAV, Multistatus, same_path
 
 __all__ = [
     "ListedItem",
@@ -38,11 +38,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ListedItem:
-    """One listed member: its path (the event id), its etag, or removed."""
+    """One listed member: its path (the event id), its etag, or removed; ``text`` when the
+    listing carried the body (sync-collection with ``calendar-data``)."""
 
     href: str
     etag: str | None
     deleted: bool = False
+    text: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ def rows_of(answer: Multistatus, collection_url: str) -> Listing:
         if row.status in (404, 410):
             items.append(ListedItem(path, None, deleted=True))
         elif row.status is None or 200 <= row.status < 300:
-            items.append(ListedItem(path, row.text(DAV, "getetag") or None))
+            items.append(ListedItem(path, row.text(DAV, "getetag") or None,
+                                    text=row.text(CALDAV, "calendar-data") or None))
     return Listing(items, ctag, answer.sync_token, truncated)
 
 

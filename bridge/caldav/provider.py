@@ -60,7 +60,7 @@ from bridge.errors import (
     RemotePreconditionFailed,
 )
 from bridge.ical.normalize import content_hash
-from bridge.ical.validate import parse_resource
+from bridge.ical.validate import parse_resource_calendar
 from bridge.model import ParsedResource
 from bridge.providers.base import (
     Capabilities,
@@ -138,12 +138,11 @@ class CaldavSeries(RemoteSeries):
 def series_from(href: str, etag: str | None, text: str) -> CaldavSeries:
     """A series from a server's body (through the validation gate)."""
     try:
-        parsed: ParsedResource = parse_resource(text)
-        cal = Calendar.from_ical(parsed.text)
+        parsed, cal = parse_resource_calendar(text)  # one parse; the gate hashes it too
     except (InvalidICalendar, ValueError) as exc:
         return CaldavSeries(href, None, error=f"the server's resource is not valid: {exc}",
                             text=None, remote_etag=etag)
-    return CaldavSeries(href, parsed.uid, parsed=parsed, hash=content_hash(cal), text=text,
+    return CaldavSeries(href, parsed.uid, parsed=parsed, hash=parsed.content_hash, text=text,
                         remote_etag=etag, remote_updated=updated_stamp(cal))
 
 
@@ -188,11 +187,15 @@ class CaldavProvider:
 
     # -- listing ---------------------------------------------------------------------------------
     async def _sync_report(self, token: str) -> Listing | None:
-        """One sync-collection answer; ``None`` when the server does not offer it;
-        ``CursorExpired`` for an unknown token."""
-        answer = await self.client.request(
-            "REPORT", self.calendar_url, body=sync_collection_body(token),
-            headers={"Depth": "0"}, accept=(400, 403, 405, 409, 415, 501))
+        """One sync-collection answer (with the bodies; without them when that answer is too
+        large); ``None`` when the server does not offer it; ``CursorExpired`` for an unknown
+        token."""
+        try:
+            answer = await self._sync_request(token, data=True)
+        except RemoteError as exc:
+            if exc.reason != "too_large":
+                raise
+            answer = await self._sync_request(token, data=False)
         if answer.status == 207:
             return rows_of(parse_multistatus(answer.body), self.calendar_url)
         if token and b"valid-sync-token" in answer.body:
@@ -202,6 +205,11 @@ class CaldavProvider:
         _LOGGER.info("%s: no sync-collection (%d), listing by etags", self.calendar_url,
                      answer.status)
         return None
+
+    async def _sync_request(self, token: str, *, data: bool) -> DavAnswer:
+        return await self.client.request(
+            "REPORT", self.calendar_url, body=sync_collection_body(token, data=data),
+            headers={"Depth": "0"}, accept=(400, 403, 405, 409, 415, 501))
 
     async def _propfind(self, props: tuple[tuple[str, str], ...], depth: str) -> Listing:
         answer = await self.client.request("PROPFIND", self.calendar_url,
@@ -311,12 +319,15 @@ class CaldavProvider:
         return found
 
     async def resolve(self, items: Sequence[Any], *, render: bool = True) -> list[RemoteSeries]:
-        """Fetch the listed members' bodies (removed ones come back deleted)."""
+        """The listed members as series: bodies the listing carried, the others fetched
+        (removed ones come back deleted)."""
         out: list[RemoteSeries] = []
         wanted: list[str] = []
         for item in items:
             if item.deleted:
                 out.append(CaldavSeries(item.href, None, deleted=True))
+            elif item.text is not None:
+                out.append(series_from(item.href, item.etag, item.text))
             else:
                 wanted.append(item.href)
         for start in range(0, len(wanted), MULTIGET_CHUNK):
