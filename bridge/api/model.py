@@ -364,7 +364,7 @@ def source_of(origin: str) -> str:
     source = connection_of_origin(origin)
     if source is not None:
         return source[0]
-    return origin if origin in ("api", "caldav", "import") else "other"
+    return origin if origin in ("api", "caldav", "import", "admin", "booking") else "other"
 
 
 def appointment_json(item: ItemRecord, calendar_id: int, zone: tzinfo) -> dict[str, Any]:

@@ -96,12 +96,13 @@ def connection_importing(status: str, import_state: str) -> bool:
 def by_person(
     origin: str, *, importing: bool, connection_state: Callable[[int], tuple[str, str] | None]
 ) -> bool:
-    """True for writes a person made (API, phone, a provider's calendar outside import/resync).
+    """True for writes a person made (API, phone, the admin's calendar view, the booking page,
+    a provider's calendar outside import/resync).
 
     ``importing`` is the write transaction's flag (a first-connection import page);
     ``connection_state(id)`` gives ``(status, import_state)`` of a connection.
     """
-    if origin in ("api", "caldav"):
+    if origin in ("api", "caldav", "admin", "booking"):
         return True
     source = connection_of_origin(origin)
     if source is None:
