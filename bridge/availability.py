@@ -40,6 +40,7 @@ __all__ = [
     "compute",
     "expand_resources",
     "freebusy_ical",
+    "indexed_occurrence",
     "is_marker",
     "merge",
 ]
@@ -158,7 +159,7 @@ def expand_resources(
     out: list[Occurrence] = []
     lo_ts, hi_ts = start.timestamp(), end.timestamp()
     for res in resources:
-        fast = _from_index(res, zone, keywords) if res.indexed is not None else None
+        fast = indexed_occurrence(res, zone, keywords) if res.indexed is not None else None
         if fast is not None:
             if fast.start.timestamp() < hi_ts and fast.end.timestamp() > lo_ts:
                 out.append(fast)
@@ -189,7 +190,9 @@ _DTSTART = re.compile(r"^DTSTART([^:\r\n]*):([0-9TZ]+)\r?$", re.MULTILINE)
 _TRANSPARENT = re.compile(r"^TRANSP:TRANSPARENT\r?$", re.MULTILINE | re.IGNORECASE)
 
 
-def _from_index(res: Resource, zone: tzinfo, keywords: Sequence[str]) -> Occurrence | None:
+def indexed_occurrence(
+    res: Resource, zone: tzinfo, keywords: Sequence[str] = ()
+) -> Occurrence | None:
     """The occurrence of a single event read from its columns, or ``None`` when the text must
     be parsed (floating times count as UTC in the index, so only zoned, UTC and all-day
     starts are taken from it; one ``DTSTART`` line only)."""

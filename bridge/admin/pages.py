@@ -206,8 +206,9 @@ async def render(
         lang=lang,
         languages=LANGUAGES,
         csrf_token=session.csrf_token if session is not None else "",
-        user=session.record.user_name if session is not None and session.record.is_admin
-        else None,
+        user=session.record.user_name if session is not None
+        and (session.record.is_admin or session.record.is_staff) else None,
+        admin=session is not None and session.record.is_admin,
         flash=flash_message,
         path=request.path,
         static=admin.static_url,
