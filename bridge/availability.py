@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from icalendar import Calendar, FreeBusy, vPeriod
 
-from bridge.ical.recurrence import occurrences
+from bridge.ical.recurrence import occurrences, simple_instances
 
 __all__ = [
     "Availability",
@@ -53,8 +53,9 @@ class Resource:
     """One stored calendar object to expand: its text and whether it comes from a marker calendar.
 
     ``kind`` is ``appointment`` for items with customer data and ``event`` otherwise.
-    ``indexed`` carries the store's columns of a single (non-recurring) event, so it is read
-    without parsing the text (see :class:`Indexed`).
+    ``indexed`` carries the store's columns, so a single event is read without parsing the
+    text (see :class:`Indexed`) and a simple series is expanded from its few lines
+    (:func:`~bridge.ical.recurrence.simple_instances`).
     """
 
     text: str
@@ -65,13 +66,14 @@ class Resource:
 
 @dataclass(frozen=True)
 class Indexed:
-    """The indexed columns of a stored single event (UTC POSIX seconds, title, status)."""
+    """The indexed columns of a stored event (UTC POSIX seconds, title, status, series)."""
 
     uid: str
     summary: str
     status: str
     start_ts: int
     end_ts: int
+    recurring: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,10 +161,9 @@ def expand_resources(
     out: list[Occurrence] = []
     lo_ts, hi_ts = start.timestamp(), end.timestamp()
     for res in resources:
-        fast = indexed_occurrence(res, zone, keywords) if res.indexed is not None else None
+        fast = _indexed(res, start, end, zone, keywords)
         if fast is not None:
-            if fast.start.timestamp() < hi_ts and fast.end.timestamp() > lo_ts:
-                out.append(fast)
+            out += [o for o in fast if o.start.timestamp() < hi_ts and o.end.timestamp() > lo_ts]
             continue
         try:
             cal = Calendar.from_ical(res.text)
@@ -190,6 +191,25 @@ _DTSTART = re.compile(r"^DTSTART([^:\r\n]*):([0-9TZ]+)\r?$", re.MULTILINE)
 _TRANSPARENT = re.compile(r"^TRANSP:TRANSPARENT\r?$", re.MULTILINE | re.IGNORECASE)
 
 
+def _indexed(res: Resource, start: datetime, end: datetime, zone: tzinfo,
+             keywords: Sequence[str]) -> list[Occurrence] | None:
+    """The occurrences read from the columns (and a simple series' lines), or ``None``."""
+    idx = res.indexed
+    if idx is None:
+        return None
+    if not idx.recurring:
+        single = indexed_occurrence(res, zone, keywords)
+        return [single] if single is not None else None
+    instances = simple_instances(res.text, start, end)
+    if instances is None:
+        return None
+    transparent = _TRANSPARENT.search(res.text) is not None
+    marker = res.marker_calendar or is_marker(idx.summary, keywords)
+    status = (idx.status or "CONFIRMED").upper()
+    return [Occurrence(idx.uid, idx.summary, lo, hi, False, transparent, status, marker,
+                       res.kind) for lo, hi, _rid in instances]
+
+
 def indexed_occurrence(
     res: Resource, zone: tzinfo, keywords: Sequence[str] = ()
 ) -> Occurrence | None:
@@ -197,7 +217,8 @@ def indexed_occurrence(
     be parsed (floating times count as UTC in the index, so only zoned, UTC and all-day
     starts are taken from it; one ``DTSTART`` line only)."""
     idx = res.indexed
-    assert idx is not None
+    if idx is None or idx.recurring:
+        return None
     found = _DTSTART.findall(res.text)
     if len(found) != 1:
         return None

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from icalendar import Calendar
 
 from bridge.availability import Indexed, Resource, indexed_occurrence
-from bridge.ical.recurrence import occurrences
+from bridge.ical.recurrence import occurrences, simple_instances
 from bridge.model import ItemRecord, connection_of_origin
 
 __all__ = [
@@ -136,6 +136,13 @@ def entries(
                     out.append(Entry(item.uid, item.summary, occ.start.astimezone(zone),
                                      occ.end.astimezone(zone), occ.all_day, False, None,
                                      occ.status, origin, item.etag))
+                continue
+        else:
+            simple = simple_instances(item.text, start, end)
+            if simple is not None:
+                out += [Entry(item.uid, item.summary, lo.astimezone(zone), hi.astimezone(zone),
+                              False, True, rid.strftime("%Y%m%dT%H%M%SZ"), item.status or
+                              "CONFIRMED", origin, item.etag) for lo, hi, rid in simple]
                 continue
         try:
             cal = Calendar.from_ical(item.text)

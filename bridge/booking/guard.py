@@ -83,11 +83,11 @@ def zone_of(calendar: Collection) -> tzinfo:
 
 
 def resource_of(item: ItemRecord, marker_calendar: bool = False) -> Resource:
-    """What availability reads of a stored item (single events from their columns)."""
+    """What availability reads of a stored item (with its indexed columns)."""
     appointment = bool(item.customer_name or item.customer_email or item.customer_phone
                        or item.service)
-    indexed = None if item.recurring else Indexed(item.uid, item.summary, item.status,
-                                                  item.start_ts, item.end_ts)
+    indexed = Indexed(item.uid, item.summary, item.status, item.start_ts, item.end_ts,
+                      item.recurring)
     return Resource(item.text, marker_calendar, "appointment" if appointment else "event",
                     indexed)
 
