@@ -219,10 +219,10 @@ def indexed_occurrence(
     idx = res.indexed
     if idx is None or idx.recurring:
         return None
-    found = _DTSTART.findall(res.text)
-    if len(found) != 1:
-        return None
-    params, value = found[0]
+    match = _DTSTART.search(res.text)
+    if match is None or res.text.find("\nDTSTART", match.end()) != -1:
+        return None  # none, or several (overrides): the text must be parsed
+    params, value = match.group(1), match.group(2)
     all_day = "VALUE=DATE" in params.upper() and "DATE-TIME" not in params.upper()
     if all_day:
         day = datetime.fromtimestamp(idx.start_ts, UTC).date()
@@ -290,7 +290,8 @@ def compute(
     merged = _merge((o.start, o.end) for o in occurrences
                     if o.marker and o.status != "CANCELLED" and o.end > o.start)
     busy = [b for b in (blocker_of(o, options) for o in occurrences) if b is not None]
-    result = Availability(busy=[_local(b, zone) for b in busy])
+    local = {id(b): _local(b, zone) for b in busy}  # each blocker converted once
+    result = Availability(busy=[local[id(b)] for b in busy])
     busy.sort(key=lambda b: b.start)
     starts = [b.start for b in busy]
     longest = max((b.end - b.start for b in busy), default=timedelta(0))
@@ -311,7 +312,7 @@ def compute(
             local_start, local_end = slot_start.astimezone(zone), slot_end.astimezone(zone)
             if blockers:
                 result.blocked.append(BlockedSlot(local_start, local_end,
-                                                  tuple(_local(b, zone) for b in blockers)))
+                                                  tuple(local[id(b)] for b in blockers)))
             else:
                 result.free.append(Slot(local_start, local_end))
             slot_start += step

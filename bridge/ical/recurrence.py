@@ -23,8 +23,10 @@ instance would cost far more for 20,000 of them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -204,19 +206,21 @@ _SIMPLE_TIME = re.compile(r"^(DTSTART|DTEND|EXDATE)(;TZID=[^;:]+)?:([0-9T,Z]+)$"
 _NOT_SIMPLE = ("RDATE", "RECURRENCE-ID", "EXRULE", "DURATION")
 
 
-def simple_instances(
-    text: str, start: datetime, end: datetime
-) -> list[tuple[datetime, datetime, datetime]] | None:
-    """``(start, end, recurrence id)`` of the instances of a *simple* series overlapping
-    ``[start, end)``, or ``None`` when the series is not simple and needs :func:`occurrences`.
+@dataclass(frozen=True)
+class _SimpleSeries:
+    zone: tzinfo
+    first: datetime  # naive wall clock of ``zone``
+    length: timedelta
+    skipped: frozenset[datetime]
+    rule: RRule
+    parts: dict[str, str]
+    # Every instance of a bounded (COUNT) rule, listed once: windows then bisect.
+    bounded: tuple[datetime, ...] | None = None
 
-    Simple: one VEVENT with a zoned (IANA ``TZID``) or UTC ``DTSTART`` and ``DTEND`` in the
-    same form, one ``RRULE`` without ``UNTIL`` whose first instance is ``DTSTART``, optional
-    ``EXDATE`` in that form, and nothing else that moves instances (``RDATE``, overrides).
-    Most stored series (team meetings, working hours) are simple, and expanding them with
-    dateutil on the wall clock of their zone costs a fraction of parsing the whole text; the
-    result equals :func:`occurrences` (a test compares both).
-    """
+
+@functools.lru_cache(maxsize=4096)
+def _simple_series(text: str) -> _SimpleSeries | None:
+    """The parts of a simple series (see :func:`simple_instances`), parsed once per text."""
     lines = _FOLD.sub("", text).splitlines()
     if sum(1 for line in lines if line == "BEGIN:VEVENT") != 1:
         return None
@@ -275,10 +279,32 @@ def simple_instances(
         .astimezone(UTC)
     if length < timedelta(0):
         return None
+    parts = dict(p.split("=", 1) for p in rule_text.upper().split(";") if "=" in p)
+    bounded = tuple(rule) if "COUNT" in parts else None
+    return _SimpleSeries(zone, first, length, frozenset(skipped), rule, parts, bounded)
+
+
+def simple_instances(
+    text: str, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, datetime]] | None:
+    """``(start, end, recurrence id)`` of the instances of a *simple* series overlapping
+    ``[start, end)``, or ``None`` when the series is not simple and needs :func:`occurrences`.
+
+    Simple: one VEVENT with a zoned (IANA ``TZID``) or UTC ``DTSTART`` and ``DTEND`` in the
+    same form, one ``RRULE`` without ``UNTIL`` whose first instance is ``DTSTART``, optional
+    ``EXDATE`` in that form, and nothing else that moves instances (``RDATE``, overrides).
+    Most stored series (team meetings, working hours) are simple, and expanding them with
+    dateutil on the wall clock of their zone costs a fraction of parsing the whole text; the
+    result equals :func:`occurrences` (a test compares both).
+    """
+    series = _simple_series(text)
+    if series is None:
+        return None
+    zone, first, length, skipped, rule, parts = (
+        series.zone, series.first, series.length, series.skipped, series.rule, series.parts)
     # Naive wall-clock bounds with a day of slack for offsets, plus the instance length.
     lo = start.astimezone(zone).replace(tzinfo=None) - length - timedelta(days=1)
     hi = end.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
-    parts = dict(p.split("=", 1) for p in rule_text.upper().split(";") if "=" in p)
     step_days = {"DAILY": 1, "WEEKLY": 7}.get(parts.get("FREQ", ""), 0)
     if step_days and "COUNT" not in parts and "BYSETPOS" not in parts:
         # An unbounded DAILY/WEEKLY series restarts whole periods before the window (the same
@@ -288,7 +314,12 @@ def simple_instances(
         if periods > 0:
             rule = rule.replace(dtstart=first + step * periods)
     found = []
-    for local in rule.between(lo, hi, inc=True):
+    if series.bounded is not None:
+        listed = series.bounded
+        candidates: Iterable[datetime] = listed[bisect_left(listed, lo):bisect_right(listed, hi)]
+    else:
+        candidates = rule.between(lo, hi, inc=True)
+    for local in candidates:
         if local in skipped:
             continue
         begin = local.replace(tzinfo=zone).astimezone(UTC)
