@@ -607,4 +607,30 @@ DE: dict[str, str] = {
     "The change could not be saved.": "Die Änderung konnte nicht gespeichert werden.",
     "Appointment saved.": "Termin gespeichert.",
     "Appointment deleted.": "Termin gelöscht.",
+    # Stored sync texts (bridge/admin/messages.py)
+    "The {provider} sign-in was revoked or has expired. Connect again.":
+        "Die Anmeldung bei {provider} wurde widerrufen oder ist abgelaufen. Bitte verbinden "
+        "Sie erneut.",
+    "The sign-in was revoked or has expired. Connect again.":
+        "Die Anmeldung wurde widerrufen oder ist abgelaufen. Bitte verbinden Sie erneut.",
+    "The stored sign-in could not be read ({reason}). Connect again.":
+        "Die gespeicherte Anmeldung konnte nicht gelesen werden ({reason}). Bitte verbinden "
+        "Sie erneut.",
+    "Changed on both sides; the change in this calendar is newer.":
+        "Auf beiden Seiten geändert; die Änderung in diesem Kalender ist neuer.",
+    "Changed on both sides; the change in {provider} is newer.":
+        "Auf beiden Seiten geändert; die Änderung in {provider} ist neuer.",
+    "Deleted in this calendar, changed in {provider}.":
+        "In diesem Kalender gelöscht, in {provider} geändert.",
+    "Deleted in {provider}, changed in this calendar.":
+        "In {provider} gelöscht, in diesem Kalender geändert.",
+    "{provider} would delete {n} of {total} linked appointments ({held} of them held from "
+    "earlier synchronisations).":
+        "{provider} würde {n} von {total} verknüpften Terminen löschen ({held} davon aus "
+        "früheren Synchronisationen zurückgehalten).",
+    "{provider} would delete {n} of {total} linked appointments.":
+        "{provider} würde {n} von {total} verknüpften Terminen löschen.",
+    "{provider} returned an empty calendar, but {n} appointments are linked.":
+        "{provider} hat einen leeren Kalender geliefert, aber {n} Termine sind verknüpft.",
+    "{provider} refused the sign-in: {error}": "{provider} hat die Anmeldung abgelehnt: {error}",
 }
