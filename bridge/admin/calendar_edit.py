@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from icalendar import Calendar, Event, vRecur
 
-from bridge.api.model import AppointmentChange, apply_change, build_calendar
+from bridge.api.model import AppointmentChange, apply_change, build_calendar, bump_sequence
 
 __all__ = ["Edit", "Scope", "create_text", "delete_instance", "edit_text", "parse_rid"]
 
@@ -79,16 +79,6 @@ def _like(template: date | datetime, value: datetime, zone: tzinfo) -> date | da
     if template.tzinfo is None:
         return value.astimezone(zone).replace(tzinfo=None)
     return value.astimezone(template.tzinfo)
-
-
-def _bump(comp: Any, now: datetime) -> None:
-    sequence = int(comp.get("SEQUENCE", 0) or 0)
-    for name in ("SEQUENCE", "DTSTAMP", "LAST-MODIFIED"):
-        if name in comp:
-            del comp[name]
-    comp.add("SEQUENCE", sequence + 1)
-    comp.add("DTSTAMP", now.astimezone(UTC))
-    comp.add("LAST-MODIFIED", now.astimezone(UTC))
 
 
 def _set_times(comp: Any, start: datetime, end: datetime, zone: tzinfo) -> None:
@@ -169,7 +159,7 @@ def edit_text(
         if edit.start is not None and edit.end is not None:
             _set_times(target, edit.start, edit.end, zone)
         _set_text(target, edit)
-        _bump(target, now)
+        bump_sequence(target, now)
     else:
         if edit.start is not None and edit.end is not None:
             delta = edit.start.astimezone(UTC) - rid
@@ -184,7 +174,7 @@ def edit_text(
             if "RRULE" in master:
                 _shift_weekdays(master["RRULE"], local_days)
         _set_text(master, edit)
-        _bump(master, now)
+        bump_sequence(master, now)
     cal.add_missing_timezones()
     out: str = cal.to_ical().decode("utf-8")
     return out
@@ -198,6 +188,6 @@ def delete_instance(text: str, rid: datetime, zone: tzinfo, now: datetime) -> st
                          if not (getattr(c, "name", "") == "VEVENT"
                                  and _is_instance(c, rid, zone))]
     master.add("EXDATE", _like(master["DTSTART"].dt, rid, zone))
-    _bump(master, now)
+    bump_sequence(master, now)
     out: str = cal.to_ical().decode("utf-8")
     return out

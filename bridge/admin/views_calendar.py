@@ -61,6 +61,7 @@ from bridge.booking.rules import Proposal, Verdict
 from bridge.errors import EtagMismatch, InvalidICalendar, NotFound
 from bridge.ical.validate import parse_resource
 from bridge.model import Collection, ItemRecord
+from bridge.notify.web import wake_worker
 from bridge.store import SqlStore, href_for_uid
 
 __all__ = ["add_routes", "week_data"]
@@ -467,7 +468,7 @@ async def save(request: web.Request) -> web.StreamResponse:
         return await _fail(request, access, 404, gettext("The appointment no longer exists."))
     _LOGGER.info("calendar view: %s saved %s in %s%s", record.user_name, uid, calendar.path,
                  " (override)" if override else "")
-    _wake_notifier(request)
+    wake_worker(request)
     message = gettext("Appointment saved.")
     if _wants_json(request):
         return web.json_response({"ok": True, "message": message})
@@ -515,20 +516,12 @@ async def delete(request: web.Request) -> web.StreamResponse:
         return await _fail(request, access, 404, gettext("The appointment no longer exists."))
     _LOGGER.info("calendar view: %s deleted %s in %s", session_of(request).record.user_name,
                  item.uid, calendar.path)
-    _wake_notifier(request)
+    wake_worker(request)
     message = gettext("Appointment deleted.")
     if _wants_json(request):
         return web.json_response({"ok": True, "message": message})
     day = dt.datetime.fromtimestamp(item.start_ts, dt.UTC).astimezone(zone_of(calendar)).date()
     raise await redirect(request, _view_url(calendar, form, day), message)
-
-
-def _wake_notifier(request: web.Request) -> None:
-    from bridge.notify.web import NOTIFY_WORKER
-
-    worker = request.config_dict.get(NOTIFY_WORKER)
-    if worker is not None:
-        worker.wake()
 
 
 def add_routes(admin: web.Application) -> None:

@@ -53,6 +53,7 @@ from bridge.errors import DuplicateUid, EtagMismatch, InvalidICalendar, NotFound
 from bridge.ical.recurrence import occurs
 from bridge.ical.validate import TIMESTAMP_MAX, TIMESTAMP_MIN, parse_resource
 from bridge.model import Collection, ItemRecord, ParsedResource
+from bridge.notify.web import wake_worker
 from bridge.store import href_for_uid
 
 __all__ = ["routes"]
@@ -71,15 +72,6 @@ def _if_match(request: web.Request, current: ItemRecord) -> str | None:
     if "*" in candidates:
         return "*"
     return current.etag if current.etag in candidates else (candidates or ['""'])[0]
-
-
-def _wake_notifier(request: web.Request) -> None:
-    """Let this sidecar's notification worker deliver a confirmation now, not at its next scan."""
-    from bridge.notify.web import NOTIFY_WORKER
-
-    worker = request.config_dict.get(NOTIFY_WORKER)
-    if worker is not None:
-        worker.wake()
 
 
 def _precondition_failed() -> ApiProblem:
@@ -253,7 +245,7 @@ async def create_appointment(request: web.Request) -> web.Response:
     except (EtagMismatch, DuplicateUid) as exc:  # a UUID collision: practically impossible
         raise ApiProblem(409, "conflict", "an appointment with this id already exists") from exc
     _LOGGER.info("API created appointment %s in %s", uid, calendar.path)
-    _wake_notifier(request)
+    wake_worker(request)
     location = f"/api/v1/calendars/{calendar.id}/appointments/{appointment_id(uid)}"
     return _item_response(item, calendar, status=201, extra={"Location": location})
 
@@ -294,7 +286,7 @@ async def _modify(
         except DuplicateUid as exc:
             raise ApiProblem(409, "conflict", "the appointment's UID is in use") from exc
         _LOGGER.info("API %s appointment %s in %s", verb, item.uid, calendar.path)
-        _wake_notifier(request)
+        wake_worker(request)
         return _item_response(new, calendar)
     raise ApiProblem(409, "conflict", "the appointment keeps changing; try again")
 
@@ -333,6 +325,6 @@ async def delete_appointment(request: web.Request) -> web.Response:
     except NotFound as exc:
         raise ApiProblem(404, "appointment-not-found", "no such appointment") from exc
     _LOGGER.info("API deleted appointment %s in %s", item.uid, calendar.path)
-    _wake_notifier(request)
+    wake_worker(request)
     return web.Response(status=204, headers={"Cache-Control": "no-store"})
 

@@ -8,6 +8,7 @@ arrive after "Sync now", then disconnects.  Screenshots go to ``test-artifacts/a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -67,13 +68,21 @@ async def sidecar(emu: EmulatorServer, admin_store: SqlStore, tmp_path: Path
     admin_store.put_item(CAL, "local-1.ics", parsed("local-1", "20300301T090000Z",
                                                      "20300301T100000Z", summary="Lokal"),
                          origin="caldav")
+    async with serving(emu, admin_store, tmp_path, port):
+        yield base
+
+
+@contextlib.asynccontextmanager
+async def serving(emu: EmulatorServer, store: SqlStore, tmp_path: Path, port: int
+                  ) -> AsyncIterator[None]:
+    """The sidecar on ``port`` with Google pointing at the emulator."""
     settings = make_settings(tmp_path, **emulator_google_settings(emu)).with_overrides(
         http={"host": "127.0.0.1", "port": port})
-    runner = web.AppRunner(create_app(settings, admin_store))
+    runner = web.AppRunner(create_app(settings, store))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        yield base
+        yield
     finally:
         await runner.cleanup()
 

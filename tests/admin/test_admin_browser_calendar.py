@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bridge.store import SqlStore
-from bridge.web.app import create_app
 from emulators.google.server import ALICE, EmulatorServer
 
-from .conftest import ADMIN_PASSWORD, make_settings
-from .emulator_support import SHARED, emulator_google_settings, seed_for
-from .test_admin_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port
+from .conftest import ADMIN_PASSWORD
+from .emulator_support import SHARED, seed_for
+from .test_admin_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port, serving
 
 pytestmark = pytest.mark.browser
 
@@ -53,15 +51,8 @@ async def sidecar(emu: EmulatorServer, admin_store: SqlStore, tmp_path: Path
         for i in range(12)
     ]
     emu.hooks.reset(seed)
-    settings = make_settings(tmp_path, **emulator_google_settings(emu)).with_overrides(
-        http={"host": "127.0.0.1", "port": port})
-    runner = web.AppRunner(create_app(settings, admin_store))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+    async with serving(emu, admin_store, tmp_path, port):
         yield base
-    finally:
-        await runner.cleanup()
 
 
 async def _shot(page: Any, name: str) -> None:
