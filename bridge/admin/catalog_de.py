@@ -607,6 +607,7 @@ DE: dict[str, str] = {
     "The change could not be saved.": "Die Änderung konnte nicht gespeichert werden.",
     "Appointment saved.": "Termin gespeichert.",
     "Appointment deleted.": "Termin gelöscht.",
+    "The e-mail address is not valid.": "Die E-Mail-Adresse ist nicht gültig.",
     # Stored sync texts (bridge/admin/messages.py)
     "The {provider} sign-in was revoked or has expired. Connect again.":
         "Die Anmeldung bei {provider} wurde widerrufen oder ist abgelaufen. Bitte verbinden "

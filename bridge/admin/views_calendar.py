@@ -48,7 +48,7 @@ from bridge.admin.pages import (
     store_of,
     translator_of,
 )
-from bridge.api.model import FieldError, parse_instant
+from bridge.api.model import FieldError, is_email, parse_instant
 from bridge.booking.guard import (
     BookingRefused,
     Override,
@@ -63,6 +63,7 @@ from bridge.ical.validate import parse_resource
 from bridge.model import Collection, ItemRecord
 from bridge.notify.web import wake_worker
 from bridge.store import SqlStore, href_for_uid
+from bridge.text import multi_line, one_line
 
 __all__ = ["add_routes", "week_data"]
 
@@ -298,15 +299,17 @@ def _times(form: dict[str, str], zone: dt.tzinfo) -> tuple[dt.datetime | None, d
 
 
 def _edit(form: dict[str, str], start: dt.datetime | None, end: dt.datetime | None) -> Edit:
+    """The form's fields, cleaned like the booking API's (one line, no control characters)."""
     customer: dict[str, str | None] = {}
-    for key in ("name", "email", "phone"):
+    for key, limit in (("name", 200), ("email", 254), ("phone", 40)):
         if f"customer_{key}" in form:
-            customer[key] = form[f"customer_{key}"].strip()[:200] or None
+            customer[key] = one_line(form[f"customer_{key}"])[:limit] or None
     if customer.get("name") is None:
         customer.pop("name", None)
     return Edit(start=start, end=end,
-                title=form["title"].strip()[:200] if "title" in form else None,
-                notes=form["notes"][:5000] if "notes" in form else None, customer=customer)
+                title=one_line(form["title"])[:200] if "title" in form else None,
+                notes=multi_line(form["notes"])[:5000] if "notes" in form else None,
+                customer=customer)
 
 
 def _verdict_json(verdict: Verdict, gettext: Translator, zone: dt.tzinfo) -> dict[str, Any]:
@@ -424,6 +427,8 @@ async def save(request: web.Request) -> web.StreamResponse:
     if start is None or end is None or end <= start or end - start > dt.timedelta(days=7):
         return await _fail(request, access, 422, gettext("Give a valid start and end time."))
     edit = _edit(form, start, end)
+    if edit.customer.get("email") and not is_email(edit.customer["email"] or ""):
+        return await _fail(request, access, 422, gettext("The e-mail address is not valid."))
     now = dt.datetime.fromtimestamp(store.clock(), dt.UTC)
     item = await _item(store, calendar, uid) if uid else None
     try:

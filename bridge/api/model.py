@@ -32,6 +32,7 @@ __all__ = [
     "appointment_json",
     "build_calendar",
     "bump_sequence",
+    "is_email",
     "parse_change",
     "parse_instant",
     "uid_from_id",
@@ -79,6 +80,11 @@ class AppointmentChange:
     notes: str | None = None
     customer: dict[str, str | None] = field(default_factory=dict)
     cleared: set[str] = field(default_factory=set)
+
+
+def is_email(value: str) -> bool:
+    """True for an e-mail address the API accepts for ``customer.email``."""
+    return bool(_EMAIL.match(value))
 
 
 def appointment_id(uid: str) -> str:

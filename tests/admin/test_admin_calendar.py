@@ -217,3 +217,17 @@ async def test_two_thousand_appointments_render(client: Client, admin_store: Sql
     assert resp.status == 200 and html.count('class="cal-entry') == 2000
     month = await client.get(BASE + "?view=month&date=2026-06-03")
     assert month.status == 200 and "+{n} more" not in await month.text()
+
+
+async def test_form_fields_are_cleaned_and_checked(client: Client, seeded: SqlStore) -> None:
+    await login(client)
+    token = await _token(client)
+    form = {"csrf_token": token, "title": "Zwei\r\nZeilen", "start": "2026-06-01T11:00",
+            "end": "2026-06-01T11:30", "customer_name": "Max", "customer_email": "kein-mail"}
+    bad = await client.post(BASE + "/save", data=form, headers=JSON)
+    assert bad.status == 422
+    ok = await client.post(BASE + "/save", data=form | {"customer_email": "max@example.org"},
+                           headers=JSON)
+    assert ok.status == 200
+    item = next(i for i in seeded.list_items(CAL) if i.customer_name == "Max")
+    assert item.summary == "Zwei Zeilen" and item.customer_email == "max@example.org"
