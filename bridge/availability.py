@@ -16,27 +16,33 @@ Usage::
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 from icalendar import Calendar, FreeBusy, vPeriod
 
-from bridge.ical.recurrence import occurrences
+from bridge.ical.recurrence import occurrences, simple_instances
 
 __all__ = [
     "Availability",
     "AvailabilityOptions",
     "BlockedSlot",
     "Blocker",
+    "Indexed",
     "Occurrence",
     "Resource",
     "Slot",
+    "blocker_of",
     "compute",
     "expand_resources",
     "freebusy_ical",
+    "indexed_occurrence",
     "is_marker",
+    "merge",
 ]
 
 Reason = Literal["busy", "tentative", "all-day"]
@@ -47,11 +53,27 @@ class Resource:
     """One stored calendar object to expand: its text and whether it comes from a marker calendar.
 
     ``kind`` is ``appointment`` for items with customer data and ``event`` otherwise.
+    ``indexed`` carries the store's columns, so a single event is read without parsing the
+    text (see :class:`Indexed`) and a simple series is expanded from its few lines
+    (:func:`~bridge.ical.recurrence.simple_instances`).
     """
 
     text: str
     marker_calendar: bool = False
     kind: Literal["appointment", "event"] = "event"
+    indexed: Indexed | None = None
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """The indexed columns of a stored event (UTC POSIX seconds, title, status, series)."""
+
+    uid: str
+    summary: str
+    status: str
+    start_ts: int
+    end_ts: int
+    recurring: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,7 +159,12 @@ def expand_resources(
 ) -> list[Occurrence]:
     """Every VEVENT occurrence of ``resources`` overlapping ``[start, end)``."""
     out: list[Occurrence] = []
+    lo_ts, hi_ts = start.timestamp(), end.timestamp()
     for res in resources:
+        fast = _indexed(res, start, end, zone, keywords)
+        if fast is not None:
+            out += [o for o in fast if o.start.timestamp() < hi_ts and o.end.timestamp() > lo_ts]
+            continue
         try:
             cal = Calendar.from_ical(res.text)
         except ValueError:
@@ -160,6 +187,65 @@ def expand_resources(
     return out
 
 
+_DTSTART = re.compile(r"^DTSTART([^:\r\n]*):([0-9TZ]+)\r?$", re.MULTILINE)
+_TRANSPARENT = re.compile(r"^TRANSP:TRANSPARENT\r?$", re.MULTILINE | re.IGNORECASE)
+
+
+def _indexed(res: Resource, start: datetime, end: datetime, zone: tzinfo,
+             keywords: Sequence[str]) -> list[Occurrence] | None:
+    """The occurrences read from the columns (and a simple series' lines), or ``None``."""
+    idx = res.indexed
+    if idx is None:
+        return None
+    if not idx.recurring:
+        single = indexed_occurrence(res, zone, keywords)
+        return [single] if single is not None else None
+    instances = simple_instances(res.text, start, end)
+    if instances is None:
+        return None
+    transparent = _TRANSPARENT.search(res.text) is not None
+    marker = res.marker_calendar or is_marker(idx.summary, keywords)
+    status = (idx.status or "CONFIRMED").upper()
+    return [Occurrence(idx.uid, idx.summary, lo, hi, False, transparent, status, marker,
+                       res.kind) for lo, hi, _rid in instances]
+
+
+def indexed_occurrence(
+    res: Resource, zone: tzinfo, keywords: Sequence[str] = ()
+) -> Occurrence | None:
+    """The occurrence of a single event read from its columns, or ``None`` when the text must
+    be parsed (floating times count as UTC in the index, so only zoned, UTC and all-day
+    starts are taken from it; one ``DTSTART`` line only)."""
+    idx = res.indexed
+    if idx is None or idx.recurring:
+        return None
+    match = _DTSTART.search(res.text)
+    if match is None or res.text.find("\nDTSTART", match.end()) != -1:
+        return None  # none, or several (overrides): the text must be parsed
+    params, value = match.group(1), match.group(2)
+    all_day = "VALUE=DATE" in params.upper() and "DATE-TIME" not in params.upper()
+    if all_day:
+        day = datetime.fromtimestamp(idx.start_ts, UTC).date()
+        days = max(1, (idx.end_ts - idx.start_ts) // 86400)
+        start = datetime.combine(day, time(0), zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=days), time(0), zone).astimezone(UTC)
+    elif "TZID=" in params.upper() or value.endswith("Z"):
+        start = datetime.fromtimestamp(idx.start_ts, UTC)
+        end = datetime.fromtimestamp(idx.end_ts, UTC)
+    else:
+        return None
+    return Occurrence(
+        uid=idx.uid, summary=idx.summary, start=start, end=end, all_day=all_day,
+        transparent=_TRANSPARENT.search(res.text) is not None,
+        status=(idx.status or "CONFIRMED").upper(),
+        marker=res.marker_calendar or is_marker(idx.summary, keywords), kind=res.kind)
+
+
+def merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Overlapping or touching intervals joined, in order."""
+    return _merge(intervals)
+
+
 def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
     merged: list[tuple[datetime, datetime]] = []
     for lo, hi in sorted(intervals):
@@ -170,7 +256,7 @@ def _merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetim
     return merged
 
 
-def _blocker(occ: Occurrence, options: AvailabilityOptions) -> Blocker | None:
+def blocker_of(occ: Occurrence, options: AvailabilityOptions) -> Blocker | None:
     """The blocker an occurrence makes, or ``None`` when it never blocks (and why not)."""
     if occ.marker or occ.status == "CANCELLED" or occ.transparent:
         return None
@@ -203,23 +289,30 @@ def compute(
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     merged = _merge((o.start, o.end) for o in occurrences
                     if o.marker and o.status != "CANCELLED" and o.end > o.start)
-    busy = [b for b in (_blocker(o, options) for o in occurrences) if b is not None]
-    result = Availability(busy=[_local(b, zone) for b in busy])
+    busy = [b for b in (blocker_of(o, options) for o in occurrences) if b is not None]
+    local = {id(b): _local(b, zone) for b in busy}  # each blocker converted once
+    result = Availability(busy=[local[id(b)] for b in busy])
+    busy.sort(key=lambda b: b.start)
+    starts = [b.start for b in busy]
+    longest = max((b.end - b.start for b in busy), default=timedelta(0))
     for origin, window_end in merged:
         lo, hi = max(origin, start), min(window_end, end)
         if hi <= lo:
             continue
+        # Only blockers that can touch this window (sorted by start; none lasts longer than
+        # ``longest``), so the cost is slots x local blockers, not slots x the range's blockers.
+        near = busy[bisect_left(starts, lo - longest):bisect_left(starts, hi)]
         result.windows.append(Slot(lo.astimezone(zone), hi.astimezone(zone)))
         # Slots keep the window's own grid (09:00, 09:30, ...) when the query starts mid-window.
         skipped = lo - origin
         slot_start = origin + step * -(-skipped // step)
         while slot_start + duration <= hi:
             slot_end = slot_start + duration
-            blockers = tuple(b for b in busy if b.start < slot_end and b.end > slot_start)
+            blockers = tuple(b for b in near if b.start < slot_end and b.end > slot_start)
             local_start, local_end = slot_start.astimezone(zone), slot_end.astimezone(zone)
             if blockers:
                 result.blocked.append(BlockedSlot(local_start, local_end,
-                                                  tuple(_local(b, zone) for b in blockers)))
+                                                  tuple(local[id(b)] for b in blockers)))
             else:
                 result.free.append(Slot(local_start, local_end))
             slot_start += step

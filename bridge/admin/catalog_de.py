@@ -769,4 +769,101 @@ DE: dict[str, str] = {
         "werden gesendet, sobald Sie das neue Passwort eingeben.",
     "NTLM": "NTLM",
     "Basic": "Basic",
+    # Calendar view
+    "Week": "Woche",
+    "Day": "Tag",
+    "Month": "Monat",
+    "Agenda": "Terminliste",
+    "Week {n}": "KW {n}",
+    "Today": "Heute",
+    "Previous": "Zurück",
+    "View": "Ansicht",
+    "Calendar navigation": "Kalendernavigation",
+    "Time zone": "Zeitzone",
+    "New appointment": "Neuer Termin",
+    "read only": "nur lesen",
+    "all day": "ganztägig",
+    "(no title)": "(ohne Titel)",
+    "+{n} more": "+{n} weitere",
+    "No appointments in these two weeks.": "Keine Termine in diesen zwei Wochen.",
+    "There is no calendar you may see yet.": "Es gibt noch keinen Kalender, den Sie sehen dürfen.",
+    "Click a free time to book. Drag an appointment to move it, drag its lower edge to change "
+    "its length. With the keyboard: focus an appointment, then Alt+arrow keys move it (up/down "
+    "15 minutes, left/right one day), Alt+Shift+up/down change its length; Enter opens the "
+    "form.":
+        "Klicken Sie auf eine freie Zeit, um zu buchen. Ziehen Sie einen Termin, um ihn zu "
+        "verschieben, und seinen unteren Rand, um die Dauer zu ändern. Mit der Tastatur: Termin "
+        "fokussieren, dann verschieben Alt+Pfeiltasten ihn (hoch/runter 15 Minuten, links/rechts "
+        "einen Tag), Alt+Umschalt+hoch/runter ändern die Dauer; Eingabe öffnet das Formular.",
+    "Phone (CalDAV)": "Telefon (CalDAV)",
+    "Booking API": "Buchungs-API",
+    "Calendar view": "Kalenderansicht",
+    "Booking page": "Buchungsseite",
+    "Other": "Sonstige",
+    "In sync": "Synchron",
+    "Waiting": "Wartet",
+    "Conflict": "Konflikt",
+    "Failed": "Fehlgeschlagen",
+    "Not synchronised": "Nicht synchronisiert",
+    "outside the working hours": "außerhalb der Arbeitszeit",
+    "overlaps another appointment": "überschneidet sich mit einem anderen Termin",
+    "This time is not free: {reasons}.": "Diese Zeit ist nicht frei: {reasons}.",
+    "Book anyway": "Trotzdem buchen",
+    "Book anyway: I know this time is not free (recorded in the ledger)":
+        "Trotzdem buchen: Ich weiß, dass diese Zeit nicht frei ist (wird im Protokoll "
+        "vermerkt)",
+    "Conflicts with": "Überschneidet sich mit",
+    "Free times nearby": "Freie Zeiten in der Nähe",
+    "Move to": "Verschieben auf",
+    "Cancel": "Abbrechen",
+    "Delete": "Löschen",
+    "Delete this appointment?": "Diesen Termin löschen?",
+    "Customer": "Kunde",
+    "Date": "Datum",
+    "From": "Von",
+    "To": "Bis",
+    "E-mail": "E-Mail",
+    "Phone": "Telefon",
+    "Notes": "Notizen",
+    "Ledger entries": "Protokolleinträge",
+    "Only this one": "Nur diesen Termin",
+    "The whole series": "Die ganze Serie",
+    "This appointment repeats. Change only this one or the whole series?":
+        "Dieser Termin wiederholt sich. Nur diesen Termin oder die ganze Serie ändern?",
+    "Give a valid start and end time.": "Bitte geben Sie gültige Anfangs- und Endzeiten an.",
+    "The appointment could not be saved: {reason}":
+        "Der Termin konnte nicht gespeichert werden: {reason}",
+    "The appointment no longer exists.": "Den Termin gibt es nicht mehr.",
+    "The appointment was changed meanwhile. Reload and try again.":
+        "Der Termin wurde inzwischen geändert. Bitte neu laden und erneut versuchen.",
+    "The change could not be saved.": "Die Änderung konnte nicht gespeichert werden.",
+    "Appointment saved.": "Termin gespeichert.",
+    "Appointment deleted.": "Termin gelöscht.",
+    "The e-mail address is not valid.": "Die E-Mail-Adresse ist nicht gültig.",
+    # Stored sync texts (bridge/admin/messages.py)
+    "The {provider} sign-in was revoked or has expired. Connect again.":
+        "Die Anmeldung bei {provider} wurde widerrufen oder ist abgelaufen. Bitte verbinden "
+        "Sie erneut.",
+    "The sign-in was revoked or has expired. Connect again.":
+        "Die Anmeldung wurde widerrufen oder ist abgelaufen. Bitte verbinden Sie erneut.",
+    "The stored sign-in could not be read ({reason}). Connect again.":
+        "Die gespeicherte Anmeldung konnte nicht gelesen werden ({reason}). Bitte verbinden "
+        "Sie erneut.",
+    "Changed on both sides; the change in this calendar is newer.":
+        "Auf beiden Seiten geändert; die Änderung in diesem Kalender ist neuer.",
+    "Changed on both sides; the change in {provider} is newer.":
+        "Auf beiden Seiten geändert; die Änderung in {provider} ist neuer.",
+    "Deleted in this calendar, changed in {provider}.":
+        "In diesem Kalender gelöscht, in {provider} geändert.",
+    "Deleted in {provider}, changed in this calendar.":
+        "In {provider} gelöscht, in diesem Kalender geändert.",
+    "{provider} would delete {n} of {total} linked appointments ({held} of them held from "
+    "earlier synchronisations).":
+        "{provider} würde {n} von {total} verknüpften Terminen löschen ({held} davon aus "
+        "früheren Synchronisationen zurückgehalten).",
+    "{provider} would delete {n} of {total} linked appointments.":
+        "{provider} würde {n} von {total} verknüpften Terminen löschen.",
+    "{provider} returned an empty calendar, but {n} appointments are linked.":
+        "{provider} hat einen leeren Kalender geliefert, aber {n} Termine sind verknüpft.",
+    "{provider} refused the sign-in: {error}": "{provider} hat die Anmeldung abgelehnt: {error}",
 }

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bridge.admin.csrf import FORM_FIELD
 from bridge.admin.i18n import LANGUAGES, Translator
+from bridge.admin.messages import localize
 from bridge.admin.providers_ui import (
     MICROSOFT_APPS_URL,
     MICROSOFT_CONSENT_URL,
@@ -31,6 +32,7 @@ from bridge.admin.providers_ui import (
 from bridge.admin.sessions import RequestSession, SessionManager
 from bridge.config import Settings
 from bridge.errors import BridgeError, NotFound
+from bridge.ical.timezones import zone_for_name
 from bridge.model import Collection
 from bridge.store import SqlStore
 from bridge.store.logins import LoginPolicy
@@ -176,6 +178,16 @@ def _fmt_time(value: float | None, lang: str) -> str:
     return stamp.strftime("%d.%m.%Y %H:%M:%S" if lang == "de" else "%Y-%m-%d %H:%M:%S")
 
 
+def _fmt_zoned(value: float | None, zone_name: str | None, lang: str) -> str:
+    """A POSIX time in the calendar's zone, the zone named ("03.12.2026 14:05 Europe/Berlin")."""
+    if not value:
+        return DASH
+    zone = zone_for_name(zone_name or "") or dt.UTC
+    stamp = dt.datetime.fromtimestamp(value, dt.UTC).astimezone(zone)
+    text = stamp.strftime("%d.%m.%Y %H:%M" if lang == "de" else "%Y-%m-%d %H:%M")
+    return f"{text} {zone_name or 'UTC'}"
+
+
 def _fmt_ago(value: float | None, now: float, gettext: Translator) -> str:
     if not value:
         return DASH
@@ -206,13 +218,16 @@ async def render(
         lang=lang,
         languages=LANGUAGES,
         csrf_token=session.csrf_token if session is not None else "",
-        user=session.record.user_name if session is not None and session.record.is_admin
-        else None,
+        user=session.record.user_name if session is not None
+        and (session.record.is_admin or session.record.is_staff) else None,
+        admin=session is not None and session.record.is_admin,
         flash=flash_message,
         path=request.path,
         static=admin.static_url,
         fmt_time=lambda v: _fmt_time(v, lang),
         fmt_ago=lambda v: _fmt_ago(v, now, gettext),
+        fmt_zoned=lambda v, zone: _fmt_zoned(v, zone, lang),
+        explain=lambda text: localize(text, gettext),
         provider_label=lambda name: gettext(PROVIDER_LABELS.get(name) or name),
         provider_name=lambda name: PROVIDER_NAMES.get(name) or name,
         microsoft_admin_consent=admin_consent_url(settings_of(request)),

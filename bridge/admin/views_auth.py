@@ -1,6 +1,7 @@
 """Login, logout and the language switch of the admin page.
 
-Only users with the ``admin`` role may log in; staff accounts are refused even with the right
+Administrators reach every page; staff members log in to the calendar view only (their own
+and granted calendars; ``web._may_enter``), other roles are refused even with the right
 password.  A successful login rotates the session id and CSRF token; logout deletes the session
 server-side.  The ``next`` target after login is checked by
 :func:`~bridge.admin.redirects.safe_next`.  Each attempt is charged to the user name and the
@@ -39,8 +40,8 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     """``GET /admin/login``."""
     session = session_of(request)
     target = safe_next(request.query.get("next"))
-    if session.record.is_admin:
-        raise web.HTTPSeeOther(target)
+    if session.record.is_admin or session.record.is_staff:
+        raise web.HTTPSeeOther(_landing(target, session.record.is_admin))
     return await render(request, "login.html", next=target, error=None, username="")
 
 
@@ -67,7 +68,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         _LOGGER.info("failed admin login for %r", name)
         return await render(request, "login.html", http_status=401, next=target, username=name,
                             error=gettext("Wrong user name or password."))
-    if user.role != "admin":
+    if user.role not in ("admin", "staff"):
         _LOGGER.info("refused admin login for non-admin user %r", name)
         return await render(request, "login.html", http_status=403, next=target, username=name,
                             error=gettext("This account may not use the admin page. "
@@ -79,7 +80,14 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     admin = request.config_dict[ADMIN]
     request[SESSION] = await admin.sessions.login(
         session_of(request), user.id)
-    raise web.HTTPSeeOther(target)
+    raise web.HTTPSeeOther(_landing(target, user.role == "admin"))
+
+
+def _landing(target: str, admin: bool) -> str:
+    """Where a login ends: the wanted page, but staff only inside the calendar view."""
+    if admin or target.startswith("/admin/calendar/"):
+        return target
+    return "/admin/calendar"
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -98,9 +106,10 @@ async def set_language(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(safe_next(form.get("next")))
 
 
-async def home(_request: web.Request) -> web.StreamResponse:
-    """``GET /admin/``: the Synchronisation page is the start page."""
-    raise web.HTTPSeeOther("/admin/sync")
+async def home(request: web.Request) -> web.StreamResponse:
+    """``GET /admin/``: the Synchronisation page for admins, the calendar view for staff."""
+    raise web.HTTPSeeOther("/admin/sync" if session_of(request).record.is_admin
+                           else "/admin/calendar")
 
 
 def add_routes(admin: web.Application) -> None:

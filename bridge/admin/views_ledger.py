@@ -17,11 +17,12 @@ from aiohttp import web
 from bridge.admin.pages import act, form_data, or_404, redirect, render, store_of, translator_of
 from bridge.admin.syncapi import service_of
 from bridge.errors import NotFound
+from bridge.ical.timezones import zone_for_name
 from bridge.model import ItemRecord
 from bridge.store import SqlStore
 from bridge.store.sync import LedgerRecord
 
-__all__ = ["Version", "add_routes", "version_from_google", "version_from_ical"]
+__all__ = ["Shown", "Version", "add_routes", "version_from_google", "version_from_ical"]
 
 _LOGGER = logging.getLogger(__name__)
 _LEDGER_LIMIT = 500
@@ -41,16 +42,29 @@ class Version:
     deleted: bool = False
 
 
-def _ical_time(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M %Z").strip()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return ""
+@dataclass(frozen=True)
+class Shown:
+    """How times are shown: the calendar's zone (and its name) and the page language."""
+
+    zone_name: str = "UTC"
+    lang: str = "en"
+
+    def time(self, value: Any) -> str:
+        """A date-time in the calendar's zone with the zone named; a date as a date."""
+        zone = zone_for_name(self.zone_name) or dt.UTC
+        if isinstance(value, dt.datetime):
+            local = (value if value.tzinfo is not None else value.replace(tzinfo=zone)) \
+                .astimezone(zone)
+            pattern = "%d.%m.%Y %H:%M" if self.lang == "de" else "%Y-%m-%d %H:%M"
+            return f"{local.strftime(pattern)} {self.zone_name}"
+        if isinstance(value, dt.date):
+            return value.strftime("%d.%m.%Y" if self.lang == "de" else "%Y-%m-%d")
+        return ""
 
 
-def version_from_ical(side: str, text: str | None) -> Version:
+def version_from_ical(side: str, text: str | None, shown: Shown | None = None) -> Version:
     """The first VEVENT of an iCalendar text (a missing text means: deleted)."""
+    shown = shown or Shown()
     if not text:
         return Version(side, deleted=True)
     from icalendar import Calendar
@@ -64,30 +78,44 @@ def version_from_ical(side: str, text: str | None) -> Version:
         end = comp.get("DTEND")
         return Version(
             side, summary=str(comp.get("SUMMARY", "")),
-            start=_ical_time(start.dt) if start is not None else "",
-            end=_ical_time(end.dt) if end is not None else "",
+            start=shown.time(start.dt) if start is not None else "",
+            end=shown.time(end.dt) if end is not None else "",
             location=str(comp.get("LOCATION", "")),
             description=str(comp.get("DESCRIPTION", ""))[:2000],
         )
     return Version(side, deleted=True)
 
 
-def _google_time(value: Any) -> str:
+def _google_time(value: Any, shown: Shown) -> str:
+    """Google's ``{"dateTime"|"date", "timeZone"}`` shown like a local time."""
     if not isinstance(value, dict):
         return ""
-    text = str(value.get("dateTime") or value.get("date") or "")
-    zone = value.get("timeZone")
-    return f"{text} {zone}" if zone else text
+    try:
+        if value.get("dateTime"):
+            moment = dt.datetime.fromisoformat(str(value["dateTime"]))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=zone_for_name(str(value.get("timeZone") or ""))
+                                        or dt.UTC)
+            return shown.time(moment)
+        if value.get("date"):
+            return shown.time(dt.date.fromisoformat(str(value["date"])))
+    except ValueError:
+        return str(value.get("dateTime") or value.get("date") or "")
+    return ""
 
 
-def version_from_google(side: str, snapshot: dict[str, Any] | None) -> Version:
+def version_from_google(
+    side: str, snapshot: dict[str, Any] | None, shown: Shown | None = None
+) -> Version:
     """A Google event snapshot from the ledger (``{"master": ..., "exceptions": ...}``)."""
+    shown = shown or Shown()
     master = (snapshot or {}).get("master")
     if not isinstance(master, dict) or master.get("status") == "cancelled":
         return Version(side, deleted=True)
     return Version(
-        side, summary=str(master.get("summary", "")), start=_google_time(master.get("start")),
-        end=_google_time(master.get("end")), location=str(master.get("location", "")),
+        side, summary=str(master.get("summary", "")),
+        start=_google_time(master.get("start"), shown),
+        end=_google_time(master.get("end"), shown), location=str(master.get("location", "")),
         description=str(master.get("description", ""))[:2000],
     )
 
@@ -103,9 +131,11 @@ class ConflictView:
     loser: Version
 
 
-def _conflicts(store: SqlStore, service: Any) -> list[ConflictView]:
+def _conflicts(store: SqlStore, service: Any, lang: str = "en") -> list[ConflictView]:
     out: list[ConflictView] = []
+    zones = {c.path: c.timezone for c in store.list_collections(tag="VCALENDAR")}
     for conn in store.list_connections():
+        shown = Shown(zones.get(conn.collection_path) or "UTC", lang)
         rows = service.conflicts(conn.id)
         items = store.items_by_uid(conn.collection_id, [r.uid for r in rows]) if rows else {}
         for row in rows:
@@ -113,11 +143,11 @@ def _conflicts(store: SqlStore, service: Any) -> list[ConflictView]:
             winner_side = str(detail.get("winner") or "")
             loser = detail.get("loser") or {}
             current = items.get(row.uid)
-            winner = version_from_ical(winner_side, current.text if current else None)
+            winner = version_from_ical(winner_side, current.text if current else None, shown)
             if loser.get("side") == "local":
-                lost = version_from_ical("local", loser.get("text"))
+                lost = version_from_ical("local", loser.get("text"), shown)
             else:
-                lost = version_from_google("google", loser.get("event"))
+                lost = version_from_google("google", loser.get("event"), shown)
             out.append(ConflictView(row, conn.collection_path, str(detail.get("reason") or ""),
                                     winner, lost))
     return out
@@ -125,7 +155,8 @@ def _conflicts(store: SqlStore, service: Any) -> list[ConflictView]:
 
 async def conflicts_page(request: web.Request) -> web.StreamResponse:
     """``GET /admin/conflicts``: open conflicts with both versions."""
-    views = await asyncio.to_thread(_conflicts, store_of(request), service_of(request))
+    views = await asyncio.to_thread(_conflicts, store_of(request), service_of(request),
+                                    translator_of(request).lang)
     return await render(request, "conflicts.html", conflicts=views)
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.admin import (
     views_auth,
+    views_calendar,
     views_connect,
     views_feeds,
     views_ledger,
@@ -50,6 +51,10 @@ CALLBACK_PATH = callback_path("google")
 MICROSOFT_CALLBACK_PATH = callback_path("microsoft")
 # Paths under /admin/ that anonymous visitors may use.
 _PUBLIC = frozenset({"/admin/login", "/admin/lang"})
+# What a staff member's session may reach: the calendar view (their own and granted calendars)
+# and the session's own pages; everything else is for administrators.
+_STAFF_PATHS = frozenset({"/admin/", "/admin/logout", "/admin/calendar"})
+_STAFF_PREFIX = "/admin/calendar/"
 _PURGE_EVERY = 600.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -100,6 +105,14 @@ def _login_redirect(request: web.Request) -> web.HTTPException:
     return web.HTTPForbidden(text="login required")
 
 
+def _may_enter(session: RequestSession, path: str) -> bool:
+    """Admins reach every page; staff the calendar view and their session's pages."""
+    record = session.record
+    if record.is_admin:
+        return True
+    return record.is_staff and (path in _STAFF_PATHS or path.startswith(_STAFF_PREFIX))
+
+
 def _translator(request: web.Request, session: RequestSession) -> Translator:
     """The session's language if one was chosen, else the best match of Accept-Language."""
     chosen = session.data.get("lang")
@@ -115,7 +128,7 @@ async def _session_mw(request: web.Request, handler: Handler) -> web.StreamRespo
         response.headers["Cache-Control"] = "public, max-age=86400"
         return response
     session = await (admin.sessions.ensure(request) if public else admin.sessions.load(request))
-    if session is None or (not public and not session.record.is_admin):
+    if session is None or (not public and not _may_enter(session, request.path)):
         raise _login_redirect(request)
     request[SESSION] = session
     gettext = _translator(request, session)
@@ -210,6 +223,7 @@ def setup(app: web.Application) -> None:
     views_login.add_routes(admin)
     views_ledger.add_routes(admin)
     views_feeds.add_routes(admin)
+    views_calendar.add_routes(admin)
     app.router.add_get("/admin", _to_admin)
     app.add_subapp("/admin", admin)
     app.router.add_get(CALLBACK_PATH, _wrap_root(views_connect.oauth_callback))

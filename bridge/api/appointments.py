@@ -34,6 +34,7 @@ from bridge.api.model import (
 )
 from bridge.api.problems import ApiProblem
 from bridge.api.request import (
+    API_KEY,
     calendar_for,
     check,
     item_for,
@@ -42,13 +43,17 @@ from bridge.api.request import (
     query_instant,
     query_int,
     read_json,
+    settings_of,
     store_of,
     zone_of,
 )
+from bridge.booking.guard import BookingRefused, Override, Policy, guarded_put, proposal_of
+from bridge.booking.rules import Verdict
 from bridge.errors import DuplicateUid, EtagMismatch, InvalidICalendar, NotFound
 from bridge.ical.recurrence import occurs
 from bridge.ical.validate import TIMESTAMP_MAX, TIMESTAMP_MIN, parse_resource
-from bridge.model import Collection, ItemRecord
+from bridge.model import Collection, ItemRecord, ParsedResource
+from bridge.notify.web import wake_worker
 from bridge.store import href_for_uid
 
 __all__ = ["routes"]
@@ -67,15 +72,6 @@ def _if_match(request: web.Request, current: ItemRecord) -> str | None:
     if "*" in candidates:
         return "*"
     return current.etag if current.etag in candidates else (candidates or ['""'])[0]
-
-
-def _wake_notifier(request: web.Request) -> None:
-    """Let this sidecar's notification worker deliver a confirmation now, not at its next scan."""
-    from bridge.notify.web import NOTIFY_WORKER
-
-    worker = request.config_dict.get(NOTIFY_WORKER)
-    if worker is not None:
-        worker.wake()
 
 
 def _precondition_failed() -> ApiProblem:
@@ -127,6 +123,76 @@ def _occurs(item: ItemRecord, start_ts: int, end_ts: int) -> bool:
     return occurs(cal, lo, hi, zone=UTC)
 
 
+def _allow_conflict(body: Any) -> bool:
+    """Take ``allow_conflict`` out of a request body (``true``: book despite the rules)."""
+    if not isinstance(body, dict) or "allow_conflict" not in body:
+        return False
+    value = body.pop("allow_conflict")
+    if not isinstance(value, bool):
+        raise ValidationFailed([FieldError("allow_conflict", "must be true or false")])
+    return value
+
+
+def _refusal(verdict: Verdict, calendar: Collection, *, staff: bool) -> ApiProblem:
+    """The 409 of a refused booking: the broken rules, what conflicts, the nearest free slots.
+
+    Conflicts name the appointment (id, times, why it blocks); its title only for a key over
+    every calendar (``admin``), never customer fields.
+    """
+    zone = zone_of(calendar)
+    conflicts = []
+    for c in verdict.conflicts:
+        entry: dict[str, Any] = {"appointment_id": appointment_id(c.uid),
+                                 "start": _iso(c.start, zone), "end": _iso(c.end, zone),
+                                 "reason": c.reason}
+        if staff:
+            entry["summary"] = c.summary
+        conflicts.append(entry)
+    texts = {"outside-hours": "is outside the working hours",
+             "overlap": "overlaps another appointment"}
+    detail = "the requested time " + " and ".join(texts[r] for r in verdict.rules) \
+        + "; choose one of the suggested slots, or send \"allow_conflict\": true to book anyway"
+    return ApiProblem(409, "booking-conflict", detail, extra={
+        "rules": list(verdict.rules), "conflicts": conflicts,
+        "suggestions": [{"start": _iso(s.start, zone), "end": _iso(s.end, zone)}
+                        for s in verdict.suggestions]})
+
+
+def _iso(value: datetime, zone: Any) -> str:
+    return value.astimezone(zone).isoformat(timespec="seconds")
+
+
+def _checked(change: AppointmentChange, old: ItemRecord | None, parsed: ParsedResource) -> bool:
+    """Whether a write must pass the booking rules: a new appointment, a new time, or a
+    cancelled one brought back; never a cancellation or a series."""
+    if parsed.recurring or parsed.status == "CANCELLED":
+        return False
+    if old is None:
+        return True
+    timed = change.start is not None or change.end is not None or change.duration is not None
+    return timed or (old.status == "CANCELLED" and change.status is not None)
+
+
+async def _guarded_write(
+    request: web.Request, calendar: Collection, href: str, parsed: ParsedResource,
+    change: AppointmentChange, old: ItemRecord | None, *, allow_conflict: bool,
+    if_match: str | None = None,
+) -> ItemRecord:
+    key = request[API_KEY]
+    store = store_of(request)
+    policy = Policy.of(settings_of(request).availability)
+    proposal = proposal_of(parsed) if _checked(change, old, parsed) else None
+    override = Override(f"api-key {key.id} ({key.name})", "api") if allow_conflict else None
+    try:
+        new, _old, _verdict = await asyncio.to_thread(functools.partial(
+            guarded_put, store, policy, calendar, href, parsed, proposal, origin="api",
+            override=override, if_match=if_match, if_none_match=old is None,
+            now=now_utc(request)))
+    except BookingRefused as exc:
+        raise _refusal(exc.verdict, calendar, staff=key.scope == "admin") from None
+    return new
+
+
 @routes.get(_BASE)
 async def list_appointments(request: web.Request) -> web.Response:
     """``GET``: appointments overlapping ``from``..``to``, ordered by start, paged."""
@@ -168,19 +234,18 @@ async def create_appointment(request: web.Request) -> web.Response:
     calendar = await calendar_for(request)
     body = await read_json(request)
     zone = zone_of(calendar)
+    allow = _allow_conflict(body)
     change = parse_change(body, zone, create=True)
     uid = f"{uuid.uuid4()}@termin-bridge"
     text = build_calendar(uid, change, zone, now_utc(request))
     parsed = _gate(text)
-    store = store_of(request)
     try:
-        item, _old = await asyncio.to_thread(
-            lambda: store.put_item(calendar.path, href_for_uid(uid), parsed, origin="api",
-                                   if_none_match=True))
+        item = await _guarded_write(request, calendar, href_for_uid(uid), parsed, change, None,
+                                    allow_conflict=allow)
     except (EtagMismatch, DuplicateUid) as exc:  # a UUID collision: practically impossible
         raise ApiProblem(409, "conflict", "an appointment with this id already exists") from exc
     _LOGGER.info("API created appointment %s in %s", uid, calendar.path)
-    _wake_notifier(request)
+    wake_worker(request)
     location = f"/api/v1/calendars/{calendar.id}/appointments/{appointment_id(uid)}"
     return _item_response(item, calendar, status=201, extra={"Location": location})
 
@@ -198,10 +263,11 @@ async def get_appointment(request: web.Request) -> web.Response:
 
 
 async def _modify(
-    request: web.Request, calendar: Collection, change: AppointmentChange, verb: str
+    request: web.Request, calendar: Collection, change: AppointmentChange, verb: str,
+    *, allow_conflict: bool = False,
 ) -> web.Response:
-    """Apply ``change`` to the addressed appointment with If-Match semantics."""
-    store = store_of(request)
+    """Apply ``change`` to the addressed appointment with If-Match semantics (a new time
+    passes the booking rules first)."""
     zone = zone_of(calendar)
     for _attempt in range(3):
         item = await item_for(request, calendar)
@@ -211,9 +277,8 @@ async def _modify(
         text = apply_change(item.text, change, zone, now_utc(request))
         parsed = _gate(text)
         try:
-            new, _old = await asyncio.to_thread(
-                functools.partial(store.put_item, calendar.path, item.href, parsed,
-                                  origin="api", if_match=item.etag))
+            new = await _guarded_write(request, calendar, item.href, parsed, change, item,
+                                       allow_conflict=allow_conflict, if_match=item.etag)
         except EtagMismatch:
             if wanted is not None:
                 raise _precondition_failed() from None
@@ -221,7 +286,7 @@ async def _modify(
         except DuplicateUid as exc:
             raise ApiProblem(409, "conflict", "the appointment's UID is in use") from exc
         _LOGGER.info("API %s appointment %s in %s", verb, item.uid, calendar.path)
-        _wake_notifier(request)
+        wake_worker(request)
         return _item_response(new, calendar)
     raise ApiProblem(409, "conflict", "the appointment keeps changing; try again")
 
@@ -232,8 +297,9 @@ async def update_appointment(request: web.Request) -> web.Response:
     calendar = await calendar_for(request)
     await item_for(request, calendar)
     body = await read_json(request)
+    allow = _allow_conflict(body)
     change = parse_change(body, zone_of(calendar), create=False)
-    return await _modify(request, calendar, change, "updated")
+    return await _modify(request, calendar, change, "updated", allow_conflict=allow)
 
 
 @routes.post(_BASE + "/{appointment_id}/cancel")
@@ -259,6 +325,6 @@ async def delete_appointment(request: web.Request) -> web.Response:
     except NotFound as exc:
         raise ApiProblem(404, "appointment-not-found", "no such appointment") from exc
     _LOGGER.info("API deleted appointment %s in %s", item.uid, calendar.path)
-    _wake_notifier(request)
+    wake_worker(request)
     return web.Response(status=204, headers={"Cache-Control": "no-store"})
 

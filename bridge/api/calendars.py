@@ -27,15 +27,9 @@ from bridge.api.request import (
     store_of,
     zone_of,
 )
-from bridge.availability import (
-    Availability,
-    AvailabilityOptions,
-    Resource,
-    compute,
-    expand_resources,
-    freebusy_ical,
-)
-from bridge.model import Collection, ItemRecord
+from bridge.availability import Availability, compute, freebusy_ical
+from bridge.booking.guard import Policy, load_occurrences
+from bridge.model import Collection
 from bridge.notify.hooks import notifier
 from bridge.notify.render import KINDS, LANGUAGES, Renderer
 from bridge.store.notify import NOTIFY_LANGUAGE_PROP, NOTIFY_SWITCH_PROP, Notification
@@ -114,17 +108,6 @@ async def update_calendar(request: web.Request) -> web.Response:
     return json_response(calendar_json(updated, _language(request)))
 
 
-def _marker_keywords(request: web.Request) -> list[str]:
-    raw = settings_of(request).availability.marker_keywords
-    return [k.strip() for k in raw.split(",") if k.strip()]
-
-
-def _resource(item: ItemRecord, marker_calendar: bool) -> Resource:
-    appointment = bool(item.customer_name or item.customer_email or item.customer_phone
-                       or item.service)
-    return Resource(item.text, marker_calendar, "appointment" if appointment else "event")
-
-
 async def _availability(
     request: web.Request, *, slots: bool
 ) -> tuple[Collection, Availability, datetime, datetime, int]:
@@ -148,22 +131,13 @@ async def _availability(
     check(errors)
     assert start is not None and end is not None
     store = store_of(request)
-    lo, hi = int(start.timestamp()) - 86400, int(end.timestamp()) + 86400
-    marker_slug = settings.availability.marker_calendar
+    policy = Policy.of(settings.availability)
 
     def work() -> Availability:
-        items = store.items_in_range(calendar.path, lo, hi, "VEVENT")
-        resources = [_resource(i, False) for i in items]
-        if marker_slug:
-            marker_path = f"{calendar.owner}/{marker_slug}"
-            if marker_path != calendar.path:
-                resources += [_resource(i, True)
-                              for i in store.items_in_range(marker_path, lo, hi, "VEVENT")]
-        occ = expand_resources(resources, start, end, zone, _marker_keywords(request))
-        options = AvailabilityOptions(
-            all_day_blocks=settings.availability.all_day_blocks)
+        occ = load_occurrences(store, policy, calendar, start, end)
         return compute(occ, start, end, timedelta(minutes=minutes),
-                       step=timedelta(minutes=step or minutes), options=options, zone=zone)
+                       step=timedelta(minutes=step or minutes), options=policy.options,
+                       zone=zone)
 
     return calendar, await asyncio.to_thread(work), start, end, minutes
 

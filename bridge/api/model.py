@@ -31,6 +31,8 @@ __all__ = [
     "appointment_id",
     "appointment_json",
     "build_calendar",
+    "bump_sequence",
+    "is_email",
     "parse_change",
     "parse_instant",
     "uid_from_id",
@@ -78,6 +80,11 @@ class AppointmentChange:
     notes: str | None = None
     customer: dict[str, str | None] = field(default_factory=dict)
     cleared: set[str] = field(default_factory=set)
+
+
+def is_email(value: str) -> bool:
+    """True for an e-mail address the API accepts for ``customer.email``."""
+    return bool(_EMAIL.match(value))
 
 
 def appointment_id(uid: str) -> str:
@@ -319,16 +326,21 @@ def apply_change(
     if change.status is not None:
         _set(event, "STATUS", change.status)
     if not creating:
-        sequence = int(event.get("SEQUENCE", 0) or 0)
-        for name in ("SEQUENCE", "DTSTAMP", "LAST-MODIFIED"):
-            if name in event:
-                del event[name]
-        event.add("SEQUENCE", sequence + 1)
-        event.add("DTSTAMP", now.astimezone(UTC))
-        event.add("LAST-MODIFIED", now.astimezone(UTC))
+        bump_sequence(event, now)
     cal.add_missing_timezones()
     out: str = cal.to_ical().decode("utf-8")
     return out
+
+
+def bump_sequence(component: Any, now: datetime) -> None:
+    """Mark a changed component: ``SEQUENCE`` + 1, ``DTSTAMP`` and ``LAST-MODIFIED`` now."""
+    sequence = int(component.get("SEQUENCE", 0) or 0)
+    for name in ("SEQUENCE", "DTSTAMP", "LAST-MODIFIED"):
+        if name in component:
+            del component[name]
+    component.add("SEQUENCE", sequence + 1)
+    component.add("DTSTAMP", now.astimezone(UTC))
+    component.add("LAST-MODIFIED", now.astimezone(UTC))
 
 
 def _as_datetime(value: date | datetime, zone: tzinfo) -> datetime:
@@ -364,7 +376,7 @@ def source_of(origin: str) -> str:
     source = connection_of_origin(origin)
     if source is not None:
         return source[0]
-    return origin if origin in ("api", "caldav", "import") else "other"
+    return origin if origin in ("api", "caldav", "import", "admin", "booking") else "other"
 
 
 def appointment_json(item: ItemRecord, calendar_id: int, zone: tzinfo) -> dict[str, Any]:

@@ -39,7 +39,11 @@ _ERRORS = {
     "default": _problem("Any other error"),
 }
 _WRITE_ERRORS = _ERRORS | {
-    "409": _problem("Conflict (idempotent request still running)"),
+    "409": {"description": "Conflict: an idempotent request still running, or a booking "
+                           "refused by the booking rules (`booking-conflict`: outside the "
+                           "working hours or overlapping a busy time; names the rules, the "
+                           "conflicting appointments and the nearest free slots)",
+            "content": {_PROBLEM: {"schema": _ref("BookingProblem")}}},
     "412": _problem("If-Match does not match the current ETag"),
     "413": _problem("Request body too large"),
     "415": _problem("Body is not application/json"),
@@ -78,6 +82,21 @@ _SCHEMAS: dict[str, Any] = {
                 "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
         },
     },
+    "BookingProblem": {
+        "allOf": [_ref("Problem")],
+        "properties": {
+            "rules": {"type": "array", "items": {"enum": ["outside-hours", "overlap"]}},
+            "conflicts": {"type": "array", "items": {
+                "type": "object", "required": ["appointment_id", "start", "end", "reason"],
+                "properties": {
+                    "appointment_id": {"type": "string"}, "start": _DT, "end": _DT,
+                    "reason": {"enum": ["busy", "tentative", "all-day"]},
+                    "summary": {"type": "string",
+                                "description": "only for a key over every calendar"},
+                }}},
+            "suggestions": {"type": "array", "items": _ref("Interval")},
+        },
+    },
     "Calendar": {
         "type": "object",
         "required": ["id", "path", "name", "timezone", "color", "notifications"],
@@ -113,7 +132,8 @@ _SCHEMAS: dict[str, Any] = {
             "summary": {"type": "string"},
             "status": {"enum": ["CONFIRMED", "TENTATIVE", "CANCELLED"]},
             "customer": _ref("Customer"), "service": _NULLABLE_STR, "notes": _NULLABLE_STR,
-            "source": {"enum": ["api", "caldav", "google", "import", "other"]},
+            "source": {"enum": ["api", "caldav", "google", "microsoft", "import", "admin",
+                                "booking", "other"]},
             "etag": {"type": "string"}, "created_at": _DT, "updated_at": _DT,
         },
     },
@@ -136,6 +156,8 @@ _SCHEMAS: dict[str, Any] = {
             },
             "service": {"type": "string", "maxLength": 200},
             "notes": {"type": "string", "maxLength": 5000},
+            "allow_conflict": {"type": "boolean", "description": "true: book even when the "
+                               "booking rules refuse the time (recorded in the ledger)"},
         },
     },
     "AppointmentUpdate": {
@@ -157,6 +179,8 @@ _SCHEMAS: dict[str, Any] = {
             },
             "service": {"type": ["string", "null"], "maxLength": 200},
             "notes": {"type": ["string", "null"], "maxLength": 5000},
+            "allow_conflict": {"type": "boolean", "description": "true: book even when the "
+                               "booking rules refuse the time (recorded in the ledger)"},
         },
     },
     "AppointmentPage": {

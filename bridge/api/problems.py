@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -22,7 +23,8 @@ _TITLES = {
 
 
 class ApiProblem(Exception):
-    """An error answer: HTTP status, a short code, detail text and optional field errors."""
+    """An error answer: HTTP status, a short code, detail text, optional field errors and
+    extension members."""
 
     def __init__(
         self,
@@ -32,18 +34,21 @@ class ApiProblem(Exception):
         *,
         errors: Sequence[FieldError] = (),
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.status = status
         self.code = code
         self.detail = detail
         self.errors = list(errors)
         self.headers = dict(headers or {})
+        self.extra = dict(extra or {})  # RFC 9457 extension members
         super().__init__(detail)
 
 
 def problem_response(problem: ApiProblem) -> web.Response:
     """The problem+json response for ``problem``."""
     body: dict[str, object] = {
+        **problem.extra,
         "type": f"https://termin-bridge.invalid/problems/{problem.code}",
         "title": _TITLES.get(problem.status, "Error"),
         "status": problem.status,

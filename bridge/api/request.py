@@ -6,14 +6,13 @@ import asyncio
 import json
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bridge.api.model import FieldError, ValidationFailed, parse_instant, uid_from_id
 from bridge.api.problems import ApiProblem
+from bridge.booking.guard import zone_of
 from bridge.config import Settings
-from bridge.ical.timezones import zone_for_name
 from bridge.model import Collection, ItemRecord
 from bridge.store import SqlStore
 from bridge.store.api import ApiKey
@@ -47,11 +46,6 @@ def store_of(request: web.Request) -> SqlStore:
 def settings_of(request: web.Request) -> Settings:
     """The sidecar's settings."""
     return request.config_dict[SETTINGS]
-
-
-def zone_of(calendar: Collection) -> tzinfo:
-    """The calendar's time zone (UTC when the stored name is unknown)."""
-    return zone_for_name(calendar.timezone) or ZoneInfo("UTC")
 
 
 def json_response(

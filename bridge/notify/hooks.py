@@ -171,14 +171,14 @@ class Notifier:
             item, path=calendar.path, timezone=calendar.timezone, props=calendar.props,
             policy=self.policy, owners=lambda: rows.owner_addresses(calendar.path))
 
-    @staticmethod
     def _enqueue(
-        rows: NotificationRows, collection_id: int, origin: str, kind: Kind,
+        self, rows: NotificationRows, collection_id: int, origin: str, kind: Kind,
         payload: dict[str, Any], recipient: str, language: str, *, due: float,
         offset: int | None = None, occurrence: int | None = None,
     ) -> None:
-        rows.enqueue(collection_id, origin, kind, planning.recipients(recipient), payload,
-                     language, due=due, offset=offset, occurrence=occurrence)
+        channels = planning.recipients(recipient, webhook=self.policy.webhook)
+        rows.enqueue(collection_id, origin, kind, channels, payload, language, due=due,
+                     offset=offset, occurrence=occurrence)
 
 
 def install(store: SqlStore, policy: NotifyPolicy | None = None) -> Notifier:

@@ -56,6 +56,8 @@ class NotifyPolicy:
     language: str = "de"
     description_emails: bool = False
     enabled: bool = True
+    # False when no webhook_url is configured: no webhook rows are queued then.
+    webhook: bool = True
 
 
 def policy_from_settings(settings: Settings) -> NotifyPolicy:
@@ -66,6 +68,7 @@ def policy_from_settings(settings: Settings) -> NotifyPolicy:
         language=settings.notifications.language,
         description_emails=settings.notifications.description_emails,
         enabled=settings.notifications.enabled,
+        webhook=bool(settings.notifications.webhook_url),
     )
 
 
@@ -96,12 +99,13 @@ def connection_importing(status: str, import_state: str) -> bool:
 def by_person(
     origin: str, *, importing: bool, connection_state: Callable[[int], tuple[str, str] | None]
 ) -> bool:
-    """True for writes a person made (API, phone, a provider's calendar outside import/resync).
+    """True for writes a person made (API, phone, the admin's calendar view, the booking page,
+    a provider's calendar outside import/resync).
 
     ``importing`` is the write transaction's flag (a first-connection import page);
     ``connection_state(id)`` gives ``(status, import_state)`` of a connection.
     """
-    if origin in ("api", "caldav"):
+    if origin in ("api", "caldav", "admin", "booking"):
         return True
     source = connection_of_origin(origin)
     if source is None:
@@ -139,10 +143,11 @@ def kind_of(old: ItemRecord | None, new: ItemRecord | None) -> Kind | None:
     return None
 
 
-def recipients(recipient: str) -> list[tuple[str, str]]:
-    """``(channel, recipient)`` rows: the webhook always, e-mail when there is an address."""
+def recipients(recipient: str, *, webhook: bool = True) -> list[tuple[str, str]]:
+    """``(channel, recipient)`` rows: the webhook when one is configured, e-mail when there is
+    an address."""
     return [(channel, recipient if channel == "email" else "") for channel in CHANNELS
-            if channel != "email" or recipient]
+            if (channel != "email" or recipient) and (channel != "webhook" or webhook)]
 
 
 def _dt_value(prop: Any) -> date | datetime | None:

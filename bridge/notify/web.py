@@ -21,7 +21,7 @@ from bridge.notify.planning import policy_from_settings
 from bridge.notify.worker import NotificationWorker, WorkerConfig
 from bridge.web.keys import HEALTH_CHECKS, SETTINGS, STORE
 
-__all__ = ["NOTIFY_WORKER", "setup"]
+__all__ = ["NOTIFY_WORKER", "setup", "wake_worker"]
 
 _LOGGER = logging.getLogger(__name__)
 NOTIFY_WORKER = web.AppKey("notify_worker", NotificationWorker)
@@ -45,6 +45,14 @@ async def _worker_ctx(app: web.Application) -> AsyncIterator[None]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+
+def wake_worker(request: web.Request) -> None:
+    """Let this sidecar's worker deliver a confirmation now, not at its next scan (after a
+    write of the booking API or the calendar view)."""
+    worker = request.config_dict.get(NOTIFY_WORKER)
+    if worker is not None:
+        worker.wake()
 
 
 def setup(app: web.Application) -> None:

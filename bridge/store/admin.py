@@ -38,6 +38,11 @@ class AdminSession:
         """True when an administrator is logged in with this session."""
         return self.user_id is not None and self.role == "admin"
 
+    @property
+    def is_staff(self) -> bool:
+        """True when a staff member (not an administrator) is logged in."""
+        return self.user_id is not None and self.role == "staff"
+
 
 class AdminMixin(StoreBase):
     """Create, read, rotate and invalidate admin-page sessions."""

@@ -151,6 +151,21 @@ class ItemsMixin(ItemReadsMixin):
             raise EtagMismatch("*", None)
 
     # -- writes ------------------------------------------------------------------------------
+    def lock_collection(self, path: str) -> None:
+        """Serialise writers of one calendar for the rest of this write transaction (a row
+        lock on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises every writer).
+
+        For checks that must hold at commit (the booking rules): call it inside
+        ``run_transaction`` before reading what the check needs.
+        """
+        path = clean_path(path)
+
+        def tx(conn: Connection) -> None:
+            conn.execute(select(s.collections.c.id).where(s.collections.c.path == path)
+                         .with_for_update())
+
+        self._write(tx)
+
     def put_item(
         self,
         path: str,

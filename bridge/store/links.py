@@ -174,6 +174,35 @@ class LinksLedgerMixin(StoreBase):
                                     .where(s.links.c.connection_id == connection_id))
                        .scalar_one())
 
+    def sync_states(self, connection_id: int, uids: Iterable[str]) -> dict[str, str]:
+        """Per UID the sync state the calendar view shows: ``conflict`` (an open conflict),
+        ``failed`` (a parked push), ``waiting`` (a push queued), ``synced`` (linked, nothing
+        queued); UIDs with none of these are left out (not synchronised yet)."""
+        wanted = list(dict.fromkeys(uids))
+        found: dict[str, str] = {}
+        rank = {"synced": 0, "waiting": 1, "failed": 2, "conflict": 3}
+        lk, ob, lg = s.links.c, s.outbox.c, s.ledger.c
+
+        def note(uid: str, state: str) -> None:
+            if rank[state] > rank.get(found.get(uid, ""), -1):
+                found[uid] = state
+
+        with self._read() as conn:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                for row in conn.execute(select(lk.uid).where(
+                        lk.connection_id == connection_id, lk.uid.in_(chunk))):
+                    note(row.uid, "synced")
+                for row in conn.execute(select(ob.uid, ob.state).where(
+                        ob.connection_id == connection_id, ob.uid.in_(chunk),
+                        ob.state.in_(("pending", "parked")))):
+                    note(row.uid, "failed" if row.state == "parked" else "waiting")
+                for row in conn.execute(select(lg.uid).where(
+                        lg.connection_id == connection_id, lg.uid.in_(chunk),
+                        lg.action == "conflict", lg.outcome == "open")):
+                    note(row.uid, "conflict")
+        return found
+
     # -- ledger ------------------------------------------------------------------------------
     def add_ledger(self, entries: Iterable[LedgerEntry]) -> int:
         """Append ledger rows (one statement); returns how many."""

@@ -120,7 +120,7 @@ items = Table(
     Column("modified_at", Float, nullable=False),
     UniqueConstraint("collection_id", "href"),
     UniqueConstraint("collection_id", "uid"),
-    Index(None, "collection_id", "component", "start_ts"),
+    Index(None, "collection_id", "component", "start_ts", "end_ts"),
     Index(None, "collection_id", "component", "end_ts"),
 )
 

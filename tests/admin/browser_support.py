@@ -14,12 +14,12 @@ from aiohttp import web
 
 from .conftest import ADMIN_PASSWORD
 
-__all__ = ["ARTIFACTS", "CHROMIUM", "chromium_page", "free_port", "open_calendar", "screenshot",
-           "serving"]
+__all__ = ["ARTIFACTS", "CHROMIUM", "CHROMIUM_ARGS", "chromium_page", "free_port", "open_calendar",
+           "screenshot", "serving"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "admin"
-_ARGS = [
+CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
@@ -52,7 +52,7 @@ async def chromium_page(timeout_ms: int = 15_000, **context: Any) -> AsyncIterat
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=_ARGS)
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             ctx = await browser.new_context(locale="en-GB",
                                             viewport={"width": 1100, "height": 800}, **context)

@@ -85,16 +85,31 @@ async def test_unknown_cookie_value_is_ignored(client: Client) -> None:
     assert new and new != "attacker-chosen-value"
 
 
-async def test_wrong_password_and_staff_refused(client: Client, admin_store: SqlStore) -> None:
+async def test_wrong_password_and_staff_only_in_the_calendar(
+    client: Client, admin_store: SqlStore
+) -> None:
     resp = await login(client, password="wrong")
     assert resp.status == 401
     assert "Wrong user name or password" in await resp.text()
     resp = await login(client, user="nobody", password="whatever")
     assert resp.status == 401
+    # Staff log in to the calendar view only; every other admin page sends them to the login.
     resp = await login(client, user="staff", password=STAFF_PASSWORD)
-    assert resp.status == 403
-    assert "may not use the admin page" in await resp.text()
-    resp = await client.get("/admin/feeds", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/admin/calendar"
+    resp = await client.get("/admin/calendar/staff/praxis")
+    assert resp.status == 200 and 'href="/admin/feeds"' not in await resp.text()
+    for page in ("/admin/feeds", "/admin/sync", "/admin/ledger", "/admin/conflicts"):
+        resp = await client.get(page, allow_redirects=False)
+        assert resp.status == 303 and resp.headers["Location"].startswith("/admin/login"), page
+    # A role that is neither admin nor staff is refused.
+    from sqlalchemy import update
+
+    from bridge.store import schema
+
+    with admin_store.engine.begin() as conn:
+        conn.execute(update(schema.users).where(schema.users.c.name == "staff")
+                     .values(role="guest"))
+    resp = await client.get("/admin/calendar/staff/praxis", allow_redirects=False)
     assert resp.status == 303
 
 

@@ -59,3 +59,11 @@ def test_placeholders_match() -> None:
     field = re.compile(r"\{(\w+)\}")
     for english, german in DE.items():
         assert set(field.findall(english)) == set(field.findall(german)), english
+
+
+def test_calendar_view_labels_have_german() -> None:
+    from bridge.admin import views_calendar
+
+    labels = (set(views_calendar._ORIGINS.values()) | set(views_calendar._SYNC.values())
+              | set(views_calendar._RULES.values()) | {"Week", "Day", "Month", "Agenda"})
+    assert sorted(label for label in labels if label not in DE) == []

@@ -98,6 +98,8 @@ async def test_connect_choose_save_then_state_replay_is_refused(
     page = await gclient.get(f"/admin/sync/{CAL}/preview")
     html = await page.text()
     assert page.status == 200 and 'data-count="google">2<' in html
+    # No local appointment is missing in Google: "also send the 0 …" is not offered.
+    assert 'data-count="google-create">0<' in html and "push-existing" not in html
 
 
 async def test_wrong_missing_and_foreign_state_are_refused(

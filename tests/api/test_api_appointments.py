@@ -251,11 +251,12 @@ async def test_idempotent_retries(client: Any, api_store: SqlStore, calendar_id:
 async def test_idempotency_expires_after_a_day(client: Any, api_store: SqlStore,
                                                calendar_id: int, auth: dict[str, str]) -> None:
     headers = auth | {"Idempotency-Key": "k1"}
-    await client.post(base(calendar_id), json=BODY, headers=headers)
+    body = BODY | {"allow_conflict": True}  # the same time twice: override the overlap rule
+    await client.post(base(calendar_id), json=body, headers=headers)
     real = api_store.clock
     api_store.clock = lambda: real() + 25 * 3600
     try:
-        again = await client.post(base(calendar_id), json=BODY, headers=headers)
+        again = await client.post(base(calendar_id), json=body, headers=headers)
     finally:
         api_store.clock = real
     assert again.status == 201 and "Idempotent-Replayed" not in again.headers

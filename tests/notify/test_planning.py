@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import pytest
 
@@ -78,6 +79,9 @@ def test_connection_importing() -> None:
 def test_recipients_and_payload() -> None:
     assert recipients("") == [("webhook", "")]
     assert recipients("k@example.org") == [("email", "k@example.org"), ("webhook", "")]
+    # No webhook configured: no webhook rows at all.
+    assert recipients("", webhook=False) == []
+    assert recipients("k@example.org", webhook=False) == [("email", "k@example.org")]
     text = vevent("a", extra="DESCRIPTION:Kunde max@example.org")
     item = record(text=text, customer_email=None)
     asked: list[bool] = []
@@ -94,3 +98,13 @@ def test_recipients_and_payload() -> None:
     assert recipient == "" and snapshot["calendar"] == {"path": "alice/praxis", "name": "Praxis"}
     assert payload(NotifyPolicy(description_emails=True))[1] == "max@example.org"
     assert asked == []  # no attendee: the calendar's own addresses were never needed
+
+
+def test_webhook_rows_only_with_a_webhook_url(tmp_path: Any) -> None:
+    from bridge.config import load
+    from bridge.notify.planning import policy_from_settings
+
+    settings = load(tmp_path / "absent.toml", env={})
+    assert policy_from_settings(settings).webhook is False
+    hooked = settings.with_overrides(notifications={"webhook_url": "https://example.org/h"})
+    assert policy_from_settings(hooked).webhook is True

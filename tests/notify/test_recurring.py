@@ -24,6 +24,7 @@ from .conftest import (
     CALENDAR,
     FakeClock,
     SmtpSink,
+    WebhookSink,
     event_text,
     notify_settings,
     open_notify_store,
@@ -82,9 +83,10 @@ def pending_reminders(store: SqlStore, uid: str, channel: str = "email") -> list
 
 
 def make_worker(store: SqlStore, tmp_path: Path, smtp: SmtpSink | None,
-                session: aiohttp.ClientSession, name: str, **notifications: Any
+                session: aiohttp.ClientSession, name: str,
+                webhook: WebhookSink | None = None, **notifications: Any
                 ) -> NotificationWorker:
-    settings = notify_settings(tmp_path, smtp, None, **notifications)
+    settings = notify_settings(tmp_path, smtp, webhook, **notifications)
     install(store, policy_from_settings(settings))
     return NotificationWorker(store, WorkerConfig.from_settings(settings), session,
                               worker_id=name)
@@ -97,11 +99,12 @@ EXPECTED = [utc(2026, 10, 18, 8), utc(2026, 10, 22, 12), utc(2026, 11, 1, 9),
 
 
 async def test_weekly_series_reminders_across_dst(
-    tmp_path: Path, nstore: SqlStore, clock: FakeClock, smtp: SmtpSink,
+    tmp_path: Path, nstore: SqlStore, clock: FakeClock, smtp: SmtpSink, webhook: WebhookSink,
 ) -> None:
     clock.now = NOW.timestamp()
     async with aiohttp.ClientSession() as session:
-        w = make_worker(nstore, tmp_path, smtp, session, "w1", reminder_horizon_days=21)
+        w = make_worker(nstore, tmp_path, smtp, session, "w1", webhook,
+                        reminder_horizon_days=21)
         put(nstore, "s1", series_text("s1"), "caldav")
         assert pending_reminders(nstore, "s1") == EXPECTED
         assert pending_reminders(nstore, "s1", "webhook") == EXPECTED
@@ -156,7 +159,8 @@ async def test_top_up_once_with_two_workers(
     try:
         for st in (first, second):
             install(st, policy_from_settings(notify_settings(
-                tmp_path, None, None, reminder_horizon_days=21)))
+                tmp_path, None, None, reminder_horizon_days=21,
+                webhook_url="http://127.0.0.1:9/hook")))
         put(first, "s3", series_text("s3"), "api")
         assert pending_reminders(first, "s3") == EXPECTED
         clock.now = utc(2026, 10, 21, 12)  # 5 days later: Mon 9 and Thu 12 Nov enter the horizon
