@@ -95,7 +95,7 @@ class MicrosoftProvider:
         self.calendar_tz = calendar_tz
         self.write_attendees = write_attendees
         self.clock = clock  # the sync window's clock
-        self.reader = SeriesReader(client, calendar_tz=calendar_tz,
+        self.reader = SeriesReader(client, calendar_id, calendar_tz=calendar_tz,
                                    write_attendees=write_attendees,
                                    occurrence_of=occurrence_of)
 
