@@ -9,11 +9,11 @@ never a series master.  :class:`SeriesReader` turns a page into :class:`Microsof
   accepts);
 * except single events when a page lists many (:data:`INDEX_MIN` or more, an import or a full
   round): delta rows hold everything but the extended properties, so the calendar's ids, etags
-  and UID properties are listed instead (``/events?$select=id&$expand=…``, a thousand a page,
-  stopping once every single of the page is seen) and a single whose listed etag equals its
-  delta row's is mapped from the row with the listed property; the others are read as above.
-  A few requests instead of one batch member per event (each member counts against the
-  mailbox's 10,000 requests per 10 minutes);
+  and UID properties are listed instead (``/events?$select=id&$expand=…``, a thousand a page;
+  kept for the next pages and listed again when many singles miss it) and a single whose
+  listed etag equals its delta row's is mapped from the row with the listed property; the
+  others are read as above.  A few requests instead of one batch member per event (each member
+  counts against the mailbox's 10,000 requests per 10 minutes);
 * a series' exceptions and cancelled occurrences come from ``/me/events/{id}/instances`` over
   the sync window: exceptions are the ``type: exception`` rows, cancelled occurrences are the
   occurrences the pattern expects in the window (up to the last instance listed, so the
@@ -182,6 +182,8 @@ class SeriesReader:
                  write_attendees: bool, occurrence_of: dict[str, str] | None = None) -> None:
         self.client = client
         self.calendar_id = calendar_id
+        # The calendar's id listing (id → id, etag, UID property), see listed_singles
+        self.index: dict[str, Mapping[str, Any]] = {}
         self.calendar_tz = calendar_tz
         self.write_attendees = write_attendees
         # occurrence/exception id → master id (the factory keeps one per connection)
@@ -218,32 +220,37 @@ class SeriesReader:
 
     async def listed_singles(self, rows: Mapping[str, Mapping[str, Any]], ids: Sequence[str]
                              ) -> dict[str, dict[str, Any]]:
-        """Single events of a delta page as a read would give them, from their rows and the
-        calendar's listed UID properties (empty below :data:`INDEX_MIN` singles; a single
-        whose listed etag is not its row's is left out, to be read)."""
+        """Single events of a delta page as a read would give them: the row with the UID
+        property of the calendar's id listing, for each single whose listed etag is its
+        row's (any change to an event, its properties too, changes the etag).  The listing is
+        kept and listed again when :data:`INDEX_MIN` singles of a page miss it; fewer misses
+        are left out, to be read."""
         singles = {i: rows[i] for i in ids
                    if i in rows and rows[i].get("type") == "singleInstance"
                    and rows[i].get("@odata.etag")}
         if len(singles) < INDEX_MIN:
             return {}
+
+        def current(event_id: str) -> bool:
+            entry = self.index.get(event_id)
+            return entry is not None and entry.get("@odata.etag") == \
+                singles[event_id]["@odata.etag"]
+
+        missing = {i for i in singles if not current(i)}
+        if len(missing) >= INDEX_MIN:
+            index: dict[str, Mapping[str, Any]] = {}
+            async for page in self.client.event_index(self.calendar_id, EXPAND):
+                index.update((str(e["id"]), e) for e in page if e.get("id"))
+            self.index = index
         out: dict[str, dict[str, Any]] = {}
-        unseen = set(singles)
-        async for page in self.client.event_index(self.calendar_id, EXPAND):
-            for entry in page:
-                event_id = str(entry.get("id") or "")
-                if event_id not in unseen:
-                    continue
-                unseen.discard(event_id)
-                row = singles[event_id]
-                if entry.get("@odata.etag") != row["@odata.etag"]:
-                    continue  # changed since the delta page: read it
-                event = dict(row)
-                if entry.get("singleValueExtendedProperties"):
-                    event["singleValueExtendedProperties"] = \
-                        entry["singleValueExtendedProperties"]
-                out[event_id] = event
-            if not unseen:
-                break
+        for event_id, row in singles.items():
+            if not current(event_id):
+                continue  # changed since it was listed: read it
+            event = dict(row)
+            props = self.index[event_id].get("singleValueExtendedProperties")
+            if props:
+                event["singleValueExtendedProperties"] = props
+            out[event_id] = event
         return out
 
     async def instances(self, master: Mapping[str, Any], window: Window
