@@ -211,6 +211,16 @@ def _series_events(master: GraphEvent, exceptions: Sequence[GraphEvent],
     return uid, base, overrides, gone
 
 
+def _assemble(series: tuple[str, EventData, list[EventData], list[Moment]],
+              write_attendees: bool | None) -> ResourceData:
+    uid, base, overrides, gone = series
+    if write_attendees is None:
+        return assemble_resource(uid, base, overrides, cancelled=gone)
+    return assemble_resource(uid, graph_view(base, write_attendees),
+                             [graph_view(o, write_attendees) for o in overrides],
+                             cancelled=gone)
+
+
 def resource_from_graph(
     master: GraphEvent,
     exceptions: Sequence[GraphEvent] = (),
@@ -222,12 +232,8 @@ def resource_from_graph(
     """The model of a Graph series (or single event) with its exceptions and cancelled
     occurrences.  ``write_attendees`` ``None`` keeps every person (for rendering); a bool
     gives the view the hashes compare (:func:`graph_view`)."""
-    uid, base, overrides, gone = _series_events(master, exceptions, cancelled, calendar_tz)
-    if write_attendees is None:
-        return assemble_resource(uid, base, overrides, cancelled=gone)
-    return assemble_resource(uid, graph_view(base, write_attendees),
-                             [graph_view(o, write_attendees) for o in overrides],
-                             cancelled=gone)
+    return _assemble(_series_events(master, exceptions, cancelled, calendar_tz),
+                     write_attendees)
 
 
 def resource_views_from_graph(
@@ -239,9 +245,5 @@ def resource_views_from_graph(
     write_attendees: bool,
 ) -> tuple[ResourceData, ResourceData]:
     """``resource_from_graph`` with every person and in the compared view, from one parse."""
-    uid, base, overrides, gone = _series_events(master, exceptions, cancelled, calendar_tz)
-    full = assemble_resource(uid, base, overrides, cancelled=gone)
-    compared = assemble_resource(uid, graph_view(base, write_attendees),
-                                 [graph_view(o, write_attendees) for o in overrides],
-                                 cancelled=gone)
-    return full, compared
+    series = _series_events(master, exceptions, cancelled, calendar_tz)
+    return _assemble(series, None), _assemble(series, write_attendees)
