@@ -403,6 +403,7 @@ def test_graph_to_ical_to_graph_is_stable(
     assert ical_to_graph(text2, calendar_tz=calendar_tz).master == bodies.master
 
 
+@PROFILE
 @given(series=graph_series(), calendar_tz=st.sampled_from(CALENDAR_ZONES),
        write_attendees=st.booleans())
 def test_graph_to_resource_equals_the_two_pass_mapping(
