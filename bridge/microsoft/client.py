@@ -25,7 +25,7 @@ import json
 import logging
 import ssl
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,7 +50,7 @@ from bridge.providers.http import (
 
 __all__ = [
     "BATCH_SIZE",
-    "INDEX_PAGE_SIZE",
+    "LIST_PAGE_SIZE",
     "MAILBOX_CONCURRENCY",
     "BatchRequest",
     "BatchResult",
@@ -67,7 +67,7 @@ _LOGGER = logging.getLogger(__name__)
 BATCH_SIZE = 20
 MAILBOX_CONCURRENCY = 4
 # Rows asked per page of an id listing (``$top``; Graph may send fewer, with a nextLink).
-INDEX_PAGE_SIZE = 1000
+LIST_PAGE_SIZE = 1000
 # Responses larger than this are refused (a calendar page is far smaller).
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -285,22 +285,17 @@ class GraphClient:
         body, _ = await self.request("GET", path_or_link, **kwargs)
         return body if isinstance(body, dict) else {}
 
-    async def pages(self, path: str, *, params: Mapping[str, str] | None = None
-                    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The ``value`` rows of a collection page by page, following ``@odata.nextLink``
-        (the caller may stop early)."""
-        page = await self.get_json(path, params=params)
-        while True:
-            yield [r for r in page.get("value") or [] if isinstance(r, dict)]
-            link = page.get("@odata.nextLink")
-            if not link:
-                return
-            page = await self.get_json(str(link))
-
     async def list_all(self, path: str, *, params: Mapping[str, str] | None = None
                        ) -> list[dict[str, Any]]:
         """Every ``value`` row of a collection, following ``@odata.nextLink``."""
-        return [row async for page in self.pages(path, params=params) for row in page]
+        rows: list[dict[str, Any]] = []
+        page = await self.get_json(path, params=params)
+        while True:
+            rows.extend(r for r in page.get("value") or [] if isinstance(r, dict))
+            link = page.get("@odata.nextLink")
+            if not link:
+                return rows
+            page = await self.get_json(str(link))
 
     # -- account and calendars ---------------------------------------------------------------
     async def me(self) -> dict[str, Any]:
@@ -345,12 +340,18 @@ class GraphClient:
         return await self.list_all(f"/me/events/{_seg(event_id)}/instances",
                                    params={"startDateTime": start, "endDateTime": end})
 
-    def event_index(self, calendar_id: str, expand: str) -> AsyncIterator[list[dict[str, Any]]]:
+    async def series_masters(self, calendar_id: str) -> list[dict[str, Any]]:
+        """The ids of a calendar's series masters (``type eq 'seriesMaster'``)."""
+        return await self.list_all(f"/me/calendars/{_seg(calendar_id)}/events",
+                                   params={"$filter": "type eq 'seriesMaster'",
+                                           "$select": "id,type", "$top": str(LIST_PAGE_SIZE)})
+
+    async def event_index(self, calendar_id: str, expand: str) -> list[dict[str, Any]]:
         """The ids and etags of a calendar's singles and series masters with the extended
-        properties ``expand`` names, :data:`INDEX_PAGE_SIZE` a page (see :meth:`pages`)."""
-        return self.pages(f"/me/calendars/{_seg(calendar_id)}/events",
-                          params={"$select": "id", "$expand": expand,
-                                  "$top": str(INDEX_PAGE_SIZE)})
+        properties ``expand`` names."""
+        return await self.list_all(f"/me/calendars/{_seg(calendar_id)}/events",
+                                   params={"$select": "id", "$expand": expand,
+                                           "$top": str(LIST_PAGE_SIZE)})
 
     async def find_by_property(self, calendar_id: str, property_id: str, value: str
                                ) -> list[dict[str, Any]]:
