@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vRecur
+from icalendar import Alarm, Calendar, Component, Event, Timezone, vCalAddress, vRecur
 
 from bridge.ical.model import EventData, Moment, ResourceData
 from bridge.ical.moments import zone
@@ -162,6 +162,23 @@ def _header(prodid: str) -> tuple[Calendar, bytes]:
     return cal, cal.to_ical().removesuffix(_TAIL)
 
 
+def _tzids(components: list[Event]) -> set[str]:
+    """The ``TZID`` parameters the components and their subcomponents use, without ``UTC``:
+    ``Calendar.get_missing_tzids`` of a calendar of these events (its own properties never
+    carry one), without walking every property through ``property_items``."""
+    found: set[str] = set()
+    stack: list[Component] = list(components)
+    while stack:
+        comp = stack.pop()
+        for value in comp.values():
+            for one in value if isinstance(value, list) else (value,):
+                params = getattr(one, "params", None)
+                if params and params.get("TZID"):
+                    found.add(params["TZID"])
+        stack.extend(comp.subcomponents)
+    return found - {"UTC"}
+
+
 def render_resource(resource: ResourceData, style: Style) -> tuple[str, Calendar]:
     """Render a model as one VCALENDAR: its text and the ``Calendar`` the text serialises.
 
@@ -175,7 +192,7 @@ def render_resource(resource: ResourceData, style: Style) -> tuple[str, Calendar
     events += [render_event(override, resource.uid, style) for override in resource.overrides]
     cal.subcomponents.extend(events)
     first, last = years(resource)
-    zones = [z for z in (_timezone(t, first, last) for t in sorted(cal.get_missing_tzids())) if z]
+    zones = [z for z in (_timezone(t, first, last) for t in sorted(_tzids(events))) if z]
     cal.subcomponents[0:0] = [tz for tz, _ in zones]
     # What cal.to_ical() gives: header, VTIMEZONEs, then the events, each serialised alone.
     body = b"".join([head, *(block for _, block in zones), *(e.to_ical() for e in events),

@@ -50,6 +50,7 @@ from bridge.providers.http import (
 
 __all__ = [
     "BATCH_SIZE",
+    "LIST_PAGE_SIZE",
     "MAILBOX_CONCURRENCY",
     "BatchRequest",
     "BatchResult",
@@ -65,6 +66,8 @@ _LOGGER = logging.getLogger(__name__)
 # Graph's limits: requests per $batch envelope, concurrent requests per mailbox.
 BATCH_SIZE = 20
 MAILBOX_CONCURRENCY = 4
+# Rows asked per page of an id listing (``$top``; Graph may send fewer, with a nextLink).
+LIST_PAGE_SIZE = 1000
 # Responses larger than this are refused (a calendar page is far smaller).
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -341,7 +344,14 @@ class GraphClient:
         """The ids of a calendar's series masters (``type eq 'seriesMaster'``)."""
         return await self.list_all(f"/me/calendars/{_seg(calendar_id)}/events",
                                    params={"$filter": "type eq 'seriesMaster'",
-                                           "$select": "id,type", "$top": "1000"})
+                                           "$select": "id,type", "$top": str(LIST_PAGE_SIZE)})
+
+    async def event_index(self, calendar_id: str, expand: str) -> list[dict[str, Any]]:
+        """The ids and etags of a calendar's singles and series masters with the extended
+        properties ``expand`` names."""
+        return await self.list_all(f"/me/calendars/{_seg(calendar_id)}/events",
+                                   params={"$select": "id", "$expand": expand,
+                                           "$top": str(LIST_PAGE_SIZE)})
 
     async def find_by_property(self, calendar_id: str, property_id: str, value: str
                                ) -> list[dict[str, Any]]:

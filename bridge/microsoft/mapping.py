@@ -33,6 +33,7 @@ from bridge.microsoft.mapping_graph_parse import (
     item_uid,
     occurrence_moment,
     resource_from_graph,
+    resource_views_from_graph,
     series_zone,
 )
 from bridge.microsoft.mapping_ical import graph_view, resource_from_ical, rule_pattern
@@ -177,11 +178,10 @@ def graph_to_resource(
     The text holds every attendee Graph has; the hash only what ``write_attendees`` compares.
     """
     tz = _zone(calendar_tz)
-    full = resource_from_graph(master, exceptions, cancelled, calendar_tz=tz)
+    full, compared = resource_views_from_graph(master, exceptions, cancelled, calendar_tz=tz,
+                                               write_attendees=write_attendees)
     text, cal = render_resource(full, STYLE)
-    digest = resource_digest(resource_from_graph(master, exceptions, cancelled, calendar_tz=tz,
-                                                 write_attendees=write_attendees))
-    return parse_calendar(cal, text), digest
+    return parse_calendar(cal, text), resource_digest(compared)
 
 
 def ical_hash(

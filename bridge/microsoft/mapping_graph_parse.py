@@ -34,7 +34,7 @@ from bridge.microsoft.mapping_time import graph_zone, moment_from_graph, parse_g
 from bridge.text import one_line
 
 __all__ = ["event_from_graph", "item_uid", "occurrence_moment", "resource_from_graph",
-           "series_zone"]
+           "resource_views_from_graph", "series_zone"]
 
 GraphEvent = Mapping[str, Any]
 
@@ -182,17 +182,11 @@ def event_from_graph(
     )
 
 
-def resource_from_graph(
-    master: GraphEvent,
-    exceptions: Sequence[GraphEvent] = (),
-    cancelled: Sequence[Any] = (),
-    *,
-    calendar_tz: str,
-    write_attendees: bool | None = None,
-) -> ResourceData:
-    """The model of a Graph series (or single event) with its exceptions and cancelled
-    occurrences.  ``write_attendees`` ``None`` keeps every person (for rendering); a bool
-    gives the view the hashes compare (:func:`graph_view`)."""
+def _series_events(master: GraphEvent, exceptions: Sequence[GraphEvent],
+                   cancelled: Sequence[Any], calendar_tz: str
+                   ) -> tuple[str, EventData, list[EventData], list[Moment]]:
+    """A Graph series parsed once: UID, master, overrides (every person kept) and the
+    original starts of its cancelled occurrences."""
     if master.get("isCancelled") or master.get("@removed"):
         raise EventDeleted(master.get("id"), provider="Microsoft")
     if master.get("type") in ("occurrence", "exception"):
@@ -201,10 +195,6 @@ def resource_from_graph(
     if uid is None:
         raise MappingError("a Graph event without iCalUId or our UID property")
     tz = graph_zone(calendar_tz) or "UTC"
-
-    def view(event: EventData) -> EventData:
-        return event if write_attendees is None else graph_view(event, write_attendees)
-
     base = event_from_graph(master, calendar_tz=tz)
     stz = series_zone(master, tz)
     overrides: list[EventData] = []
@@ -216,7 +206,44 @@ def resource_from_graph(
         if item.get("isCancelled") or item.get("@removed"):
             gone.append(occurrence_moment(item.get("originalStart"), base, stz))
             continue
-        overrides.append(view(event_from_graph(item, calendar_tz=tz, master=base,
-                                               master_tz=stz)))
+        overrides.append(event_from_graph(item, calendar_tz=tz, master=base, master_tz=stz))
     gone += [occurrence_moment(c, base, stz) for c in cancelled]
-    return assemble_resource(uid, view(base), overrides, cancelled=gone)
+    return uid, base, overrides, gone
+
+
+def _assemble(series: tuple[str, EventData, list[EventData], list[Moment]],
+              write_attendees: bool | None) -> ResourceData:
+    uid, base, overrides, gone = series
+    if write_attendees is None:
+        return assemble_resource(uid, base, overrides, cancelled=gone)
+    return assemble_resource(uid, graph_view(base, write_attendees),
+                             [graph_view(o, write_attendees) for o in overrides],
+                             cancelled=gone)
+
+
+def resource_from_graph(
+    master: GraphEvent,
+    exceptions: Sequence[GraphEvent] = (),
+    cancelled: Sequence[Any] = (),
+    *,
+    calendar_tz: str,
+    write_attendees: bool | None = None,
+) -> ResourceData:
+    """The model of a Graph series (or single event) with its exceptions and cancelled
+    occurrences.  ``write_attendees`` ``None`` keeps every person (for rendering); a bool
+    gives the view the hashes compare (:func:`graph_view`)."""
+    return _assemble(_series_events(master, exceptions, cancelled, calendar_tz),
+                     write_attendees)
+
+
+def resource_views_from_graph(
+    master: GraphEvent,
+    exceptions: Sequence[GraphEvent] = (),
+    cancelled: Sequence[Any] = (),
+    *,
+    calendar_tz: str,
+    write_attendees: bool,
+) -> tuple[ResourceData, ResourceData]:
+    """``resource_from_graph`` with every person and in the compared view, from one parse."""
+    series = _series_events(master, exceptions, cancelled, calendar_tz)
+    return _assemble(series, None), _assemble(series, write_attendees)

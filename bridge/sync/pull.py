@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from bridge.errors import CursorExpired
+from bridge.providers.base import ChangePage
 from bridge.sync.apply import PullResult, apply_remote, release_held
 from bridge.sync.context import SYNC_STATE_VERSION, ConnectionContext
 
@@ -148,8 +149,9 @@ async def dry_run(ctx: ConnectionContext) -> PullResult:
 async def run_import(ctx: ConnectionContext) -> PullResult:
     """Run (or resume) the first full import, one committed page at a time.
 
-    Pages commit strictly in order, but the next page is listed and mapped while the previous
-    one commits (two pages in flight at most).
+    Pages commit strictly in order, but the next page is listed while the current one is
+    resolved and mapped, and mapped while the previous one commits (two pages in flight at
+    most).
     """
     record = ctx.reload()
     progress: dict[str, Any] = dict(record.state.get("import") or {})
@@ -162,16 +164,23 @@ async def run_import(ctx: ConnectionContext) -> PullResult:
     _LOGGER.info("Importing the %s calendar of connection %d%s", ctx.provider.name, ctx.id,
                  " (resuming)" if page else "")
     committing: asyncio.Task[PullResult] | None = None
+    listing: asyncio.Task[ChangePage] | None = None  # the page ``page`` names, listed ahead
     try:
         while True:
             try:
-                data = await ctx.provider.list_page(None, page, ctx.options.page_size)
+                data = await (listing or ctx.provider.list_page(None, page,
+                                                                 ctx.options.page_size))
             except CursorExpired:
                 if page is None:
                     raise
                 _LOGGER.info("Stored page token refused: restarting the import listing")
                 page = None
                 continue
+            finally:
+                listing = None
+            if data.next_page:
+                listing = asyncio.create_task(ctx.provider.list_page(
+                    None, data.next_page, ctx.options.page_size))
             series = await ctx.provider.resolve(data.items)
             if committing is not None:
                 progress = _page_done(ctx, progress, totals, await committing)
@@ -201,6 +210,10 @@ async def run_import(ctx: ConnectionContext) -> PullResult:
                 return totals
             page = next_page
     finally:
+        if listing is not None:
+            listing.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await listing
         if committing is not None:
             # Listing or mapping the next page failed: still finish (and count) the commit.
             with contextlib.suppress(Exception, asyncio.CancelledError):

@@ -109,15 +109,22 @@ def _body(body: Any, text: bool) -> Any:
 def render(row: dict[str, Any], prefs: Prefs, *, expand: str | None = None,
            select: list[str] | None = None) -> dict[str, Any]:
     """The row as the caller sees it."""
+    if select:
+        # Only what is kept is rendered (an id listing of a large calendar stays cheap).
+        needed = {"id", "@odata.etag", "isAllDay", *select,
+                  *(("body",) if "bodyPreview" in select else ())}
+        row = {k: v for k, v in row.items() if k in needed or k.startswith("_")}
     out = eventdata.public(row)
     all_day = bool(row.get("isAllDay"))
     for name in ("start", "end"):
         if isinstance(row.get(name), dict):
             out[name] = _time(row[name], prefs.zone, all_day)
-    out["body"] = _body(row.get("body"), prefs.body_text)
-    content = str(row.get("body", {}).get("content") or "") if isinstance(
-        row.get("body"), dict) else ""
-    out["bodyPreview"] = re.sub(r"<[^>]+>", "", content).strip()[:255]
+    if not select or "body" in select:
+        out["body"] = _body(row.get("body"), prefs.body_text)
+    if not select or "bodyPreview" in select:
+        content = str(row.get("body", {}).get("content") or "") if isinstance(
+            row.get("body"), dict) else ""
+        out["bodyPreview"] = re.sub(r"<[^>]+>", "", content).strip()[:255]
     if expand is not None:
         props = [dict(p) for p in row.get("_svep") or []
                  if not expand or p["id"].lower() == expand.lower()]

@@ -14,7 +14,10 @@ import pytest
 
 from bridge.google.crypto import TokenCipher
 from bridge.microsoft.client import GraphClient, ssl_context
+from bridge.microsoft.delta import window_for
 from bridge.microsoft.factory import MicrosoftProviderFactory, StaticTokens
+from bridge.microsoft.mapping_graph import PROP_UID
+from bridge.microsoft.series import INDEX_MIN, SeriesReader
 from bridge.providers.http import RetryPolicy
 from bridge.store import SqlStore
 from emulators.microsoft.server import ADELE, MsEmulatorServer
@@ -135,6 +138,60 @@ async def test_follow_up_reads_go_in_one_batch(mh: ScenarioHarness) -> None:
     counts = mh.remote.requests()
     assert counts.get("batch") == 1
     assert counts.get("events.get") == 3
+
+
+def _seed_many(remote: MicrosoftControls, count: int) -> set[str]:
+    """``count`` Outlook events and one holding our UID property; their UIDs."""
+    uids = {remote.create(f"Many {i}", day=1 + i % 28, hour=6 + i % 12) for i in range(count)}
+    remote.emu.hooks.external_change(remote.calendar, "create", event={
+        "subject": "Ours", "singleValueExtendedProperties": [{"id": PROP_UID,
+                                                              "value": "ours@x"}],
+        "start": {"dateTime": "2030-03-05T10:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2030-03-05T11:00:00", "timeZone": "UTC"}})
+    return uids | {"ours@x"}
+
+
+async def test_a_large_page_lists_the_uid_properties_instead_of_reading_each(
+        sync_store: SqlStore, remote: MicrosoftControls, clock: MsClock) -> None:
+    uids = _seed_many(remote, INDEX_MIN)
+    remote.reset_counters()
+    harness = await _harness(sync_store, remote, clock)
+    try:
+        assert set(harness.local()) == uids
+        assert "SUMMARY:Ours" in harness.local()["ours@x"].text
+        counts = remote.requests()
+        assert counts.get("events.list", 0) >= 1
+        assert "batch" not in counts and "events.get" not in counts
+        # The next poll recognises every event as unchanged.
+        before = {uid: item.etag for uid, item in harness.local().items()}
+        await harness.pull()
+        assert {uid: item.etag for uid, item in harness.local().items()} == before
+    finally:
+        await harness.engine.stop()
+
+
+async def test_a_single_changed_since_its_delta_row_is_read(ms_emu: MsEmulatorServer,
+                                                           remote: MicrosoftControls) -> None:
+    uids = _seed_many(remote, INDEX_MIN)
+    access = str(ms_emu.hooks.tokens(ADELE)["access_token"])
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+            ssl=ssl_context(ms_emu.ca_path))) as session:
+        client = GraphClient(graph_endpoint=ms_emu.graph_url, tokens=StaticTokens(access),
+                             session=session)
+        window = window_for(MsClock()())
+        page = await client.delta_page(client.delta_start(PRAXIS, *window.iso()),
+                                       page_size=1000)
+        ours = next(r for r in page.items if r["subject"] == "Ours")
+        remote.emu.hooks.external_change(PRAXIS, "patch", event_id=ours["id"],
+                                         event={"subject": "Ours, edited"})
+        remote.reset_counters()
+        reader = SeriesReader(client, PRAXIS, calendar_tz="Europe/Berlin",
+                              write_attendees=False)
+        series = await reader.resolve(page.items, window)
+    assert {s.uid for s in series} == uids
+    assert remote.requests().get("events.get") == 1  # only the changed one
+    edited = next(s for s in series if s.uid == "ours@x")
+    assert edited.parsed is not None and edited.parsed.summary == "Ours, edited"
 
 
 async def test_a_lost_create_answer_makes_no_second_event(mh: ScenarioHarness) -> None:

@@ -22,6 +22,7 @@ from bridge.microsoft.mapping import (
     graph_hash,
     graph_items,
     graph_to_ical,
+    graph_to_resource,
     ical_hash,
     ical_to_graph,
     is_echo,
@@ -400,3 +401,21 @@ def test_graph_to_ical_to_graph_is_stable(
     text2 = graph_to_ical(again_master, again_rows, again_cancelled, calendar_tz=calendar_tz)
     assert ical_hash(text2, calendar_tz=calendar_tz) == bodies.content_hash
     assert ical_to_graph(text2, calendar_tz=calendar_tz).master == bodies.master
+
+
+@PROFILE
+@given(series=graph_series(), calendar_tz=st.sampled_from(CALENDAR_ZONES),
+       write_attendees=st.booleans())
+def test_graph_to_resource_equals_the_two_pass_mapping(
+    series: tuple[dict[str, Any], list[dict[str, Any]], list[str]], calendar_tz: str,
+    write_attendees: bool,
+) -> None:
+    """One parse of the Graph side gives the text of graph_to_ical, parsed, and the hash of
+    graph_hash (the import path maps each series once)."""
+    master, exceptions, cancelled = series
+    parsed, digest = graph_to_resource(master, exceptions, cancelled, calendar_tz=calendar_tz,
+                                       write_attendees=write_attendees)
+    assert parsed == parse_resource(graph_to_ical(master, exceptions, cancelled,
+                                                  calendar_tz=calendar_tz))
+    assert digest == graph_hash(series, calendar_tz=calendar_tz,
+                                write_attendees=write_attendees)
