@@ -94,6 +94,17 @@ class MicrosoftSettings:
 
 
 @dataclass(frozen=True)
+class ExchangeSettings:
+    """``[exchange]``: trust of on-premises EWS servers, concurrency and throttling back-off."""
+
+    ca_file: str
+    pinned_certificates: str
+    max_connections: int
+    max_wait: int
+    time_zone: str
+
+
+@dataclass(frozen=True)
 class SecuritySettings:
     """``[security]``: the secret key and former keys still accepted during rotation."""
 
@@ -151,6 +162,7 @@ class Settings:
     http: HttpSettings
     google: GoogleSettings
     microsoft: MicrosoftSettings
+    exchange: ExchangeSettings
     security: SecuritySettings
     notifications: NotificationSettings
     availability: AvailabilitySettings

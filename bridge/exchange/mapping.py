@@ -17,13 +17,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from dateutil.rrule import rrulestr
 from icalendar import Calendar
 
 from bridge.exchange.mapping_ews import event_to_ews, instant
-from bridge.exchange.mapping_ews_parse import item_uid, resource_from_ews
+from bridge.exchange.mapping_ews_parse import (
+    event_from_ews,
+    item_uid,
+    occurrence_moment,
+    resource_from_ews,
+    series_zone,
+)
 from bridge.exchange.mapping_recurrence import ews_unsupported
-from bridge.ical.model import MappingError, event_digest, resource_digest
-from bridge.ical.patterns import Unsupported
+from bridge.ical.model import EventData, MappingError, Moment, event_digest, resource_digest
+from bridge.ical.patterns import Unsupported, local_start
 from bridge.ical.render import Style, render_resource
 from bridge.ical.validate import ParsedResource, as_calendar, parse_calendar
 from bridge.microsoft.mapping_ical import resource_from_ical, rule_pattern
@@ -39,7 +46,9 @@ __all__ = [
     "ews_to_resource",
     "ical_hash",
     "ical_to_ews",
+    "instance_index",
     "item_uid",
+    "occurrence_key",
 ]
 
 EwsItem: TypeAlias = Mapping[str, Any]
@@ -51,11 +60,14 @@ STYLE = Style(prodid="-//termin-bridge//Exchange mapping//EN")
 class Occurrence:
     """One occurrence of a series: ``key`` is its original start as the model keys it
     (``Moment.key()``), ``original_start`` the same as an ISO instant (all-day: midnight in
-    the calendar's zone), ``item`` the override's dict (``None``: an occurrence to delete)."""
+    the calendar's zone), ``item`` the override's dict (``None``: an occurrence to delete),
+    ``index`` its 1-based position among the pattern's instances (EWS's ``InstanceIndex``;
+    ``None`` when the pattern does not give it)."""
 
     key: str
     original_start: str
     item: dict[str, Any] | None = None
+    index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,12 +107,43 @@ def ical_to_ews(source: IcalSource, *, calendar_tz: str) -> EwsEventSet:
     overrides = tuple(
         Occurrence(o.recurrence_id.key(), instant(o.recurrence_id, stz),
                    event_to_ews(o, uid=model.uid, digest=event_digest(o, uid=model.uid),
-                                day_tz=tz, master=master))
+                                day_tz=tz, master=master),
+                   instance_index(master, o.recurrence_id))
         for o in model.overrides if o.recurrence_id is not None)
-    exdates = tuple(Occurrence(m.key(), instant(m, stz)) for m in master.exdates)
+    exdates = tuple(Occurrence(m.key(), instant(m, stz), None, instance_index(master, m))
+                    for m in master.exdates)
     return EwsEventSet(uid=model.uid, master=item, overrides=overrides, exdates=exdates,
                        cancelled=master.status == "CANCELLED", content_hash=digest,
                        unsupported=tuple(problems))
+
+
+def instance_index(master: EventData, rid: Moment, *, limit: int = 5000) -> int | None:
+    """The 1-based position of the instance ``rid`` among the instances the master's pattern
+    gives from its start (deleted ones count too: EWS's ``InstanceIndex``), ``None`` when the
+    pattern does not give it within ``limit`` instances."""
+    if master.rrule is None:
+        return None
+    parts = [p for p in master.rrule.split(";")
+             if not p.upper().startswith(("UNTIL=", "COUNT="))]
+    target = local_start(rid)
+    try:
+        rule = rrulestr("RRULE:" + ";".join(parts), dtstart=local_start(master.start))
+    except (ValueError, TypeError):
+        return None
+    for number, when in enumerate(rule, 1):
+        if when == target:
+            return number
+        if when > target or number >= limit:
+            return None
+    return None
+
+
+def occurrence_key(value: Any, master: EwsItem, *, calendar_tz: str) -> str:
+    """The key (:attr:`Occurrence.key`) of an original start EWS gives for an occurrence of
+    ``master`` (a modified occurrence's ``original_start``)."""
+    tz = zone_of(calendar_tz)
+    base = event_from_ews(master, calendar_tz=tz)
+    return occurrence_moment(value, base, series_zone(master, tz)).key()
 
 
 def ews_to_resource(
