@@ -131,6 +131,16 @@ def _offsets(value: str) -> str | None:
     return None
 
 
+def _networks(value: str) -> str | None:
+    from bridge.providers.netguard import parse_networks
+
+    try:
+        parse_networks(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _language(value: str) -> str | None:
     return None if value in ("de", "en") else "must be de or en"
 
@@ -246,6 +256,12 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "time_zone": Option(str, "Europe/Berlin", "time zone of Exchange calendars (EWS has "
                             "none per calendar) for all-day and floating appointments",
                             _zone_name),
+    },
+    "providers": {
+        "allow_networks": Option(str, "", "comma-separated networks (CIDR) a CalDAV, iCloud or "
+                                 "Exchange server URL may point to although they are loopback, "
+                                 "private or link-local, e.g. 10.1.2.0/24 for a server on the "
+                                 "local network; empty: public addresses only", _networks),
     },
     "security": {
         "secret_key": Option(str, "", "key for sessions, CSRF and token encryption; generated into "

@@ -19,11 +19,13 @@ from typing import Any, get_type_hints
 __all__ = [
     "AvailabilitySettings",
     "DavSettings",
+    "ExchangeSettings",
     "GoogleSettings",
     "HttpSettings",
     "LoggingSettings",
     "MicrosoftSettings",
     "NotificationSettings",
+    "ProvidersSettings",
     "SecuritySettings",
     "Settings",
     "StorageSettings",
@@ -105,6 +107,13 @@ class ExchangeSettings:
 
 
 @dataclass(frozen=True)
+class ProvidersSettings:
+    """``[providers]``: what every login provider (CalDAV, iCloud, Exchange) shares."""
+
+    allow_networks: str
+
+
+@dataclass(frozen=True)
 class SecuritySettings:
     """``[security]``: the secret key and former keys still accepted during rotation."""
 
@@ -163,6 +172,7 @@ class Settings:
     google: GoogleSettings
     microsoft: MicrosoftSettings
     exchange: ExchangeSettings
+    providers: ProvidersSettings
     security: SecuritySettings
     notifications: NotificationSettings
     availability: AvailabilitySettings

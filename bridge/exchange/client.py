@@ -61,6 +61,7 @@ from bridge.errors import (
 )
 from bridge.exchange.items import item_fields, item_to_dict, new_item, write_fields
 from bridge.providers.http import ClientStats
+from bridge.providers.netguard import UnsafeTarget
 
 __all__ = ["EwsClient", "EwsLogin", "SyncPage", "translate"]
 
@@ -153,7 +154,7 @@ def translate(exc: BaseException) -> RemoteError:
         return RemoteNotFound(text, status=404, reason=name)
     if isinstance(exc, ews_errors.UnauthorizedError | ews_errors.ErrorAccountDisabled):
         return RemoteAuthError(text, status=401, reason=name)
-    if isinstance(exc, _DENIED):
+    if isinstance(exc, _DENIED | UnsafeTarget):
         return RemoteForbidden(text, status=403, reason=name)
     if isinstance(exc, _BUSY):
         return RemoteTransient(text, status=503, reason=name)

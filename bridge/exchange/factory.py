@@ -6,7 +6,8 @@
 * One exchangelib account per connection (its HTTP sessions are reused), one
   ``Semaphore(max_connections)`` per mailbox and event loop: exchangelib blocks, so its calls
   run in worker threads, never more than that many at once per mailbox.
-* TLS: :mod:`bridge.exchange.tls` (``[exchange] ca_file``, ``pinned_certificates``).
+* Untrusted URLs and TLS: :mod:`bridge.exchange.tls` (the ``[providers] allow_networks``
+  guard on every connection, ``[exchange] ca_file``, ``pinned_certificates``).
 * Exchange has no OAuth consent page here: ``consent_url``/``grant`` refuse; a login is
   tested by :meth:`ExchangeProviderFactory.discover` (:class:`~bridge.providers.base.LoginConnect`).
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,6 +44,7 @@ from bridge.providers.base import (
 )
 from bridge.providers.flows import PendingFlow
 from bridge.providers.http import ClientStats
+from bridge.providers.netguard import NetGuard, UnsafeTarget
 from bridge.providers.sealing import RefreshTokenCipher, SealsTokens
 
 __all__ = ["ExchangeOptions", "ExchangeProviderFactory"]
@@ -71,6 +73,8 @@ def _flow_error(exc: BaseException) -> FlowError:
         if nxt is None or nxt in chain:
             break
         chain.append(nxt)
+    if any(isinstance(e, UnsafeTarget) for e in chain):
+        return FlowError("unsafe_url", text)
     if any(isinstance(e, ews_errors.UnauthorizedError | ews_errors.ErrorAccessDenied
                       | ews_errors.ErrorNonExistentMailbox) for e in chain):
         return FlowError("auth", "the server refused the user name or password")
@@ -120,12 +124,11 @@ class ExchangeProviderFactory(SealsTokens):
     default_url = ""
 
     def __init__(self, *, cipher: RefreshTokenCipher | None,
-                 options: ExchangeOptions | None = None,
-                 url_check: Callable[[str], None] | None = None) -> None:
+                 options: ExchangeOptions | None = None, guard: NetGuard | None = None) -> None:
         self.cipher = cipher
         self.options = options or ExchangeOptions()
-        self.url_check = url_check
-        tls.install(self.options.ca_file or None, self.options.pins or {})
+        self.guard = guard or NetGuard()
+        tls.install(self.options.ca_file or None, self.options.pins or {}, self.guard)
         self._accounts: dict[int, _Opened] = {}
         self._limiters: dict[tuple[int, str], asyncio.Semaphore] = {}
         self._stats: list[ClientStats] = []
@@ -153,11 +156,10 @@ class ExchangeProviderFactory(SealsTokens):
         opened = self._accounts.get(record.id)
         if opened is None or opened.blob != sealed_token:
             login = self.login_of(record, sealed_token)
-            if self.url_check is not None:
-                try:
-                    self.url_check(login.endpoint)
-                except FlowError as exc:
-                    raise ProviderUnavailable(record.id, str(exc)) from None
+            try:
+                self.guard.check_url(login.endpoint)
+            except UnsafeTarget as exc:
+                raise ProviderUnavailable(record.id, str(exc)) from None
             account = make_account(login, max_connections=self.options.max_connections,
                                    max_wait=self.options.max_wait,
                                    timeout=options.http_timeout)
@@ -214,8 +216,12 @@ class ExchangeProviderFactory(SealsTokens):
         if not url.lower().startswith(("https://", "http://")):
             raise FlowError("not_found", "give the EWS URL, e.g. "
                                          "https://mail.example.com/EWS/Exchange.asmx")
-        if self.url_check is not None:
-            self.url_check(url)
+        try:
+            tls.check_target(url)
+        except UnsafeTarget as exc:
+            raise FlowError("unsafe_url", str(exc)) from None
+        except OSError:
+            raise FlowError("unreachable", "the server's name could not be resolved") from None
         auth = (login.options.get("auth") or "ntlm").lower()
         if auth not in ("ntlm", "basic"):
             raise FlowError("other", f"unknown authentication {auth!r}")

@@ -1,14 +1,22 @@
-"""TLS for EWS servers: verified against the system's CAs (or ``[exchange] ca_file``), or, for a
-server the operator pinned (``[exchange] pinned_certificates``: ``host=SHA-256 fingerprint``
-pairs), accepted only when its certificate has exactly that fingerprint.
+"""Where exchangelib may connect, and whom it trusts.
+
+* **Addresses**: every request (redirects included: exchangelib follows them itself, each
+  through the adapter) resolves its host and refuses it unless every address is allowed by
+  the :class:`~bridge.providers.netguard.NetGuard` (``[providers] allow_networks``; an
+  on-premises Exchange usually sits in a private range the operator must allow).
+* **TLS**: verified against the system's CAs (or ``[exchange] ca_file``), or, for a server the
+  operator pinned (``[exchange] pinned_certificates``: ``host=SHA-256 fingerprint`` pairs),
+  accepted only when its certificate has exactly that fingerprint.  Nothing here ever turns
+  verification off without a pin.
 
 exchangelib opens its HTTP sessions with one adapter class for every protocol
 (``BaseProtocol.HTTP_ADAPTER_CLS``); :func:`install` sets :class:`TrustAdapter` with the
-operator's trust.  Nothing here ever turns verification off without a pin.
+operator's policy (process-wide).
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -16,10 +24,12 @@ from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
 
-__all__ = ["TrustAdapter", "install", "parse_pins"]
+from bridge.providers.netguard import NetGuard
+
+__all__ = ["TrustAdapter", "check_target", "install", "parse_pins"]
 
 _LOCK = threading.Lock()
-_TRUST: dict[str, Any] = {"ca_file": None, "pins": {}}
+_TRUST: dict[str, Any] = {"ca_file": None, "pins": {}, "guard": None}
 
 
 def parse_pins(text: str) -> dict[str, str]:
@@ -48,8 +58,27 @@ def _trust(url: str, verify: Any) -> tuple[Any, str | None]:
     return (ca_file if verify is True and ca_file else verify), None
 
 
+def check_target(url: str) -> None:
+    """Raise ``UnsafeTarget`` unless ``url``'s host and every address it resolves to are
+    allowed (no guard installed: everything is)."""
+    with _LOCK:
+        guard: NetGuard | None = _TRUST["guard"]
+    if guard is None:
+        return
+    host = guard.check_url(url)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        guard.check_address(host, str(info[4][0]))
+
+
 class TrustAdapter(HTTPAdapter):
-    """requests' adapter with the operator's trust (see the module doc)."""
+    """requests' adapter with the operator's policy (see the module doc)."""
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Check the target's addresses, then send."""
+        check_target(str(request.url))
+        return super().send(request, *args, **kwargs)
 
     def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None,
                                         cert: Any = None) -> Any:
@@ -69,11 +98,12 @@ class TrustAdapter(HTTPAdapter):
             conn.assert_fingerprint = pin
 
 
-def install(ca_file: str | None, pins: Mapping[str, str]) -> None:
-    """Make exchangelib use :class:`TrustAdapter` with this trust (process-wide)."""
+def install(ca_file: str | None, pins: Mapping[str, str], guard: NetGuard | None) -> None:
+    """Make exchangelib use :class:`TrustAdapter` with this policy (process-wide)."""
     from exchangelib.protocol import BaseProtocol
 
     with _LOCK:
         _TRUST["ca_file"] = ca_file or None
         _TRUST["pins"] = dict(pins)
+        _TRUST["guard"] = guard
     BaseProtocol.HTTP_ADAPTER_CLS = TrustAdapter

@@ -181,7 +181,8 @@ async def h(emu: EmulatorServer, sync_store: SqlStore) -> AsyncIterator[Harness]
 
 
 # The providers the scenario suite runs over (tests/sync/providers.py has their kits).
-PROVIDER_NAMES = ("google", "microsoft")
+PROVIDER_NAMES = ("google", "microsoft", "radicale", "xandikos", "radicale-listing",
+                  "radicale-rewriting")
 
 
 @pytest.fixture(params=PROVIDER_NAMES)
@@ -206,3 +207,32 @@ async def ph(provider: Any, sync_store: SqlStore) -> AsyncIterator[Any]:
     yield harness
     await engine.stop()
     await asyncio.sleep(0)
+
+
+@pytest.fixture(scope="session")
+def radicale_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Stock Radicale in its own process (multifilesystem storage in a temp dir) and the test
+    proxy in front of it, one per test worker."""
+    from tests.sync.davpeer import DavProxy, RadicaleServer
+
+    server = RadicaleServer(tmp_path_factory.mktemp("radicale"))
+    proxy = DavProxy(server.base)
+    try:
+        yield server, proxy
+    finally:
+        proxy.stop()
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def xandikos_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Xandikos in its own process and the test proxy (doing its Basic auth) in front."""
+    from tests.sync.davpeer import DavProxy, XandikosServer
+
+    server = XandikosServer(tmp_path_factory.mktemp("xandikos"))
+    proxy = DavProxy(server.base, check_auth=True)
+    try:
+        yield server, proxy
+    finally:
+        proxy.stop()
+        server.stop()

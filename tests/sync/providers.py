@@ -10,14 +10,19 @@ Google and Microsoft Graph are in :data:`KITS`, and another provider joins by ad
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
+from icalendar import Calendar
 
+from bridge.caldav.davxml import CALDAV, DAV, parse_multistatus
+from bridge.caldav.factory import CaldavProviderFactory, Preset
 from bridge.google.crypto import TokenCipher
 from bridge.google.ids import event_id
 from bridge.google.mapping_google_parse import item_uid
@@ -25,6 +30,7 @@ from bridge.microsoft.auth import MicrosoftEndpoints
 from bridge.microsoft.factory import MicrosoftProviderFactory
 from bridge.microsoft.mapping import item_uid as graph_uid
 from bridge.microsoft.series import EXPAND
+from bridge.providers.netguard import NetGuard, parse_networks
 from bridge.store import SqlStore
 from bridge.sync.engine import SyncEngine
 from emulators.google.server import ALICE, EmulatorServer
@@ -39,6 +45,7 @@ from tests.sync.conftest import (
     gevent,
     make_engine,
 )
+from tests.sync.davpeer import PASSWORD, USER, DavProxy, RadicaleServer, XandikosServer, dav
 
 
 class RemoteControls(Protocol):
@@ -331,3 +338,188 @@ def microsoft_kit(request: pytest.FixtureRequest) -> ProviderKit:
 # Provider name → kit builder; the scenario suite runs once per entry.
 KITS: dict[str, Callable[[pytest.FixtureRequest], ProviderKit]] = {
     "google": google_kit, "microsoft": microsoft_kit}
+
+
+# -- CalDAV: stock Radicale and Xandikos, each behind the test proxy (tests/sync/davpeer.py) ------
+
+CALDAV_NAMES = ("radicale", "xandikos")
+_CAL_QUERY = (
+    '<?xml version="1.0"?><c:calendar-query xmlns:d="DAV:" '
+    'xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>'
+    '<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"/></c:comp-filter>'
+    "</c:filter></c:calendar-query>")
+
+
+@dataclass
+class CaldavControls:
+    """:class:`RemoteControls` over a real CalDAV server: the test's own requests go straight
+    to the peer (a person's calendar app), faults and counters are the proxy's."""
+
+    peer: RadicaleServer | XandikosServer
+    proxy: DavProxy
+    path: str
+    password: str = PASSWORD
+
+    @property
+    def emu(self) -> None:
+        """No emulator (the harness's ``emu`` stays empty)."""
+        return None
+
+    def _resources(self) -> dict[str, tuple[str, str, Calendar]]:
+        """UID → (path, etag, calendar) of every event resource."""
+        status, _, body = dav("REPORT", self.peer.base + self.path, _CAL_QUERY,
+                              password=self.password, headers={"Depth": "1"})
+        assert status == 207, (status, body[:300])
+        out: dict[str, tuple[str, str, Calendar]] = {}
+        for row in parse_multistatus(body).responses:
+            data = row.text(CALDAV, "calendar-data")
+            if not data:
+                continue
+            cal = Calendar.from_ical(data)
+            uid = str(cal.walk("VEVENT")[0]["UID"])
+            out[uid] = (urlsplit(row.href).path, row.text(DAV, "getetag") or "", cal)
+        return out
+
+    def live(self) -> dict[str, str]:
+        """UID → the master's SUMMARY."""
+        out = {}
+        for uid, (_, _, cal) in self._resources().items():
+            master = next(e for e in cal.walk("VEVENT") if "RECURRENCE-ID" not in e)
+            out[uid] = str(master.get("SUMMARY") or "")
+        return out
+
+    def create(self, summary: str, day: int = 12, hour: int = 9) -> str:
+        """PUT a new event as another client would (UTC times)."""
+        uid = f"{uuid.uuid4()}@peer"
+        text = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//peer//EN\r\nBEGIN:VEVENT\r\n"
+                f"UID:{uid}\r\nDTSTAMP:20300101T000000Z\r\n"
+                f"DTSTART:203003{day:02d}T{hour:02d}0000Z\r\n"
+                f"DTEND:203003{day:02d}T{hour + 1:02d}0000Z\r\n"
+                f"SUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+        status, _, body = dav("PUT", f"{self.peer.base}{self.path}{uuid.uuid4().hex}.ics", text,
+                              password=self.password,
+                              headers={"Content-Type": "text/calendar", "If-None-Match": "*"})
+        assert status in (201, 204), (status, body)
+        return uid
+
+    def edit(self, uid: str, summary: str, *, later: float = 0.0) -> None:
+        """Retitle the master, LAST-MODIFIED ``later`` seconds from now (the editor's clock)."""
+        path, etag, cal = self._resources()[uid]
+        stamp = datetime.fromtimestamp(time.time() + later, UTC)
+        for event in cal.walk("VEVENT"):
+            if "RECURRENCE-ID" not in event:
+                event.pop("SUMMARY", None)
+                event.add("SUMMARY", summary)
+            event.pop("LAST-MODIFIED", None)
+            event.add("LAST-MODIFIED", stamp)
+        status, _, body = dav("PUT", self.peer.base + path, cal.to_ical(), password=self.password,
+                              headers={"Content-Type": "text/calendar", "If-Match": etag})
+        assert status in (201, 204), (status, body)
+
+    def delete(self, uid: str) -> None:
+        """DELETE the resource."""
+        path, _, _ = self._resources()[uid]
+        status, _, _ = dav("DELETE", self.peer.base + path, password=self.password)
+        assert status in (200, 204), status
+
+    def fail(self, operation: str, status: int, times: int = 1) -> None:
+        """The proxy answers the next ``times`` requests of ``operation`` with ``status``."""
+        self.proxy.faults[operation] = [status] * times
+
+    def heal(self) -> None:
+        """No more faults."""
+        self.proxy.faults.clear()
+
+    def expire_cursor(self) -> None:
+        """Every sync token handed out so far answers 403 ``valid-sync-token``."""
+        self.proxy.expire()
+
+    def revoke_grant(self) -> None:
+        """The user changes the password (the stored one stops working)."""
+        self.password = "changed-" + uuid.uuid4().hex
+        self.peer.set_password(self.password)
+        self.proxy.password = self.password
+        if not self.peer.auth:
+            self.password = PASSWORD  # Xandikos itself has no users
+
+    def reset_counters(self) -> None:
+        """Forget the writes counted so far."""
+        self.proxy.counts.clear()
+
+    def writes(self) -> int:
+        """PUTs and DELETEs the bridge sent."""
+        return self.proxy.writes()
+
+
+LOOPBACK = NetGuard(parse_networks("127.0.0.0/8, ::1/128"))
+
+
+def caldav_factory(store: SqlStore | None, name: str = "caldav", **kwargs: Any
+                   ) -> CaldavProviderFactory:
+    """A CalDAV factory allowed to reach the test peers on loopback."""
+    preset = kwargs.pop("preset", None) or Preset(name)
+    return CaldavProviderFactory(cipher=TokenCipher(SECRET), preset=preset,
+                                 guard=kwargs.pop("guard", LOOPBACK), store=store, **kwargs)
+
+
+def caldav_connect(store: SqlStore, base: str, calendar_url: str, *, name: str = "caldav",
+                   password: str = PASSWORD) -> int:
+    """The calendar connected to ``calendar_url`` with sealed credentials."""
+    if store.get_collection(CAL) is None:
+        store.create_user("alice", "x") if store.get_user("alice") is None else None
+        store.create_collection(CAL, tag="VCALENDAR", timezone=TZ)
+    cipher = TokenCipher(SECRET)
+    blob = json.dumps({"url": base + "/", "user": USER, "password": password})
+    record = store.create_connection(
+        CAL, account_email=USER, google_calendar_id=calendar_url, google_calendar_name="Cal",
+        scopes="caldav", seal_token=lambda cid: cipher.encrypt(cid, blob))
+    store.update_connection(record.id, provider=name)
+    store.update_connection_state(record.id, {"calendar_tz": TZ, "import": {"phase": "running"},
+                                              "phase": "importing"})
+    store.activate_connection(record.id, push_existing=False)
+    return record.id
+
+
+def caldav_kit_for(request: pytest.FixtureRequest, peer_fixture: str, **modes: Any
+                   ) -> ProviderKit:
+    """A kit over a fresh calendar of a peer, through its proxy in ``modes``."""
+    peer, proxy = request.getfixturevalue(peer_fixture)
+    proxy.reset()
+    for key, value in modes.items():
+        setattr(proxy, key, value)
+    proxy.password = PASSWORD
+    peer.set_password(PASSWORD)
+    path = peer.new_calendar()
+    controls = CaldavControls(peer, proxy, path)
+    return ProviderKit(
+        "caldav",
+        lambda store: SyncEngine(store, fast_options(), providers={
+            "caldav": caldav_factory(store)}),
+        lambda store: caldav_connect(store, proxy.base, proxy.base + path),
+        controls)
+
+
+def radicale_kit(request: pytest.FixtureRequest) -> ProviderKit:
+    """Stock Radicale (sync-collection), through the proxy."""
+    return caldav_kit_for(request, "radicale_peer")
+
+
+def xandikos_kit(request: pytest.FixtureRequest) -> ProviderKit:
+    """Xandikos (sync-collection), through the proxy (which does its auth)."""
+    return caldav_kit_for(request, "xandikos_peer")
+
+
+def radicale_listing_kit(request: pytest.FixtureRequest) -> ProviderKit:
+    """Stock Radicale with sync-collection refused: ctag + etag listing + multiget."""
+    return caldav_kit_for(request, "radicale_peer", no_sync=True)
+
+
+def radicale_rewriting_kit(request: pytest.FixtureRequest) -> ProviderKit:
+    """Stock Radicale behind a proxy that rewrites PRODID/DTSTAMP/VTIMEZONE of every PUT and
+    answers it without an ETag."""
+    return caldav_kit_for(request, "radicale_peer", rewrite=True)
+
+
+KITS.update({"radicale": radicale_kit, "xandikos": xandikos_kit,
+             "radicale-listing": radicale_listing_kit,
+             "radicale-rewriting": radicale_rewriting_kit})

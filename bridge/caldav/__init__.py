@@ -1,0 +1,1 @@
+"""Any CalDAV server, and Apple iCloud, as the external calendar (see docs/sync.md, *CalDAV*)."""
