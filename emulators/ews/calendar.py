@@ -17,6 +17,7 @@ from typing import Any
 
 from emulators.ews.fields import (
     COMPUTED,
+    canonical,
     decode_occurrence_id,
     element_key,
     encode_occurrence_id,
@@ -209,7 +210,7 @@ def _value_fields(container: ET.Element) -> dict[str, ET.Element]:
         key = element_key(child)
         if key in COMPUTED:
             raise EwsError("ErrorInvalidPropertySet", "Set action is invalid for property.")
-        fields[key] = copy.deepcopy(child)
+        fields[key] = canonical(copy.deepcopy(child))
     return fields
 
 
@@ -267,7 +268,7 @@ def _apply(fields: dict[str, ET.Element], update: ET.Element) -> str:
         raise EwsError("ErrorIncorrectUpdatePropertyCount",
                        "An object within a change description must contain one and only one "
                        "property to modify.")
-    value = copy.deepcopy(values[0])
+    value = canonical(copy.deepcopy(values[0]))
     if action == "SetItemField":
         fields[key] = value
     elif action == "AppendToItemField":

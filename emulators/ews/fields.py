@@ -19,6 +19,7 @@ from emulators.shared.winzones import resolve_zone
 __all__ = [
     "COMPUTED",
     "ORDER",
+    "canonical",
     "decode_occurrence_id",
     "element_key",
     "encode_occurrence_id",
@@ -76,6 +77,10 @@ _COMPUTED_CALENDAR = (
 COMPUTED: frozenset[str] = frozenset((*(f"item:{n}" for n in _COMPUTED_ITEM),
                                       *(f"calendar:{n}" for n in _COMPUTED_CALENDAR)))
 
+# xs:boolean properties: "1"/"0" in a request come back as "true"/"false", as Exchange does.
+_BOOLEANS = frozenset({"ReminderIsSet", "IsAllDayEvent", "IsResponseRequested",
+                       "AllowNewTimeProposal", "IsOnlineMeeting", "IsRead", "IsDraft"})
+
 _EXT_ATTRS = ("DistinguishedPropertySetId", "PropertySetId", "PropertyTag", "PropertyName",
               "PropertyId", "PropertyType")
 _OCC_MARK = b"\x00\x00\x1bOCC:"
@@ -108,6 +113,17 @@ def element_key(elem: ET.Element) -> str:
             raise EwsError("ErrorSchemaValidation", "ExtendedProperty without ExtendedFieldURI.")
         return _ext_key(uri)
     return _BY_NAME.get(name, f"item:{name}")
+
+
+def canonical(elem: ET.Element) -> ET.Element:
+    """A property element as Exchange stores it (xs:boolean as ``true``/``false``)."""
+    if local(elem.tag) in _BOOLEANS and elem.text is not None:
+        text = elem.text.strip().lower()
+        if text not in ("true", "false", "1", "0"):
+            raise EwsError("ErrorInvalidValueForProperty",
+                           f"The value of {local(elem.tag)} is not a boolean.")
+        elem.text = "true" if text in ("true", "1") else "false"
+    return elem
 
 
 def encode_occurrence_id(master_id: str, original: str) -> str:

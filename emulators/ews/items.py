@@ -28,6 +28,7 @@ from emulators.ews.context import Ctx
 from emulators.ews.fields import format_dt, parse_dt
 from emulators.ews.folders import page_of, resolve_folder
 from emulators.ews.render import parse_shape, render_item, render_item_id
+from emulators.ews.restriction import matches
 from emulators.ews.soap import EwsError, local, m, response_message, sub, t
 
 __all__ = ["create", "delete", "find_item", "get_item", "update"]
@@ -187,10 +188,9 @@ def _calendar_view(ctx: Ctx, folder_id: str, view: ET.Element) -> list[View]:
 
 def find_item(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
     """``m:FindItem`` in calendar folders: ``CalendarView`` expands recurring masters into
-    occurrences; ``IndexedPageItemView`` (or no view) lists singles and masters."""
-    if body.find(m("Restriction")) is not None:
-        raise EwsError("ErrorUnsupportedQueryFilter",
-                       "Restrictions are not supported by this emulator.", fault=True)
+    occurrences; ``IndexedPageItemView`` (or no view) lists singles and masters matching the
+    ``Restriction``."""
+    restriction = body.find(m("Restriction"))
     shape = parse_shape(body.find(m("ItemShape")))
     cal_view = body.find(m("CalendarView"))
     messages = []
@@ -199,10 +199,14 @@ def find_item(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
             folder = resolve_folder(ctx, elem)
             if cal_view is not None:
                 views = _calendar_view(ctx, folder.id, cal_view)
+                if restriction is not None:
+                    raise EwsError("ErrorInvalidRestriction", "Restrictions are not allowed "
+                                   "with a calendar view.")
                 limit = int(cal_view.get("MaxEntriesReturned", str(len(views) or 1)))
                 page, last, offset = views[:limit], len(views) <= limit, None
             else:
-                rows = [View(i) for i in ctx.state.items_in(folder.id)]
+                rows = [View(i) for i in ctx.state.items_in(folder.id)
+                        if restriction is None or matches(i.fields, restriction)]
                 page, next_offset, last = page_of(rows, body.find(m("IndexedPageItemView")))
                 views, offset = rows, next_offset
         except EwsError as exc:
