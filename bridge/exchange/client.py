@@ -267,18 +267,12 @@ class EwsClient:
         return await self._run("GetItem", call)
 
     async def find_by_uid(self, uid: str) -> list[str]:
-        """Ids of the items holding our UID property ``uid``: ``FindItem`` with a restriction
-        on the extended property, or, where the server refuses such restrictions
-        (``ErrorUnsupportedQueryFilter``), a listing of the folder's items by that property."""
+        """Ids of the items holding our UID property ``uid`` (``FindItem`` with a restriction
+        on the extended property)."""
 
         def call() -> list[str]:
-            try:
-                query = self._folder.filter(bridge_uid=uid).only("id", "bridge_uid")
-                return [str(i.id) for i in query if not isinstance(i, Exception)]
-            except ews_errors.ErrorUnsupportedQueryFilter:
-                every = self._folder.all().only("id", "bridge_uid")
-                return [str(i.id) for i in every
-                        if not isinstance(i, Exception) and i.bridge_uid == uid]
+            query = self._folder.filter(bridge_uid=uid).only("id", "bridge_uid")
+            return [str(i.id) for i in query if not isinstance(i, Exception)]
 
         return await self._run("FindItem", call)
 

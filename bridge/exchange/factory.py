@@ -132,7 +132,6 @@ class ExchangeProviderFactory(SealsTokens):
         self._accounts: dict[int, _Opened] = {}
         self._limiters: dict[tuple[int, str], asyncio.Semaphore] = {}
         self._stats: list[ClientStats] = []
-        self._doubtful: dict[int, set[str]] = {}  # per connection, see ExchangeProvider
 
     # -- plumbing --------------------------------------------------------------------------------
     def _limiter(self, mailbox: str) -> asyncio.Semaphore:
@@ -171,8 +170,7 @@ class ExchangeProviderFactory(SealsTokens):
         client = EwsClient(opened.account, record.google_calendar_id,
                            limiter=self._limiter(mailbox), stats=stats)
         tz = str(record.state.get("calendar_tz") or self.options.time_zone)
-        return ExchangeProvider(client, calendar_tz=tz,
-                                doubtful=self._doubtful.setdefault(record.id, set()))
+        return ExchangeProvider(client, calendar_tz=tz)
 
     def budget_available(self, record: ConnectionRecord) -> float | None:
         """No request budget: Exchange throttles with ``ErrorServerBusy`` instead."""

@@ -6,9 +6,9 @@ only stored once the whole round was applied; an invalid state (``ErrorInvalidSy
 is :class:`~bridge.errors.CursorExpired` and the core lists everything again and diffs by link
 (no duplicates).  SyncFolderItems gives singles and series masters; a master's modified
 occurrences are read with ``GetItem`` (one request per page), its deleted occurrences are on
-the master.  EWS assigns item ids, so a create is made idempotent by our UID property: a
-create retried after an attempt without a definite answer first looks for an item holding the
-UID (found: :class:`~bridge.providers.base.RemoteChanged`).  Updates
+the master.  EWS assigns item ids, so a create is made idempotent by our UID property: every
+create first looks for an item holding the UID (``FindItem`` restricted on the extended
+property; found: :class:`~bridge.providers.base.RemoteChanged`).  Updates
 send the master under ``NeverOverwrite`` with the link's ChangeKey (a stale one is a conflict),
 then every override onto its occurrence (``OccurrenceItemId`` by instance index, or the
 modified occurrence's own id), delete the EXDATE occurrences and set back exceptions the
@@ -27,14 +27,7 @@ from typing import Any
 
 from icalendar import Calendar
 
-from bridge.errors import (
-    RemoteAuthError,
-    RemoteError,
-    RemoteForbidden,
-    RemoteNotFound,
-    RemotePreconditionFailed,
-    RemoteTransient,
-)
+from bridge.errors import RemoteError, RemoteNotFound, RemotePreconditionFailed
 from bridge.exchange.client import EwsClient
 from bridge.exchange.mapping import (
     EwsEventSet,
@@ -71,13 +64,9 @@ class ExchangeProvider:
     name = "exchange"
     capabilities = Capabilities(watch=False, batch_restore=False)
 
-    def __init__(self, client: EwsClient, *, calendar_tz: str,
-                 doubtful: set[str] | None = None) -> None:
+    def __init__(self, client: EwsClient, *, calendar_tz: str) -> None:
         self.client = client
         self.calendar_tz = calendar_tz
-        # UIDs whose create failed without a definite answer (the factory keeps one set per
-        # connection): only their next create searches for an item made by the lost attempt.
-        self.doubtful: set[str] = set() if doubtful is None else doubtful
 
     # -- reading -------------------------------------------------------------------------------
     async def list_page(self, cursor: str | None, page_token: str | None, page_size: int
@@ -141,21 +130,13 @@ class ExchangeProvider:
 
     async def create(self, text: str, *, key: str | None, gone: RemoteSeries | None,
                      link: LinkedRemote | None) -> WriteResult:
-        """``CreateItem``; after a create of the same UID failed without a definite answer,
-        an item holding the UID property is looked for first (then ``RemoteChanged``)."""
+        """``CreateItem`` unless an item holds the UID property already (then
+        ``RemoteChanged``: a create retried after a lost answer finds the first item)."""
         items = self._items(text)
-        if items.uid in self.doubtful:
-            existing = await self.client.find_by_uid(items.uid)
-            if existing:
-                self.doubtful.discard(items.uid)
-                raise RemoteChanged(await self.get(existing[0]))
-        try:
-            item_id, _ = await self.client.create(items.master)
-        except (RemoteTransient, RemoteError) as exc:
-            if not isinstance(exc, RemoteForbidden | RemoteAuthError):
-                self.doubtful.add(items.uid)
-            raise
-        self.doubtful.discard(items.uid)
+        existing = await self.client.find_by_uid(items.uid)
+        if existing:
+            raise RemoteChanged(await self.get(existing[0]))
+        item_id, _ = await self.client.create(items.master)
         return await self._finish(items, item_id)
 
     async def update(self, event_id: str, text: str, *, etag: str | None,
