@@ -4,9 +4,10 @@ mailbox, every failure translated to the kinds of :mod:`bridge.errors` here and 
 * One exchangelib ``Account`` per connection, built without autodiscover and with the server
   version discovery found (``Configuration(version=…)``), so no request is spent on probing:
   an idle poll is exactly one ``SyncFolderItems``.
-* ``FaultTolerance(max_wait)`` makes exchangelib honour ``ErrorServerBusy``'s
-  ``BackOffMilliseconds`` (and back off on connection failures) for at most ``max_wait``
-  seconds in all; after that the call fails as :class:`~bridge.errors.RemoteTransient`.
+* :class:`BusyBackOff` (exchangelib's ``FaultTolerance``) makes exchangelib honour
+  ``ErrorServerBusy``'s ``BackOffMilliseconds`` (and back off on transient failures, the wait
+  doubling per retry) until one wait would exceed ``max_wait`` seconds; then the call fails as
+  :class:`~bridge.errors.RemoteTransient` and the core retries it in a later round.
 * Writes name their fields (``update_fields``), use ``ConflictResolution=NeverOverwrite``
   (a stale ChangeKey is ``ErrorIrresolvableConflict`` →
   :class:`~bridge.errors.RemotePreconditionFailed`) and send nothing to attendees
@@ -111,6 +112,19 @@ def version_of(build: str) -> Version | None:
     return Version(build=Build(*parts[:4]))
 
 
+class BusyBackOff(FaultTolerance):  # type: ignore[misc]
+    """exchangelib's ``FaultTolerance`` (honour ``ErrorServerBusy``'s back-off, double the wait
+    of every retry, give up once one wait exceeds ``max_wait``), except that HTTP 401 is a
+    login failure: ``FaultTolerance`` retries 401 as throttling, which would turn a changed
+    password into endless back-off instead of "needs reconnect"."""
+
+    def raise_response_errors(self, response: Any) -> Any:
+        """401 → ``UnauthorizedError`` at once; everything else as ``FaultTolerance``."""
+        if response.status_code == 401:
+            raise ews_errors.UnauthorizedError(f"Invalid credentials for {response.url}")
+        return super().raise_response_errors(response)
+
+
 def make_account(login: EwsLogin, *, max_connections: int, max_wait: int,
                  timeout: float | None = None) -> Account:
     """An exchangelib account for ``login`` (no request is made here)."""
@@ -119,7 +133,7 @@ def make_account(login: EwsLogin, *, max_connections: int, max_wait: int,
         credentials=Credentials(login.username, login.password),
         auth_type=AUTH_TYPES.get(login.auth, NTLM),
         version=version_of(login.build) if login.build else None,
-        retry_policy=FaultTolerance(max_wait=max_wait),
+        retry_policy=BusyBackOff(max_wait=max_wait),
         max_connections=max_connections)
     account = Account(login.email or login.username, config=config, autodiscover=False,
                       access_type=DELEGATE)
@@ -154,7 +168,7 @@ def translate(exc: BaseException) -> RemoteError:
         return RemoteNotFound(text, status=404, reason=name)
     if isinstance(exc, ews_errors.UnauthorizedError | ews_errors.ErrorAccountDisabled):
         return RemoteAuthError(text, status=401, reason=name)
-    if isinstance(exc, _DENIED | UnsafeTarget):
+    if isinstance(exc, (*_DENIED, UnsafeTarget)):
         return RemoteForbidden(text, status=403, reason=name)
     if isinstance(exc, _BUSY):
         return RemoteTransient(text, status=503, reason=name)
