@@ -203,16 +203,20 @@ class EwsClient:
 
     # -- plumbing --------------------------------------------------------------------------------
     async def _run(self, what: str, fn: Callable[[], T]) -> T:
+        """``fn`` in a worker thread under the mailbox's limiter; counted by outcome as the
+        HTTP-based clients count (``200``, or the translated status: ``412`` a conflict…)."""
         async with self.limiter:
             try:
                 result = await asyncio.to_thread(fn)
-            except RemoteError:
-                self.stats.by_status[what + ":error"] += 1
+            except RemoteError as exc:
+                self.stats.by_status[str(exc.status or exc.reason or "error")] += 1
                 raise
             except Exception as exc:  # exchangelib raises many kinds; all are translated
-                self.stats.by_status[what + ":error"] += 1
-                raise translate(exc) from exc
-        self.stats.by_status[what] += 1
+                error = translate(exc)
+                self.stats.by_status[str(error.status or error.reason or "error")] += 1
+                _LOGGER.debug("EWS %s failed: %s", what, error.reason)
+                raise error from exc
+        self.stats.by_status["200"] += 1
         return result
 
     def _fields(self) -> set[Any]:

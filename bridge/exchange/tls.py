@@ -55,7 +55,7 @@ def _trust(url: str, verify: Any) -> tuple[Any, str | None]:
     pin = pins.get((urlsplit(url).hostname or "").lower())
     if pin is not None and url.lower().startswith("https"):
         return False, pin
-    return (ca_file if verify is True and ca_file else verify), None
+    return (ca_file if ca_file and verify is not False else verify), None
 
 
 def check_target(url: str) -> None:
