@@ -145,7 +145,7 @@ class ExchangeProvider:
         occurrences; the pattern is only written when it changed (EWS drops every exception
         of a series whose recurrence is written)."""
         items = self._items(text)
-        master = dict(items.master)
+        master = {k: v for k, v in items.master.items() if k != "uid"}  # set on create only
         held = fetched.master if isinstance(fetched, ExchangeSeries) else None
         if held is not None and held.get("recurrence") == master.get("recurrence"):
             master.pop("recurrence", None)

@@ -393,7 +393,8 @@ class ExchangeControls:
                             start=EWSDateTime(2030, 3, day, hour, tzinfo=utc),
                             end=EWSDateTime(2030, 3, day, hour + 1, tzinfo=utc))
         item.save()
-        return str(next(i.uid for i in self._items() if i.id == item.id))
+        item.refresh()  # GetItem: the UID the server gave it
+        return str(item.uid)
 
     def edit(self, uid: str, summary: str, *, later: float = 0.0) -> None:
         """Retitle (``update_fields=["subject"]``) after moving the emulator's clock."""

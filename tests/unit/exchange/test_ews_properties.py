@@ -220,3 +220,27 @@ def test_ews_to_ical_to_ews_is_stable(
         assert len(result.exdates) == len(deleted)
     again = echo(result)
     assert ews_hash(*again, calendar_tz=calendar_tz) == result.content_hash
+
+
+def test_instance_index_counts_from_the_series_start() -> None:
+    from bridge.exchange.mapping import instance_index
+    from bridge.exchange.mapping_ews_parse import event_from_ews
+
+    item = ical_to_ews(vcal(vevent(
+        "DTSTART;TZID=Europe/Berlin:20300304T090000", "DTEND;TZID=Europe/Berlin:20300304T100000",
+        "RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10", "EXDATE;TZID=Europe/Berlin:20300306T090000",
+        "SUMMARY:x")), calendar_tz="Europe/Berlin")
+    assert [o.index for o in item.exdates] == [2]  # Mon 4th is 1, Wed 6th is 2
+    master = event_from_ews(item.master, calendar_tz="Europe/Berlin")
+    assert instance_index(master, master.start) == 1
+
+
+def test_pins_are_host_fingerprint_pairs() -> None:
+    import pytest
+
+    from bridge.exchange.tls import parse_pins
+
+    digest = "AB:" * 31 + "AB"
+    assert parse_pins(f" Mail.Example.com={digest} ,") == {"mail.example.com": "ab" * 32}
+    with pytest.raises(ValueError):
+        parse_pins("mail.example.com=abc")
