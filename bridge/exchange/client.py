@@ -60,7 +60,13 @@ from bridge.errors import (
     RemotePreconditionFailed,
     RemoteTransient,
 )
-from bridge.exchange.items import item_fields, item_to_dict, new_item, write_fields
+from bridge.exchange.items import (
+    READ_FIELDS,
+    item_fields,
+    item_to_dict,
+    new_item,
+    write_fields,
+)
 from bridge.providers.http import ClientStats
 from bridge.providers.netguard import UnsafeTarget
 
@@ -220,8 +226,10 @@ class EwsClient:
         return result
 
     def _fields(self) -> set[Any]:
-        return {FieldPath(field=f) for f in
-                CalendarItem.supported_fields(version=self.account.version)}
+        version = self.account.version
+        return {FieldPath(field=CalendarItem.get_field_by_fieldname(name))
+                for name in READ_FIELDS
+                if CalendarItem.get_field_by_fieldname(name).supports_version(version)}
 
     @staticmethod
     def _raise(found: Any) -> None:

@@ -31,7 +31,17 @@ from exchangelib.recurrence import (
 
 from bridge.exchange.mapping_ews import PROP_HASH, PROP_UID, PROPERTY_SET, WRITE_FIELDS
 
-__all__ = ["item_fields", "item_to_dict", "new_item", "write_fields"]
+__all__ = ["READ_FIELDS", "item_fields", "item_to_dict", "new_item", "write_fields"]
+
+# What the client asks for in SyncFolderItems and GetItem (everything item_to_dict reads;
+# asking for all of exchangelib's ~80 fields would triple what the server renders and
+# exchangelib parses).
+READ_FIELDS = ("type", "uid", "subject", "body", "location", "start", "end", "_start_timezone",
+               "_end_timezone", "is_all_day", "legacy_free_busy_status", "sensitivity",
+               "categories", "reminder_is_set", "reminder_minutes_before_start", "recurrence",
+               "is_cancelled", "bridge_uid", "bridge_hash", "last_modified_time",
+               "original_start", "modified_occurrences", "deleted_occurrences",
+               "required_attendees", "optional_attendees", "resources", "organizer")
 
 
 class BridgeUid(ExtendedProperty):  # type: ignore[misc]
