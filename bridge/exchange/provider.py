@@ -38,7 +38,6 @@ from bridge.exchange.mapping import (
 from bridge.exchange.mapping_preserve import preserve_local_only
 from bridge.exchange.series import ExchangeSeries, build_series
 from bridge.ical.model import MappingError, UnsupportedResource
-from bridge.model import ParsedResource
 from bridge.providers.base import (
     Capabilities,
     ChangePage,
@@ -46,6 +45,7 @@ from bridge.providers.base import (
     LinkedRemote,
     RemoteChanged,
     RemoteSeries,
+    WholeOverrides,
     WriteResult,
 )
 
@@ -58,7 +58,7 @@ def _stamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-class ExchangeProvider:
+class ExchangeProvider(WholeOverrides):
     """One connection's Exchange calendar folder."""
 
     name = "exchange"
@@ -242,11 +242,6 @@ class ExchangeProvider:
         with contextlib.suppress(RemoteNotFound):
             await self.client.update(str(row["id"]), None, plain)
 
-    async def restore_batch(self, kept: Sequence[tuple[str, str]]
-                            ) -> list[WriteResult | None]:
-        """Not offered (capability ``batch_restore`` is off)."""
-        return [None] * len(kept)
-
     # -- notifications: polling only (capability ``watch`` is off) -----------------------------
     async def watch(self, channel_id: str, address: str, token: str, ttl: int) -> Channel:
         """Not offered: Exchange is polled."""
@@ -263,19 +258,3 @@ class ExchangeProvider:
     def preserve_local(self, text: str, old_text: str) -> str:
         """A pulled text with what EWS cannot hold kept from the stored text."""
         return preserve_local_only(text, old_text, calendar_tz=self.calendar_tz)
-
-    def split(self, text: str) -> list[str] | None:
-        """Ranged overrides are refused, not split (the mapping reports ``range-override``)."""
-        return None
-
-    def follows_master(self, text: str) -> bool:
-        """Overrides are written in full on every update: no rename tracking needed."""
-        return False
-
-    async def renamed(self, text: str, link: LinkedRemote) -> str | None:
-        """Nothing to follow (see :meth:`follows_master`)."""
-        return None
-
-    def renamed_after_pull(self, parsed: ParsedResource, old_text: str) -> ParsedResource:
-        """A pulled series as it is."""
-        return parsed
