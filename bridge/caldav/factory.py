@@ -179,7 +179,7 @@ class CaldavProviderFactory(SealsTokens):
         def elsewhere(uid: str) -> bool:
             others = [c for c in store.list_connections() if c.id != record.id
                       and c.provider == self.name and c.account_email == record.account_email
-                      and c.google_calendar_id != record.google_calendar_id]
+                      and c.remote_calendar_id != record.remote_calendar_id]
             return any(store.links_by_uid(c.id, [uid]) for c in others)
 
         return elsewhere
@@ -197,7 +197,7 @@ class CaldavProviderFactory(SealsTokens):
         self._stats.append(stats)
         client = self._client(self.session(), creds, options, stats=stats,
                               account=f"{creds['user']}@{creds['url']}")
-        return CaldavProvider(client, record.google_calendar_id, name=self.name,
+        return CaldavProvider(client, record.remote_calendar_id, name=self.name,
                               memory=self.memory, uid_elsewhere=self._uid_elsewhere(record))
 
     # -- connecting --------------------------------------------------------------------------------
@@ -222,8 +222,8 @@ class CaldavProviderFactory(SealsTokens):
         """Remote calendar URLs of the existing connections of this provider kind."""
         if self.store is None:
             return {}
-        return {c.google_calendar_id: c.id for c in self.store.list_connections()
-                if c.provider in (CALDAV.name, ICLOUD.name) and c.google_calendar_id}
+        return {c.remote_calendar_id: c.id for c in self.store.list_connections()
+                if c.provider in (CALDAV.name, ICLOUD.name) and c.remote_calendar_id}
 
     def _check_loop(self, url: str) -> None:
         if _host_port(url) in self.own:

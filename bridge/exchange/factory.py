@@ -167,7 +167,7 @@ class ExchangeProviderFactory(SealsTokens):
         stats = ClientStats()
         self._stats.append(stats)
         mailbox = str(opened.account.primary_smtp_address)
-        client = EwsClient(opened.account, record.google_calendar_id,
+        client = EwsClient(opened.account, record.remote_calendar_id,
                            limiter=self._limiter(mailbox), stats=stats)
         tz = str(record.state.get("calendar_tz") or self.options.time_zone)
         return ExchangeProvider(client, calendar_tz=tz)

@@ -287,7 +287,7 @@ def ms_connect(store: SqlStore, emu: MsEmulatorServer, calendar: str = PRAXIS) -
     tokens = emu.hooks.tokens(ADELE)
     cipher = TokenCipher(SECRET)
     record = store.create_connection(
-        CAL, account_email=ADELE, google_calendar_id=calendar, google_calendar_name="Praxis",
+        CAL, account_email=ADELE, remote_calendar_id=calendar, remote_calendar_name="Praxis",
         scopes="Calendars.ReadWrite User.Read",
         seal_token=lambda cid: cipher.encrypt(cid, str(tokens["refresh_token"])))
     store.update_connection(record.id, provider="microsoft")
@@ -463,8 +463,8 @@ def ex_connect(store: SqlStore, controls: ExchangeControls) -> int:
     cipher = TokenCipher(SECRET)
     blob = controls.login().dump()
     record = store.create_connection(
-        CAL, account_email=EWS_ADELE, google_calendar_id=controls.folder_id(),
-        google_calendar_name="Praxis", scopes="ews",
+        CAL, account_email=EWS_ADELE, remote_calendar_id=controls.folder_id(),
+        remote_calendar_name="Praxis", scopes="ews",
         seal_token=lambda cid: cipher.encrypt(cid, blob))
     store.update_connection(record.id, provider="exchange")
     store.update_connection_state(record.id, {"calendar_tz": TZ, "import": {"phase": "running"},
@@ -617,7 +617,7 @@ def caldav_connect(store: SqlStore, base: str, calendar_url: str, *, name: str =
     cipher = TokenCipher(SECRET)
     blob = json.dumps({"url": base + "/", "user": USER, "password": password})
     record = store.create_connection(
-        CAL, account_email=USER, google_calendar_id=calendar_url, google_calendar_name="Cal",
+        CAL, account_email=USER, remote_calendar_id=calendar_url, remote_calendar_name="Cal",
         scopes="caldav", seal_token=lambda cid: cipher.encrypt(cid, blob))
     store.update_connection(record.id, provider=name)
     store.update_connection_state(record.id, {"calendar_tz": TZ, "import": {"phase": "running"},
