@@ -75,7 +75,7 @@ async def test_a_stale_changekey_is_a_conflict_not_an_overwrite(xh: ScenarioHarn
     xh.remote.edit("p@x", "Remote edit", later=3600)  # newer than the local edit below
     xh.put("p@x", ics("p@x", summary="Local edit"))
     await xh.push()  # UpdateItem NeverOverwrite with the linked ChangeKey: a conflict
-    assert sum(s.by_status["412"] for s in xh.engine.client_stats()) == 1
+    assert sum(s.by_status["412"] for _, s in xh.engine.client_stats()) == 1
     await xh.sync()
     assert xh.remote.live() == {"p@x": "Remote edit"}
     assert "SUMMARY:Remote edit" in xh.local()["p@x"].text
