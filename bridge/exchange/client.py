@@ -354,7 +354,3 @@ class EwsClient:
                 self._raise(result)
 
         await self._run("DeleteItem", call)
-
-    async def close(self) -> None:
-        """Close the account's HTTP sessions."""
-        await asyncio.to_thread(self.account.protocol.close)

@@ -146,7 +146,7 @@ def recurrence_from_dict(rec: dict[str, Any] | None) -> Recurrence | None:
     return Recurrence(pattern=cls(**kwargs), boundary=boundary)
 
 
-def _when(value: Any, tz: Any, *, end: bool) -> str | None:
+def _when(value: Any, *, end: bool) -> str | None:
     if isinstance(value, datetime):
         return _instant(value)
     if isinstance(value, date):
@@ -158,14 +158,14 @@ def item_to_dict(item: CalendarItem) -> dict[str, Any]:
     """A read item as the mapping's dict (with ``id``, ``changekey``, ``type``, the modified
     occurrences' ids and original starts, the deleted occurrences' starts)."""
     body = item.body
-    out: dict[str, Any] = {
+    return {
         "id": item.id, "changekey": item.changekey, "type": item.type,
         "uid": item.uid, "subject": item.subject,
         "body": str(body) if body is not None else None,
         "body_type": "HTML" if isinstance(body, HTMLBody) else "Text",
         "location": item.location,
-        "start": _when(item.start, item._start_timezone, end=False),
-        "end": _when(item.end, item._end_timezone, end=True),
+        "start": _when(item.start, end=False),
+        "end": _when(item.end, end=True),
         "start_tz": _zone_key(item._start_timezone),
         "end_tz": _zone_key(item._end_timezone),
         "is_all_day": bool(item.is_all_day),
@@ -196,7 +196,6 @@ def item_to_dict(item: CalendarItem) -> dict[str, Any]:
         "organizer": {"email": item.organizer.email_address, "name": item.organizer.name}
         if item.organizer is not None and item.organizer.email_address else None,
     }
-    return out
 
 
 def _time_value(value: str, tz_name: str, *, all_day: bool, end: bool) -> Any:
@@ -239,8 +238,7 @@ def item_fields(item: dict[str, Any]) -> dict[str, Any]:
 def write_fields(item: dict[str, Any]) -> list[str]:
     """The ``update_fields`` of a write of ``item`` (an occurrence has no recurrence nor
     UID)."""
-    names = [n for n in WRITE_FIELDS if n not in ("recurrence", "uid") or n in item]
-    return names
+    return [n for n in WRITE_FIELDS if n not in ("recurrence", "uid") or n in item]
 
 
 def new_item(item: dict[str, Any], **kwargs: Any) -> CalendarItem:
