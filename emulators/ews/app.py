@@ -59,7 +59,7 @@ def _server_version(state: EwsState) -> ServerVersion:
 
 
 def _soap(state: EwsState, content: Any, status: int = 200) -> web.Response:
-    body = to_bytes(envelope(content, _server_version(state)))
+    body = to_bytes(envelope(content, _server_version(state) if status == 200 else None))
     return web.Response(status=status, body=body, headers=_HEADERS,
                         content_type=_XML, charset="utf-8")
 

@@ -134,13 +134,15 @@ def parse_request(data: bytes) -> Request:
     return Request(service.tag.removeprefix(f"{{{MNS}}}"), service, version, zone, impersonated)
 
 
-def envelope(content: ET.Element | None, server: ServerVersion) -> ET.Element:
-    """``s:Envelope`` with the ``ServerVersionInfo`` header and ``content`` in the body."""
+def envelope(content: ET.Element | None, server: ServerVersion | None) -> ET.Element:
+    """``s:Envelope`` with ``content`` in the body and, given a server version, the
+    ``ServerVersionInfo`` header (Exchange sends SOAP faults without it)."""
     env = ET.Element(f"{{{SOAPNS}}}Envelope")
-    header = sub(env, f"{{{SOAPNS}}}Header")
-    sub(header, t("ServerVersionInfo"), MajorVersion=str(server.major),
-        MinorVersion=str(server.minor), MajorBuildNumber=str(server.major_build),
-        MinorBuildNumber=str(server.minor_build), Version=server.version)
+    if server is not None:
+        header = sub(env, f"{{{SOAPNS}}}Header")
+        sub(header, t("ServerVersionInfo"), MajorVersion=str(server.major),
+            MinorVersion=str(server.minor), MajorBuildNumber=str(server.major_build),
+            MinorBuildNumber=str(server.minor_build), Version=server.version)
     body = sub(env, f"{{{SOAPNS}}}Body")
     if content is not None:
         body.append(content)

@@ -67,7 +67,8 @@ def test_every_answer_carries_server_version_info(ews_emu: EwsEmulatorServer) ->
         "MinorBuildNumber": "6", "Version": "Exchange2016"}
     bad = raw(ews_emu, GET_CALENDAR, version="Exchange2099")
     assert bad.status_code == 500 and b"ErrorInvalidServerVersion" in bad.content
-    assert ET.fromstring(bad.content).find(f".//{T}ServerVersionInfo") is not None
+    # SOAP faults come without the header, as exchangelib expects of Exchange.
+    assert ET.fromstring(bad.content).find(f".//{T}ServerVersionInfo") is None
 
 
 def test_version_probe_reads_the_configured_build(ews_emu: EwsEmulatorServer,
