@@ -263,8 +263,8 @@ def _apply(fields: dict[str, ET.Element], update: ET.Element) -> str:
         fields.pop(key, None)
         return key
     container = next((c for c in update if not local(c.tag).endswith("FieldURI")), None)
-    values = [c for c in container or [] if element_key(c) == key]
-    if len(values) != 1:
+    values = list(container) if container is not None else []
+    if len(values) != 1 or element_key(values[0]) != key:
         raise EwsError("ErrorIncorrectUpdatePropertyCount",
                        "An object within a change description must contain one and only one "
                        "property to modify.")

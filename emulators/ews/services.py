@@ -30,6 +30,25 @@ API_VERSIONS = ("Exchange2007", "Exchange2007_SP1", "Exchange2010", "Exchange201
                 "V2018_01_08")
 
 
+def _rank(version: str) -> int:
+    """The position of an API version; the ``V20xx`` names are Exchange 2016 and later."""
+    return API_VERSIONS.index(version) if version in API_VERSIONS else len(API_VERSIONS)
+
+
+def _older(version: str, than: str) -> bool:
+    return _rank(version) < _rank(than)
+
+
+def _version_ok(requested: str, server: str) -> bool:
+    """Whether the server speaks a requested API version: a known one not newer than its own
+    (the dated ``V20xx`` versions: Exchange 2016 and later)."""
+    if requested not in API_VERSIONS:
+        return False
+    if requested.startswith("V20"):
+        return _rank(server) >= _rank("Exchange2016")
+    return _rank(requested) <= _rank(server)
+
+
 def _convert_id(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
     ids = body.find(m("SourceIds"))
     return [response_message("ConvertId", EwsError("ErrorInvalidIdMalformed",
@@ -124,9 +143,14 @@ async def handle(ctx: Ctx) -> ET.Element:
     :class:`EwsError` with ``fault=True``)."""
     req = ctx.request
     ctx.state.counters.requests[req.service] += 1
-    if req.requested_version is not None and req.requested_version not in API_VERSIONS:
+    if req.requested_version is not None and not _version_ok(
+            req.requested_version, ctx.state.config.server_version):
         raise EwsError("ErrorInvalidServerVersion",
                        "The specified server version is invalid.", fault=True)
+    if req.body.get("SuppressReadReceipts") is not None and _older(
+            req.requested_version or "Exchange2013_SP1", "Exchange2013_SP1"):
+        raise EwsError("ErrorSchemaValidation", "The 'SuppressReadReceipts' attribute is not "
+                       "declared before Exchange2013_SP1.", fault=True)
     operation = OPERATIONS.get(req.service)
     if operation is None:
         raise EwsError("ErrorSchemaValidation",

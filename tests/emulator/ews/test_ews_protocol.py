@@ -22,25 +22,11 @@ from exchangelib.errors import (
 from exchangelib.protocol import BaseProtocol, FaultTolerance
 
 from emulators.ews.server import ADELE, ADELE_PASSWORD, EwsEmulatorServer, basic_seed
-from tests.emulator.ews.conftest import TZ, AccountFactory, make_account
+from tests.emulator.ews.conftest import TZ, AccountFactory, T, make_account, raw
 
-SOAP = ('<?xml version="1.0" encoding="utf-8"?><s:Envelope '
-        'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" '
-        'xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><s:Header>'
-        '<t:RequestServerVersion Version="{version}"/></s:Header><s:Body>{body}</s:Body>'
-        '</s:Envelope>')
 GET_CALENDAR = ('<m:GetFolder><m:FolderShape><t:BaseShape>Default</t:BaseShape></m:FolderShape>'
                 '<m:FolderIds><t:DistinguishedFolderId Id="calendar"/></m:FolderIds>'
                 '</m:GetFolder>')
-T = "{http://schemas.microsoft.com/exchange/services/2006/types}"
-
-
-def raw(emu: EwsEmulatorServer, body: str, version: str = "Exchange2016",
-        auth: tuple[str, str] | None = (ADELE, ADELE_PASSWORD)) -> requests.Response:
-    return requests.post(emu.ews_url, data=SOAP.format(version=version, body=body).encode(),
-                         headers={"Content-Type": "text/xml; charset=utf-8"}, auth=auth,
-                         timeout=30)
 
 
 # -- folders and versions ----------------------------------------------------------------------
@@ -79,6 +65,17 @@ def test_version_probe_reads_the_configured_build(ews_emu: EwsEmulatorServer,
     assert account.version.build == Build(15, 2, 1544, 4)
     assert account.version.api_version == "Exchange2016"
     assert ews_emu.hooks.state()["requests"]["ConvertId"] == 1
+
+
+def test_older_server_negotiated_down(ews_emu: EwsEmulatorServer,
+                                      account_for: AccountFactory) -> None:
+    ews_emu.hooks.config(server_version="Exchange2013_SP1", server_build="15.0.1497.2")
+    account = account_for(version=None)
+    assert account.calendar.name == "Calendar"
+    assert account.version.api_version == "Exchange2013_SP1"
+    assert ews_emu.hooks.state()["requests"]["ConvertId"] > 1  # newer versions refused first
+    assert raw(ews_emu, GET_CALENDAR, version="Exchange2016").status_code == 500
+    assert raw(ews_emu, GET_CALENDAR, version="Exchange2010_SP2").ok
 
 
 def test_dtd_is_refused(ews_emu: EwsEmulatorServer) -> None:
