@@ -9,6 +9,7 @@ before parsing (no entity expansion).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "EwsError",
     "Request",
     "ServerVersion",
+    "each_message",
     "envelope",
     "fault",
     "local",
@@ -180,6 +182,24 @@ def response_message(service: str, error: EwsError | None = None) -> ET.Element:
         for name, value in error.values.items():
             sub(xml, t("Value"), value, Name=name)
     return msg
+
+
+def each_message(service: str, body: ET.Element, container: str,
+                 answer: Callable[[ET.Element], ET.Element]) -> list[ET.Element]:
+    """One response message per child of ``m:<container>``: ``answer(child)``, or the error
+    message of the :class:`EwsError` it raised (a fault still ends the whole request)."""
+    elem = body.find(m(container))
+    if elem is None or len(elem) == 0:
+        raise EwsError("ErrorSchemaValidation", f"{container} is required.", fault=True)
+    messages = []
+    for child in elem:
+        try:
+            messages.append(answer(child))
+        except EwsError as exc:
+            if exc.fault:
+                raise
+            messages.append(response_message(service, exc))
+    return messages
 
 
 def to_bytes(elem: ET.Element) -> bytes:
