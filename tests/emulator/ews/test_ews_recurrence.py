@@ -197,3 +197,16 @@ def test_end_date_is_inclusive_and_weeks_start_on_first_day() -> None:
     rng = ("<t:EndDateRecurrence><t:StartDate>2026-01-05</t:StartDate>"
            "<t:EndDate>2026-01-19</t:EndDate></t:EndDateRecurrence>")
     assert _series(pattern, rng) == ["2026-01-05", "2026-01-11", "2026-01-19"]
+
+
+def test_clearing_a_property_on_one_occurrence_sticks(account: Account) -> None:
+    master = weekly(account, location="Raum 1")
+    occ = master.occurrence(2)
+    occ.refresh()
+    occ.location = None
+    occ.save(update_fields=["location"])
+    occ.refresh()
+    assert occ.location is None and occ.type == "Exception"
+    other = master.occurrence(3)
+    other.refresh()
+    assert other.location == "Raum 1"
