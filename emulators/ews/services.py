@@ -21,7 +21,8 @@ from emulators.ews.context import Ctx
 from emulators.ews.controls import FaultRule
 from emulators.ews.soap import EwsError, m, response_message
 
-__all__ = ["API_VERSIONS", "OPERATIONS", "Reset", "Status", "handle", "take_fault"]
+__all__ = ["API_VERSIONS", "OPERATIONS", "Reset", "Status", "handle", "supported_schemas",
+           "take_fault"]
 
 API_VERSIONS = ("Exchange2007", "Exchange2007_SP1", "Exchange2010", "Exchange2010_SP1",
                 "Exchange2010_SP2", "Exchange2013", "Exchange2013_SP1", "Exchange2015",
@@ -47,6 +48,11 @@ def _version_ok(requested: str, server: str) -> bool:
     if requested.startswith("V20"):
         return _rank(server) >= _rank("Exchange2016")
     return _rank(requested) <= _rank(server)
+
+
+def supported_schemas(server: str) -> list[str]:
+    """The ``Exchange…`` API versions a server of version ``server`` speaks, oldest first."""
+    return [v for v in API_VERSIONS if v.startswith("Exchange") and _version_ok(v, server)]
 
 
 def _convert_id(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
