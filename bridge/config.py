@@ -169,6 +169,23 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                 "served on the public port; empty: /metrics only on the "
                                 "metrics listener, 404 on the public port", secret=True),
     },
+    "sync": {
+        "poll_interval": Option(int, 300, "seconds between polls of a connected calendar for "
+                                "changes (each connection can set its own on the admin page)",
+                                _positive),
+        "push": Option(str, "auto", "push notifications from the calendar provider (Google "
+                       "channels, Microsoft subscriptions): auto (on when public_url is https), "
+                       "on, off",
+                       lambda v: None if v in ("auto", "on", "off") else "must be auto, on or off"),
+        "safety_delete_share": Option(float, 0.5, "pause a connection when the deletions from "
+                                      "its provider within safety_window would delete more than "
+                                      "this share of the calendar", _share),
+        "safety_window": Option(float, 600.0, "seconds over which the safety valve counts "
+                                "deletions from the provider; a deletion is held (not applied "
+                                "here) that long, so a trickle of deletions pauses the "
+                                "connection before any is applied; 0 counts each pull alone and "
+                                "applies deletions at once", _window),
+    },
     "google": {
         "client_id": Option(str, "", "OAuth client id from the Google Cloud console"),
         "client_secret": Option(str, "", "OAuth client secret", secret=True),
@@ -177,19 +194,6 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "revoke_uri": Option(str, GOOGLE_REVOKE_URI, "OAuth revocation endpoint", _url_or_empty),
         "api_endpoint": Option(str, GOOGLE_API_ENDPOINT, "Calendar API v3 base URL (ends in "
                                "/calendar/v3/)", _url_or_empty),
-        "poll_interval": Option(int, 300, "seconds between polls of Google for changes",
-                                _positive),
-        "push": Option(str, "auto", "push notifications from Google: auto (on when public_url is "
-                       "https), on, off",
-                       lambda v: None if v in ("auto", "on", "off") else "must be auto, on or off"),
-        "safety_delete_share": Option(float, 0.5, "pause a connection when the deletions from "
-                                      "Google within safety_window would delete more than this "
-                                      "share of the calendar", _share),
-        "safety_window": Option(float, 600.0, "seconds over which the safety valve counts "
-                                "deletions from Google; a deletion is held (not applied here) "
-                                "that long, so a trickle of deletions pauses the connection "
-                                "before any is applied; 0 counts each pull alone and applies "
-                                "deletions at once", _window),
         "requests_per_minute": Option(int, 500, "request budget per Google user (Google's limit "
                                       "is 600)", _positive),
     },
@@ -204,11 +208,6 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                  _https_or_empty),
         "ca_file": Option(str, "", "CA certificates to trust for the authority and Graph instead "
                           "of the system's (the offline emulator's; empty: the system's)"),
-        "poll_interval": Option(int, 300, "seconds between polls of Microsoft for changes",
-                                _positive),
-        "push": Option(str, "auto", "change notifications from Microsoft: auto (on when "
-                       "public_url is https), on, off",
-                       lambda v: None if v in ("auto", "on", "off") else "must be auto, on or off"),
         "requests_per_minute": Option(int, 800, "request budget per mailbox (Graph allows "
                                       "10,000 per 10 minutes)", _positive),
         "write_attendees": Option(bool, False, "write attendees to Outlook events (Microsoft "
@@ -272,6 +271,24 @@ SCHEMA: dict[str, dict[str, Option]] = {
 }
 
 
+# Keys that moved to another section: still read under their old name (the file's or the
+# environment's), as if written under the new one.
+MOVED_KEYS: dict[tuple[str, str], tuple[str, str]] = {
+    ("google", "poll_interval"): ("sync", "poll_interval"),
+    ("google", "push"): ("sync", "push"),
+    ("google", "safety_delete_share"): ("sync", "safety_delete_share"),
+    ("google", "safety_window"): ("sync", "safety_window"),
+    ("microsoft", "poll_interval"): ("sync", "poll_interval"),
+    ("microsoft", "push"): ("sync", "push"),
+}
+
+
+def _option(section: str, key: str) -> tuple[str, str, Option | None]:
+    """The section, key and option a (possibly moved) key is read as."""
+    section, key = MOVED_KEYS.get((section, key), (section, key))
+    return section, key, SCHEMA.get(section, {}).get(key)
+
+
 def _coerce(opt: Option, raw: Any, from_env: bool) -> tuple[Any, str | None]:
     if from_env:
         text = str(raw).strip()
@@ -294,6 +311,12 @@ def _coerce(opt: Option, raw: Any, from_env: bool) -> tuple[Any, str | None]:
     if not isinstance(raw, opt.type) or (opt.type is int and isinstance(raw, bool)):
         return None, f"must be a {opt.type.__name__}, got {type(raw).__name__}"
     return raw, None
+
+
+def table_keys(data: Mapping[str, Any], section: str) -> set[str]:
+    """The keys a parsed file sets in ``section``."""
+    table = data.get(section)
+    return set(table) if isinstance(table, dict) else set()
 
 
 def load(
@@ -330,17 +353,19 @@ def load(
             problems.append(ConfigProblem(f"[{section}]", str(path), "must be a table"))
             continue
         for key, raw in table.items():
-            opt = SCHEMA[section].get(key)
             name = f"{section}.{key}"
+            target, new_key, opt = _option(section, key)
             if opt is None:
                 problems.append(ConfigProblem(name, str(path), "unknown key"))
                 continue
+            if (target, new_key) != (section, key) and new_key in table_keys(data, target):
+                continue  # the key under its new name wins
             value, error = _coerce(opt, raw, from_env=False)
             if error:
                 problems.append(ConfigProblem(name, str(path), error))
                 continue
-            values[section][key] = value
-            sources[section][key] = str(path)
+            values[target][new_key] = value
+            sources[target][new_key] = str(path)
     for var, raw in env.items():
         if not var.startswith(ENV_PREFIX) or var == ENV_PREFIX + "CONFIG":
             continue
@@ -348,16 +373,19 @@ def load(
         section, _, key = rest.partition("_")
         if section not in SCHEMA:
             continue  # other TERMIN_BRIDGE_* variables (e.g. ADMIN_PASSWORD) are not config keys
-        opt = SCHEMA[section].get(key)
+        target, new_key, opt = _option(section, key)
         if opt is None:
             problems.append(ConfigProblem(f"{section}.{key}", f"env {var}", "unknown key"))
             continue
+        if (target, new_key) != (section, key) and \
+                f"{ENV_PREFIX}{target}_{new_key}".upper() in env:
+            continue  # the variable of the new name wins
         value, error = _coerce(opt, raw, from_env=True)
         if error:
             problems.append(ConfigProblem(f"{section}.{key}", f"env {var}", error))
             continue
-        values[section][key] = value
-        sources[section][key] = f"env {var}"
+        values[target][new_key] = value
+        sources[target][new_key] = f"env {var}"
     for section, options in SCHEMA.items():
         for key, opt in options.items():
             if opt.check is None or sources[section][key] == "default":

@@ -62,8 +62,18 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class SyncSettings:
+    """``[sync]``: polling, push notifications and the safety valve of every provider."""
+
+    poll_interval: int
+    push: str
+    safety_delete_share: float
+    safety_window: float
+
+
+@dataclass(frozen=True)
 class GoogleSettings:
-    """``[google]``: OAuth client, endpoints, polling, push and the safety valve."""
+    """``[google]``: OAuth client, endpoints and request budget."""
 
     client_id: str
     client_secret: str
@@ -71,24 +81,18 @@ class GoogleSettings:
     token_uri: str
     revoke_uri: str
     api_endpoint: str
-    poll_interval: int
-    push: str
-    safety_delete_share: float
-    safety_window: float
     requests_per_minute: int
 
 
 @dataclass(frozen=True)
 class MicrosoftSettings:
-    """``[microsoft]``: the Entra app registration, endpoints, polling, push and attendees."""
+    """``[microsoft]``: the Entra app registration, endpoints, request budget, attendees."""
 
     client_id: str
     client_secret: str
     authority: str
     graph_endpoint: str
     ca_file: str
-    poll_interval: int
-    push: str
     requests_per_minute: int
     write_attendees: bool
 
@@ -149,6 +153,7 @@ class Settings:
     storage: StorageSettings
     dav: DavSettings
     http: HttpSettings
+    sync: SyncSettings
     google: GoogleSettings
     microsoft: MicrosoftSettings
     security: SecuritySettings

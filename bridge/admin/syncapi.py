@@ -91,7 +91,7 @@ def _stage(record: ConnectionRecord | None) -> str:
     if record is None:
         return "none"
     if not record.active:
-        return "preview" if record.google_calendar_id else "choose"
+        return "preview" if record.remote_calendar_id else "choose"
     if (record.state.get("import") or {}).get("phase") == "running":
         return "importing"
     return "active"

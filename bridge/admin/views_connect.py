@@ -134,7 +134,7 @@ async def oauth_callback(request: web.Request) -> web.StreamResponse:
             return await _oauth_error(request, reason, str(exc), provider=provider)
         return await _oauth_error(request, "other", str(exc), 502, provider)
     record = await asyncio.to_thread(store_of(request).get_connection, result.connection_id)
-    if result.reconnected and record.google_calendar_id:
+    if result.reconnected and record.remote_calendar_id:
         gettext = translator_of(request)
         raise await redirect(request, calendar_url(record.collection_path), gettext(
             "{provider} is connected again. Queued changes are being sent now.",
@@ -199,7 +199,7 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
     coll, record = await _pending_connection(request)
     if record.active:
         raise see_other(calendar_url(coll.path))
-    if not record.google_calendar_id:
+    if not record.remote_calendar_id:
         raise see_other(calendar_url(coll.path, "choose"))
     error = None
     preview: dict[str, Any] = {}

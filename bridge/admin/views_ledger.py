@@ -171,7 +171,7 @@ def _ledger_rows(
         item = items.get((row.collection_id or 0, row.uid))
         title = item.summary if item else ""
         path = paths.get(row.collection_id or 0, "")
-        haystack = " ".join((row.uid, row.google_event_id or "", title, row.action,
+        haystack = " ".join((row.uid, row.remote_id or "", title, row.action,
                              row.error or "", ",".join(row.fields), path)).casefold()
         if needle and needle not in haystack:
             continue

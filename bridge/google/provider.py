@@ -3,7 +3,7 @@
 Everything the sync core needs from Google, behind the neutral interface: listing with sync and
 page tokens, complete series (:mod:`bridge.google.series`), inserts under the deterministic id
 (409 → :class:`~bridge.providers.base.RemoteChanged` with what Google holds), updates merged
-onto what only Google holds (``google_extra``) with ``If-Match``, the settling of exceptions the
+onto what only Google holds (``remote_extra``) with ``If-Match``, the settling of exceptions the
 resource no longer overrides, undeletes, batch restores, push channels, and the pure iCalendar
 rules the mapping gives (hash, what a pull keeps, ranged overrides, renamed series).  The
 push-side rules are described in docs/sync.md (*Push*).
@@ -467,7 +467,7 @@ class GoogleProviderFactory(SealsTokens):
             budget=self._budget(record.account_email or str(record.id),
                                 options.requests_per_minute),
             retry=options.retry, timeout=options.http_timeout, stats=stats)
-        return GoogleProvider(client, record.google_calendar_id,
+        return GoogleProvider(client, record.remote_calendar_id,
                               calendar_tz=str(record.state.get("calendar_tz") or "UTC"),
                               calendar_key=record.collection_path)
 

@@ -337,6 +337,12 @@ class GraphClient:
         return await self.list_all(f"/me/events/{_seg(event_id)}/instances",
                                    params={"startDateTime": start, "endDateTime": end})
 
+    async def series_masters(self, calendar_id: str) -> list[dict[str, Any]]:
+        """The ids of a calendar's series masters (``type eq 'seriesMaster'``)."""
+        return await self.list_all(f"/me/calendars/{_seg(calendar_id)}/events",
+                                   params={"$filter": "type eq 'seriesMaster'",
+                                           "$select": "id,type", "$top": "1000"})
+
     async def find_by_property(self, calendar_id: str, property_id: str, value: str
                                ) -> list[dict[str, Any]]:
         """Events of a calendar whose single-value extended property equals ``value``."""

@@ -44,6 +44,7 @@ from bridge.microsoft.auth import (
 from bridge.microsoft.client import MAILBOX_CONCURRENCY, GraphClient, ssl_context
 from bridge.microsoft.mapping import graph_to_ical
 from bridge.microsoft.provider import MicrosoftProvider
+from bridge.microsoft.series import OccurrenceIndex
 from bridge.providers.base import (
     Account,
     CalendarInfo,
@@ -137,7 +138,7 @@ class MicrosoftProviderFactory(SealsTokens):
         self._app: msal.ConfidentialClientApplication | None = None
         self._mailboxes: dict[str, _Mailbox] = {}
         self._tokens: dict[int, _Tokens] = {}
-        self._occurrences: dict[int, dict[str, str]] = {}  # per connection, see series.py
+        self._occurrences: dict[int, OccurrenceIndex] = {}  # per connection, see series.py
         self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
                                                   aiohttp.ClientSession] = \
             weakref.WeakKeyDictionary()
@@ -229,10 +230,11 @@ class MicrosoftProviderFactory(SealsTokens):
         client = GraphClient(graph_endpoint=graph, tokens=tokens, session=self.session(),
                              limiter=box.limiter, retry=options.retry,
                              timeout=options.http_timeout, stats=stats, budget=box.budget)
-        return MicrosoftProvider(client, record.google_calendar_id,
+        index = self._occurrences.setdefault(record.id, OccurrenceIndex())
+        return MicrosoftProvider(client, record.remote_calendar_id,
                                  calendar_tz=str(record.state.get("calendar_tz") or "UTC"),
                                  write_attendees=self.write_attendees, clock=self.clock,
-                                 occurrence_of=self._occurrences.setdefault(record.id, {}))
+                                 occurrence_of=index)
 
     def snapshot_text(self, snapshot: Mapping[str, Any], calendar_tz: str) -> str | None:
         """A ledger snapshot (master, exceptions, cancelled) as iCalendar text."""

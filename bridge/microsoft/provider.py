@@ -41,7 +41,7 @@ from bridge.microsoft.mapping import (
 )
 from bridge.microsoft.mapping_graph import PROP_UID
 from bridge.microsoft.mapping_preserve import preserve_local_only
-from bridge.microsoft.series import MicrosoftSeries, SeriesReader
+from bridge.microsoft.series import MicrosoftSeries, OccurrenceIndex, SeriesReader
 from bridge.model import ParsedResource
 from bridge.providers.base import (
     Capabilities,
@@ -89,13 +89,13 @@ class MicrosoftProvider:
     def __init__(self, client: GraphClient, calendar_id: str, *, calendar_tz: str,
                  write_attendees: bool = False,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 occurrence_of: dict[str, str] | None = None) -> None:
+                 occurrence_of: OccurrenceIndex | None = None) -> None:
         self.client = client
         self.calendar_id = calendar_id
         self.calendar_tz = calendar_tz
         self.write_attendees = write_attendees
         self.clock = clock  # the sync window's clock
-        self.reader = SeriesReader(client, calendar_tz=calendar_tz,
+        self.reader = SeriesReader(client, calendar_id, calendar_tz=calendar_tz,
                                    write_attendees=write_attendees,
                                    occurrence_of=occurrence_of)
 

@@ -13,8 +13,11 @@ never a series master.  :class:`SeriesReader` turns a page into :class:`Microsof
   expansion horizon of the server does not look like cancellations) that the listing lacks;
 * an ``@removed`` id is confirmed by a read before it counts as a deletion: 404/410 is a
   deletion, an event found changed outside the window and is mapped like any other; a removed
-  id that is an occurrence of a series seen before (occurrence ids are remembered per provider
-  from every listing) re-reads that series instead (a cancelled occurrence);
+  id that is an occurrence of a series seen before (occurrence ids are remembered per
+  connection from every listing, :class:`OccurrenceIndex`) re-reads that series instead (a
+  cancelled occurrence); the first removed id the index does not know (after a restart, a
+  cancelled occurrence of a series not listed since) re-reads every series master of the
+  calendar once, which fills the index and brings that cancellation in;
 * mapping is CPU work and runs in a worker thread.
 """
 
@@ -166,16 +169,24 @@ def cancelled_starts(master: Mapping[str, Any], instances: Sequence[Mapping[str,
     return gone
 
 
+class OccurrenceIndex(dict[str, str]):
+    """Occurrence and exception ids → their series master's id, for one connection (the
+    factory keeps it across providers); ``complete`` once every series master of the calendar
+    was read into it."""
+
+    complete: bool = False
+
+
 class SeriesReader:
     """Reads complete series for one calendar (see the module doc)."""
 
-    def __init__(self, client: GraphClient, *, calendar_tz: str, write_attendees: bool,
-                 occurrence_of: dict[str, str] | None = None) -> None:
+    def __init__(self, client: GraphClient, calendar_id: str, *, calendar_tz: str,
+                 write_attendees: bool, occurrence_of: OccurrenceIndex | None = None) -> None:
         self.client = client
+        self.calendar_id = calendar_id
         self.calendar_tz = calendar_tz
         self.write_attendees = write_attendees
-        # occurrence/exception id → master id (the factory keeps one per connection)
-        self.occurrence_of: dict[str, str] = {} if occurrence_of is None else occurrence_of
+        self.occurrence_of = OccurrenceIndex() if occurrence_of is None else occurrence_of
 
     def remember(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Note which series each listed occurrence belongs to."""
@@ -234,6 +245,13 @@ class SeriesReader:
         grouped = group_rows(items)
         wanted = list(grouped.series)
         removed = [i for i in grouped.removed if i not in wanted]
+        if not self.occurrence_of.complete and any(
+                i not in self.occurrence_of for i in removed):
+            # Perhaps a cancelled occurrence of a series not listed since the start: read
+            # every series once (their instances fill the index; unchanged ones plan nothing).
+            masters = await self.client.series_masters(self.calendar_id)
+            wanted.extend(str(m["id"]) for m in masters if str(m["id"]) not in wanted)
+            self.occurrence_of.complete = True
         for gone in list(removed):
             master_id = self.occurrence_of.get(gone)
             if master_id is not None:  # a cancelled occurrence: re-read its series

@@ -36,11 +36,11 @@ class LinksLedgerMixin(StoreBase):
     @staticmethod
     def _link(row: Row[Any]) -> LinkRecord:
         return LinkRecord(
-            connection_id=row.connection_id, uid=row.uid, google_event_id=row.google_event_id,
-            google_etag=row.google_etag, local_etag=row.local_etag, hash_local=row.hash_local,
-            hash_google=row.hash_google, google_updated=row.google_updated,
-            updated_at=row.updated_at, google_exceptions=load_ids(row.google_exceptions),
-            google_extra=load_extra(row.google_extra),
+            connection_id=row.connection_id, uid=row.uid, remote_id=row.remote_id,
+            remote_etag=row.remote_etag, local_etag=row.local_etag, hash_local=row.hash_local,
+            hash_remote=row.hash_remote, remote_updated=row.remote_updated,
+            updated_at=row.updated_at, remote_held=load_ids(row.remote_held),
+            remote_extra=load_extra(row.remote_extra),
         )
 
     def get_link(self, connection_id: int, uid: str) -> LinkRecord | None:
@@ -64,10 +64,10 @@ class LinksLedgerMixin(StoreBase):
                 rows = []
                 for i in range(0, len(wanted), 500):
                     rows += conn.execute(
-                        query.where(s.links.c.google_event_id.in_(wanted[i : i + 500]))
+                        query.where(s.links.c.remote_id.in_(wanted[i : i + 500]))
                     ).all()
         for row in rows:
-            found[row.google_event_id] = self._link(row)
+            found[row.remote_id] = self._link(row)
         return found
 
     def links_by_uid(
@@ -92,33 +92,33 @@ class LinksLedgerMixin(StoreBase):
         self,
         connection_id: int,
         uid: str,
-        google_event_id: str,
+        remote_id: str,
         *,
-        google_etag: str | None,
+        remote_etag: str | None,
         local_etag: str | None,
         hash_local: str | None,
-        hash_google: str | None,
-        google_updated: str | None,
-        google_exceptions: Iterable[str] | None = None,
-        google_extra: Mapping[str, Any] | None = None,
+        hash_remote: str | None,
+        remote_updated: str | None,
+        remote_held: Iterable[str] | None = None,
+        remote_extra: Mapping[str, Any] | None = None,
     ) -> None:
         """Create or replace the link of ``uid`` (and drop a stale link of the same event).
 
-        ``google_exceptions``: instance ids of the confirmed exceptions Google holds for the
-        series (``None``: not known); ``google_extra``: what only Google holds of it
+        ``remote_held``: instance ids of the confirmed exceptions Google holds for the
+        series (``None``: not known); ``remote_extra``: what only Google holds of it
         (``mapping_extra.series_extra``; ``None``: not known).
         """
-        values = {"google_event_id": google_event_id, "google_etag": google_etag,
-                  "local_etag": local_etag, "hash_local": hash_local, "hash_google": hash_google,
-                  "google_updated": google_updated,
-                  "google_exceptions": dump_ids(google_exceptions),
-                  "google_extra": dump_extra(google_extra)}
+        values = {"remote_id": remote_id, "remote_etag": remote_etag,
+                  "local_etag": local_etag, "hash_local": hash_local, "hash_remote": hash_remote,
+                  "remote_updated": remote_updated,
+                  "remote_held": dump_ids(remote_held),
+                  "remote_extra": dump_extra(remote_extra)}
 
         def tx(conn: Connection) -> None:
             now = self.clock()
             conn.execute(delete(s.links).where(
                 s.links.c.connection_id == connection_id,
-                s.links.c.google_event_id == google_event_id, s.links.c.uid != uid))
+                s.links.c.remote_id == remote_id, s.links.c.uid != uid))
             done = conn.execute(
                 update(s.links).where(s.links.c.connection_id == connection_id,
                                       s.links.c.uid == uid)
@@ -138,20 +138,20 @@ class LinksLedgerMixin(StoreBase):
         def tx(conn: Connection) -> None:
             now = self.clock()
             uids = [lk.uid for lk in links]
-            events = [lk.google_event_id for lk in links]
+            events = [lk.remote_id for lk in links]
             for i in range(0, len(uids), 500):
                 conn.execute(delete(s.links).where(s.links.c.connection_id == connection_id,
                                                    s.links.c.uid.in_(uids[i : i + 500])))
                 conn.execute(delete(s.links).where(
                     s.links.c.connection_id == connection_id,
-                    s.links.c.google_event_id.in_(events[i : i + 500])))
+                    s.links.c.remote_id.in_(events[i : i + 500])))
             conn.execute(insert(s.links), [
                 {"connection_id": connection_id, "uid": lk.uid,
-                 "google_event_id": lk.google_event_id, "google_etag": lk.google_etag,
+                 "remote_id": lk.remote_id, "remote_etag": lk.remote_etag,
                  "local_etag": lk.local_etag, "hash_local": lk.hash_local,
-                 "hash_google": lk.hash_google, "google_updated": lk.google_updated,
-                 "google_exceptions": dump_ids(lk.google_exceptions),
-                 "google_extra": dump_extra(lk.google_extra), "updated_at": now}
+                 "hash_remote": lk.hash_remote, "remote_updated": lk.remote_updated,
+                 "remote_held": dump_ids(lk.remote_held),
+                 "remote_extra": dump_extra(lk.remote_extra), "updated_at": now}
                 for lk in links
             ])
 
@@ -268,7 +268,7 @@ class LinksLedgerMixin(StoreBase):
             id=r.id, at=r.at, connection_id=r.connection_id, collection_id=r.collection_id,
             uid=r.uid, direction=r.direction, trigger=r.trigger, action=r.action,
             fields=tuple(f for f in r.fields.split(",") if f),
-            google_event_id=r.google_event_id, outcome=r.outcome, error=r.error,
+            remote_id=r.remote_id, outcome=r.outcome, error=r.error,
             detail=json.loads(r.detail) if r.detail else {},
         )
 
@@ -294,7 +294,7 @@ def _ledger_values(e: LedgerEntry, now: float) -> dict[str, Any]:
     return {"at": now, "connection_id": e.connection_id, "collection_id": e.collection_id,
             "uid": e.uid, "direction": e.direction, "trigger": e.trigger,
             "action": e.action, "fields": ",".join(e.fields),
-            "google_event_id": e.google_event_id, "outcome": e.outcome,
+            "remote_id": e.remote_id, "outcome": e.outcome,
             "error": e.error[:2000] if e.error else None,
             "detail": json.dumps(dict(e.detail), default=str) if e.detail else None}
 

@@ -120,11 +120,11 @@ class NotificationRows:
         """The Google account and calendar id of the calendar's connection, lower-cased."""
         found: set[str] = set()
         for row in self.conn.execute(
-            select(s.connections.c.account_email, s.connections.c.google_calendar_id)
+            select(s.connections.c.account_email, s.connections.c.remote_calendar_id)
             .join(s.collections, s.collections.c.id == s.connections.c.collection_id)
             .where(s.collections.c.path == path)
         ).all():
-            found.update({str(row.account_email).lower(), str(row.google_calendar_id).lower()})
+            found.update({str(row.account_email).lower(), str(row.remote_calendar_id).lower()})
         return found
 
     def connection_state(self, connection_id: int) -> tuple[str, str] | None:

@@ -56,7 +56,7 @@ __all__ = [
 NOTIFY_CHANNEL = OUTBOX_CHANNEL
 
 _CONN_FIELDS = frozenset({
-    "account_email", "google_calendar_id", "google_calendar_name", "scopes", "status", "active",
+    "account_email", "remote_calendar_id", "remote_calendar_name", "scopes", "status", "active",
     "sync_token", "sync_state_version", "channel_id", "channel_resource_id", "channel_token",
     "channel_expiry", "poll_interval", "paused_reason", "last_error", "last_pull_at",
     "last_push_at", "provider",
@@ -72,8 +72,8 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
         collection_path: str,
         *,
         account_email: str = "",
-        google_calendar_id: str = "",
-        google_calendar_name: str = "",
+        remote_calendar_id: str = "",
+        remote_calendar_name: str = "",
         scopes: str = "",
         seal_token: Callable[[int], bytes] | None = None,
         provider: str = "google",
@@ -93,8 +93,8 @@ class SyncMixin(OutboxMixin, LinksLedgerMixin, StoreBase):
             new_id = conn.execute(
                 insert(s.connections)
                 .values(collection_id=coll.id, account_email=account_email,
-                        google_calendar_id=google_calendar_id,
-                        google_calendar_name=google_calendar_name, scopes=scopes,
+                        remote_calendar_id=remote_calendar_id,
+                        remote_calendar_name=remote_calendar_name, scopes=scopes,
                         provider=provider, status="ok", active=False, sync_state_version=0,
                         import_state=json.dumps({"import": {"phase": "new"}}),
                         created_at=now, updated_at=now)

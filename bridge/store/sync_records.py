@@ -69,8 +69,8 @@ class ConnectionRecord:
     collection_id: int
     collection_path: str
     account_email: str
-    google_calendar_id: str
-    google_calendar_name: str
+    remote_calendar_id: str
+    remote_calendar_name: str
     scopes: str
     status: str
     active: bool
@@ -126,17 +126,17 @@ class LinkRecord:
 
     connection_id: int
     uid: str
-    google_event_id: str
-    google_etag: str | None
+    remote_id: str
+    remote_etag: str | None
     local_etag: str | None
     hash_local: str | None
-    hash_google: str | None
-    google_updated: str | None
+    hash_remote: str | None
+    remote_updated: str | None
     updated_at: float
     # Instance ids of the confirmed exceptions Google held for the series (None: not known).
-    google_exceptions: tuple[str, ...] | None = None
+    remote_held: tuple[str, ...] | None = None
     # What only Google held of the series (mapping_extra.series_extra; None: not known).
-    google_extra: Mapping[str, Any] | None = None
+    remote_extra: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class LedgerEntry:
     collection_id: int | None = None
     uid: str = ""
     fields: Sequence[str] = ()
-    google_event_id: str | None = None
+    remote_id: str | None = None
     error: str | None = None
     detail: Mapping[str, Any] | None = None
 
@@ -169,7 +169,7 @@ class LedgerRecord:
     trigger: str
     action: str
     fields: tuple[str, ...]
-    google_event_id: str | None
+    remote_id: str | None
     outcome: str
     error: str | None
     detail: dict[str, Any] = field(default_factory=dict)
@@ -183,8 +183,8 @@ def connection_from_row(row: Any, path: str) -> ConnectionRecord:
         state = {}
     return ConnectionRecord(
         id=row.id, collection_id=row.collection_id, collection_path=path,
-        account_email=row.account_email, google_calendar_id=row.google_calendar_id,
-        google_calendar_name=row.google_calendar_name, scopes=row.scopes,
+        account_email=row.account_email, remote_calendar_id=row.remote_calendar_id,
+        remote_calendar_name=row.remote_calendar_name, scopes=row.scopes,
         status=row.status, active=bool(row.active), sync_token=row.sync_token,
         sync_state_version=row.sync_state_version,
         state=state if isinstance(state, dict) else {},

@@ -25,8 +25,8 @@ class HeldDeletion:
     """One deletion from Google the valve holds (not applied here yet)."""
 
     uid: str
-    google_event_id: str
-    google_etag: str | None
+    remote_id: str
+    remote_etag: str | None
     seen_at: float
 
 
@@ -39,13 +39,13 @@ class ValveMixin(StoreBase):
         with self._read() as conn:
             rows = conn.execute(select(s.held_deletions)
                                 .where(h.connection_id == connection_id)).all()
-        return {r.uid: HeldDeletion(r.uid, r.google_event_id, r.google_etag, r.seen_at)
+        return {r.uid: HeldDeletion(r.uid, r.remote_id, r.remote_etag, r.seen_at)
                 for r in rows}
 
     def hold_deletions(self, connection_id: int, held: Iterable[HeldDeletion]) -> None:
         """Record deletions as held (UIDs already held keep their first ``seen_at``)."""
         rows = [{"connection_id": connection_id, "uid": d.uid,
-                 "google_event_id": d.google_event_id, "google_etag": d.google_etag,
+                 "remote_id": d.remote_id, "remote_etag": d.remote_etag,
                  "seen_at": d.seen_at} for d in held]
         if not rows:
             return

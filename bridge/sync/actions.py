@@ -17,8 +17,8 @@ __all__ = [
     "LinkState",
     "LocalState",
     "Noop",
-    "PullFromGoogle",
-    "PushToGoogle",
+    "PullFromRemote",
+    "PushToRemote",
     "Relink",
     "RemoteState",
     "Side",
@@ -62,10 +62,10 @@ class LinkState:
     uid: str
     event_id: str
     local_etag: str | None
-    google_etag: str | None
+    remote_etag: str | None
     hash_local: str | None
-    hash_google: str | None
-    google_updated: str | None
+    hash_remote: str | None
+    remote_updated: str | None
     synced_at: float
 
 
@@ -78,7 +78,7 @@ class Noop:
 
 
 @dataclass(frozen=True)
-class PushToGoogle:
+class PushToRemote:
     """Write the local item to Google (``create``: no event is linked yet)."""
 
     uid: str
@@ -87,7 +87,7 @@ class PushToGoogle:
 
 
 @dataclass(frozen=True)
-class PullFromGoogle:
+class PullFromRemote:
     """Write the Google event to the local store (``create``: no local item yet)."""
 
     uid: str
@@ -135,9 +135,9 @@ class Conflict:
     event_id: str | None
     winner: Side
     reason: str
-    then: PushToGoogle | PullFromGoogle
+    then: PushToRemote | PullFromRemote
 
 
 Action: TypeAlias = (
-    Noop | PushToGoogle | PullFromGoogle | DeleteRemote | DeleteLocal | Relink | Unlink | Conflict
+    Noop | PushToRemote | PullFromRemote | DeleteRemote | DeleteLocal | Relink | Unlink | Conflict
 )

@@ -28,8 +28,8 @@ from bridge.sync.actions import (
     DeleteLocal,
     DeleteRemote,
     Noop,
-    PullFromGoogle,
-    PushToGoogle,
+    PullFromRemote,
+    PushToRemote,
     Relink,
     Unlink,
 )
@@ -105,7 +105,7 @@ def conflict_entry(ctx: ConnectionContext, trigger: str, action: Conflict,
     _LOGGER.info("Conflict on %s: %s, %s wins", action.uid, action.reason, action.winner)
     return LedgerEntry(
         "both", trigger, "conflict", "open", ctx.id, ctx.record.collection_id, action.uid,
-        google_event_id=series.event_id if series is not None else action.event_id,
+        remote_id=series.event_id if series is not None else action.event_id,
         detail={"reason": action.reason, "winner": action.winner, "loser": loser,
                 "version": version})
 
@@ -155,7 +155,7 @@ def apply_remote(
     Returns the counts; ``paused`` is set (and nothing applied) when the safety valve trips.
     The valve counts this batch's deletions together with the deletions held in its window
     (:func:`~bridge.sync.plan.valve_check`); below the threshold, a pull's deletions are *held*
-    (``[google] safety_window`` > 0): item and link stay, a held row records the deletion, and
+    (``[sync] safety_window`` > 0): item and link stay, a held row records the deletion, and
     :func:`release_held` applies it once the window has passed.  With ``confirmed`` (the admin,
     the push path, the import) deletions apply at once.  With ``keep_local`` (the admin
     cancelled a paused pull) Google's deletions are not applied: each kept item gets a
@@ -192,7 +192,7 @@ def apply_remote(
             if series.error:
                 result.errors += 1
                 ledger.append(LedgerEntry("pull", trigger, "skip", "error", ctx.id, collection_id,
-                                          uid, google_event_id=series.event_id,
+                                          uid, remote_id=series.event_id,
                                           error=series.error))
                 continue
             link = by_event.get(series.event_id) or by_uid.get(uid)
@@ -201,7 +201,7 @@ def apply_remote(
             if item is not None and local is None:
                 result.errors += 1
                 ledger.append(LedgerEntry("pull", trigger, "skip", "error", ctx.id,
-                                          collection_id, uid, google_event_id=series.event_id,
+                                          collection_id, uid, remote_id=series.event_id,
                                           error="the local item cannot be mapped to Google"))
                 continue
             action = plan_item(local, remote_state(series, uid), link_state(link))
@@ -238,11 +238,11 @@ def apply_remote(
                 if uid not in held:
                     link = by_event.get(series.event_id) or by_uid.get(uid)
                     holds.append(HeldDeletion(uid, action.event_id,
-                                              link.google_etag if link else None, now))
+                                              link.remote_etag if link else None, now))
                     result.held += 1
                     ledger.append(LedgerEntry(
                         "pull", trigger, "hold", "ok", ctx.id, collection_id, uid,
-                        google_event_id=series.event_id,
+                        remote_id=series.event_id,
                         detail={"reason": "deleted on Google; held by the safety valve for "
                                 f"{window:g} s before it is applied here"}))
                 continue
@@ -255,7 +255,7 @@ def apply_remote(
                 store.record_conflict(conflict_entry(ctx, trigger, action, series,
                                                      old.text if old else None))
                 step = action.then
-            if isinstance(step, PullFromGoogle):
+            if isinstance(step, PullFromRemote):
                 pulls.append((series, uid, step))
                 link = by_event.get(series.event_id) or by_uid.get(uid)
                 if step is action and link is not None and uid in items \
@@ -267,7 +267,7 @@ def apply_remote(
                 result.restored += 1
                 ledger.append(LedgerEntry(
                     "pull", trigger, "keep", "ok", ctx.id, collection_id, uid,
-                    google_event_id=series.event_id,
+                    remote_id=series.event_id,
                     detail={"reason": "deleted on Google; the admin kept the appointment, so it "
                             "is restored on Google"}))
             elif isinstance(step, DeleteLocal):
@@ -279,7 +279,7 @@ def apply_remote(
                 result.deleted += 1
                 _LOGGER.info("Deleting appointment %s (deleted on Google)", uid)
                 ledger.append(LedgerEntry("pull", trigger, "delete", "ok", ctx.id,
-                                          collection_id, uid, google_event_id=series.event_id))
+                                          collection_id, uid, remote_id=series.event_id))
             elif isinstance(step, Relink):
                 links.append(_link_for(ctx, series, uid))
                 item = items.get(uid)
@@ -289,7 +289,7 @@ def apply_remote(
                 in_sync.append(uid)
             elif isinstance(step, Unlink):
                 store.delete_link(ctx.id, uid)
-            elif isinstance(step, PushToGoogle | DeleteRemote):
+            elif isinstance(step, PushToRemote | DeleteRemote):
                 # The local side is newer: make sure the push worker handles it.
                 item = items.get(uid)
                 store.enqueue_push(ctx.id, uid, item.href if item else href_for_uid(uid),
@@ -334,9 +334,9 @@ def release_held(ctx: ConnectionContext, trigger: str, mode: str = "due") -> Pul
         if not held:
             return PullResult()
         links = store.links_by_uid(ctx.id, held)
-        gone = [d.google_event_id for uid, d in held.items()
-                if (link := links.get(uid)) is not None and link.google_etag == d.google_etag
-                and link.google_event_id == d.google_event_id]
+        gone = [d.remote_id for uid, d in held.items()
+                if (link := links.get(uid)) is not None and link.remote_etag == d.remote_etag
+                and link.remote_id == d.remote_id]
         store.drop_held(ctx.id, held)
         return apply_remote(ctx, [], trigger, missing_event_ids=gone, confirmed=True,
                             keep_local=mode == "restore")
@@ -353,7 +353,7 @@ def _count(result: PullResult, action: Action, items: Mapping[str, ItemRecord]) 
     step = action.then if isinstance(action, Conflict) else action
     if isinstance(action, Conflict):
         result.conflicts += 1
-    if isinstance(step, PullFromGoogle):
+    if isinstance(step, PullFromRemote):
         if step.uid in items:
             result.updated += 1
         else:
@@ -362,7 +362,7 @@ def _count(result: PullResult, action: Action, items: Mapping[str, ItemRecord]) 
         result.deleted += 1
     elif isinstance(step, Relink):
         result.relinked += 1
-    elif isinstance(step, PushToGoogle | DeleteRemote):
+    elif isinstance(step, PushToRemote | DeleteRemote):
         result.pushed_back += 1
     else:
         result.unchanged += 1
@@ -423,4 +423,4 @@ def _write_pulls(
         ledger.append(LedgerEntry("pull", trigger, action, "ok", ctx.id,
                                   ctx.record.collection_id, uid,
                                   fields=changed_fields(old, written),
-                                  google_event_id=series.event_id))
+                                  remote_id=series.event_id))

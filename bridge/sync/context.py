@@ -36,7 +36,7 @@ SYNC_STATE_VERSION = 1
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """Tunables of the engine (from ``[google]``; tests shorten the waits)."""
+    """Tunables of the engine (from ``[sync]`` and ``[google]``; tests shorten the waits)."""
 
     poll_interval: float = 300.0
     safety_share: float = 0.5
@@ -60,15 +60,15 @@ class SyncOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SyncOptions:
-        """Options from ``[google]`` and ``[http] public_url``."""
-        g = settings.google
+        """Options from ``[sync]``, ``[google]`` and ``[http] public_url``."""
+        g, sync = settings.google, settings.sync
         public_url = settings.http.public_url
-        push = g.push
+        push = sync.push
         channels = push == "on" or (push == "auto" and public_url.startswith("https://"))
         values: dict[str, Any] = {
-            "poll_interval": float(g.poll_interval),
-            "safety_share": g.safety_delete_share,
-            "safety_window": g.safety_window,
+            "poll_interval": float(sync.poll_interval),
+            "safety_share": sync.safety_delete_share,
+            "safety_window": sync.safety_window,
             "requests_per_minute": g.requests_per_minute,
             "push_channels": channels and bool(public_url),
             "public_url": public_url.rstrip("/"),
@@ -146,8 +146,8 @@ def link_state(link: LinkRecord | None) -> LinkState | None:
     """The planner's view of a link row."""
     if link is None:
         return None
-    return LinkState(link.uid, link.google_event_id, link.local_etag, link.google_etag,
-                     link.hash_local, link.hash_google, link.google_updated, link.updated_at)
+    return LinkState(link.uid, link.remote_id, link.local_etag, link.remote_etag,
+                     link.hash_local, link.hash_remote, link.remote_updated, link.updated_at)
 
 
 def remote_state(series: RemoteSeries, uid: str) -> RemoteState:
@@ -158,5 +158,5 @@ def remote_state(series: RemoteSeries, uid: str) -> RemoteState:
 
 def linked_remote(link: LinkRecord) -> LinkedRemote:
     """What the link recorded of the remote side (the base of a write)."""
-    return LinkedRemote(link.google_event_id, link.google_etag, link.google_exceptions,
-                        link.google_extra)
+    return LinkedRemote(link.remote_id, link.remote_etag, link.remote_held,
+                        link.remote_extra)

@@ -92,16 +92,18 @@ class SyncEngine:
         factory = self._factory(record)
         return factory.budget_available(record) if factory is not None else None
 
-    def client_stats(self) -> list[ClientStats]:
-        """Request counters of every client the providers opened (``/metrics``)."""
-        return [stats for factory in self.providers.values() for stats in factory.stats()]
+    def client_stats(self) -> list[tuple[str, ClientStats]]:
+        """Request counters of every client the providers opened, with the provider's name
+        (``/metrics``)."""
+        return [(name, stats) for name, factory in self.providers.items()
+                for stats in factory.stats()]
 
     def context(self, record: ConnectionRecord) -> ConnectionContext | None:
         """The (cached) context of a connection; ``None`` when its token cannot be used."""
         blob = self.store.get_refresh_token(record.id) or b""
         tz = str(record.state.get("calendar_tz") or "UTC")
         cached = self._contexts.get(record.id)
-        if cached is not None and cached[:3] == (blob, record.google_calendar_id, tz):
+        if cached is not None and cached[:3] == (blob, record.remote_calendar_id, tz):
             cached[3].record = record
             return cached[3]
         factory = self._factory(record)
@@ -117,7 +119,7 @@ class SyncEngine:
             return None
         ctx = ConnectionContext(self.store, record, provider, self.options, self.worker,
                                 self.metrics)
-        self._contexts[record.id] = (blob, record.google_calendar_id, tz, ctx)
+        self._contexts[record.id] = (blob, record.remote_calendar_id, tz, ctx)
         return ctx
 
     def _needs_reconnect(self, ctx: ConnectionContext, exc: RemoteError) -> None:

@@ -9,7 +9,7 @@ Conflict policy (both sides changed to different content since the last sync):
 
 * **The most recent edit wins, each side measured on its own clock.**  The local edit's age is
   ``local.modified_at - link.synced_at`` (both on our clock); the Google edit's age is
-  ``remote.updated - link.google_updated`` (both Google's ``updated`` stamps).  Clock offsets
+  ``remote.updated - link.remote_updated`` (both Google's ``updated`` stamps).  Clock offsets
   cancel out, so a skewed server clock never decides.  Edits less than
   ``CLOCK_TOLERANCE`` seconds apart count as a tie (each anchor carries a network round trip of
   uncertainty), and a tie goes to the local side, the system of record.
@@ -32,8 +32,8 @@ from bridge.sync.actions import (
     LinkState,
     LocalState,
     Noop,
-    PullFromGoogle,
-    PushToGoogle,
+    PullFromRemote,
+    PushToRemote,
     Relink,
     RemoteState,
     Side,
@@ -62,9 +62,9 @@ def remote_changed(remote: RemoteState, link: LinkState) -> bool:
 
     A series' exceptions have their own etags, so for series only the hash decides.
     """
-    if remote.etag is not None and remote.etag == link.google_etag and not remote.series:
+    if remote.etag is not None and remote.etag == link.remote_etag and not remote.series:
         return False
-    return remote.hash != link.hash_google
+    return remote.hash != link.hash_remote
 
 
 def _rfc3339(value: str | None) -> float | None:
@@ -84,7 +84,7 @@ def newer_side(local: LocalState, remote: RemoteState, link: LinkState | None) -
     """The side whose edit is more recent, each measured from the last sync on its own clock."""
     if link is None:
         return "local"  # first contact: no common anchor; the booking system is authoritative
-    g_now, g_then = _rfc3339(remote.updated), _rfc3339(link.google_updated)
+    g_now, g_then = _rfc3339(remote.updated), _rfc3339(link.remote_updated)
     if g_now is None or g_then is None:
         return "local"  # Google gave no usable stamps: fall back to the system of record
     google_age = g_now - g_then
@@ -111,9 +111,9 @@ def plan_item(
             if local is None:
                 return Noop(uid, "deleted locally before it ever reached Google")
             # Never synced: create it under the deterministic id (409 means already there).
-            return PushToGoogle(uid, None, create=True)
-        remote = RemoteState(link.event_id, uid, link.google_etag, link.hash_google,
-                             link.google_updated)
+            return PushToRemote(uid, None, create=True)
+        remote = RemoteState(link.event_id, uid, link.remote_etag, link.hash_remote,
+                             link.remote_updated)
     if remote is not None and remote.deleted:
         gone_remote: RemoteState | None = None
     else:
@@ -126,19 +126,19 @@ def plan_item(
         if local is None:
             assert gone_remote is not None
             # New on Google: bring it in.
-            return PullFromGoogle(uid, gone_remote.event_id, create=True)
+            return PullFromRemote(uid, gone_remote.event_id, create=True)
         if gone_remote is None:
             if remote is not None and remote.deleted:
                 # Our id was deleted on Google before we linked it: recreate (an edit beats a
                 # delete; the push undeletes the reserved id).
-                return PushToGoogle(uid, remote.event_id, create=True)
-            return PushToGoogle(uid, None, create=True)
+                return PushToRemote(uid, remote.event_id, create=True)
+            return PushToRemote(uid, None, create=True)
         if local.hash == gone_remote.hash:
             # Same appointment on both sides already (e.g. a retried insert): just link it.
             return Relink(uid, gone_remote.event_id)
         # First contact with different contents: policy decides (local, see module doc).
         return Conflict(uid, gone_remote.event_id, "local", "first contact, contents differ",
-                        PushToGoogle(uid, gone_remote.event_id, create=False))
+                        PushToRemote(uid, gone_remote.event_id, create=False))
 
     assert event_id is not None
     if local is None and gone_remote is None:
@@ -151,32 +151,32 @@ def plan_item(
             return DeleteRemote(uid, event_id)
         # Deleted here but edited on Google: the edit wins, bring it back.
         return Conflict(uid, event_id, "google", "deleted locally, edited on Google",
-                        PullFromGoogle(uid, event_id, create=True))
+                        PullFromRemote(uid, event_id, create=True))
     if gone_remote is None:
         if not local_changed(local, link):
             # Deleted on Google, untouched here: delete here.
             return DeleteLocal(uid, event_id)
         # Deleted on Google but edited here: the edit wins, recreate it on Google.
         return Conflict(uid, event_id, "local", "deleted on Google, edited locally",
-                        PushToGoogle(uid, event_id, create=True))
+                        PushToRemote(uid, event_id, create=True))
 
     lc, rc = local_changed(local, link), remote_changed(gone_remote, link)
     if not lc and not rc:
         # Unchanged on both sides, or our own write coming back (echo).
         return Noop(uid, "unchanged")
     if lc and not rc:
-        return PushToGoogle(uid, event_id, create=False)
+        return PushToRemote(uid, event_id, create=False)
     if rc and not lc:
-        return PullFromGoogle(uid, event_id, create=False)
+        return PullFromRemote(uid, event_id, create=False)
     if local.hash == gone_remote.hash:
         # Both changed to the same content (e.g. our push raced a pull): record it.
         return Relink(uid, event_id)
     winner = newer_side(local, gone_remote, link)
     if winner == "local":
         return Conflict(uid, event_id, "local", "edited on both sides; local edit is newer",
-                        PushToGoogle(uid, event_id, create=False))
+                        PushToRemote(uid, event_id, create=False))
     return Conflict(uid, event_id, "google", "edited on both sides; Google edit is newer",
-                    PullFromGoogle(uid, event_id, create=False))
+                    PullFromRemote(uid, event_id, create=False))
 
 
 def plan(

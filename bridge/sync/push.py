@@ -40,8 +40,8 @@ from bridge.sync.actions import (
     DeleteRemote,
     LocalState,
     Noop,
-    PullFromGoogle,
-    PushToGoogle,
+    PullFromRemote,
+    PushToRemote,
     Relink,
     Unlink,
 )
@@ -80,11 +80,11 @@ def _finish(ctx: ConnectionContext, claim: OutboxClaim, entry: LedgerEntry,
     def tx() -> None:
         if link is not None:
             written, item, local = link
-            store.put_link(ctx.id, claim.uid, written.event_id, google_etag=written.etag,
+            store.put_link(ctx.id, claim.uid, written.event_id, remote_etag=written.etag,
                            local_etag=item.etag, hash_local=local.hash,
-                           hash_google=written.hash or local.hash,
-                           google_updated=written.updated, google_exceptions=written.held,
-                           google_extra=written.extra)
+                           hash_remote=written.hash or local.hash,
+                           remote_updated=written.updated, remote_held=written.held,
+                           remote_extra=written.extra)
         elif drop_link:
             store.delete_link(ctx.id, claim.uid)
         store.finish_outbox(claim, ctx.worker)
@@ -111,14 +111,14 @@ async def _execute(
         ctx.store.record_conflict(conflict_entry(ctx, trigger, action, series,
                                                  item.text if item else None))
         step = action.then
-    if isinstance(step, PullFromGoogle | DeleteLocal) or (
+    if isinstance(step, PullFromRemote | DeleteLocal) or (
             isinstance(step, Relink) and series is not None):
         assert series is not None
         # Google's side wins (or already matches): apply it like a pull, then we are done.
         apply_remote(ctx, [series], trigger, confirmed=True)
         _finish(ctx, claim, LedgerEntry("pull", trigger, "resolve", "ok", ctx.id,
                                         claim.collection_id, claim.uid,
-                                        google_event_id=series.event_id), None, False)
+                                        remote_id=series.event_id), None, False)
         return "pull"
     if isinstance(step, Noop):
         _finish(ctx, claim, LedgerEntry("push", trigger, "noop", "ok", ctx.id,
@@ -128,17 +128,17 @@ async def _execute(
     if isinstance(step, Unlink):
         _finish(ctx, claim, LedgerEntry("push", trigger, "unlink", "ok", ctx.id,
                                         claim.collection_id, claim.uid,
-                                        google_event_id=step.event_id), None, True)
+                                        remote_id=step.event_id), None, True)
         return "unlink"
     if isinstance(step, DeleteRemote):
-        etag = series.etag if series is not None else (link.google_etag if link else None)
+        etag = series.etag if series is not None else (link.remote_etag if link else None)
         _LOGGER.info("Deleting appointment %s on %s", claim.uid, ctx.provider.name)
         await ctx.provider.delete(step.event_id, etag=etag)
         _finish(ctx, claim, LedgerEntry("push", trigger, "delete", "ok", ctx.id,
                                         claim.collection_id, claim.uid,
-                                        google_event_id=step.event_id), None, True)
+                                        remote_id=step.event_id), None, True)
         return "delete"
-    assert isinstance(step, PushToGoogle) and item is not None and local is not None
+    assert isinstance(step, PushToRemote) and item is not None and local is not None
     linked = linked_remote(link) if link is not None else None
     if step.create:
         _LOGGER.info("Pushing appointment %s to %s (create)", claim.uid, ctx.provider.name)
@@ -146,15 +146,15 @@ async def _execute(
                                             link=linked)
         name = "restore" if restore else "create"
     else:
-        event_id = step.event_id or (link.google_event_id if link else None)
+        event_id = step.event_id or (link.remote_id if link else None)
         assert event_id is not None
-        etag = series.etag if series is not None else (link.google_etag if link else None)
+        etag = series.etag if series is not None else (link.remote_etag if link else None)
         _LOGGER.info("Pushing appointment %s to %s (update)", claim.uid, ctx.provider.name)
         written = await ctx.provider.update(event_id, item.text, etag=etag, fetched=series,
                                             link=linked)
         name = "update"
     _finish(ctx, claim, LedgerEntry("push", trigger, name, "ok", ctx.id, claim.collection_id,
-                                    claim.uid, google_event_id=written.event_id),
+                                    claim.uid, remote_id=written.event_id),
             (written, item, local), False)
     return name
 
@@ -195,10 +195,10 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
             assert link is not None and local is not None
             # The admin kept an appointment Google deleted: bring the event back under its
             # id (deleted ids stay reserved on Google, so this is an undelete by update).
-            series = await ctx.provider.get(link.google_event_id)
+            series = await ctx.provider.get(link.remote_id)
             if series.error:
                 raise MappingError(series.error)
-            action = (PushToGoogle(claim.uid, link.google_event_id, create=True)
+            action = (PushToRemote(claim.uid, link.remote_id, create=True)
                       if series.deleted
                       else plan_item(local, remote_state(series, claim.uid), link_state(link)))
         for _ in range(MAX_ROUNDS):

@@ -63,7 +63,7 @@ async def restore_claims(ctx: ConnectionContext, claims: list[OutboxClaim]) -> l
     outcomes: list[PushOutcome] = []
     if kept:
         written = await ctx.provider.restore_batch(
-            [(k.link.google_event_id, k.item.text) for k in kept])
+            [(k.link.remote_id, k.item.text) for k in kept])
         for k, result in zip(kept, written, strict=True):
             if result is None:
                 rest.append(k.claim)  # live again, gone, or an error: plan it one by one
@@ -79,6 +79,6 @@ def _done(ctx: ConnectionContext, k: _Kept, written: WriteResult) -> None:
     _LOGGER.info("Restored appointment %s on %s (batch)", k.claim.uid, ctx.provider.name)
     _finish(ctx, k.claim, LedgerEntry("push", "admin", "restore", "ok", ctx.id,
                                       k.claim.collection_id, k.claim.uid,
-                                      google_event_id=written.event_id),
+                                      remote_id=written.event_id),
             (written, k.item, k.local), False)
     ctx.metrics.actions["push_restore"] += 1

@@ -217,17 +217,17 @@ class SyncService:
         _LOGGER.info("Connection %d created for /%s/", record.id, collection_path)
         return ConnectResult(record.id, account, choices, False)
 
-    def choose_calendar(self, connection_id: int, google_calendar_id: str) -> ConnectionRecord:
+    def choose_calendar(self, connection_id: int, remote_calendar_id: str) -> ConnectionRecord:
         """Bind the connection to one of the offered Google calendars."""
         record = self.store.get_connection(connection_id)
         choices = record.state.get("choices") or {}
-        if google_calendar_id not in choices:
+        if remote_calendar_id not in choices:
             raise BridgeError("that calendar was not offered (owner or writer access needed)")
-        choice = choices[google_calendar_id]
+        choice = choices[remote_calendar_id]
         return self.store.update_connection_state(
             connection_id, {"calendar_tz": choice.get("timeZone") or "UTC"},
-            google_calendar_id=google_calendar_id,
-            google_calendar_name=str(choice.get("summary") or google_calendar_id))
+            remote_calendar_id=remote_calendar_id,
+            remote_calendar_name=str(choice.get("summary") or remote_calendar_id))
 
     # -- import ------------------------------------------------------------------------------
     async def preview_import(self, connection_id: int) -> dict[str, Any]:
@@ -258,7 +258,7 @@ class SyncService:
     def start_import(self, connection_id: int, *, push_existing: bool) -> ConnectionRecord:
         """Activate the connection and let the engine import (with or without local pushes)."""
         record = self.store.get_connection(connection_id)
-        if not record.google_calendar_id:
+        if not record.remote_calendar_id:
             raise BridgeError("choose a Google calendar first")
         preview = record.state.get("preview") or {}
         progress = {"phase": "running", "started_at": time.time(), "pages": 0,
@@ -292,7 +292,7 @@ class SyncService:
         """Health of each connection: status, pause, last pull/push, outbox, conflicts.
 
         ``poll_interval`` is the effective interval (seconds), ``poll_interval_configured`` the
-        connection's own (``None``: ``[google] poll_interval``); ``lag_seconds`` is the age of
+        connection's own (``None``: ``[sync] poll_interval``); ``lag_seconds`` is the age of
         the oldest pending push (0 when nothing waits).
         """
         records = ([self.store.get_connection(connection_id)] if connection_id is not None
@@ -307,7 +307,7 @@ class SyncService:
             out.append({
                 "id": r.id, "provider": r.provider, "calendar": r.collection_path,
                 "account": r.account_email,
-                "google_calendar": r.google_calendar_id, "name": r.google_calendar_name,
+                "google_calendar": r.remote_calendar_id, "name": r.remote_calendar_name,
                 "status": r.status, "active": r.active, "paused": r.paused_reason,
                 "last_error": r.last_error, "last_pull_at": r.last_pull_at,
                 "last_push_at": r.last_push_at, "pending": stats.pending,

@@ -82,8 +82,9 @@ class SyncCollector(Collector):
         lag = _per_connection("pull_lag_seconds", "Seconds since the last successful pull.")
         expiry = _per_connection("channel_expiry_seconds",
                                  "Seconds until the push channel expires.")
-        budget = _per_connection("google_budget_available",
-                                 "Requests the budget of the connection's Google user allows now.")
+        budget = _per_connection("sync_budget_available",
+                                 "Requests the budget of the connection's remote account allows "
+                                 "now.")
         for record in store.list_connections():
             key = [str(record.id), record.provider]
             stats = store.outbox_stats(record.id)
@@ -98,14 +99,22 @@ class SyncCollector(Collector):
             if available is not None:
                 budget.add_metric(key, available)
         yield from (depth, oldest, lag, expiry, budget)
-        statuses: Counter[str] = Counter()
-        retries = 0
-        for client in engine.client_stats():
-            retries += client.retries
-            statuses.update(client.by_status)
-        yield _counter("google_requests", "Google API requests by answer.", "status", statuses)
-        yield CounterMetricFamily("termin_bridge_google_retries", "Retried Google requests.",
-                                  value=retries)
+        requests = CounterMetricFamily("termin_bridge_sync_requests",
+                                       "Requests to the calendar providers by answer.",
+                                       labels=["provider", "status"])
+        retries = CounterMetricFamily("termin_bridge_sync_retries",
+                                      "Retried requests to the calendar providers.",
+                                      labels=["provider"])
+        statuses: dict[str, Counter[str]] = {name: Counter() for name in engine.providers}
+        retried: Counter[str] = Counter()
+        for name, client in engine.client_stats():
+            retried[name] += client.retries
+            statuses[name].update(client.by_status)
+        for name, counts in sorted(statuses.items()):
+            retries.add_metric([name], retried[name])
+            for status, value in sorted(counts.items()):
+                requests.add_metric([name, status], value)
+        yield from (requests, retries)
         yield _counter("sync_actions", "Sync actions taken.", "action", engine.metrics.actions)
         yield CounterMetricFamily("termin_bridge_conflicts", "Conflicts decided by policy.",
                                   value=engine.metrics.conflicts)
@@ -140,6 +149,6 @@ def setup(app: web.Application) -> None:
     async def health() -> tuple[bool, dict[str, Any]]:
         records = await asyncio.to_thread(store.list_connections, active_only=True)
         broken = [r.id for r in records if r.status != "ok" or r.paused_reason]
-        return True, {"google_connections": len(records), "google_attention": broken}
+        return True, {"sync_connections": len(records), "sync_attention": broken}
 
     app[HEALTH_CHECKS].append(health)

@@ -4,7 +4,7 @@ Lists page with ``$top``/``$skip`` (default ``page_size``, or ``Prefer: odata.ma
 an ``@odata.nextLink``; ``/events`` lists singles and series masters only, ``calendarView`` and
 ``instances`` list singles, occurrences and exceptions in a window.  ``$filter`` supports the
 extended-property form ``singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq
-'…')``.
+'…')`` and ``type eq 'seriesMaster'`` (or ``'singleInstance'``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from emulators.microsoft.state import Calendar
 
 __all__ = ["calendar_json", "ok", "parse_window", "resolve_calendar"]
 
+_TYPE_FILTER = re.compile(r"^type eq '(singleInstance|seriesMaster)'$")
 _SVEP_FILTER = re.compile(
     r"^singleValueExtendedProperties/any\(\s*(\w+)\s*:\s*\1/id eq '([^']*)'"
     r"(?:\s+and\s+\1/value eq '([^']*)')?\s*\)$", re.IGNORECASE)
@@ -149,6 +150,9 @@ async def calendars_get(ctx: Ctx) -> GraphResponse:
 def _filter(rows: list[dict[str, Any]], clause: str | None) -> list[dict[str, Any]]:
     if not clause:
         return rows
+    by_type = _TYPE_FILTER.match(clause.strip())
+    if by_type is not None:
+        return [r for r in rows if r.get("type") == by_type.group(1)]
     found = _SVEP_FILTER.match(clause.strip())
     if found is None:
         raise GraphError(400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or "

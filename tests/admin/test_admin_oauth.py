@@ -94,7 +94,7 @@ async def test_connect_choose_save_then_state_replay_is_refused(
                               allow_redirects=False)
     assert resp.headers["Location"] == f"/admin/sync/{CAL}/preview"
     record = admin_store.connection_for_collection(CAL)
-    assert record is not None and record.google_calendar_id == SHARED
+    assert record is not None and record.remote_calendar_id == SHARED
     page = await gclient.get(f"/admin/sync/{CAL}/preview")
     html = await page.text()
     assert page.status == 200 and 'data-count="google">2<' in html
@@ -181,7 +181,7 @@ async def test_reconnect_keeps_the_connection(gclient: Client, admin_store: SqlS
     assert (await gclient.get(_path(callback), allow_redirects=False)).status == 303
     record = admin_store.connection_for_collection(CAL)
     assert record is not None
-    admin_store.update_connection(record.id, google_calendar_id=SHARED, status="needs_reconnect",
+    admin_store.update_connection(record.id, remote_calendar_id=SHARED, status="needs_reconnect",
                                   last_error="invalid_grant")
     callback = follow_consent(await _start(gclient))
     resp = await gclient.get(_path(callback), allow_redirects=False)

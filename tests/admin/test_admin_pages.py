@@ -21,8 +21,8 @@ XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 def _connect(store: SqlStore, **values: Any) -> int:
     record = store.create_connection(CAL, account_email="alice@example.com",
-                                     google_calendar_id="c_1@group.calendar.google.com",
-                                     google_calendar_name="Termine " + XSS)
+                                     remote_calendar_id="c_1@group.calendar.google.com",
+                                     remote_calendar_name="Termine " + XSS)
     # Paused: the engine leaves it alone (no network in these tests).
     store.update_connection(record.id, active=True, paused_reason="would delete 40 of 50 "
                             "events", **values)
@@ -63,7 +63,7 @@ async def test_conflict_inbox_escapes_and_resolves(client: Client,
     assert coll is not None
     admin_store.add_ledger([LedgerEntry(
         "both", "poll", "conflict", "open", cid, coll.id, "uid-a",
-        google_event_id="evt1", detail={
+        remote_id="evt1", detail={
             "reason": "both changed", "winner": "local",
             "loser": {"side": "google", "event": {"master": {
                 "summary": "Lost " + XSS, "start": {"dateTime": "2030-01-07T09:00:00Z"},

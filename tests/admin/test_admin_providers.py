@@ -91,8 +91,8 @@ async def test_disconnecting_microsoft_says_what_the_user_must_remove(
     client: Client, admin_store: SqlStore
 ) -> None:
     record = admin_store.create_connection(CAL, account_email="dr@praxis.example",
-                                           google_calendar_id="AAMkAD=",
-                                           google_calendar_name="Kalender", provider="microsoft")
+                                           remote_calendar_id="AAMkAD=",
+                                           remote_calendar_name="Kalender", provider="microsoft")
     admin_store.activate_connection(record.id, push_existing=False)
     assert (await login(client)).status == 303
     status = await (await client.get(f"/admin/sync/{CAL}")).text()

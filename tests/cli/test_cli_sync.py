@@ -34,9 +34,9 @@ def test_sync_status_names_each_provider_and_google_is_an_alias(tmp_path: Path) 
     store = open_store(f"sqlite:///{tmp_path / 'var/bridge.db'}")
     try:
         store.create_connection("alice/work", account_email="a@example.com",
-                                google_calendar_id="g-cal", google_calendar_name="Praxis")
+                                remote_calendar_id="g-cal", remote_calendar_name="Praxis")
         ms = store.create_connection("alice/home", account_email="b@example.org",
-                                     google_calendar_id="AAMkAD=", google_calendar_name="Kal")
+                                     remote_calendar_id="AAMkAD=", remote_calendar_name="Kal")
         with store.engine.begin() as conn:
             conn.execute(update(s.connections).where(s.connections.c.id == ms.id)
                          .values(provider="microsoft"))

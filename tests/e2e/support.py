@@ -202,8 +202,8 @@ class Bridge:
                 "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
                 "auth_uri": emu.base_url + "/o/oauth2/v2/auth", "token_uri": emu.token_uri,
                 "revoke_uri": emu.base_url + "/revoke", "api_endpoint": emu.api_endpoint,
-                "poll_interval": poll_interval, "push": "off",
             },
+            "sync": {"poll_interval": poll_interval, "push": "off"},
             "security": {"secret_key": "e2e-" + secrets.token_hex(24)},
             "notifications": {
                 "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
@@ -257,8 +257,8 @@ class Bridge:
         tokens = self.emu.hooks.issue_tokens(ALICE, CLIENT_ID, SCOPES)
         cipher = cipher_from_settings(self.settings)
         record = self.store.create_connection(
-            path, account_email=ALICE, google_calendar_id=google_calendar,
-            google_calendar_name="Alice", scopes=" ".join(SCOPES),
+            path, account_email=ALICE, remote_calendar_id=google_calendar,
+            remote_calendar_name="Alice", scopes=" ".join(SCOPES),
             seal_token=lambda cid: cipher.encrypt(cid, tokens["refresh_token"]))
         self.store.update_connection_state(record.id, {"calendar_tz": TZ})
         engine = SyncEngine.from_settings(self.store, self.settings,

@@ -158,7 +158,7 @@ def add_connection(store: SqlStore, *, state: dict[str, Any], path: str = CALEND
                                .where(s.collections.c.path == path)).scalar_one()
         result = conn.execute(insert(s.connections).values(
             collection_id=coll_id, account_email="praxis@gmail.example",
-            google_calendar_id="praxis@gmail.example", status="ok", active=True,
+            remote_calendar_id="praxis@gmail.example", status="ok", active=True,
             import_state=json.dumps(state), sync_state_version=1, created_at=now,
             updated_at=now))
         return int(result.inserted_primary_key[0])

@@ -45,7 +45,7 @@ def queued(store_url: str) -> Iterator[tuple[SqlStore, Clock]]:
     store.create_user("alice", "x")
     store.create_collection(CAL, tag="VCALENDAR", timezone="UTC")
     record = store.create_connection(CAL, account_email="a@example.org",
-                                     google_calendar_id="a@example.org")
+                                     remote_calendar_id="a@example.org")
     store.update_connection_state(record.id, {"import": {"phase": "done"}})
     store.activate_connection(record.id, push_existing=False)
     for uid in "abc":

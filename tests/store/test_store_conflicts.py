@@ -7,11 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, insert, text
 
 from bridge.store import SqlStore, open_store
 from bridge.store import schema as s
 from bridge.store.engine import make_engine
+from bridge.store.links import _ledger_values
 from bridge.store.migrate import upgrade
 from bridge.store.sync import LedgerEntry
 
@@ -98,8 +99,11 @@ def test_migration_supersedes_duplicate_open_conflicts(store_url: str) -> None:
     upgrade(engine, "0008")
     old = SqlStore(engine)
     cid, coll = _old_connection(old)
-    old.add_ledger([_conflict(cid, coll, f"v{n}") for n in range(3)])
-    old.add_ledger([_conflict(cid, coll, "w", uid="w@x")])
+    rows = [_ledger_values(e, 0.0) for e in (
+        *(_conflict(cid, coll, f"v{n}") for n in range(3)), _conflict(cid, coll, "w", uid="w@x"))]
+    with engine.begin() as conn:  # the columns 0008 has (its event id column had another name)
+        conn.execute(insert(s.ledger), [{k: v for k, v in r.items() if k != "remote_id"}
+                                        for r in rows])
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM ledger")).scalar_one() == 4

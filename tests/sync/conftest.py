@@ -135,7 +135,7 @@ def connect(store: SqlStore, emu: EmulatorServer, *, push_existing: bool = False
         "https://www.googleapis.com/auth/calendar.calendarlist.readonly"])
     cipher = TokenCipher(SECRET)
     record = store.create_connection(
-        CAL, account_email=ALICE, google_calendar_id=ALICE, google_calendar_name="Alice",
+        CAL, account_email=ALICE, remote_calendar_id=ALICE, remote_calendar_name="Alice",
         scopes="calendar.events",
         seal_token=lambda cid: cipher.encrypt(cid, tokens["refresh_token"]))
     store.update_connection_state(record.id, {"calendar_tz": TZ})

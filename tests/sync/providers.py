@@ -276,7 +276,7 @@ def ms_connect(store: SqlStore, emu: MsEmulatorServer, calendar: str = PRAXIS) -
     tokens = emu.hooks.tokens(ADELE)
     cipher = TokenCipher(SECRET)
     record = store.create_connection(
-        CAL, account_email=ADELE, google_calendar_id=calendar, google_calendar_name="Praxis",
+        CAL, account_email=ADELE, remote_calendar_id=calendar, remote_calendar_name="Praxis",
         scopes="Calendars.ReadWrite User.Read",
         seal_token=lambda cid: cipher.encrypt(cid, str(tokens["refresh_token"])))
     store.update_connection(record.id, provider="microsoft")

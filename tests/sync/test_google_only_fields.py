@@ -165,11 +165,11 @@ async def test_link_from_before_reads_google_once(h: Harness) -> None:
     await h.pull()
     (uid,) = h.local()
     link = h.store.get_link(h.connection_id, uid)
-    assert link is not None and link.google_extra is not None
-    h.store.put_link(h.connection_id, uid, eid, google_etag=link.google_etag,
+    assert link is not None and link.remote_extra is not None
+    h.store.put_link(h.connection_id, uid, eid, remote_etag=link.remote_etag,
                      local_etag=link.local_etag, hash_local=link.hash_local,
-                     hash_google=link.hash_google, google_updated=link.google_updated,
-                     google_exceptions=link.google_exceptions, google_extra=None)
+                     hash_remote=link.hash_remote, remote_updated=link.remote_updated,
+                     remote_held=link.remote_held, remote_extra=None)
     edit_locally(h, uid, summary="Renamed")
     h.emu.hooks.reset_counters()
     await h.push()

@@ -29,8 +29,8 @@ def mstore(sqlite_url: str) -> Iterator[SqlStore]:
     store.create_collection("alice/work", tag="VCALENDAR", timezone="Europe/Berlin")
     cipher = TokenCipher(SECRET)
     record = store.create_connection(
-        "alice/work", account_email=ACCOUNT, google_calendar_id=ACCOUNT,
-        google_calendar_name=ACCOUNT, scopes="calendar.events",
+        "alice/work", account_email=ACCOUNT, remote_calendar_id=ACCOUNT,
+        remote_calendar_name=ACCOUNT, scopes="calendar.events",
         seal_token=lambda cid: cipher.encrypt(cid, "refresh-token"))
     store.activate_connection(record.id, push_existing=False)
     store.update_connection(record.id, status="needs_reconnect")
@@ -70,7 +70,9 @@ async def test_public_metrics_need_the_token(aiohttp_client: Any, mstore: SqlSto
     assert resp.status == 200
     body = await resp.text()
     assert "termin_bridge_outbox_depth" in body
-    assert 'termin_bridge_google_budget_available{connection="1",provider="google"}' in body
+    assert 'termin_bridge_sync_budget_available{connection="1",provider="google"}' in body
+    for provider in ("google", "microsoft"):
+        assert f'termin_bridge_sync_retries_total{{provider="{provider}"}}' in body
     assert ACCOUNT not in body and "@" not in body and "account=" not in body
 
 
@@ -96,7 +98,7 @@ async def test_metrics_listener_serves_without_token_and_shows_no_account(
         resp = await metrics.get("/metrics")
         assert resp.status == 200
         body = await resp.text()
-        assert 'termin_bridge_google_budget_available{connection="1",provider="google"}' in body
+        assert 'termin_bridge_sync_budget_available{connection="1",provider="google"}' in body
         assert ACCOUNT not in body and "@" not in body
         assert (await metrics.get("/healthz")).status == 404  # nothing else on that listener
     finally:
@@ -124,5 +126,5 @@ async def test_healthz_names_no_account(aiohttp_client: Any, mstore: SqlStore,
     resp = await client.get("/healthz")
     assert resp.status == 200
     body = await resp.text()
-    assert '"google_attention": [1]' in body  # connections are named by id
+    assert '"sync_attention": [1]' in body  # connections are named by id
     assert ACCOUNT not in body and "@" not in body and "alice" not in body

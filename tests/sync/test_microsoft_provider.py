@@ -14,7 +14,7 @@ import pytest
 
 from bridge.google.crypto import TokenCipher
 from bridge.microsoft.client import GraphClient, ssl_context
-from bridge.microsoft.factory import StaticTokens
+from bridge.microsoft.factory import MicrosoftProviderFactory, StaticTokens
 from bridge.providers.http import RetryPolicy
 from bridge.store import SqlStore
 from emulators.microsoft.server import ADELE, MsEmulatorServer
@@ -154,7 +154,7 @@ async def test_a_stale_etag_is_a_conflict_not_an_overwrite(mh: ScenarioHarness) 
     mh.remote.edit("p@x", "Remote edit", later=3600)  # newer than the local edit below
     mh.put("p@x", ics("p@x", summary="Local edit"))
     await mh.push()  # PATCH with the linked etag: 412, the series is read and planned again
-    assert sum(s.by_status["412"] for s in mh.engine.client_stats()) == 1
+    assert sum(s.by_status["412"] for _, s in mh.engine.client_stats()) == 1
     await mh.sync()
     assert mh.remote.live() == {"p@x": "Remote edit"}
     assert "SUMMARY:Remote edit" in mh.local()["p@x"].text
@@ -253,6 +253,38 @@ async def test_a_cancelled_occurrence_becomes_an_exdate(mh: ScenarioHarness) -> 
     text = mh.local()["weekly@x"].text
     assert "EXDATE;TZID=Europe/Berlin:20300325T090000" in text
     assert "SUMMARY:Moved" in text
+
+
+async def test_a_cancelled_occurrence_after_a_restart_becomes_an_exdate(
+        mh: ScenarioHarness) -> None:
+    """After a restart the provider has not listed the series: the unknown removed id makes it
+    read every series master once (and only once), which finds the cancellation."""
+    from tests.sync.test_scenarios import WEEKLY
+
+    mh.put("weekly@x", WEEKLY.format(uid="weekly@x"))
+    mh.put("single@x", ics("single@x", summary="Single"))
+    await mh.sync()
+    master = mh.remote._event_id("weekly@x")
+    rows = mh.remote.graph(f"/me/events/{master}/instances?startDateTime=2030-03-01T00:00:00Z"
+                           "&endDateTime=2030-05-01T00:00:00Z")["value"]
+    fourth = next(r for r in rows if r["type"] == "occurrence"
+                  and r["originalStart"].startswith("2030-04-01"))
+    factory = mh.engine.providers["microsoft"]
+    assert isinstance(factory, MicrosoftProviderFactory)
+    for index in factory._occurrences.values():  # what a restarted process knows
+        index.clear()
+    mh.remote.emu.hooks.external_change(PRAXIS, "delete", event_id=str(fourth["id"]))
+    mh.remote.reset_counters()
+    await mh.pull()
+    assert "EXDATE;TZID=Europe/Berlin:20300401T090000" in mh.local()["weekly@x"].text
+    assert mh.remote.requests().get("events.list") == 1
+    assert mh.local()["single@x"].text.count("Single") == 1
+    single = mh.remote._event_id("single@x")
+    mh.remote.emu.hooks.external_change(PRAXIS, "delete", event_id=single)
+    mh.remote.reset_counters()
+    await mh.pull()  # an unknown removal again: the index is complete, no second read
+    assert "single@x" not in mh.local()
+    assert "events.list" not in mh.remote.requests()
 
 
 async def test_what_outlook_cannot_hold_is_parked_not_flattened(mh: ScenarioHarness) -> None:

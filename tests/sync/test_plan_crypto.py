@@ -12,8 +12,8 @@ from bridge.sync.actions import (
     LinkState,
     LocalState,
     Noop,
-    PullFromGoogle,
-    PushToGoogle,
+    PullFromRemote,
+    PushToRemote,
     Relink,
     RemoteState,
     Unlink,
@@ -39,13 +39,13 @@ def test_unchanged_and_echo_are_noops() -> None:
 
 
 def test_one_sided_changes() -> None:
-    assert plan_item(local("L2", "H2"), remote(), LINK) == PushToGoogle("u", "e", create=False)
-    assert plan_item(local(), remote("G2", "H2"), LINK) == PullFromGoogle("u", "e", create=False)
+    assert plan_item(local("L2", "H2"), remote(), LINK) == PushToRemote("u", "e", create=False)
+    assert plan_item(local(), remote("G2", "H2"), LINK) == PullFromRemote("u", "e", create=False)
     assert plan_item(None, remote(), LINK) == DeleteRemote("u", "e")
     assert plan_item(local(), remote(deleted=True), LINK) == DeleteLocal("u", "e")
     assert plan_item(None, remote(deleted=True), LINK) == Unlink("u", "e")
-    assert plan_item(local(), None, None, remote_known=False) == PushToGoogle("u", None, True)
-    assert plan_item(None, remote(), None) == PullFromGoogle("u", "e", create=True)
+    assert plan_item(local(), None, None, remote_known=False) == PushToRemote("u", None, True)
+    assert plan_item(None, remote(), None) == PullFromRemote("u", "e", create=True)
 
 
 def test_both_changed_same_content_relinks() -> None:
@@ -68,9 +68,9 @@ def test_conflict_newest_edit_by_each_sides_own_clock() -> None:
 
 def test_edit_beats_delete() -> None:
     action = plan_item(local("L2", "H2"), remote(deleted=True), LINK)
-    assert isinstance(action, Conflict) and isinstance(action.then, PushToGoogle)
+    assert isinstance(action, Conflict) and isinstance(action.then, PushToRemote)
     action = plan_item(None, remote("G2", "H2"), LINK)
-    assert isinstance(action, Conflict) and isinstance(action.then, PullFromGoogle)
+    assert isinstance(action, Conflict) and isinstance(action.then, PullFromRemote)
 
 
 def test_safety_check() -> None:

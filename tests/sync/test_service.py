@@ -70,7 +70,7 @@ async def test_cancel_pause_keeps_local_and_restores_google(h: Harness) -> None:
     assert event_id(CAL, "local-0@x") in google
     rows = h.store.query_ledger(connection_id=h.connection_id, action="restore")
     assert len(rows) == 8 and {r.trigger for r in rows} == {"admin"}
-    assert {r.outcome for r in rows} == {"ok"} and {r.google_event_id for r in rows} == set(victims)
+    assert {r.outcome for r in rows} == {"ok"} and {r.remote_id for r in rows} == set(victims)
     assert len(h.store.query_ledger(connection_id=h.connection_id, action="keep")) == 8
     # Converged: the next syncs change nothing on either side and do not pause again.
     h.emu.hooks.reset_counters()

@@ -258,8 +258,8 @@ def _connect_other(store: SqlStore, emu: EmulatorServer) -> int:
         "https://www.googleapis.com/auth/calendar.events"])
     cipher = TokenCipher(SECRET)
     record = store.create_connection(
-        OTHER, account_email=ALICE, google_calendar_id=SHARED_CAL,
-        google_calendar_name="Shared", scopes="calendar.events",
+        OTHER, account_email=ALICE, remote_calendar_id=SHARED_CAL,
+        remote_calendar_name="Shared", scopes="calendar.events",
         seal_token=lambda cid: cipher.encrypt(cid, tokens["refresh_token"]))
     store.update_connection_state(record.id, {"calendar_tz": TZ,
                                               "import": {"phase": "running"},

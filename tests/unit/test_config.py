@@ -17,7 +17,7 @@ def test_defaults_without_file(tmp_path: Path) -> None:
     assert settings.storage_url == "sqlite:///var/bridge.db"
     assert settings.dav.port == 5232
     assert settings.http.port == 8080
-    assert settings.google.poll_interval == 300
+    assert settings.sync.poll_interval == 300
     assert settings.sources["dav"]["port"] == "default"
 
 
@@ -29,8 +29,9 @@ def test_file_then_env_override(tmp_path: Path) -> None:
                                "TERMIN_BRIDGE_ADMIN_PASSWORD": "not-a-config-key"})
     assert settings.dav.port == 7000
     assert settings.sources["dav"]["port"] == "env TERMIN_BRIDGE_DAV_PORT"
-    assert settings.google.poll_interval == 60
-    assert settings.sources["google"]["poll_interval"] == str(path)
+    # poll_interval moved from [google] to [sync]: the old place is still read.
+    assert settings.sync.poll_interval == 60
+    assert settings.sources["sync"]["poll_interval"] == str(path)
     assert settings.data_dir == Path("/srv/tb")
 
 
@@ -84,3 +85,18 @@ def test_example_file_documents_every_key_and_is_current() -> None:
     for section, options in SCHEMA.items():
         for key, option in options.items():
             assert getattr(getattr(parsed, section), key) == option.default
+
+
+def test_moved_keys_are_read_under_their_old_names_and_the_new_name_wins(tmp_path: Path
+                                                                          ) -> None:
+    path = tmp_path / "bridge.toml"
+    path.write_text('[google]\npush = "off"\nsafety_window = 30\n[microsoft]\npoll_interval = 90\n'
+                    '[sync]\nsafety_window = 45\n', encoding="utf-8")
+    settings = load(path, env={"TERMIN_BRIDGE_GOOGLE_SAFETY_DELETE_SHARE": "0.25"})
+    assert (settings.sync.push, settings.sync.poll_interval) == ("off", 90)
+    assert settings.sync.safety_window == 45.0
+    assert settings.sync.safety_delete_share == 0.25
+    assert settings.sources["sync"]["safety_delete_share"] == \
+        "env TERMIN_BRIDGE_GOOGLE_SAFETY_DELETE_SHARE"
+    with pytest.raises(ConfigError, match=r"sync\.push"):
+        load(path, env={"TERMIN_BRIDGE_GOOGLE_PUSH": "sometimes"})

@@ -35,13 +35,13 @@ def test_file_and_environment_values_are_typed(tmp_path: Path) -> None:
     path = tmp_path / "bridge.toml"
     path.write_text("[notifications]\nretry_base = 2\nenabled = false\n", encoding="utf-8")
     settings = load(path, env={"TERMIN_BRIDGE_NOTIFICATIONS_MAX_ATTEMPTS": "3",
-                               "TERMIN_BRIDGE_GOOGLE_SAFETY_WINDOW": "60"})
+                               "TERMIN_BRIDGE_SYNC_SAFETY_WINDOW": "60"})
     assert settings.notifications.max_attempts == 3
     assert settings.notifications.retry_base == 2.0
     assert type(settings.notifications.retry_base) is float
     assert settings.notifications.enabled is False
-    assert settings.google.safety_window == 60.0
-    assert type(settings.google.safety_window) is float
+    assert settings.sync.safety_window == 60.0
+    assert type(settings.sync.safety_window) is float
 
 
 def test_with_overrides_returns_a_new_typed_copy(tmp_path: Path) -> None:
