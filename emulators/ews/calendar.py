@@ -42,6 +42,8 @@ from emulators.ews.state import (
 __all__ = ["View", "create_item", "delete_view", "duration", "occurrences", "resolve",
            "series_of", "start_end", "summary", "update_view", "view_fields"]
 
+# Marks a master's property deleted on one occurrence (DeleteItemField on the occurrence).
+_REMOVED = "{urn:termin-bridge:ews-emulator}Removed"
 _RESETS_EXCEPTIONS = frozenset({"calendar:Recurrence", "calendar:Start",
                                 "calendar:StartTimeZone"})
 
@@ -120,7 +122,7 @@ def view_fields(view: View) -> dict[str, ET.Element]:
     modified = view.item.exceptions.get(view.original)
     if modified is not None:
         fields.update(modified.fields)
-    return fields
+    return {k: v for k, v in fields.items() if v.tag != _REMOVED}
 
 
 def _dt_elem(name: str, when: dt.datetime) -> ET.Element:
@@ -188,7 +190,10 @@ def _normalise(fields: dict[str, ET.Element], zone_name: str | None) -> None:
     for name, tz_key in (("Start", "calendar:StartTimeZone"), ("End", "calendar:EndTimeZone")):
         key = f"calendar:{name}"
         if key in fields:
-            zone = zone_of(fields.get(tz_key) or fields.get("calendar:StartTimeZone"), zone_name)
+            tz_elem = fields.get(tz_key)
+            if tz_elem is None:
+                tz_elem = fields.get("calendar:StartTimeZone")
+            zone = zone_of(tz_elem, zone_name)
             fields[key] = _dt_elem(name, parse_dt(fields[key].text, zone))
 
 
@@ -219,7 +224,7 @@ def _default_times(state: EwsState, fields: dict[str, ET.Element]) -> None:
     start = now + dt.timedelta(minutes=30 - now.minute % 30)
     fields.setdefault("calendar:Start", _dt_elem("Start", start))
     if "calendar:End" not in fields:
-        begin, _ = parse_dt(fields["calendar:Start"].text, dt.UTC), None
+        begin = parse_dt(fields["calendar:Start"].text, dt.UTC)
         fields["calendar:End"] = _dt_elem("End", begin + dt.timedelta(minutes=30))
 
 
@@ -263,8 +268,8 @@ def _apply(fields: dict[str, ET.Element], update: ET.Element) -> str:
         fields.pop(key, None)
         return key
     container = next((c for c in update if not local(c.tag).endswith("FieldURI")), None)
-    values = [c for c in container or [] if element_key(c) == key]
-    if len(values) != 1:
+    values = list(container) if container is not None else []
+    if len(values) != 1 or element_key(values[0]) != key:
         raise EwsError("ErrorIncorrectUpdatePropertyCount",
                        "An object within a change description must contain one and only one "
                        "property to modify.")
@@ -328,9 +333,8 @@ def update_view(state: EwsState, view: View, updates: ET.Element, sent_key: str 
             item.deleted.clear()
     else:
         modified = item.exceptions.setdefault(view.original, Modified())
-        base = view_fields(View(item, view.original))
-        modified.fields = {k: v for k, v in target.items()
-                           if k in keys or k in modified.fields or k not in base}
+        for key in keys:
+            modified.fields[key] = target[key] if key in target else ET.Element(_REMOVED)
         modified.seq = seq
     for key in keys:
         item.field_seq[key] = seq

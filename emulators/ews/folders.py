@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from emulators.ews.context import Ctx
 from emulators.ews.render import parse_shape, render_folder
-from emulators.ews.soap import EwsError, local, m, response_message, sub, t
+from emulators.ews.soap import EwsError, each_message, local, m, response_message, sub, t
 from emulators.ews.state import Folder
 
 __all__ = ["find_folder", "get_folder", "page_of", "resolve_folder"]
@@ -52,27 +52,17 @@ def resolve_folder(ctx: Ctx, elem: ET.Element) -> Folder:
     raise EwsError("ErrorInvalidIdMalformed", f"Unsupported folder id {kind}.")
 
 
-def _ids(body: ET.Element, name: str) -> list[ET.Element]:
-    container = body.find(m(name))
-    if container is None or len(container) == 0:
-        raise EwsError("ErrorSchemaValidation", f"{name} is required.", fault=True)
-    return list(container)
-
-
 def get_folder(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
     """``m:GetFolder``: one response message per folder id."""
     shape = parse_shape(body.find(m("FolderShape")))
-    messages = []
-    for elem in _ids(body, "FolderIds"):
-        try:
-            folder = resolve_folder(ctx, elem)
-        except EwsError as exc:
-            messages.append(response_message("GetFolder", exc))
-            continue
+
+    def answer(elem: ET.Element) -> ET.Element:
+        folder = resolve_folder(ctx, elem)
         msg = response_message("GetFolder")
         render_folder(sub(msg, m("Folders")), ctx.state, folder, shape)
-        messages.append(msg)
-    return messages
+        return msg
+
+    return each_message("GetFolder", body, "FolderIds", answer)
 
 
 def find_folder(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
@@ -85,13 +75,9 @@ def find_folder(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
                        "Restrictions are not supported by this emulator.", fault=True)
     shape = parse_shape(body.find(m("FolderShape")))
     view = body.find(m("IndexedPageFolderView"))
-    messages = []
-    for elem in _ids(body, "ParentFolderIds"):
-        try:
-            parent = resolve_folder(ctx, elem)
-        except EwsError as exc:
-            messages.append(response_message("FindFolder", exc))
-            continue
+
+    def answer(elem: ET.Element) -> ET.Element:
+        parent = resolve_folder(ctx, elem)
         found = [] if traversal == "SoftDeleted" else (
             ctx.state.descendants(parent.id) if traversal == "Deep"
             else ctx.state.children(parent.id))
@@ -103,8 +89,9 @@ def find_folder(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
         container = sub(root, t("Folders"))
         for folder in page:
             render_folder(container, ctx.state, folder, shape)
-        messages.append(msg)
-    return messages
+        return msg
+
+    return each_message("FindFolder", body, "ParentFolderIds", answer)
 
 
 def page_of(rows: Sequence[T], view: ET.Element | None) -> tuple[list[T], int, bool]:

@@ -29,7 +29,7 @@ from emulators.ews.fields import format_dt, parse_dt
 from emulators.ews.folders import page_of, resolve_folder
 from emulators.ews.render import parse_shape, render_item, render_item_id
 from emulators.ews.restriction import matches
-from emulators.ews.soap import EwsError, local, m, response_message, sub, t
+from emulators.ews.soap import EwsError, each_message, local, m, response_message, sub, t
 
 __all__ = ["create", "delete", "find_item", "get_item", "update"]
 
@@ -37,13 +37,6 @@ _INVITES = ("SendToNone", "SendOnlyToAll", "SendToAllAndSaveCopy")
 _UPDATE_INVITES = (*_INVITES, "SendOnlyToChanged", "SendToChangedAndSaveCopy")
 _RESOLUTIONS = ("NeverOverwrite", "AutoResolve", "AlwaysOverwrite")
 _DELETE_TYPES = ("HardDelete", "SoftDelete", "MoveToDeletedItems")
-
-
-def _container(body: ET.Element, name: str) -> list[ET.Element]:
-    elem = body.find(m(name))
-    if elem is None or len(elem) == 0:
-        raise EwsError("ErrorSchemaValidation", f"{name} is required.", fault=True)
-    return list(elem)
 
 
 def _attr(body: ET.Element, name: str, allowed: tuple[str, ...], missing: str) -> str:
@@ -70,17 +63,20 @@ def _mail(ctx: Ctx, mode: str, kind: str, view: View) -> None:
 def get_item(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
     """``m:GetItem``."""
     shape = parse_shape(body.find(m("ItemShape")))
-    messages = []
-    for elem in _container(body, "ItemIds"):
-        try:
-            view = resolve(ctx.state, ctx.owner, elem)
-        except EwsError as exc:
-            messages.append(response_message("GetItem", exc))
-            continue
+
+    def answer(elem: ET.Element) -> ET.Element:
+        view = resolve(ctx.state, ctx.owner, elem)
         msg = response_message("GetItem")
         render_item(sub(msg, m("Items")), ctx.state, view, shape)
-        messages.append(msg)
-    return messages
+        return msg
+
+    return each_message("GetItem", body, "ItemIds", answer)
+
+
+def _id_message(service: str, view: View) -> ET.Element:
+    msg = response_message(service)
+    render_item_id(sub(sub(msg, m("Items")), t("CalendarItem")), view)
+    return msg
 
 
 def create(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
@@ -91,23 +87,16 @@ def create(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
     assert folder is not None
     if folder.folder_class != "IPF.Appointment":
         raise EwsError("ErrorInvalidRequest", "Only calendar folders are emulated.")
-    messages = []
-    for elem in _container(body, "Items"):
-        try:
-            mode = _attr(body, "SendMeetingInvitations", _INVITES,
-                         "ErrorSendMeetingInvitationsRequired")
-            item = create_item(ctx.state, folder, elem, ctx.request.time_zone)
-        except EwsError as exc:
-            if exc.fault:
-                raise
-            messages.append(response_message("CreateItem", exc))
-            continue
+
+    def answer(elem: ET.Element) -> ET.Element:
+        mode = _attr(body, "SendMeetingInvitations", _INVITES,
+                     "ErrorSendMeetingInvitationsRequired")
+        item = create_item(ctx.state, folder, elem, ctx.request.time_zone)
         ctx.log_write("create", item.id)
         _mail(ctx, mode, "invitation", View(item))
-        msg = response_message("CreateItem")
-        render_item_id(sub(sub(msg, m("Items")), t("CalendarItem")), View(item))
-        messages.append(msg)
-    return messages
+        return _id_message("CreateItem", View(item))
+
+    return each_message("CreateItem", body, "Items", answer)
 
 
 def update(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
@@ -115,52 +104,42 @@ def update(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
     resolution = body.get("ConflictResolution")
     if resolution not in _RESOLUTIONS:
         raise EwsError("ErrorSchemaValidation", "ConflictResolution is required.", fault=True)
-    messages = []
-    for change in _container(body, "ItemChanges"):
-        try:
-            mode = _attr(body, "SendMeetingInvitationsOrCancellations", _UPDATE_INVITES,
-                         "ErrorSendMeetingInvitationsOrCancellationsRequired")
-            id_elem = next(c for c in change if local(c.tag).endswith("Id"))
-            updates = change.find(t("Updates"))
-            if updates is None:
-                raise EwsError("ErrorSchemaValidation", "Updates is required.", fault=True)
-            view = resolve(ctx.state, ctx.owner, id_elem)
-            conflicts = update_view(ctx.state, view, updates, id_elem.get("ChangeKey"),
-                                    resolution, ctx.request.time_zone)
-        except EwsError as exc:
-            if exc.fault:
-                raise
-            messages.append(response_message("UpdateItem", exc))
-            continue
+
+    def answer(change: ET.Element) -> ET.Element:
+        mode = _attr(body, "SendMeetingInvitationsOrCancellations", _UPDATE_INVITES,
+                     "ErrorSendMeetingInvitationsOrCancellationsRequired")
+        id_elem = next((c for c in change if local(c.tag).endswith("Id")), None)
+        updates = change.find(t("Updates"))
+        if id_elem is None or updates is None:
+            raise EwsError("ErrorSchemaValidation", "ItemChange needs an id and Updates.",
+                           fault=True)
+        view = resolve(ctx.state, ctx.owner, id_elem)
+        conflicts = update_view(ctx.state, view, updates, id_elem.get("ChangeKey"),
+                                resolution, ctx.request.time_zone)
         ctx.log_write("update", view.id, conflicts=conflicts)
         _mail(ctx, mode, "update", view)
-        msg = response_message("UpdateItem")
-        render_item_id(sub(sub(msg, m("Items")), t("CalendarItem")), view)
+        msg = _id_message("UpdateItem", view)
         sub(sub(msg, m("ConflictResults")), t("Count"), str(conflicts))
-        messages.append(msg)
-    return messages
+        return msg
+
+    return each_message("UpdateItem", body, "ItemChanges", answer)
 
 
 def delete(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
     """``m:DeleteItem`` of items, masters or occurrences."""
     if body.get("DeleteType") not in _DELETE_TYPES:
         raise EwsError("ErrorSchemaValidation", "DeleteType is required.", fault=True)
-    messages = []
-    for elem in _container(body, "ItemIds"):
-        try:
-            mode = _attr(body, "SendMeetingCancellations", _INVITES,
-                         "ErrorSendMeetingCancellationsRequired")
-            view = resolve(ctx.state, ctx.owner, elem)
-            _mail(ctx, mode, "cancellation", view)
-            delete_view(ctx.state, view)
-        except EwsError as exc:
-            if exc.fault:
-                raise
-            messages.append(response_message("DeleteItem", exc))
-            continue
+
+    def answer(elem: ET.Element) -> ET.Element:
+        mode = _attr(body, "SendMeetingCancellations", _INVITES,
+                     "ErrorSendMeetingCancellationsRequired")
+        view = resolve(ctx.state, ctx.owner, elem)
+        _mail(ctx, mode, "cancellation", view)
+        delete_view(ctx.state, view)
         ctx.log_write("delete", view.id)
-        messages.append(response_message("DeleteItem"))
-    return messages
+        return response_message("DeleteItem")
+
+    return each_message("DeleteItem", body, "ItemIds", answer)
 
 
 def _calendar_view(ctx: Ctx, folder_id: str, view: ET.Element) -> list[View]:
@@ -193,27 +172,21 @@ def find_item(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
     restriction = body.find(m("Restriction"))
     shape = parse_shape(body.find(m("ItemShape")))
     cal_view = body.find(m("CalendarView"))
-    messages = []
-    for elem in _container(body, "ParentFolderIds"):
-        try:
-            folder = resolve_folder(ctx, elem)
-            if cal_view is not None:
-                views = _calendar_view(ctx, folder.id, cal_view)
-                if restriction is not None:
-                    raise EwsError("ErrorInvalidRestriction", "Restrictions are not allowed "
-                                   "with a calendar view.")
-                limit = int(cal_view.get("MaxEntriesReturned", str(len(views) or 1)))
-                page, last, offset = views[:limit], len(views) <= limit, None
-            else:
-                rows = [View(i) for i in ctx.state.items_in(folder.id)
-                        if restriction is None or matches(i.fields, restriction)]
-                page, next_offset, last = page_of(rows, body.find(m("IndexedPageItemView")))
-                views, offset = rows, next_offset
-        except EwsError as exc:
-            if exc.fault:
-                raise
-            messages.append(response_message("FindItem", exc))
-            continue
+
+    def answer(elem: ET.Element) -> ET.Element:
+        folder = resolve_folder(ctx, elem)
+        offset: int | None = None
+        if cal_view is not None:
+            if restriction is not None:
+                raise EwsError("ErrorInvalidRestriction", "Restrictions are not allowed with "
+                               "a calendar view.")
+            views = _calendar_view(ctx, folder.id, cal_view)
+            limit = int(cal_view.get("MaxEntriesReturned", str(len(views) or 1)))
+            page, last = views[:limit], len(views) <= limit
+        else:
+            views = [View(i) for i in ctx.state.items_in(folder.id)
+                     if restriction is None or matches(i.fields, restriction)]
+            page, offset, last = page_of(views, body.find(m("IndexedPageItemView")))
         msg = response_message("FindItem")
         attrs = {"TotalItemsInView": str(len(views)),
                  "IncludesLastItemInRange": "true" if last else "false"}
@@ -222,5 +195,6 @@ def find_item(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
         container = sub(sub(msg, m("RootFolder"), **attrs), t("Items"))
         for view in page:
             render_item(container, ctx.state, view, shape)
-        messages.append(msg)
-    return messages
+        return msg
+
+    return each_message("FindItem", body, "ParentFolderIds", answer)

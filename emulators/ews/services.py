@@ -21,13 +21,38 @@ from emulators.ews.context import Ctx
 from emulators.ews.controls import FaultRule
 from emulators.ews.soap import EwsError, m, response_message
 
-__all__ = ["API_VERSIONS", "OPERATIONS", "Reset", "Status", "handle", "take_fault"]
+__all__ = ["API_VERSIONS", "OPERATIONS", "Reset", "Status", "handle", "supported_schemas",
+           "take_fault"]
 
 API_VERSIONS = ("Exchange2007", "Exchange2007_SP1", "Exchange2010", "Exchange2010_SP1",
                 "Exchange2010_SP2", "Exchange2013", "Exchange2013_SP1", "Exchange2015",
                 "Exchange2016", "V2015_10_05", "V2016_01_06", "V2016_04_13", "V2016_07_13",
                 "V2016_10_10", "V2017_01_07", "V2017_04_14", "V2017_07_11", "V2017_10_09",
                 "V2018_01_08")
+
+
+def _rank(version: str) -> int:
+    """The position of an API version; the ``V20xx`` names are Exchange 2016 and later."""
+    return API_VERSIONS.index(version) if version in API_VERSIONS else len(API_VERSIONS)
+
+
+def _older(version: str, than: str) -> bool:
+    return _rank(version) < _rank(than)
+
+
+def _version_ok(requested: str, server: str) -> bool:
+    """Whether the server speaks a requested API version: a known one not newer than its own
+    (the dated ``V20xx`` versions: Exchange 2016 and later)."""
+    if requested not in API_VERSIONS:
+        return False
+    if requested.startswith("V20"):
+        return _rank(server) >= _rank("Exchange2016")
+    return _rank(requested) <= _rank(server)
+
+
+def supported_schemas(server: str) -> list[str]:
+    """The ``Exchange…`` API versions a server of version ``server`` speaks, oldest first."""
+    return [v for v in API_VERSIONS if v.startswith("Exchange") and _version_ok(v, server)]
 
 
 def _convert_id(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
@@ -124,9 +149,14 @@ async def handle(ctx: Ctx) -> ET.Element:
     :class:`EwsError` with ``fault=True``)."""
     req = ctx.request
     ctx.state.counters.requests[req.service] += 1
-    if req.requested_version is not None and req.requested_version not in API_VERSIONS:
+    if req.requested_version is not None and not _version_ok(
+            req.requested_version, ctx.state.config.server_version):
         raise EwsError("ErrorInvalidServerVersion",
                        "The specified server version is invalid.", fault=True)
+    if req.body.get("SuppressReadReceipts") is not None and _older(
+            req.requested_version or "Exchange2013_SP1", "Exchange2013_SP1"):
+        raise EwsError("ErrorSchemaValidation", "The 'SuppressReadReceipts' attribute is not "
+                       "declared before Exchange2013_SP1.", fault=True)
     operation = OPERATIONS.get(req.service)
     if operation is None:
         raise EwsError("ErrorSchemaValidation",

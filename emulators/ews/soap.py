@@ -9,6 +9,7 @@ before parsing (no entity expansion).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "EwsError",
     "Request",
     "ServerVersion",
+    "each_message",
     "envelope",
     "fault",
     "local",
@@ -134,13 +136,15 @@ def parse_request(data: bytes) -> Request:
     return Request(service.tag.removeprefix(f"{{{MNS}}}"), service, version, zone, impersonated)
 
 
-def envelope(content: ET.Element | None, server: ServerVersion) -> ET.Element:
-    """``s:Envelope`` with the ``ServerVersionInfo`` header and ``content`` in the body."""
+def envelope(content: ET.Element | None, server: ServerVersion | None) -> ET.Element:
+    """``s:Envelope`` with ``content`` in the body and, given a server version, the
+    ``ServerVersionInfo`` header (Exchange sends SOAP faults without it)."""
     env = ET.Element(f"{{{SOAPNS}}}Envelope")
-    header = sub(env, f"{{{SOAPNS}}}Header")
-    sub(header, t("ServerVersionInfo"), MajorVersion=str(server.major),
-        MinorVersion=str(server.minor), MajorBuildNumber=str(server.major_build),
-        MinorBuildNumber=str(server.minor_build), Version=server.version)
+    if server is not None:
+        header = sub(env, f"{{{SOAPNS}}}Header")
+        sub(header, t("ServerVersionInfo"), MajorVersion=str(server.major),
+            MinorVersion=str(server.minor), MajorBuildNumber=str(server.major_build),
+            MinorBuildNumber=str(server.minor_build), Version=server.version)
     body = sub(env, f"{{{SOAPNS}}}Body")
     if content is not None:
         body.append(content)
@@ -178,6 +182,24 @@ def response_message(service: str, error: EwsError | None = None) -> ET.Element:
         for name, value in error.values.items():
             sub(xml, t("Value"), value, Name=name)
     return msg
+
+
+def each_message(service: str, body: ET.Element, container: str,
+                 answer: Callable[[ET.Element], ET.Element]) -> list[ET.Element]:
+    """One response message per child of ``m:<container>``: ``answer(child)``, or the error
+    message of the :class:`EwsError` it raised (a fault still ends the whole request)."""
+    elem = body.find(m(container))
+    if elem is None or len(elem) == 0:
+        raise EwsError("ErrorSchemaValidation", f"{container} is required.", fault=True)
+    messages = []
+    for child in elem:
+        try:
+            messages.append(answer(child))
+        except EwsError as exc:
+            if exc.fault:
+                raise
+            messages.append(response_message(service, exc))
+    return messages
 
 
 def to_bytes(elem: ET.Element) -> bytes:

@@ -38,8 +38,8 @@ _CK_PREFIX = b"\x0f\x00\x00\x00\x16\x00\x00\x00"  # what real ChangeKeys start w
 
 
 def new_id() -> str:
-    """An opaque EWS-style id (standard base64, as Exchange's ``AAMkAD…`` ids)."""
-    return base64.b64encode(b"\x00\x00\x1b\x00" + secrets.token_bytes(64)).decode()
+    """An opaque EWS-style id (standard base64 starting ``AAMkA`` like Exchange's)."""
+    return base64.b64encode(b"\x00\x03\x24\x00" + secrets.token_bytes(64)).decode()
 
 
 def change_key(seq: int) -> str:

@@ -23,7 +23,7 @@ from emulators.ews.context import Ctx
 from emulators.ews.folders import resolve_folder
 from emulators.ews.render import parse_shape, render_item
 from emulators.ews.soap import EwsError, m, response_message, sub, t
-from emulators.ews.state import Folder, Item, Tombstone
+from emulators.ews.state import Folder, Item, Tombstone, change_key
 
 __all__ = ["decode_state", "encode_state", "sync_folder_items"]
 
@@ -110,7 +110,8 @@ def sync_folder_items(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
         if change.item is not None:
             render_item(elem, ctx.state, View(change.item), shape)
         elif change.tombstone is not None:
-            sub(elem, t("ItemId"), Id=change.tombstone.id)
+            sub(elem, t("ItemId"), Id=change.tombstone.id,
+                ChangeKey=change_key(change.tombstone.seq))
     return [msg]
 
 

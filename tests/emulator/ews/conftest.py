@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 from exchangelib import (
     BASIC,
     DELEGATE,
@@ -24,10 +25,26 @@ from exchangelib import (
 from exchangelib.protocol import FailFast, Protocol, RetryPolicy
 
 from emulators.ews.server import ADELE, ADELE_PASSWORD, EwsEmulatorServer
+from emulators.ews.soap import MNS, TNS
 
 TZ = EWSTimeZone("Europe/Berlin")
 EXCHANGE_2016 = Version(build=Build(15, 1, 2507, 6))
 AccountFactory = Callable[..., Account]
+SOAP = ('<?xml version="1.0" encoding="utf-8"?><s:Envelope '
+        'xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+        f'xmlns:m="{MNS}" xmlns:t="{TNS}"><s:Header>'
+        '<t:RequestServerVersion Version="{version}"/></s:Header><s:Body>{body}</s:Body>'
+        '</s:Envelope>')
+M, T = f"{{{MNS}}}", f"{{{TNS}}}"
+
+
+def raw(emu: EwsEmulatorServer, body: str, version: str = "Exchange2016",
+        auth: tuple[str, str] | None = (ADELE, ADELE_PASSWORD)) -> requests.Response:
+    """POST a hand-written SOAP body (``m:``/``t:`` prefixes bound) to the emulator."""
+    return requests.post(emu.ews_url, data=SOAP.replace("{version}", version)
+                         .replace("{body}", body).encode(),
+                         headers={"Content-Type": "text/xml; charset=utf-8"}, auth=auth,
+                         timeout=30)
 
 
 def make_account(emu: EwsEmulatorServer, *, email: str = ADELE, password: str = ADELE_PASSWORD,
