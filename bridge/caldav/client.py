@@ -178,6 +178,9 @@ class DavClient:
                 await self.budget.acquire()
             try:
                 answer = await self._once(method, url, body, sent)
+            except UnsafeTarget as exc:  # before the request, on a redirect or at connect time
+                self.stats.by_status["unsafe_url"] += 1
+                raise RemoteForbidden(str(exc), reason="unsafe_url") from None
             except aiohttp.ClientSSLError as exc:
                 raise RemoteError(f"TLS refused: {type(exc).__name__}", reason="tls") from None
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:

@@ -250,7 +250,7 @@ class CaldavProviderFactory(SealsTokens):
         except RemoteTransient as exc:
             raise FlowError("unreachable", f"the server could not be reached: {exc}") from None
         except RemoteError as exc:
-            reason = "tls" if exc.reason == "tls" else "other"
+            reason = exc.reason if exc.reason in ("tls", "unsafe_url") else "other"
             raise FlowError(reason, f"the server's answer was refused: {exc}") from None
         return self._discovery(found, creds, login.username)
 

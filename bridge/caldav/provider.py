@@ -157,6 +157,11 @@ class ListingMemory:
     full: dict[str, tuple[str, list[ListedItem]]] = field(default_factory=dict)
 
 
+def _quoted(path: str) -> str:
+    """A member path as sent in a request line or an ``href``."""
+    return quote(path, safe="/@:+,;=~!$&'()*")
+
+
 def _token_key(listing_id: str, after: str) -> str:
     return json.dumps({"l": listing_id, "a": after})
 
@@ -179,7 +184,7 @@ class CaldavProvider:
 
     def url(self, href: str) -> str:
         """The absolute URL of a member path."""
-        return urljoin(self.calendar_url, quote(href, safe="/@:+,;=~!$&'()*"))
+        return urljoin(self.calendar_url, _quoted(href))
 
     # -- listing ---------------------------------------------------------------------------------
     async def _sync_report(self, token: str) -> Listing | None:
@@ -293,7 +298,7 @@ class CaldavProvider:
     # -- reading bodies ----------------------------------------------------------------------------
     async def _multiget(self, hrefs: Sequence[str]) -> dict[str, CaldavSeries]:
         answer = await self.client.request(
-            "REPORT", self.calendar_url, body=multiget_body([self.url(h) for h in hrefs]),
+            "REPORT", self.calendar_url, body=multiget_body([_quoted(h) for h in hrefs]),
             headers={"Depth": "1"})
         found: dict[str, CaldavSeries] = {}
         for row in parse_multistatus(answer.body).responses:

@@ -182,7 +182,7 @@ async def h(emu: EmulatorServer, sync_store: SqlStore) -> AsyncIterator[Harness]
 
 # The providers the scenario suite runs over (tests/sync/providers.py has their kits).
 PROVIDER_NAMES = ("google", "microsoft", "exchange", "radicale", "xandikos", "radicale-listing",
-                  "radicale-rewriting")
+                  "radicale-rewriting", "icloud")
 
 
 @pytest.fixture(params=PROVIDER_NAMES)

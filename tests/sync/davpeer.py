@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import re
 import socket
 import subprocess
@@ -36,6 +37,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 USER = "alice"
 PASSWORD = "s3cret-pw"
@@ -53,8 +55,8 @@ def _auth(user: str, password: str) -> str:
 
 
 def dav(method: str, url: str, body: bytes | str | None = None, *, user: str = USER,
-        password: str = PASSWORD, headers: dict[str, str] | None = None
-        ) -> tuple[int, dict[str, str], bytes]:
+        password: str = PASSWORD, headers: dict[str, str] | None = None,
+        timeout: float = 60.0) -> tuple[int, dict[str, str], bytes]:
     """One blocking request to a peer (the test's own look)."""
     data = body.encode() if isinstance(body, str) else body
     sent = {"Authorization": _auth(user, password)}
@@ -63,10 +65,31 @@ def dav(method: str, url: str, body: bytes | str | None = None, *, user: str = U
     req = urllib.request.Request(url, data=data, method=method, headers={
         **sent, **(headers or {})})
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
+
+
+class LoopbackNames(AbstractResolver):
+    """A resolver that finds host names ending in ``suffix`` on 127.0.0.1 (iCloud's hosts in
+    tests) and asks the system for every other name."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        self.inner = aiohttp.ThreadedResolver()
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        """Loopback for the test names."""
+        if host.endswith(self.suffix):
+            return [{"hostname": host, "host": "127.0.0.1", "port": port,
+                     "family": socket.AF_INET, "proto": 0, "flags": 0}]
+        return await self.inner.resolve(host, port, family)
+
+    async def close(self) -> None:
+        """Close the system resolver."""
+        await self.inner.close()
 
 
 def _wait_up(url: str, proc: subprocess.Popen[bytes], deadline: float = 60.0) -> None:
@@ -99,6 +122,17 @@ class _Process:
             self.proc.kill()
 
 
+# Stock Radicale's own server with its config file; only fsync is switched off (a private
+# option, not settable in the file), so the tests and the benchmark do not wait on the disk.
+_RADICALE = """
+import sys
+from radicale import config, server
+conf = config.load([(sys.argv[1], False)])
+conf.update({"storage": {"_filesystem_fsync": "False"}}, "tests", privileged=True)
+server.serve(conf)
+"""
+
+
 class RadicaleServer(_Process):
     """Stock Radicale with htpasswd auth (plain) and multifilesystem storage under ``root``."""
 
@@ -116,7 +150,7 @@ class RadicaleServer(_Process):
             f"htpasswd_filename = {self.htpasswd}\nhtpasswd_encryption = plain\ndelay = 0\n"
             f"[storage]\nfilesystem_folder = {root / 'collections'}\n"
             "[logging]\nlevel = warning\n[rights]\ntype = owner_only\n")
-        self.proc = subprocess.Popen([sys.executable, "-m", "radicale", "--config", str(config)],
+        self.proc = subprocess.Popen([sys.executable, "-c", _RADICALE, str(config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_up(self.base + "/", self.proc)
 
@@ -173,6 +207,8 @@ class DavProxy:
     rewrite: bool = False
     icloud: bool = False
     hostile: str = ""
+    redirect_to: str = ""
+    digest: bool = False
     faults: dict[str, list[int]] = field(default_factory=dict)
     expired: set[str] = field(default_factory=set)
     issued: set[str] = field(default_factory=set)
@@ -214,8 +250,8 @@ class DavProxy:
         self.expired.clear()
         self.counts.clear()
         self.log.clear()
-        self.no_sync = self.rewrite = self.icloud = False
-        self.hostile = ""
+        self.no_sync = self.rewrite = self.icloud = self.digest = False
+        self.hostile = self.redirect_to = ""
 
     # -- what the test asks ------------------------------------------------------------------------
     def writes(self) -> int:
@@ -240,9 +276,15 @@ class DavProxy:
         op = self.operation(method, request.headers, body)
         self.log.append((method, request.path))
         auth = request.headers.get("Authorization", "")
+        if self.digest and not digest_ok(auth, method, self.password):
+            return web.Response(status=401, headers={"WWW-Authenticate": (
+                f'Digest realm="{_REALM}", nonce="{uuid.uuid4().hex}", qop="auth", '
+                'algorithm=MD5')})
         if (self.check_auth or self.icloud) and auth != _auth(USER, self.password):
             headers = _ICLOUD_401 if self.icloud else {"WWW-Authenticate": 'Basic realm="x"'}
             return web.Response(status=401, headers=headers)
+        if self.redirect_to:
+            raise web.HTTPMovedPermanently(self.redirect_to)
         if self.hostile:
             hostile = await self._hostile(request, op)
             if hostile is not None:
@@ -284,7 +326,7 @@ class DavProxy:
                        ) -> web.StreamResponse:
         headers = {k: v for k, v in request.headers.items()
                    if k.lower() not in ("host", "content-length", "transfer-encoding")}
-        if self.check_auth or self.icloud:  # the proxy did the auth: the peer's own login
+        if self.check_auth or self.icloud or self.digest:  # the proxy did the auth
             headers["Authorization"] = _auth(USER, PASSWORD)
         url = self.upstream + request.path_qs
         async with aiohttp.ClientSession() as session, session.request(
@@ -319,6 +361,27 @@ class DavProxy:
     def expire(self) -> None:
         """Every sync token handed out so far becomes unknown (403 ``valid-sync-token``)."""
         self.expired |= self.issued
+
+
+_REALM = "digest-test"
+
+
+def digest_ok(header: str, method: str, password: str) -> bool:
+    """Whether an ``Authorization: Digest …`` header (RFC 7616, MD5, qop=auth) is right."""
+    if not header.startswith("Digest "):
+        return False
+    fields = dict(re.findall(r'(\w+)="?([^",]*)"?', header[7:]))
+    if fields.get("username") != USER or fields.get("realm") != _REALM:
+        return False
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    ha1 = md5(f"{USER}:{_REALM}:{password}")
+    ha2 = md5(f"{method}:{fields.get('uri', '')}")
+    expected = md5(f"{ha1}:{fields.get('nonce')}:{fields.get('nc')}:{fields.get('cnonce')}:"
+                   f"{fields.get('qop')}:{ha2}")
+    return fields.get("response") == expected
 
 
 def rewrite_body(body: bytes) -> bytes:

@@ -13,16 +13,17 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote, urlsplit
 
+import aiohttp
 import pytest
 from icalendar import Calendar
 
 from bridge.caldav.davxml import CALDAV, DAV, parse_multistatus
-from bridge.caldav.factory import CaldavProviderFactory, Preset
+from bridge.caldav.factory import ICLOUD, CaldavProviderFactory, Preset
 from bridge.exchange.client import EwsLogin, make_account
 from bridge.exchange.factory import ExchangeOptions, ExchangeProviderFactory
 from bridge.google.crypto import TokenCipher
@@ -32,7 +33,7 @@ from bridge.microsoft.auth import MicrosoftEndpoints
 from bridge.microsoft.factory import MicrosoftProviderFactory
 from bridge.microsoft.mapping import item_uid as graph_uid
 from bridge.microsoft.series import EXPAND
-from bridge.providers.netguard import NetGuard, parse_networks
+from bridge.providers.netguard import GuardedResolver, NetGuard, parse_networks
 from bridge.store import SqlStore
 from bridge.sync.engine import SyncEngine
 from emulators.ews.server import ADELE as EWS_ADELE
@@ -49,7 +50,15 @@ from tests.sync.conftest import (
     gevent,
     make_engine,
 )
-from tests.sync.davpeer import PASSWORD, USER, DavProxy, RadicaleServer, XandikosServer, dav
+from tests.sync.davpeer import (
+    PASSWORD,
+    USER,
+    DavProxy,
+    LoopbackNames,
+    RadicaleServer,
+    XandikosServer,
+    dav,
+)
 
 
 class RemoteControls(Protocol):
@@ -582,11 +591,12 @@ class CaldavControls:
 
     def revoke_grant(self) -> None:
         """The user changes the password (the stored one stops working)."""
-        self.password = "changed-" + uuid.uuid4().hex
-        self.peer.set_password(self.password)
-        self.proxy.password = self.password
-        if not self.peer.auth:
-            self.password = PASSWORD  # Xandikos itself has no users
+        new = "changed-" + uuid.uuid4().hex
+        if self.proxy.check_auth or self.proxy.icloud:
+            self.proxy.password = new  # the proxy does the auth (Xandikos, iCloud's shape)
+        else:
+            self.peer.set_password(new)
+            self.password = new
 
     def reset_counters(self) -> None:
         """Forget the writes counted so far."""
@@ -609,21 +619,33 @@ def caldav_factory(store: SqlStore | None, name: str = "caldav", **kwargs: Any
 
 
 def caldav_connect(store: SqlStore, base: str, calendar_url: str, *, name: str = "caldav",
-                   password: str = PASSWORD) -> int:
-    """The calendar connected to ``calendar_url`` with sealed credentials."""
-    if store.get_collection(CAL) is None:
+                   password: str = PASSWORD, collection: str = CAL) -> int:
+    """The calendar ``collection`` connected to ``calendar_url`` with sealed credentials."""
+    if store.get_collection(collection) is None:
         store.create_user("alice", "x") if store.get_user("alice") is None else None
-        store.create_collection(CAL, tag="VCALENDAR", timezone=TZ)
+        store.create_collection(collection, tag="VCALENDAR", timezone=TZ)
     cipher = TokenCipher(SECRET)
     blob = json.dumps({"url": base + "/", "user": USER, "password": password})
     record = store.create_connection(
-        CAL, account_email=USER, remote_calendar_id=calendar_url, remote_calendar_name="Cal",
+        collection, account_email=USER, remote_calendar_id=calendar_url, remote_calendar_name="Cal",
         scopes="caldav", seal_token=lambda cid: cipher.encrypt(cid, blob))
     store.update_connection(record.id, provider=name)
     store.update_connection_state(record.id, {"calendar_tz": TZ, "import": {"phase": "running"},
                                               "phase": "importing"})
     store.activate_connection(record.id, push_existing=False)
     return record.id
+
+
+def icloud_preset(proxy: DavProxy) -> Preset:
+    """iCloud's preset with the test's host names (``*.icloud.test`` on the proxy)."""
+    return replace(ICLOUD, default_url=f"http://caldav.icloud.test:{proxy.port}/",
+                   credential_hosts=("*.icloud.test",))
+
+
+def icloud_sessions(guard: NetGuard) -> aiohttp.ClientSession:
+    """Sessions whose guarded resolver finds ``*.icloud.test`` on loopback."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+        resolver=GuardedResolver(guard, LoopbackNames(".icloud.test")), use_dns_cache=False))
 
 
 def caldav_kit_for(request: pytest.FixtureRequest, peer_fixture: str, **modes: Any
@@ -637,11 +659,16 @@ def caldav_kit_for(request: pytest.FixtureRequest, peer_fixture: str, **modes: A
     peer.set_password(PASSWORD)
     path = peer.new_calendar()
     controls = CaldavControls(peer, proxy, path)
+    name, base, cal_base, extra = "caldav", proxy.base, proxy.base, {}
+    if proxy.icloud:
+        name, base = "icloud", f"http://caldav.icloud.test:{proxy.port}"
+        cal_base = f"http://p42-caldav.icloud.test:{proxy.port}"
+        extra = {"preset": icloud_preset(proxy), "session_factory": icloud_sessions}
     return ProviderKit(
-        "caldav",
+        name,
         lambda store: SyncEngine(store, fast_options(), providers={
-            "caldav": caldav_factory(store)}),
-        lambda store: caldav_connect(store, proxy.base, proxy.base + path),
+            name: caldav_factory(store, name, **extra)}),
+        lambda store: caldav_connect(store, base, cal_base + path, name=name),
         controls)
 
 
@@ -660,6 +687,11 @@ def radicale_listing_kit(request: pytest.FixtureRequest) -> ProviderKit:
     return caldav_kit_for(request, "radicale_peer", no_sync=True)
 
 
+def radicale_icloud_kit(request: pytest.FixtureRequest) -> ProviderKit:
+    """Stock Radicale in iCloud's shape: two host names, the 401 scheme, VTODO refused."""
+    return caldav_kit_for(request, "radicale_peer", icloud=True)
+
+
 def radicale_rewriting_kit(request: pytest.FixtureRequest) -> ProviderKit:
     """Stock Radicale behind a proxy that rewrites PRODID/DTSTAMP/VTIMEZONE of every PUT and
     answers it without an ETag."""
@@ -668,4 +700,4 @@ def radicale_rewriting_kit(request: pytest.FixtureRequest) -> ProviderKit:
 
 KITS.update({"radicale": radicale_kit, "xandikos": xandikos_kit,
              "radicale-listing": radicale_listing_kit,
-             "radicale-rewriting": radicale_rewriting_kit})
+             "radicale-rewriting": radicale_rewriting_kit, "icloud": radicale_icloud_kit})
