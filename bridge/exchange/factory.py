@@ -128,12 +128,15 @@ class ExchangeProviderFactory(SealsTokens):
         self.cipher = cipher
         self.options = options or ExchangeOptions()
         self.guard = guard or NetGuard()
-        tls.install(self.options.ca_file or None, self.options.pins or {}, self.guard)
         self._accounts: dict[int, _Opened] = {}
         self._limiters: dict[tuple[int, str], asyncio.Semaphore] = {}
         self._stats: list[ClientStats] = []
 
     # -- plumbing --------------------------------------------------------------------------------
+    def _policy(self, endpoint: str) -> None:
+        tls.install(endpoint, self.options.ca_file or None, self.options.pins or {},
+                    self.guard)
+
     def _limiter(self, mailbox: str) -> asyncio.Semaphore:
         key = (id(asyncio.get_running_loop()), mailbox)
         found = self._limiters.get(key)
@@ -160,6 +163,7 @@ class ExchangeProviderFactory(SealsTokens):
                 self.guard.check_url(login.endpoint)
             except UnsafeTarget as exc:
                 raise ProviderUnavailable(record.id, str(exc)) from None
+            self._policy(login.endpoint)
             account = make_account(login, max_connections=self.options.max_connections,
                                    max_wait=self.options.max_wait,
                                    timeout=options.http_timeout)
@@ -216,6 +220,7 @@ class ExchangeProviderFactory(SealsTokens):
         if not url.lower().startswith(("https://", "http://")):
             raise FlowError("not_found", "give the EWS URL, e.g. "
                                          "https://mail.example.com/EWS/Exchange.asmx")
+        self._policy(url)
         try:
             tls.check_target(url)
         except UnsafeTarget as exc:

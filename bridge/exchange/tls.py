@@ -29,7 +29,20 @@ from bridge.providers.netguard import NetGuard
 __all__ = ["TrustAdapter", "check_target", "install", "parse_pins"]
 
 _LOCK = threading.Lock()
-_TRUST: dict[str, Any] = {"ca_file": None, "pins": {}, "guard": None}
+# The policy of each EWS origin (scheme://host:port) a factory opened; other origins (not ours)
+# keep requests' own behaviour.
+_POLICIES: dict[str, dict[str, Any]] = {}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def _policy(url: str) -> dict[str, Any]:
+    with _LOCK:
+        return dict(_POLICIES.get(_origin(url)) or {})
 
 
 def parse_pins(text: str) -> dict[str, str]:
@@ -50,8 +63,8 @@ def parse_pins(text: str) -> dict[str, str]:
 
 def _trust(url: str, verify: Any) -> tuple[Any, str | None]:
     """What requests verifies ``url`` with, and the pinned fingerprint (if the host has one)."""
-    with _LOCK:
-        ca_file, pins = _TRUST["ca_file"], dict(_TRUST["pins"])
+    policy = _policy(url)
+    ca_file, pins = policy.get("ca_file"), dict(policy.get("pins") or {})
     pin = pins.get((urlsplit(url).hostname or "").lower())
     if pin is not None and url.lower().startswith("https"):
         return False, pin
@@ -61,8 +74,7 @@ def _trust(url: str, verify: Any) -> tuple[Any, str | None]:
 def check_target(url: str) -> None:
     """Raise ``UnsafeTarget`` unless ``url``'s host and every address it resolves to are
     allowed (no guard installed: everything is)."""
-    with _LOCK:
-        guard: NetGuard | None = _TRUST["guard"]
+    guard: NetGuard | None = _policy(url).get("guard")
     if guard is None:
         return
     host = guard.check_url(url)
@@ -98,12 +110,13 @@ class TrustAdapter(HTTPAdapter):
             conn.assert_fingerprint = pin
 
 
-def install(ca_file: str | None, pins: Mapping[str, str], guard: NetGuard | None) -> None:
-    """Make exchangelib use :class:`TrustAdapter` with this policy (process-wide)."""
+def install(endpoint: str, ca_file: str | None, pins: Mapping[str, str],
+            guard: NetGuard | None) -> None:
+    """Make exchangelib use :class:`TrustAdapter`, with this policy for ``endpoint``'s origin
+    (the adapter is process-wide; origins without a policy keep requests' behaviour)."""
     from exchangelib.protocol import BaseProtocol
 
     with _LOCK:
-        _TRUST["ca_file"] = ca_file or None
-        _TRUST["pins"] = dict(pins)
-        _TRUST["guard"] = guard
+        _POLICIES[_origin(endpoint)] = {"ca_file": ca_file or None, "pins": dict(pins),
+                                        "guard": guard}
     BaseProtocol.HTTP_ADAPTER_CLS = TrustAdapter

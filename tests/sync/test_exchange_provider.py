@@ -274,4 +274,4 @@ async def test_bad_tls_is_refused_unless_trusted_or_pinned() -> None:
         assert found.grant.account.calendars
         with pytest.raises(FlowError):
             await factory(pins={str(parts.hostname): "0" * 64}).discover(login, fast_options())
-    install(None, {}, None)
+    install(emu.ews_url, None, {}, None)
