@@ -66,6 +66,22 @@ def _port_or_off(value: int) -> str | None:
     return None if 0 <= value <= 65535 else "must be a port from 1 to 65535, or 0 for off"
 
 
+def _pins(value: str) -> str | None:
+    from bridge.exchange.tls import parse_pins
+
+    try:
+        parse_pins(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _zone_name(value: str) -> str | None:
+    from bridge.ical.moments import canonical_tz
+
+    return None if canonical_tz(value) else "must be an IANA or Windows time zone name"
+
+
 def _positive(value: int) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
@@ -223,6 +239,22 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "write_attendees": Option(bool, False, "write attendees to Outlook events (Microsoft "
                                   "then e-mails every attendee an invitation; off: attendees "
                                   "stay in termin-bridge only)"),
+    },
+    "exchange": {
+        "ca_file": Option(str, "", "CA certificates to trust for Exchange servers instead of the "
+                          "system's (an internal PKI, the offline emulator; empty: the system's)"),
+        "pinned_certificates": Option(str, "", "comma-separated host=SHA-256 fingerprint pairs: "
+                                      "a server with a certificate no CA vouches for is accepted "
+                                      "only with exactly this certificate", _pins),
+        "max_connections": Option(int, 2, "concurrent EWS requests per mailbox (Exchange's "
+                                  "EWSMaxConcurrency is 27 per user, shared with Outlook)",
+                                  _positive),
+        "max_wait": Option(int, 120, "seconds a request may wait in all on ErrorServerBusy's "
+                           "back-off before it fails and is retried in a later round",
+                           _positive),
+        "time_zone": Option(str, "Europe/Berlin", "time zone of Exchange calendars (EWS has "
+                            "none per calendar) for all-day and floating appointments",
+                            _zone_name),
     },
     "providers": {
         "allow_networks": Option(str, "", "comma-separated networks (CIDR) a CalDAV, iCloud or "

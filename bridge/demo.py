@@ -8,7 +8,9 @@ sidecar's callback URL with the demo OAuth client, and returns settings whose ``
 point at the emulator.  The Microsoft emulator (https, a CA generated at start) starts beside it
 with its demo seed (work accounts "praxis@contoso.example" and "empfang@contoso.example", a
 personal one); ``[microsoft]`` then names its client, its ``…/common`` authority, its Graph root
-and its CA file (``ca_file``), so the admin page offers both providers.  With a store it also
+and its CA file (``ca_file``), so the admin page offers both providers.  The Exchange Web
+Services emulator (plain http) starts too with its demo seed; its EWS URL and the demo mailbox
+login are printed for the admin page's Exchange login form.  With a store it also
 makes sure there is a local calendar to connect and an admin login for the demo, and prints the
 admin URL and password.
 
@@ -86,10 +88,11 @@ def start_demo(
     out: Callable[[str], None] | None = None,
     port: int = 0,
     microsoft_port: int | None = 0,
+    ews_port: int | None = 0,
 ) -> tuple[Settings, Callable[[], None]]:
-    """Start the Google emulator with the demo seed on ``127.0.0.1:port`` and the Microsoft one
-    on ``127.0.0.1:microsoft_port`` (0: any free port, ``None``: not at all); returns (settings
-    pointing at them, stop)."""
+    """Start the Google emulator with the demo seed on ``127.0.0.1:port``, the Microsoft one
+    on ``127.0.0.1:microsoft_port`` and the EWS one on ``127.0.0.1:ews_port`` (0: any free
+    port, ``None``: not at all); returns (settings pointing at them, stop)."""
     try:
         from emulators.google.seed import demo_seed
         from emulators.google.server import EmulatorServer
@@ -104,10 +107,7 @@ def start_demo(
     try:
         emulator = EmulatorServer(seed=seed, port=port).start()
     except RuntimeError as exc:  # the bind failed in the emulator's thread
-        cause = exc.__cause__
-        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
-        raise BridgeError(f"cannot start the demo Google emulator on 127.0.0.1:{port}: "
-                          f"{reason}; choose another port with --demo-port") from None
+        raise _bind_failure(exc, "Google", port, "--demo-port") from None
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     base = emulator.base_url
     demo_settings = settings.with_overrides(google={
@@ -117,13 +117,17 @@ def start_demo(
     })
     _LOGGER.info("demo: Google emulator on %s", base)
     stop_microsoft: Callable[[], None] = lambda: None  # noqa: E731
-    if microsoft_port is not None:
-        try:
+    stop_ews: Callable[[], None] = lambda: None  # noqa: E731
+    try:
+        if microsoft_port is not None:
             demo_settings, stop_microsoft = _start_microsoft(demo_settings, microsoft_port, emit)
-        except BridgeError:
-            emulator.stop()
-            os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
-            raise
+        if ews_port is not None:
+            stop_ews = _start_ews(ews_port, emit)
+    except BridgeError:
+        stop_microsoft()
+        emulator.stop()
+        os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
+        raise
     lock = _prepare_store(store, emit) if store is not None else None
     emit(f"demo: offline Google emulator at {base} (account praxis@example.com)")
     emit(f"demo: admin page at {_sidecar_base(settings)}/admin/")
@@ -136,9 +140,37 @@ def start_demo(
                 _LOGGER.warning("demo: could not lock the demo login: %s", exc)
         emulator.stop()
         stop_microsoft()
+        stop_ews()
         os.environ.pop("OAUTHLIB_INSECURE_TRANSPORT", None)
 
     return demo_settings, stop
+
+
+def _bind_failure(exc: RuntimeError, what: str, port: int, option: str) -> BridgeError:
+    """The one-line error for an emulator whose port could not be bound."""
+    cause = exc.__cause__
+    reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+    return BridgeError(f"cannot start the demo {what} emulator on 127.0.0.1:{port}: {reason}; "
+                       f"choose another port with {option}")
+
+
+def _start_ews(port: int, emit: Callable[[str], None]) -> Callable[[], None]:
+    """The EWS emulator (http) with its demo seed; prints the EWS URL and the demo login."""
+    try:
+        from emulators.ews.seed import demo_seed
+        from emulators.ews.server import EwsEmulatorServer
+    except ModuleNotFoundError as exc:
+        raise EmulatorMissing(exc, "EWS") from exc
+    seed: dict[str, Any] = demo_seed()
+    try:
+        emulator = EwsEmulatorServer(seed=seed, port=port).start()
+    except RuntimeError as exc:  # the bind failed in the emulator's thread
+        raise _bind_failure(exc, "EWS", port, "--demo-ews-port") from None
+    mailbox = seed["mailboxes"][0]
+    _LOGGER.info("demo: EWS emulator on %s", emulator.base_url)
+    emit(f"demo: offline Exchange (EWS) emulator at {emulator.ews_url} (mailbox login "
+         f"{mailbox['email']} / {mailbox['password']})")
+    return emulator.stop
 
 
 def _start_microsoft(settings: Settings, port: int, emit: Callable[[str], None]
@@ -158,10 +190,7 @@ def _start_microsoft(settings: Settings, port: int, emit: Callable[[str], None]
     try:
         emulator = MsEmulatorServer(seed=seed, port=port).start()
     except RuntimeError as exc:  # the bind failed in the emulator's thread
-        cause = exc.__cause__
-        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
-        raise BridgeError(f"cannot start the demo Microsoft emulator on 127.0.0.1:{port}: "
-                          f"{reason}; choose another port with --demo-microsoft-port") from None
+        raise _bind_failure(exc, "Microsoft", port, "--demo-microsoft-port") from None
     demo_settings = settings.with_overrides(microsoft={
         "client_id": client["client_id"], "client_secret": client["client_secret"],
         "authority": emulator.authority("common"), "graph_endpoint": emulator.graph_url,

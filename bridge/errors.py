@@ -176,7 +176,7 @@ class CursorExpired(RemoteError):
 
 class EmulatorMissing(BridgeError):
     """The ``emulators`` extra is not installed (``google-emulator``, ``microsoft-emulator``,
-    ``serve --demo``)."""
+    ``ews-emulator``, ``serve --demo``)."""
 
     def __init__(self, exc: ModuleNotFoundError, provider: str = "Google") -> None:
         super().__init__(f"the {provider} emulator is not installed (no module named "

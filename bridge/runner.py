@@ -66,6 +66,7 @@ def run(
     demo: bool = False,
     demo_port: int = 0,
     demo_microsoft_port: int | None = 0,
+    demo_ews_port: int | None = 0,
     stop_event: threading.Event | None = None,
 ) -> int:
     """Serve CalDAV and/or the sidecar until SIGINT/SIGTERM or ``stop_event``; returns 0."""
@@ -78,7 +79,8 @@ def run(
         from bridge.demo import start_demo
 
         settings, stop_demo = start_demo(settings, store, port=demo_port,
-                                         microsoft_port=demo_microsoft_port)
+                                         microsoft_port=demo_microsoft_port,
+                                         ews_port=demo_ews_port)
     if dav:
         from radicale_plugins.server import DavServer
 

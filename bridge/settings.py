@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 __all__ = [
     "AvailabilitySettings",
     "DavSettings",
+    "ExchangeSettings",
     "GoogleSettings",
     "HttpSettings",
     "LoggingSettings",
@@ -99,6 +100,17 @@ class MicrosoftSettings:
 
 
 @dataclass(frozen=True)
+class ExchangeSettings:
+    """``[exchange]``: trust of on-premises EWS servers, concurrency and throttling back-off."""
+
+    ca_file: str
+    pinned_certificates: str
+    max_connections: int
+    max_wait: int
+    time_zone: str
+
+
+@dataclass(frozen=True)
 class ProvidersSettings:
     """``[providers]``: what every login provider (CalDAV, iCloud, Exchange) shares."""
 
@@ -164,6 +176,7 @@ class Settings:
     sync: SyncSettings
     google: GoogleSettings
     microsoft: MicrosoftSettings
+    exchange: ExchangeSettings
     providers: ProvidersSettings
     security: SecuritySettings
     notifications: NotificationSettings

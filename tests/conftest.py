@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, text
 
 from bridge.bootstrap import open_bridge_store
 from bridge.store import SqlStore
+from emulators.ews.server import EwsEmulatorServer
+from emulators.ews.server import basic_seed as ews_basic_seed
 from emulators.google.server import EmulatorServer, basic_seed
 from emulators.microsoft.server import MsEmulatorServer
 from emulators.microsoft.server import basic_seed as ms_basic_seed
@@ -116,6 +118,24 @@ def ms_emu(ms_emu_server: MsEmulatorServer) -> MsEmulatorServer:
     """The Microsoft emulator reset to its ``basic_seed`` (Adele, Megan, Pat, one app)."""
     ms_emu_server.hooks.reset(ms_basic_seed())
     return ms_emu_server
+
+
+@pytest.fixture(scope="session")
+def ews_emu_server() -> Iterator[EwsEmulatorServer]:
+    """The offline Exchange Web Services emulator over http, one per test worker."""
+    with EwsEmulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def ews_emu(ews_emu_server: EwsEmulatorServer) -> EwsEmulatorServer:
+    """The EWS emulator reset to its ``basic_seed`` (Adele with a second calendar, Megan),
+    no faults, default knobs."""
+    ews_emu_server.hooks.reset(ews_basic_seed())
+    ews_emu_server.hooks.clear_faults()
+    ews_emu_server.hooks.call("POST", "rate_limit", {})
+    ews_emu_server.run(lambda state: state.config.__init__())
+    return ews_emu_server
 
 @pytest.fixture
 def msal_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,6 +24,7 @@ from bridge.cli import (
     connections,
     db,
     emulator,
+    ews_emulator,
     feeds,
     ics,
     ms_emulator,
@@ -50,6 +51,7 @@ COMMAND_MODULES = (
     apikeys,
     emulator,
     ms_emulator,
+    ews_emulator,
 )
 
 

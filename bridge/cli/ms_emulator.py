@@ -31,7 +31,7 @@ def handler(args: argparse.Namespace) -> int:
         from emulators.microsoft.app import create_app
         from emulators.microsoft.seed import apply_seed, demo_seed, load_state
         from emulators.microsoft.state import MsState
-        from emulators.microsoft.tls import make_tls
+        from emulators.shared.tls import make_tls
     except ModuleNotFoundError as exc:
         raise EmulatorMissing(exc, "Microsoft") from exc
 

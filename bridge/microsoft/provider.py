@@ -42,7 +42,6 @@ from bridge.microsoft.mapping import (
 from bridge.microsoft.mapping_graph import PROP_UID
 from bridge.microsoft.mapping_preserve import preserve_local_only
 from bridge.microsoft.series import MicrosoftSeries, OccurrenceIndex, SeriesReader
-from bridge.model import ParsedResource
 from bridge.providers.base import (
     Capabilities,
     ChangePage,
@@ -50,6 +49,7 @@ from bridge.providers.base import (
     LinkedRemote,
     RemoteChanged,
     RemoteSeries,
+    WholeOverrides,
     WriteResult,
 )
 
@@ -80,7 +80,7 @@ def _parse_stamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")[:19]).replace(tzinfo=UTC)
 
 
-class MicrosoftProvider:
+class MicrosoftProvider(WholeOverrides):
     """One connection's Microsoft calendar."""
 
     name = "microsoft"
@@ -269,11 +269,6 @@ class MicrosoftProvider:
         with contextlib.suppress(RemoteNotFound):
             await self.client.update_event(str(row["id"]), plain, etag=None)
 
-    async def restore_batch(self, kept: Sequence[tuple[str, str]]
-                            ) -> list[WriteResult | None]:
-        """Not offered (capability ``batch_restore`` is off): every event goes the push way."""
-        return [None] * len(kept)
-
     # -- notifications ---------------------------------------------------------------------------
     async def watch(self, channel_id: str, address: str, token: str, ttl: int) -> Channel:
         """A Graph subscription on the calendar's events; ``address`` names the sidecar's
@@ -306,20 +301,3 @@ class MicrosoftProvider:
         """A pulled text with what Graph cannot hold kept from the stored text."""
         return preserve_local_only(text, old_text, calendar_tz=self.calendar_tz,
                                    write_attendees=self.write_attendees)
-
-    def split(self, text: str) -> list[str] | None:
-        """Ranged overrides are refused, not split (the mapping reports ``range-override``)."""
-        return None
-
-    def follows_master(self, text: str) -> bool:
-        """Overrides are written in full on every update: no rename tracking needed."""
-        return False
-
-    async def renamed(self, text: str, link: LinkedRemote) -> str | None:
-        """Nothing to follow (see :meth:`follows_master`)."""
-        return None
-
-    def renamed_after_pull(self, parsed: ParsedResource, old_text: str) -> ParsedResource:
-        """A pulled series as it is."""
-        return parsed
-

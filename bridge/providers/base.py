@@ -56,6 +56,7 @@ __all__ = [
     "RemoteSeries",
     "ServerDiscovery",
     "ServerLogin",
+    "WholeOverrides",
     "WriteResult",
 ]
 
@@ -338,6 +339,33 @@ class Provider(Protocol):
     def renamed_after_pull(self, parsed: ParsedResource, old_text: str) -> ParsedResource:
         """A pulled series with overrides following its renames, judged against the stored
         text (the base)."""
+
+
+class WholeOverrides:
+    """The optional parts of :class:`Provider` for a provider that writes every override in
+    full on each update and holds no ranged overrides (Microsoft Graph, Exchange): nothing to
+    split, no renames to follow, no batch restore (every event goes the push way)."""
+
+    def split(self, text: str) -> list[str] | None:
+        """Ranged overrides are refused, not split (the mapping reports ``range-override``)."""
+        return None
+
+    def follows_master(self, text: str) -> bool:
+        """Overrides are written in full on every update: no rename tracking needed."""
+        return False
+
+    async def renamed(self, text: str, link: LinkedRemote) -> str | None:
+        """Nothing to follow (see :meth:`follows_master`)."""
+        return None
+
+    def renamed_after_pull(self, parsed: ParsedResource, old_text: str) -> ParsedResource:
+        """A pulled series as it is."""
+        return parsed
+
+    async def restore_batch(self, kept: Sequence[tuple[str, str]]
+                            ) -> list[WriteResult | None]:
+        """Not offered (capability ``batch_restore`` is off)."""
+        return [None] * len(kept)
 
 
 class ProviderFactory(Protocol):

@@ -28,9 +28,9 @@ from emulators.microsoft.identity import add_identity_routes
 from emulators.microsoft.notify import Notifier
 from emulators.microsoft.seed import apply_seed, dump_state, load_state
 from emulators.microsoft.state import MsState
-from emulators.microsoft.tls import TlsFiles, make_tls
 from emulators.microsoft.tokens import STATE_KEY
 from emulators.shared.lifecycle import lifecycle
+from emulators.shared.tls import TlsFiles, make_tls
 
 __all__ = ["STATE_KEY", "create_app", "start_server"]
 

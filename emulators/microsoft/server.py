@@ -23,8 +23,8 @@ from typing import Any
 
 from emulators.microsoft.app import create_app
 from emulators.microsoft.state import MsState
-from emulators.microsoft.tls import TlsFiles, make_tls
 from emulators.shared.threaded import ThreadedServer
+from emulators.shared.tls import TlsFiles, make_tls
 
 __all__ = [
     "ADELE",

@@ -85,3 +85,28 @@ def test_start_demo_starts_both_emulators(tmp_path: Path) -> None:
         stop()
     with pytest.raises(OSError):  # stopped with the demo
         opener.open(ms.authority + "/oauth2/v2.0/authorize" + query, timeout=5)
+
+
+def test_start_demo_starts_the_ews_emulator(tmp_path: Path) -> None:
+    """The EWS emulator runs with its demo seed; the printed URL and login work."""
+    import re
+
+    import requests
+
+    settings = make_settings(tmp_path).with_overrides(http={"port": 18082})
+    lines: list[str] = []
+    _, stop = start_demo(settings, None, out=lines.append, port=0, microsoft_port=None,
+                         ews_port=0)
+    try:
+        line = next(line for line in lines if "Exchange (EWS) emulator" in line)
+        found = re.search(r"at (\S+) \(mailbox login (\S+) / (\S+)\)", line)
+        assert found is not None
+        url, user, password = found.groups()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/EWS/Exchange.asmx")
+        assert requests.post(url, data=b"", timeout=10).status_code == 401
+        ok = requests.post(url, data=b"<x/>", auth=(user, password), timeout=10)
+        assert ok.status_code == 500 and b"ErrorSchemaValidation" in ok.content
+    finally:
+        stop()
+    with pytest.raises(requests.ConnectionError):  # stopped with the demo
+        requests.post(url, data=b"", timeout=5)

@@ -41,7 +41,7 @@ def emulator_sources() -> list[Path]:
 def test_emulators_import_nothing_from_the_product() -> None:
     sources = emulator_sources()
     packages = {path.parent.name for path in sources}
-    assert {"google", "microsoft"} <= packages  # both emulators are scanned
+    assert {"google", "microsoft", "ews"} <= packages  # every emulator is scanned
     assert len(sources) > 40
     offending = {
         f"{path.relative_to(Path(emulators.__file__).parent.parent)}: {name}"
@@ -87,28 +87,22 @@ def _block_emulators() -> str:
             "sys.modules['emulators'] = None\n")
 
 
-def test_google_emulator_command_without_the_extra_is_one_line() -> None:
+@pytest.mark.parametrize(("command", "package", "name"), [
+    ("google-emulator", "google", "Google"),
+    ("microsoft-emulator", "microsoft", "Microsoft"),
+    ("ews-emulator", "ews", "EWS"),
+])
+def test_emulator_command_without_the_extra_is_one_line(command: str, package: str,
+                                                        name: str) -> None:
     code = _block_emulators() + (
-        "sys.argv = ['termin-bridge', 'google-emulator']\n"
+        f"sys.argv = ['termin-bridge', '{command}']\n"
         "from bridge.__main__ import main\nmain()\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
-        "termin-bridge: error: the Google emulator is not installed (no module named "
-        "'emulators.google'); install the 'emulators' extra: pip install -e '.[emulators]'"]
-
-
-def test_microsoft_emulator_command_without_the_extra_is_one_line() -> None:
-    code = _block_emulators() + (
-        "sys.argv = ['termin-bridge', 'microsoft-emulator']\n"
-        "from bridge.__main__ import main\nmain()\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=False)
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines() == [
-        "termin-bridge: error: the Microsoft emulator is not installed (no module named "
-        "'emulators.microsoft'); install the 'emulators' extra: pip install -e '.[emulators]'"]
+        f"termin-bridge: error: the {name} emulator is not installed (no module named "
+        f"'emulators.{package}'); install the 'emulators' extra: pip install -e '.[emulators]'"]
 
 
 def test_demo_without_the_extra_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

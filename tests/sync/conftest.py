@@ -181,7 +181,7 @@ async def h(emu: EmulatorServer, sync_store: SqlStore) -> AsyncIterator[Harness]
 
 
 # The providers the scenario suite runs over (tests/sync/providers.py has their kits).
-PROVIDER_NAMES = ("google", "microsoft", "radicale", "xandikos", "radicale-listing",
+PROVIDER_NAMES = ("google", "microsoft", "exchange", "radicale", "xandikos", "radicale-listing",
                   "radicale-rewriting", "icloud")
 
 

@@ -24,6 +24,8 @@ from icalendar import Calendar
 
 from bridge.caldav.davxml import CALDAV, DAV, parse_multistatus
 from bridge.caldav.factory import ICLOUD, CaldavProviderFactory, Preset
+from bridge.exchange.client import EwsLogin, make_account
+from bridge.exchange.factory import ExchangeOptions, ExchangeProviderFactory
 from bridge.google.crypto import TokenCipher
 from bridge.google.ids import event_id
 from bridge.google.mapping_google_parse import item_uid
@@ -34,6 +36,8 @@ from bridge.microsoft.series import EXPAND
 from bridge.providers.netguard import GuardedResolver, NetGuard, parse_networks
 from bridge.store import SqlStore
 from bridge.sync.engine import SyncEngine
+from emulators.ews.server import ADELE as EWS_ADELE
+from emulators.ews.server import ADELE_PASSWORD, EwsEmulatorServer
 from emulators.google.server import ALICE, EmulatorServer
 from emulators.microsoft.server import ADELE, CLIENT_ID, CLIENT_SECRET, MsEmulatorServer
 from tests.sync.conftest import (
@@ -344,9 +348,151 @@ def microsoft_kit(request: pytest.FixtureRequest) -> ProviderKit:
                        lambda store: ms_connect(store, emu), MicrosoftControls(emu))
 
 
+@dataclass
+class ExchangeControls:
+    """:class:`RemoteControls` over the EWS emulator: Adele's "Praxis" calendar, changed the
+    way Outlook changes it (exchangelib as Adele, outside the bridge)."""
+
+    emu: EwsEmulatorServer
+    password: str = ADELE_PASSWORD
+    _account: Any = None
+
+    _OPS: ClassVar[dict[str, str]] = {
+        "list": "SyncFolderItems", "insert": "CreateItem", "update": "UpdateItem",
+        "delete": "DeleteItem"}
+
+    def folder_id(self) -> str:
+        """The id of Adele's "Praxis" calendar."""
+        return next(str(f["id"]) for f in self.emu.hooks.state()["folders"]
+                    if f["name"] == "Praxis" and f["owner"] == EWS_ADELE)
+
+    def login(self) -> EwsLogin:
+        """Adele's login (Basic) as the bridge stores it."""
+        return EwsLogin(self.emu.ews_url, EWS_ADELE, self.password, "basic", EWS_ADELE,
+                        "15.1.2507.6")
+
+    def folder(self) -> Any:
+        """The calendar folder as exchangelib sees it."""
+        from exchangelib.folders import Calendar, Root
+
+        if self._account is None:
+            self._account = make_account(self.login(), max_connections=1, max_wait=5)
+        return Calendar(root=Root(account=self._account), id=self.folder_id())
+
+    def _items(self) -> list[Any]:
+        return [i for i in self.folder().all().only("id", "changekey", "uid", "subject",
+                                                    "bridge_uid")
+                if not isinstance(i, Exception)]
+
+    def _item(self, uid: str) -> Any:
+        return next(i for i in self._items() if (i.bridge_uid or i.uid) == uid)
+
+    def live(self) -> dict[str, str]:
+        """Items by our UID property (else EWS's UID): their subjects."""
+        return {str(i.bridge_uid or i.uid): str(i.subject or "") for i in self._items()}
+
+    def create(self, summary: str, day: int = 12, hour: int = 9) -> str:
+        """A new appointment (UTC); the UID EWS gives it."""
+        from exchangelib import CalendarItem
+        from exchangelib.ewsdatetime import EWSDateTime, EWSTimeZone
+
+        folder = self.folder()
+        utc = EWSTimeZone("UTC")
+        item = CalendarItem(account=folder.account, folder=folder, subject=summary,
+                            start=EWSDateTime(2030, 3, day, hour, tzinfo=utc),
+                            end=EWSDateTime(2030, 3, day, hour + 1, tzinfo=utc))
+        item.save()
+        item.refresh()  # GetItem: the UID the server gave it
+        return str(item.uid)
+
+    def edit(self, uid: str, summary: str, *, later: float = 0.0) -> None:
+        """Retitle (``update_fields=["subject"]``) after moving the emulator's clock."""
+        if later:
+            self.emu.hooks.call("POST", "clock", {"advance_seconds": later})
+        item = self._item(uid)
+        item.subject = summary
+        item.save(update_fields=["subject"])
+
+    def delete(self, uid: str) -> None:
+        """Delete the item."""
+        self._item(uid).delete()
+
+    def fail(self, operation: str, status: int, times: int = 1) -> None:
+        """A bare HTTP status (500: the ``ErrorInternalServerError`` fault) on the matching
+        EWS operation."""
+        self.emu.hooks.fault(self._OPS[operation], status=status, times=times)
+
+    def heal(self) -> None:
+        """Clear every fault."""
+        self.emu.hooks.clear_faults()
+
+    def expire_cursor(self) -> None:
+        """Every SyncState issued so far answers ``ErrorInvalidSyncStateData``."""
+        self.emu.hooks.invalidate_sync()
+
+    def revoke_grant(self) -> None:
+        """Adele's password changes (the stored login stops working)."""
+        self.password = "Changed-Secret-2"
+        self._account = None
+        self.emu.run(lambda state: setattr(state.mailboxes[EWS_ADELE], "password",
+                                           self.password))
+
+    def reset_counters(self) -> None:
+        """Reset the emulator's counters and write log."""
+        self.emu.hooks.call("POST", "reset_counters")
+
+    def writes(self) -> int:
+        """Writes made since the counters were reset."""
+        return len(self.emu.hooks.state()["writes"])
+
+    def requests(self) -> dict[str, int]:
+        """EWS requests by operation since the counters were reset."""
+        counts: dict[str, int] = self.emu.hooks.state()["requests"]
+        return counts
+
+
+def ex_factory(**options: Any) -> ExchangeProviderFactory:
+    """An Exchange factory for the emulator (loopback allowed, short busy back-off)."""
+    return ExchangeProviderFactory(cipher=TokenCipher(SECRET),
+                                   guard=NetGuard(parse_networks("127.0.0.0/8")),
+                                   options=ExchangeOptions(**{"max_wait": 5, **options}))
+
+
+def ex_engine(store: SqlStore, **overrides: Any) -> SyncEngine:
+    """An engine whose only provider is Exchange, against the emulator."""
+    factory = ex_factory(**overrides.pop("exchange", {}))
+    return SyncEngine(store, fast_options(**overrides), providers={"exchange": factory})
+
+
+def ex_connect(store: SqlStore, controls: ExchangeControls) -> int:
+    """The calendar connected to Adele's "Praxis" calendar with her sealed login."""
+    if store.get_collection(CAL) is None:
+        store.create_user("alice", "x") if store.get_user("alice") is None else None
+        store.create_collection(CAL, tag="VCALENDAR", timezone=TZ)
+    cipher = TokenCipher(SECRET)
+    blob = controls.login().dump()
+    record = store.create_connection(
+        CAL, account_email=EWS_ADELE, remote_calendar_id=controls.folder_id(),
+        remote_calendar_name="Praxis", scopes="ews",
+        seal_token=lambda cid: cipher.encrypt(cid, blob))
+    store.update_connection(record.id, provider="exchange")
+    store.update_connection_state(record.id, {"calendar_tz": TZ, "import": {"phase": "running"},
+                                              "phase": "importing"})
+    store.activate_connection(record.id, push_existing=False)
+    return record.id
+
+
+def exchange_kit(request: pytest.FixtureRequest) -> ProviderKit:
+    """Exchange (EWS) through its emulator (the worker's ``ews_emu``), exchangelib unmodified."""
+    emu: EwsEmulatorServer = request.getfixturevalue("ews_emu")
+    controls = ExchangeControls(emu)
+    return ProviderKit("exchange", ex_engine, lambda store: ex_connect(store, controls),
+                       controls)
+
+
 # Provider name → kit builder; the scenario suite runs once per entry.
 KITS: dict[str, Callable[[pytest.FixtureRequest], ProviderKit]] = {
-    "google": google_kit, "microsoft": microsoft_kit}
+    "google": google_kit, "microsoft": microsoft_kit, "exchange": exchange_kit}
 
 
 # -- CalDAV: stock Radicale and Xandikos, each behind the test proxy (tests/sync/davpeer.py) ------

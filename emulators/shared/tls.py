@@ -1,6 +1,7 @@
 """A throw-away certificate authority and server certificate, made at start.
 
-msal refuses ``http://`` authorities, so the emulator serves https.  :func:`make_tls` writes
+msal refuses ``http://`` authorities, so the Microsoft emulator serves https (the EWS emulator
+can).  :func:`make_tls` writes
 ``ca.pem`` (trust it: msal ``verify=``, aiohttp ``ssl.create_default_context(cafile=…)``),
 ``server.pem`` and ``server-key.pem`` into a directory and returns the paths and a server
 :class:`ssl.SSLContext`.  The certificate names ``localhost``, ``127.0.0.1``, ``::1`` and any
@@ -54,14 +55,18 @@ def _alt_names(hosts: list[str]) -> list[x509.GeneralName]:
     return names
 
 
-def make_tls(directory: str | Path | None = None, hosts: list[str] | None = None) -> TlsFiles:
-    """Generate a CA and a server certificate signed by it; write them as PEM files."""
-    where = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="ms-emulator-tls-"))
+def make_tls(directory: str | Path | None = None, hosts: list[str] | None = None,
+             name: str = "Microsoft") -> TlsFiles:
+    """Generate a CA (``termin-bridge <name> emulator CA``) and a server certificate signed by
+    it; write them as PEM files."""
+    prefix = name.lower().replace(" ", "-")
+    where = Path(directory) if directory else Path(tempfile.mkdtemp(
+        prefix=f"{prefix}-emulator-tls-"))
     where.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
-                                            "termin-bridge Microsoft emulator CA")])
+                                            f"termin-bridge {name} emulator CA")])
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
         x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
