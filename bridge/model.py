@@ -13,6 +13,7 @@ __all__ = [
     "Change",
     "Collection",
     "Grant",
+    "ItemHead",
     "ItemRecord",
     "ParsedResource",
     "Role",
@@ -96,6 +97,17 @@ class ItemRecord:
     origin: str
     created_at: float
     modified_at: float
+
+
+@dataclass(frozen=True)
+class ItemHead:
+    """The listing columns of an item (no text): what PROPFIND and getetag reports need."""
+
+    href: str
+    etag: str
+    component: str
+    modified_at: float
+    chars: int  # length of the text in characters
 
 
 @dataclass(frozen=True)
