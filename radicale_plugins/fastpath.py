@@ -88,6 +88,7 @@ class FastPath:
         self.store = storage.store
         self.encoding = str(app._encoding)
         self.max_occurrence = int(app.configuration.get("reporting", "max_expand_occurrence"))
+        self.answered = 0  # requests answered here (not handed to Radicale)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
@@ -102,6 +103,7 @@ class FastPath:
             if isinstance(stream, io.BytesIO):
                 stream.seek(0)
             return self.app(environ, start_response)
+        self.answered += 1
         status, headers, body = answer
         if "gzip" in [e.strip() for e in str(environ.get("HTTP_ACCEPT_ENCODING", "")).split(",")
                       if e.strip()]:

@@ -51,7 +51,7 @@ PROPFIND_PROPS = frozenset({GETETAG, GETCONTENTTYPE, RESOURCETYPE, DISPLAYNAME, 
 # the others clients are known to send in a sync-collection or multiget.
 REPORT_FOUND = frozenset({GETETAG, CALENDAR_DATA, GETCONTENTTYPE})
 _REPORT_MISSING = frozenset({RESOURCETYPE, DISPLAYNAME, GETLASTMODIFIED, SYNC_TOKEN, GETCTAG,
-                             f"{{{DAV}}}getcontentlength"})
+                             f"{{{DAV}}}getcontentlength", f"{{{CALDAV}}}schedule-tag"})
 _CALENDAR_DATA_ATTRIBUTES = {"content-type": "text/calendar", "version": "2.0"}
 _PREFIXES = {DAV: "", CALDAV: "C:", CS: "CS:"}
 _ROOT = (f'<multistatus xmlns="{DAV}" xmlns:C="{CALDAV}" xmlns:CS="{CS}">')
