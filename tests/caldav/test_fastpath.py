@@ -32,7 +32,14 @@ from bridge.store import SqlStore
 from radicale_plugins.fastpath import FastPath
 from radicale_plugins.server import build_application, build_configuration
 from radicale_plugins.store_registry import register_store, unregister_store
-from tests.caldav.caldav_support import ROLES, Response, populate, settings_for, vevent, wsgi_request
+from tests.caldav.caldav_support import (
+    ROLES,
+    Response,
+    populate,
+    settings_for,
+    vevent,
+    wsgi_request,
+)
 
 MAX_RESOURCE = 3000
 EXTRA = {"auth": {"delay": "0.01"}, "server": {"max_resource_size": str(MAX_RESOURCE)}}
@@ -144,13 +151,13 @@ def caldav_sync(token: str) -> bytes:
 
 def caldav_multiget(hrefs: list[str]) -> bytes:
     """python-caldav's calendar-multiget body (``Calendar._build_multiget_root``)."""
-    prop = dav.Prop() + [cdav.CalendarData(), dav.GetEtag(), cdav.ScheduleTag()]
+    prop = dav.Prop() + [cdav.CalendarData(), dav.GetEtag(), cdav.ScheduleTag()]  # noqa: RUF005
     return _tostring(cdav.CalendarMultiGet() + prop + [dav.Href(value=h) for h in hrefs])
 
 
 def caldav_propfind_etags() -> bytes:
     """python-caldav's fallback listing: PROPFIND Depth 1 for getetag."""
-    return _tostring(dav.Propfind() + (dav.Prop() + [dav.GetEtag()]))
+    return _tostring(dav.Propfind() + (dav.Prop() + [dav.GetEtag()]))  # noqa: RUF005
 
 
 VDIRSYNCER_LIST = b"""<?xml version="1.0" encoding="utf-8" ?>
@@ -339,9 +346,9 @@ _PROPS = [f"{{{D}}}getetag", f"{{{D}}}getcontenttype", f"{{{D}}}resourcetype",
           "{urn:x-unknown}thing"]
 _TARGETS = [("alice", WORK), ("carol", "/carol/bob~shared/"), ("carol", "/bob/private/"),
             ("alice", "/bob/private/"), ("bob", "/bob/shared/")]
-_HREFS = ITEMS + ["/carol/bob~shared/shared-2.ics", "/bob/shared/shared-3.ics",
-                  "http://localhost:5232" + WORK + "ev-05.ics", WORK + "new.ics",
-                  WORK + "..%2Fx.ics", "/elsewhere/x.ics"]
+_HREFS = [*ITEMS, "/carol/bob~shared/shared-2.ics", "/bob/shared/shared-3.ics",
+          "http://localhost:5232" + WORK + "ev-05.ics", WORK + "new.ics", WORK + "..%2Fx.ics",
+          "/elsewhere/x.ics"]
 
 
 def _body(root: str, props: list[str], extra: str = "", *, default_ns: bool = False) -> str:
