@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = [
     "Change",
@@ -99,9 +99,11 @@ class ItemRecord:
     modified_at: float
 
 
-@dataclass(frozen=True)
-class ItemHead:
-    """The listing columns of an item (no text): what PROPFIND and getetag reports need."""
+class ItemHead(NamedTuple):
+    """The listing columns of an item (no text): what PROPFIND and getetag reports need.
+
+    A named tuple: listings build one per item, ten thousand at a time.
+    """
 
     href: str
     etag: str

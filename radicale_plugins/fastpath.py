@@ -72,8 +72,11 @@ class _Context:
         self.collection = collection
         self.record = record  # the item a GET names, when it exists
 
+        self.prefix = fx.make_href(base_prefix, f"/{collection.path}/")
+
     def href(self, item_href: str) -> str:
-        return fx.make_href(self.base_prefix, f"/{self.collection.path}/{item_href}")
+        """The href of an item of the collection (as Radicale writes it)."""
+        return self.prefix + fx.quote_path(item_href)
 
 
 class FastPath:
@@ -262,8 +265,16 @@ class FastPath:
         shown = {r.href for r in self._visible(self.store.get_items(store_path, long).values())}
         return [h for h in heads if h.chars <= limit // 4 or h.href in shown]
 
-    def _content_type(self, component: str) -> str:
-        return f"text/calendar;charset={self.encoding};component={component}"
+    def _value(self, prop: str) -> Callable[[Any], str]:
+        """The escaped text of an item property, from an ``ItemHead`` or ``ItemRecord``."""
+        if prop == fx.GETETAG:
+            return lambda item: fx.escape(item.etag)
+        if prop == fx.GETLASTMODIFIED:
+            return lambda item: _date(item.modified_at)
+        if prop == fx.GETCONTENTTYPE:
+            charset = self.encoding
+            return lambda item: f"text/calendar;charset={charset};component={item.component}"
+        return lambda item: fx.escape(item.text)  # calendar-data
 
     def _xml(self, status: int, document: fx.Multistatus, *, dav: bool = False) -> _Answer:
         headers = [("DAV", httputils.DAV_HEADERS)] if dav else []
@@ -284,22 +295,20 @@ class FastPath:
                           list(found.items()))
         item_props = [p for p in props if p in (fx.GETETAG, fx.GETLASTMODIFIED,
                                                fx.GETCONTENTTYPE, fx.RESOURCETYPE)]
-        missing = [fx.element(p) for p in props if p not in item_props]
-        first_missing = bool(props) and props[0] not in item_props
+        getters: list[Callable[[Any], str]] = []
+        found_elements: list[str] = []
+        for prop in item_props:
+            if prop == fx.RESOURCETYPE:
+                found_elements.append("<resourcetype />")  # empty for items
+            else:
+                getters.append(self._value(prop))
+                found_elements.append(fx.placeholder(prop, len(getters)))
+        template = fx.row_template(
+            found_elements, [fx.element(p) for p in props if p not in item_props],
+            missing_first=props[0] not in item_props)
+        href = context.href
         for head in self._heads(collection.store_path):
-            elements: list[str] = []
-            for prop in item_props:
-                if prop == fx.GETETAG:
-                    elements.append(fx.element(prop, head.etag))
-                elif prop == fx.GETLASTMODIFIED:
-                    elements.append(fx.element(prop, _date(head.modified_at)))
-                elif prop == fx.GETCONTENTTYPE:
-                    elements.append(fx.element(prop, self._content_type(head.component)))
-                else:
-                    elements.append("<resourcetype />")
-            stats = [(404, missing), (200, elements)] if first_missing else [
-                (200, elements), (404, missing)]
-            document.response(context.href(head.href), stats)
+            document.add(template.format(href(head.href), *[get(head) for get in getters]))
         return self._xml(207, document, dav=True)
 
     @staticmethod
@@ -318,24 +327,20 @@ class FastPath:
                       records: Iterable[ItemRecord | ItemHead]) -> _Answer | None:
         """Responses for found items; None when Radicale's occurrence limit would refuse."""
         wants_text = fx.CALENDAR_DATA in report.props
-        missing = [fx.element(p) for p in report.props if p not in fx.REPORT_FOUND]
+        getters = [self._value(p) for p in report.props if p in fx.REPORT_FOUND]
+        template = fx.row_template(
+            [fx.placeholder(p, i) for i, p in enumerate(
+                (p for p in report.props if p in fx.REPORT_FOUND), start=1)],
+            [fx.element(p) for p in report.props if p not in fx.REPORT_FOUND])
+        href = context.href
         vevents = 0
         for record in records:
-            elements: list[str] = []
-            for prop in report.props:
-                if prop == fx.GETETAG:
-                    elements.append(fx.element(prop, record.etag))
-                elif prop == fx.GETCONTENTTYPE:
-                    elements.append(fx.element(prop, self._content_type(record.component)))
-                elif prop == fx.CALENDAR_DATA:
-                    assert isinstance(record, ItemRecord)
-                    elements.append(fx.element(prop, record.text))
             if wants_text:
                 assert isinstance(record, ItemRecord)
                 vevents += record.text.upper().count("BEGIN:VEVENT")
                 if vevents > self.max_occurrence:
                     return None  # Radicale answers 400 (counting exactly): let it
-            document.response(context.href(record.href), [(200, elements), (404, missing)])
+            document.add(template.format(href(record.href), *[get(record) for get in getters]))
         return self._xml(207, document)
 
     def _sync(self, context: _Context, report: fx.Report) -> _Answer | None:

@@ -10,6 +10,7 @@ output has (``DAV:`` as the default namespace, ``C:`` and ``CS:`` prefixes).
 from __future__ import annotations
 
 import functools
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from http import client
@@ -54,6 +55,7 @@ _REPORT_MISSING = frozenset({RESOURCETYPE, DISPLAYNAME, GETLASTMODIFIED, SYNC_TO
                              f"{{{DAV}}}getcontentlength", f"{{{CALDAV}}}schedule-tag"})
 _CALENDAR_DATA_ATTRIBUTES = {"content-type": "text/calendar", "version": "2.0"}
 _PREFIXES = {DAV: "", CALDAV: "C:", CS: "CS:"}
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~/-]*")
 _ROOT = (f'<multistatus xmlns="{DAV}" xmlns:C="{CALDAV}" xmlns:CS="{CS}">')
 
 
@@ -172,7 +174,16 @@ def name(clark: str) -> str:
 
 def make_href(base_prefix: str, path: str) -> str:
     """Radicale's href: the prefixed path, percent-encoded (non-ASCII as UTF-8)."""
-    return escape(quote(base_prefix + path))
+    return quote_path(base_prefix + path)
+
+
+def quote_path(path: str) -> str:
+    """``urllib.parse.quote`` (as Radicale's hrefs use it), skipped when nothing needs it.
+
+    Quoting works character by character, so a quoted prefix plus a quoted name equals the
+    quoted whole; the result has no characters XML would escape.
+    """
+    return path if _UNRESERVED.fullmatch(path) else quote(path)
 
 
 def _status(code: int) -> str:
@@ -210,10 +221,36 @@ class Multistatus:
                 parts.append("</propstat>")
         parts.append("</response>")
 
+    def add(self, text: str) -> None:
+        """Already written XML (a response from :func:`row_template`)."""
+        self.parts.append(text)
+
     def body(self) -> bytes:
         """The finished document, UTF-8."""
         self.parts.append("</multistatus>")
         return "".join(self.parts).encode("utf-8")
+
+
+def placeholder(clark: str, index: int) -> str:
+    """A property element whose (escaped) text is the ``str.format`` field ``index``."""
+    tag = name(clark)
+    return f"<{tag}>{{{index}}}</{tag}>"
+
+
+def row_template(found: list[str], missing: list[str], *, missing_first: bool = False) -> str:
+    """A ``str.format`` template of one response: field 0 the href, then the found values.
+
+    ``found`` and ``missing`` are written elements (with :func:`placeholder` fields); a propstat
+    is left out when it has no elements, as Radicale does.
+    """
+    stats = [(404, missing), (200, found)] if missing_first else [(200, found), (404, missing)]
+    parts = ["<response><href>{0}</href>"]
+    for code, elements in stats:
+        if elements:
+            parts += ["<propstat><prop>", *elements, "</prop>", OK if code == 200 else NOT_FOUND,
+                      "</propstat>"]
+    parts.append("</response>")
+    return "".join(parts)
 
 
 def element(clark: str, text: str | None = None) -> str:

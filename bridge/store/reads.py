@@ -112,7 +112,7 @@ class ItemReadsMixin(StoreBase):
                 .where(s.collections.c.path == path)
                 .order_by(i.href)
             ).all()
-        return [ItemHead(r.href, r.etag, r.component, r.modified_at, r.chars) for r in rows]
+        return [ItemHead._make(r) for r in rows]
 
     def items_in_range(
         self, path: str, start_ts: int, end_ts: int, component: str | None = None
