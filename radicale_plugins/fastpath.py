@@ -60,6 +60,14 @@ def _date(timestamp: float) -> str:
     return http_date(timestamp)
 
 
+def _sanitized(path: str) -> str:
+    """``pathutils.sanitize_path`` (slow), skipped for paths it would return unchanged."""
+    probe = path + "/"
+    if path.startswith("/") and "//" not in path and "/./" not in probe and "/../" not in probe:
+        return path
+    return pathutils.sanitize_path(path)
+
+
 class _Context:
     """One authenticated request on a calendar (or an item of one)."""
 
@@ -206,7 +214,7 @@ class FastPath:
         unsafe = str(environ.get("PATH_INFO", ""))
         if ".well-known" in unsafe:
             return None
-        path = pathutils.sanitize_path(unsafe)
+        path = _sanitized(unsafe)
         if not app_base._check_path_format(
                 self.app._storage, path, self.app._validate_path_value):
             return None
@@ -240,13 +248,11 @@ class FastPath:
             return None  # Radicale creates the principal first
         if collection is None or collection.tag != "VCALENDAR":
             return None
-        if not item and not access.check("r", collection):
+        # Radicale's second check, on the collection, or for an item on its collection's rights
+        # (what Access.check("r", item) tests).
+        if not (rights.intersect(access.parent_permissions, "r") if item
+                else access.check("r", collection)):
             return None
-        if item:
-            collection_path = pathutils.unstrip_path(collection.path, True)
-            permissions = self.app._rights.authorization(user, groups, collection_path)
-            if "r" not in rights.intersect(permissions, "rw"):
-                return None
         return _Context(user, groups, base_prefix, path, collection, record)
 
     # -- answers -----------------------------------------------------------------------------
@@ -372,7 +378,7 @@ class FastPath:
         base_prefix = context.base_prefix
         references: set[str] = set()
         for text in report.hrefs:
-            href_path = pathutils.sanitize_path(unquote(urlparse(text).path))
+            href_path = _sanitized(unquote(urlparse(text).path))
             if (href_path + "/").startswith(base_prefix + "/"):
                 references.add(href_path[len(base_prefix):])
         start = pathutils.unstrip_path(collection.path, True)

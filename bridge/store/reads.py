@@ -29,17 +29,9 @@ class ItemReadsMixin(StoreBase):
         wanted = list(dict.fromkeys(hrefs))
         found: dict[str, ItemRecord] = {}
         with self._read() as conn:
-            coll = conn.execute(
-                select(s.collections.c.id).where(s.collections.c.path == path)
-            ).first()
-            if coll is None:
-                return found
             for i in range(0, len(wanted), 500):
-                rows = conn.execute(
-                    select(s.items).where(
-                        s.items.c.collection_id == coll.id, s.items.c.href.in_(wanted[i : i + 500])
-                    )
-                ).all()
+                rows = conn.execute(_items_by_href(), {"path": path,
+                                                       "hrefs": wanted[i : i + 500]}).all()
                 for row in rows:
                     found[row.href] = self._item(path, row)
         return found
@@ -159,6 +151,14 @@ class ItemReadsMixin(StoreBase):
                 .distinct()
             ).all()
         return Change(coll.revision, tuple(sorted(r.href for r in rows)))
+
+
+@functools.cache
+def _items_by_href() -> Select[Any]:
+    """Items of the collection ``path`` among ``hrefs`` (built once)."""
+    i = s.items
+    return (select(i).join(s.collections).where(s.collections.c.path == bindparam("path"),
+                                                 i.c.href.in_(bindparam("hrefs", expanding=True))))
 
 
 @functools.cache
