@@ -364,14 +364,7 @@ class FastPath:
             else:
                 records = list(self._heads(collection.store_path))
             return self._report_items(context, report, document, records)
-        wanted = list(dict.fromkeys(names))
-        found = {r.href: r for r in self._visible(
-            self.store.get_items(collection.store_path, wanted).values())}
-        for name in wanted:
-            if name not in found:
-                document.missing(context.href(name))
-        return self._report_items(context, report, document,
-                                  [found[n] for n in wanted if n in found])
+        return self._members(context, report, document, list(dict.fromkeys(names)))
 
     def _multiget(self, context: _Context, report: fx.Report) -> _Answer | None:
         collection = context.collection
@@ -392,8 +385,13 @@ class FastPath:
                 document.missing(fx.make_href(base_prefix, reference))
             else:
                 names.append(name)
+        return self._members(context, report, document, names)
+
+    def _members(self, context: _Context, report: fx.Report, document: fx.Multistatus,
+                 names: list[str]) -> _Answer | None:
+        """Responses for the named items: 404 rows for missing (or hidden) ones first."""
         found = {r.href: r for r in self._visible(
-            self.store.get_items(collection.store_path, names).values())}
+            self.store.get_items(context.collection.store_path, names).values())}
         for name in names:
             if name not in found:
                 document.missing(context.href(name))
