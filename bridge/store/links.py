@@ -9,6 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from bridge.errors import NotFound
@@ -119,14 +121,13 @@ class LinksLedgerMixin(StoreBase):
             conn.execute(delete(s.links).where(
                 s.links.c.connection_id == connection_id,
                 s.links.c.remote_id == remote_id, s.links.c.uid != uid))
-            done = conn.execute(
-                update(s.links).where(s.links.c.connection_id == connection_id,
-                                      s.links.c.uid == uid)
-                .values(**values, updated_at=now)
-            ).rowcount
-            if not done:
-                conn.execute(insert(s.links).values(connection_id=connection_id, uid=uid,
-                                                    updated_at=now, **values))
+            # One upsert: a pull of another process may link the same UID between an update
+            # and an insert (seen as a failed push whose ledger row was lost).
+            stmt: Any = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(
+                s.links)
+            conn.execute(stmt.values(connection_id=connection_id, uid=uid, updated_at=now,
+                                     **values).on_conflict_do_update(
+                index_elements=["connection_id", "uid"], set_={**values, "updated_at": now}))
 
         self._write(tx)
 

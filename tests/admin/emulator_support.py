@@ -50,7 +50,6 @@ def emulator_google_settings(emu: EmulatorServer) -> dict[str, Any]:
         "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
         "auth_uri": emu.base_url + "/o/oauth2/v2/auth", "token_uri": emu.token_uri,
         "revoke_uri": emu.base_url + "/revoke", "api_endpoint": emu.api_endpoint,
-        "poll_interval": 300,
     }
 
 
