@@ -179,6 +179,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                     _positive),
         "max_request_size": Option(int, 20_000_000, "largest accepted request body in bytes "
                                    "(whole-calendar uploads)", _positive),
+        "fast_path": Option(bool, True, "answer the hot CalDAV reads (PROPFIND Depth:1 of live "
+                            "properties, sync-collection, calendar-multiget, GET) from the store "
+                            "rows in front of Radicale; false: Radicale answers everything"),
     },
     "http": {
         "host": Option(str, "127.0.0.1", "address the sidecar (admin, API, feeds) binds to"),

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = [
     "Change",
     "Collection",
     "Grant",
+    "ItemHead",
     "ItemRecord",
     "ParsedResource",
     "Role",
@@ -96,6 +97,19 @@ class ItemRecord:
     origin: str
     created_at: float
     modified_at: float
+
+
+class ItemHead(NamedTuple):
+    """The listing columns of an item (no text): what PROPFIND and getetag reports need.
+
+    A named tuple: listings build one per item, ten thousand at a time.
+    """
+
+    href: str
+    etag: str
+    component: str
+    modified_at: float
+    chars: int  # length of the text in characters
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ class DavSettings:
     port: int
     max_resource_size: int
     max_request_size: int
+    fast_path: bool
 
 
 @dataclass(frozen=True)

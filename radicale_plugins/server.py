@@ -25,6 +25,7 @@ from radicale.app import Application
 
 from bridge.config import Settings
 from bridge.store import SqlStore
+from radicale_plugins.fastpath import with_fast_path
 from radicale_plugins.guard import RAW_CHUNKED, Guard, WSGIApp
 from radicale_plugins.store_registry import register_store
 
@@ -67,11 +68,15 @@ def _hosts(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def build_application(configuration: Any, *, max_request_size: int) -> WSGIApp:
-    """Radicale's application behind the guard; refuses ``[auth] type = none``."""
+def build_application(configuration: Any, *, max_request_size: int, fast_path: bool = True
+                      ) -> WSGIApp:
+    """Radicale's application (behind the fast path unless turned off) behind the guard.
+
+    Refuses ``[auth] type = none``.
+    """
     if configuration.get("auth", "type") == "none":
         raise RuntimeError("termin-bridge refuses to serve CalDAV with '[auth] type = none'")
-    app = Application(configuration)
+    app = with_fast_path(Application(configuration), fast_path)
     return Guard(app, max_request_size=max_request_size,
                  max_resource_size=int(configuration.get("server", "max_resource_size")))
 
@@ -111,7 +116,8 @@ class DavServer:
         register_store(url, store)
         self.configuration = build_configuration(settings, store_url=url, extra=extra)
         self.app = build_application(
-            self.configuration, max_request_size=settings.dav.max_request_size
+            self.configuration, max_request_size=settings.dav.max_request_size,
+            fast_path=settings.dav.fast_path,
         )
         bind_host = host if host is not None else settings.dav.host
         bind_port = port if port is not None else settings.dav.port

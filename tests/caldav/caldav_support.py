@@ -18,6 +18,7 @@ from bridge.bootstrap import open_bridge_store
 from bridge.config import Settings, load
 from bridge.passwords import hash_password
 from bridge.store import SqlStore
+from radicale_plugins.fastpath import FastPath
 from radicale_plugins.guard import WSGIApp
 from radicale_plugins.server import DavServer, build_application, build_configuration
 from radicale_plugins.store_registry import register_store
@@ -100,6 +101,12 @@ def wsgi_request(app: Any, calls: list[str], method: str, path: str, body: str |
     payload = b"".join(chunks)
     calls.append(f"{method} {path} -> {captured['status']}")
     return Response(captured["status"], captured["headers"], payload)
+
+
+def radicale_of(app: WSGIApp) -> Any:
+    """Radicale's ``Application`` inside the guard (and the fast path, when it is on)."""
+    inner = app.app  # type: ignore[attr-defined]
+    return inner.app if isinstance(inner, FastPath) else inner
 
 
 @dataclass

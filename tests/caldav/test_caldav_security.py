@@ -18,6 +18,7 @@ from tests.caldav.caldav_support import (
     Dav,
     Served,
     calendar_query,
+    radicale_of,
     settings_for,
     sync_collection,
     vevent,
@@ -119,7 +120,7 @@ def test_authentication(dav: Dav) -> None:
 def test_auth_cache_is_keyed_by_hmac_and_follows_password_changes(dav: Dav) -> None:
     from bridge.passwords import hash_password
 
-    auth: Auth = dav.app.app._auth  # type: ignore[attr-defined]
+    auth: Auth = radicale_of(dav.app)._auth
     assert auth._login("alice", "alice-secret") == "alice"
     assert all(len(k) == 32 and b"alice" not in k for k in auth._verified)
     start = time.perf_counter()

@@ -22,6 +22,7 @@ from tests.caldav.caldav_support import (
     calendar_query,
     multiget,
     password,
+    radicale_of,
     sync_collection,
     vevent,
 )
@@ -187,7 +188,7 @@ def test_revoking_the_grant_removes_the_alias(dav: Dav) -> None:
                        headers={"Depth": "1"})
     assert set(_responses(home.text)) == {"/carol/", RW}
     dav.store.set_grant("bob/shared", "carol", "read")  # downgraded: writes stop
-    rights = dav.app.app._rights  # type: ignore[attr-defined]
+    rights = radicale_of(dav.app)._rights
     rights._cache.clear()
     assert dav.request("PUT", RW + "n.ics", vevent("n"), user="carol").status == 403
     assert dav.store.list_items("bob/shared") == []

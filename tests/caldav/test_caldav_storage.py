@@ -9,6 +9,7 @@ from tests.caldav.caldav_support import (
     Dav,
     calendar_query,
     multiget,
+    radicale_of,
     sync_collection,
     vevent,
 )
@@ -210,7 +211,7 @@ def test_root_survives_delete_and_oversize_items_are_hidden(dav: Dav) -> None:
     # Over HTTP nobody may delete the root (not even an admin); the storage itself empties
     # everything on a root delete and the root keeps existing, as Radicale expects.
     assert dav.request("DELETE", "/", user="boss").status == 403
-    storage = dav.app.app._storage  # type: ignore[attr-defined]
+    storage = radicale_of(dav.app)._storage
     root = next(iter(storage.discover("/")))
     root.delete()
     assert dav.store.list_collections() == []
@@ -271,7 +272,7 @@ def test_concurrent_creates_and_reads_do_not_block_writers(dav: Dav) -> None:
     with ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(create, range(8)))
     assert statuses.count(201) == 1 and set(statuses) <= {201, 412}
-    storage = dav.app.app._storage  # type: ignore[attr-defined]
+    storage = radicale_of(dav.app)._storage
     reading = threading.Event()
     release = threading.Event()
 
