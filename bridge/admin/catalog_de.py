@@ -767,6 +767,8 @@ DE: dict[str, str] = {
         "{provider} akzeptiert das gespeicherte Passwort nicht mehr (es wurde geändert oder das "
         "app-spezifische Passwort widerrufen). Hier gemachte Änderungen bleiben erhalten und "
         "werden gesendet, sobald Sie das neue Passwort eingeben.",
+    "not offered by {provider}: checked for changes every {n} minutes":
+        "von {provider} nicht angeboten: Änderungen werden alle {n} Minuten abgefragt",
     "NTLM": "NTLM",
     "Basic": "Basic",
     # Calendar view

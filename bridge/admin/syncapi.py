@@ -66,7 +66,7 @@ class CalendarStatus:
     outbox: OutboxStats | None = None
     lag: float | None = None
     lag_warning: bool = False
-    channel: str = "off"  # off (polling only), ok, expiring, missing
+    channel: str = "off"  # off (polling only), none (the provider has none), ok, expiring, missing
     open_conflicts: int = 0
     parked: tuple[dict[str, Any], ...] = ()
     errors: tuple[LedgerRecord, ...] = ()
@@ -138,7 +138,10 @@ def calendar_status(
         held, restore = store.held_count(record.id), None
     lag = now - record.last_pull_at if record.last_pull_at else None
     channel = "off"
-    if channels:
+    factory = service.engine.providers.get(record.provider) if service is not None else None
+    if factory is not None and not factory.capabilities.watch:
+        channel = "none"  # the provider offers no notifications: polling is all there is
+    elif channels:
         if not channel_id or not channel_expiry:
             channel = "missing"
         elif channel_expiry - now < _CHANNEL_WARN:

@@ -95,6 +95,8 @@ def _host_port(url: str) -> tuple[str, int]:
 class CaldavProviderFactory(SealsTokens):
     """CalDAV (or iCloud, by preset) providers and their connect flow."""
 
+    capabilities = CaldavProvider.capabilities
+
     def __init__(self, *, cipher: RefreshTokenCipher | None, preset: Preset = CALDAV,
                  guard: NetGuard | None = None, own_urls: Sequence[str] = (),
                  store: ConnectionLookup | None = None, requests_per_minute: int | None = None,

@@ -121,6 +121,7 @@ class ExchangeProviderFactory(SealsTokens):
     """Opens Exchange providers and tests logins (see the module doc)."""
 
     name = "exchange"
+    capabilities = ExchangeProvider.capabilities
     default_url = ""
 
     def __init__(self, *, cipher: RefreshTokenCipher | None,

@@ -414,6 +414,7 @@ class GoogleProviderFactory(SealsTokens):
     Google user and the clients' counters."""
 
     name = "google"
+    capabilities = GoogleProvider.capabilities
 
     def __init__(self, *, cipher: TokenCipher | None, endpoints: OAuthEndpoints | None,
                  token_factory: TokenFactory | None = None) -> None:

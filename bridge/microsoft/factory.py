@@ -122,6 +122,7 @@ class MicrosoftProviderFactory(SealsTokens):
     limiter and budget per mailbox, the clients' counters."""
 
     name = "microsoft"
+    capabilities = MicrosoftProvider.capabilities
 
     def __init__(self, *, cipher: RefreshTokenCipher | None, endpoints: MicrosoftEndpoints | None,
                  store: TokenSink | None = None, write_attendees: bool = False,

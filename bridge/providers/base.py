@@ -372,6 +372,7 @@ class ProviderFactory(Protocol):
     """Opens providers for connections; one per provider kind in the engine's registry."""
 
     name: str
+    capabilities: Capabilities  # what every provider it opens offers
 
     def open(self, record: ConnectionRecord, sealed_token: bytes, options: ClientSettings
              ) -> Provider:

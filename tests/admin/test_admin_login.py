@@ -134,6 +134,9 @@ async def test_caldav_form_test_choose_preview_import_reconnect_disconnect(
     status = await (await lclient.get(BASE)).text()
     assert "CalDAV account" in status and 'id="change-password"' in status
     assert "stored user name and password" in status
+    # CalDAV has no change notifications: the page says so instead of asking for https.
+    assert "not offered by CalDAV: checked for changes every 5 minutes" in status
+    assert "needs an https public URL" not in status
 
     # The user changes the password at the server: the next sync asks for the new one, and
     # the banner's button leads to the same form.
