@@ -17,6 +17,7 @@ from http import client
 from urllib.parse import quote
 
 import defusedxml.ElementTree as DefusedET
+from defusedxml import DefusedXmlException
 
 __all__ = [
     "CALDAV",
@@ -72,7 +73,7 @@ class Report:
 def _parse(body: str) -> ET.Element | None:
     try:
         root: ET.Element = DefusedET.fromstring(body)
-    except Exception:  # malformed or forbidden XML: Radicale gives the answer
+    except (ET.ParseError, DefusedXmlException, ValueError):  # Radicale gives the answer
         return None
     return root
 
