@@ -123,10 +123,10 @@ def test_auth_cache_is_keyed_by_hmac_and_follows_password_changes(dav: Dav) -> N
     auth: Auth = radicale_of(dav.app)._auth
     assert auth._login("alice", "alice-secret") == "alice"
     assert all(len(k) == 32 and b"alice" not in k for k in auth._verified)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a busy machine must not fail this
     for _ in range(20):
         assert auth._login("alice", "alice-secret") == "alice"
-    assert time.perf_counter() - start < 0.5  # cached: no argon2 per request
+    assert time.process_time() - start < 0.5  # cached: no argon2 per request
     assert auth._login("alice", "wrong") == ""
     now = [time.monotonic()]
     auth.clock = lambda: now[0]

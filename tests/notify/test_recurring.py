@@ -187,9 +187,9 @@ async def test_unbounded_daily_series_plans_only_the_horizon(
 ) -> None:
     clock.now = NOW.timestamp()
     install(nstore, policy_from_settings(notify_settings(tmp_path, None, None)))
-    began = time.perf_counter()
+    began = time.process_time()  # CPU time: a busy machine must not fail this
     put(nstore, "d1", daily_text("d1"), "api")  # started in 2020, never ends
-    assert time.perf_counter() - began < 1.0
+    assert time.process_time() - began < 1.0
     dues = pending_reminders(nstore, "d1")
     # 08:00 Berlin daily, reminded 24 h before: 17 Oct (CEST, 06:00Z) ... 30 Oct (CET, 07:00Z).
     assert len(dues) == 14

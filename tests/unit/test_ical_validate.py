@@ -111,9 +111,9 @@ def test_a1_huge_single_line() -> None:
 
 def test_a2_a3_oversized_resource_refused_before_parsing() -> None:
     body = vevent("x", extra="\n".join(f"X-PAD-{i}:{'p' * 1000}" for i in range(15_000)))
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: a busy machine must not fail this
     check_rejected(body, "larger than", status=413)
-    assert time.monotonic() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 @pytest.mark.parametrize("depth", [400, 600, 1200, 5000])
@@ -213,7 +213,7 @@ def test_split_calendar_groups_by_uid_and_copies_timezones() -> None:
 
 def test_many_tiny_properties_are_capped_cheaply() -> None:
     body = vevent("x", extra="\n".join(f"X-A{i}:v" for i in range(60_000)))
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: a busy machine must not fail this
     check_rejected(body, "more than 10000 content lines")
-    assert time.monotonic() - started < 1.0
+    assert time.process_time() - started < 1.0  # ~0.06 s: the cap stops early
     assert parse_resource(vevent("ok", extra="\n".join(f"X-A{i}:v" for i in range(2_000))))
