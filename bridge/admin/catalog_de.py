@@ -702,6 +702,10 @@ DE: dict[str, str] = {
         'von einer vertrauenswürdigen Stelle signiert. Ein selbst signiertes Zertifikat muss der '
         'Betreiber in der Konfiguration als vertrauenswürdig eintragen.',
     "The server's certificate was refused": 'Das Zertifikat des Servers wurde abgelehnt',
+    'The Exchange server has moved its EWS address (it redirects to {url}). Connect again: '
+    'autodiscover then finds the new address.':
+        'Der Exchange-Server hat seine EWS-Adresse geändert (er leitet nach {url} weiter). '
+        'Verbinden Sie erneut: Autodiscover findet dann die neue Adresse.',
     'Autodiscover found no Exchange server': 'Autodiscover hat keinen Exchange-Server gefunden',
     'No autodiscover service answered for the domain of this e-mail address (the domain itself, '
     'autodiscover.domain, its HTTP redirect and the DNS SRV record were tried). Enter the EWS URL '
