@@ -73,6 +73,10 @@ class Discovered:
     endpoint: str
 
 
+# The admin page's reason for each kind of guard refusal (the rest: "unsafe_url").
+_KINDS = {"host": "redirect", "size": "other"}
+
+
 class _Online(Exception):
     """A step, redirect or answer led to Exchange Online."""
 
@@ -189,7 +193,7 @@ class _GuardedAutodiscovery(Autodiscovery):  # type: ignore[misc]
         try:
             return super()._get_unauthenticated_response(url, method=method)
         except UnsafeTarget as exc:
-            self._trail.note("unsafe_url", str(exc))
+            self._trail.note(_KINDS.get(exc.reason, "unsafe_url"), str(exc))
             raise ews_errors.TransportError(str(exc)) from None
         except ews_errors.TransportError as exc:
             if isinstance(exc.__context__, requests.exceptions.SSLError):
@@ -198,7 +202,8 @@ class _GuardedAutodiscovery(Autodiscovery):  # type: ignore[misc]
 
     def _attempt_response(self, url: str) -> tuple[bool, Any]:
         """exchangelib's attempt (a ``GetUserSettings`` with the login), to allowed hosts only,
-        its failures noted, nothing cached."""
+        its failures noted, nothing cached.  Copied from exchangelib 5.6's
+        ``Autodiscovery._attempt_response`` without its cache write (see DESIGN.md)."""
         self._in_time()
         self._urls_visited.append(url.lower())
         if not self._host_checked(url):
@@ -217,7 +222,7 @@ class _GuardedAutodiscovery(Autodiscovery):  # type: ignore[misc]
                 return self._attempt_response(url=exc.url)
             return False, None
         except UnsafeTarget as exc:
-            self._trail.note("unsafe_url", str(exc))
+            self._trail.note(_KINDS.get(exc.reason, "unsafe_url"), str(exc))
             return False, None
         except requests.exceptions.SSLError as exc:
             self._trail.note("tls", f"{urlsplit(url).hostname}: {exc}")
@@ -260,7 +265,7 @@ def autodiscover(email: str, username: str, password: str, *, guard: NetGuard,
         raise FlowError("auth", f"autodiscover refused the login ({type(exc).__name__})"
                         ) from None
     except ews_errors.AutoDiscoverError as exc:
-        for kind in ("redirect", "unsafe_url", "tls"):
+        for kind in ("redirect", "unsafe_url", "tls", "other"):
             if kind in trail.refused:
                 raise FlowError(kind, trail.refused[kind]) from None
         raise FlowError("autodiscover", f"no autodiscover service answered for {domain} "

@@ -7,6 +7,8 @@
   operator must allow); the request then goes to the address that was checked (the URL's
   host stays the ``Host`` header, the TLS server name and the name the certificate must
   carry), so a name that resolves differently a moment later is not connected to.
+* **Size**: an answer longer than :data:`~bridge.providers.netguard.MAX_BODY_BYTES` is refused
+  (by its ``Content-Length``, or while it is read).
 * **Credentials** (an ``Authorization`` header) go only to the hosts the policy names: the
   EWS URL's host, or, while autodiscover runs (:func:`discovering`), the hosts derived from
   the e-mail address; any other request carrying them is refused.
@@ -33,6 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 from requests import exceptions as http_errors
 from requests.adapters import HTTPAdapter
 
+from bridge.providers import netguard
 from bridge.providers.netguard import NetGuard, UnsafeTarget
 
 __all__ = ["TrustAdapter", "check_target", "discovering", "install", "parse_pins"]
@@ -106,6 +109,31 @@ def check_target(url: str) -> None:
     guard.resolve(host, _port(urlsplit(url)))
 
 
+def _bound(response: Any, host: str) -> None:
+    """Make reading ``response``'s body fail past ``netguard.MAX_BODY_BYTES``."""
+    limit = netguard.MAX_BODY_BYTES
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > limit:
+        response.close()
+        raise UnsafeTarget(f"{host} answered with {length} bytes, more than {limit}",
+                           reason="size")
+    raw = response.raw
+    stream = getattr(raw, "stream", None)
+    if stream is None:
+        return
+
+    def bounded(*args: Any, **kwargs: Any) -> Iterator[bytes]:
+        total = 0
+        for chunk in stream(*args, **kwargs):
+            total += len(chunk)
+            if total > limit:
+                raise UnsafeTarget(f"{host} answered with more than {limit} bytes",
+                                   reason="size")
+            yield chunk
+
+    raw.stream = bounded
+
+
 class TrustAdapter(HTTPAdapter):
     """requests' adapter with the operator's policy (see the module doc)."""
 
@@ -137,6 +165,7 @@ class TrustAdapter(HTTPAdapter):
             request.url = url
             _LOCAL.sending = None
         response.url = url
+        _bound(response, host)
         return response
 
     def build_connection_pool_key_attributes(self, request: Any, verify: Any,

@@ -172,3 +172,14 @@ async def test_a_wrong_password_and_no_autodiscover_at_all(emu: EwsEmulatorServe
 async def test_an_unknown_mailbox_is_named(emu: EwsEmulatorServer) -> None:
     entry = replace(login(), url=f"nobody@{DOMAIN}")
     assert await refused(factory(emu, table(emu, f"autodiscover.{DOMAIN}")), entry) == "auth"
+
+
+async def test_an_oversized_answer_is_refused(emu: EwsEmulatorServer,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge.providers import netguard
+
+    monkeypatch.setattr(netguard, "MAX_BODY_BYTES", 600)
+    with pytest.raises(FlowError) as caught:
+        await factory(emu, table(emu, f"autodiscover.{DOMAIN}")).discover(login(),
+                                                                          fast_options())
+    assert caught.value.reason == "other" and "bytes" in str(caught.value)
