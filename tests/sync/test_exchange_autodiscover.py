@@ -183,3 +183,20 @@ async def test_an_oversized_answer_is_refused(emu: EwsEmulatorServer,
         await factory(emu, table(emu, f"autodiscover.{DOMAIN}")).discover(login(),
                                                                           fast_options())
     assert caught.value.reason == "other" and "bytes" in str(caught.value)
+
+
+def test_the_adapter_itself_refuses_credentials_to_other_hosts(emu: EwsEmulatorServer) -> None:
+    import requests
+
+    from bridge.exchange import tls
+    from bridge.providers.netguard import UnsafeTarget
+
+    guard = NetGuard(parse_networks("127.0.0.0/8"), lookup=table(emu, f"mail.{DOMAIN}"))
+    url = f"https://mail.{DOMAIN}/EWS/Exchange.asmx"
+    with requests.Session() as session:
+        session.mount("https://", tls.TrustAdapter())
+        with tls.discovering(str(emu.ca_path), {}, guard, lambda host: host == DOMAIN):
+            with pytest.raises(UnsafeTarget):
+                session.post(url, data=b"<x/>", auth=(ADELE, ADELE_PASSWORD), timeout=30)
+            answer = session.post(url, data=b"<x/>", timeout=30)  # no login: sent
+            assert answer.status_code == 401 and answer.url == url
