@@ -703,6 +703,32 @@ DE: dict[str, str] = {
         'von einer vertrauenswürdigen Stelle signiert. Ein selbst signiertes Zertifikat muss der '
         'Betreiber in der Konfiguration als vertrauenswürdig eintragen.',
     "The server's certificate was refused": 'Das Zertifikat des Servers wurde abgelehnt',
+    'The Exchange server has moved its EWS address (it redirects to {url}). Connect again: '
+    'autodiscover then finds the new address.':
+        'Der Exchange-Server hat seine EWS-Adresse geändert (er leitet nach {url} weiter). '
+        'Verbinden Sie erneut: Autodiscover findet dann die neue Adresse.',
+    'Autodiscover found no Exchange server': 'Autodiscover hat keinen Exchange-Server gefunden',
+    'No autodiscover service answered for the domain of this e-mail address (the domain itself, '
+    'autodiscover.domain, its HTTP redirect and the DNS SRV record were tried). Enter the EWS URL '
+    'instead, for example https://mail.example.com/EWS/Exchange.asmx; your IT knows it.':
+        'Für die Domain dieser E-Mail-Adresse hat kein Autodiscover-Dienst geantwortet (versucht '
+        'wurden die Domain selbst, autodiscover.domain, dessen HTTP-Weiterleitung und der '
+        'DNS-SRV-Eintrag). Geben Sie stattdessen die EWS-URL ein, zum Beispiel '
+        'https://mail.example.com/EWS/Exchange.asmx; Ihre IT kennt sie.',
+    'This mailbox is in Microsoft 365 (Exchange Online)':
+        'Dieses Postfach liegt in Microsoft 365 (Exchange Online)',
+    'Autodiscover leads to Exchange Online, where Microsoft is switching EWS off. Connect this '
+    'mailbox with the Outlook / Microsoft 365 provider instead.':
+        'Autodiscover führt zu Exchange Online, wo Microsoft EWS abschaltet. Verbinden Sie dieses '
+        'Postfach stattdessen über den Anbieter Outlook / Microsoft 365.',
+    'Autodiscover pointed to a server of another domain':
+        'Autodiscover verweist auf einen Server einer anderen Domain',
+    "For safety the password is only sent to servers of the e-mail address's domain, and "
+    'autodiscover named another one (see below). If that server really is yours, enter its EWS '
+    'URL instead.':
+        'Aus Sicherheitsgründen wird das Passwort nur an Server der Domain der E-Mail-Adresse '
+        'gesendet, Autodiscover hat aber einen anderen genannt (siehe unten). Wenn dieser Server '
+        'wirklich Ihrer ist, geben Sie stattdessen seine EWS-URL ein.',
     'The sign-in worked, but the account has no calendar for appointments it may change. Nothing '
     'was stored.':
         'Die Anmeldung hat funktioniert, aber das Konto hat keinen Terminkalender, den es ändern '

@@ -80,3 +80,15 @@ def test_connected_since_in_the_calendar_zone() -> None:
     assert _fmt_zoned(1788771600.0, "Europe/Berlin", "de") == "07.09.2026 11:00 Europe/Berlin"
     assert _fmt_zoned(1788771600.0, "America/New_York", "en") == \
         "2026-09-07 05:00 America/New_York"
+
+
+def test_a_moved_ews_url_is_explained_in_german() -> None:
+    from exchangelib.errors import RedirectError
+
+    from bridge.exchange.client import translate
+
+    error = translate(RedirectError(url="https://mail2.contoso.example/EWS/Exchange.asmx"))
+    shown = localize(str(error), GERMAN)
+    assert shown.startswith("Der Exchange-Server hat seine EWS-Adresse geändert"), shown
+    assert "https://mail2.contoso.example/EWS/Exchange.asmx" in shown
+    assert "autodiscover finds" not in shown
