@@ -105,7 +105,7 @@ async def _flow(page: Any, base: str, emu: EmulatorServer, store: SqlStore) -> N
     await page.click("#start-import")
     await page.wait_for_selector("#import-progress")
     await screenshot(page, "08-import-running")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=30_000)
+    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
     assert await page.inner_text('[data-field="seen"]') == "32"
     await screenshot(page, "09-import-finished")
     # The progress survives a reload (the page renders the stored numbers).

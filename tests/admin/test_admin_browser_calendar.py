@@ -145,7 +145,7 @@ async def _connect(page: Any, base: str) -> None:
     await page.click("#save-changes")
     await page.wait_for_url(f"**/admin/sync/{CAL}/preview")
     await page.click("#start-import")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=60_000)
+    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
 
 
 async def _box(page: Any, selector: str) -> dict[str, float]:

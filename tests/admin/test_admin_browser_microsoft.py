@@ -104,7 +104,7 @@ async def _flow(page: Any, base: str, store: SqlStore) -> None:
     assert "events in Microsoft" in await page.content()
     await screenshot(page, "microsoft-04-preview")
     await page.click("#start-import")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=60_000)
+    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
     await screenshot(page, "microsoft-05-import-finished")
     await page.reload()
     await page.wait_for_selector("#sync-now")
