@@ -23,7 +23,8 @@ from .browser_support import chromium_page, free_port, screenshot, serving
 from .conftest import ADMIN_PASSWORD, make_settings
 from .emulator_support import SHARED, emulator_google_settings, seed_for
 
-pytestmark = pytest.mark.browser
+# A real browser on a busy machine: minutes, not the default 120 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 CAL = "staff/praxis"
 XSS_TITLE = 'Neu aus Google <img src=x onerror="document.title=\'pwned\'">'

@@ -25,7 +25,8 @@ from .browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, serv
 from .conftest import ADMIN_PASSWORD, make_settings
 from .emulator_support import SHARED, emulator_google_settings, seed_for
 
-pytestmark = pytest.mark.browser
+# A real browser on a busy machine: minutes, not the default 120 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 CAL = "staff/praxis"
 DEADLINE = 20.0  # seconds; the push normally lands well inside a second

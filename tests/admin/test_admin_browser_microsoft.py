@@ -25,7 +25,8 @@ from emulators.microsoft.server import MsEmulatorServer
 from .browser_support import chromium_page, free_port, open_calendar, screenshot, serving
 from .conftest import make_settings
 
-pytestmark = pytest.mark.browser
+# A real browser on a busy machine: minutes, not the default 120 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 CAL = "staff/praxis"
 ACCOUNT = "praxis@contoso.example"
