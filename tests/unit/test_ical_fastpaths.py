@@ -4,6 +4,7 @@ parse equals ``Calendar.from_ical`` (values, parameters, errors, exceptions)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,11 @@ from icalendar import Calendar, Component
 from icalendar.parser import content_line
 from icalendar.parser.content_line import Contentline
 
+from bridge.errors import InvalidICalendar
+from bridge.ical import precheck as precheck_module
 from bridge.ical import split_calendar
 from bridge.ical.fastpaths import _ICAL_FOLD, fold_line, line_parts, parse_calendar_text
+from bridge.ical.precheck import Limits, precheck
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from bench_data import calendar_file
@@ -123,3 +127,77 @@ def test_fold_installed_in_serialisation() -> None:
     line = "DESCRIPTION:" + "x" * 100
     assert Contentline(line).to_ical() == _ICAL_FOLD(line).encode()
 
+
+# -- precheck: its skipped scans change nothing --------------------------------------------
+
+def _reference_precheck(text: str, limits: Limits) -> None:
+    """``precheck`` before its shortcuts (every scan, always), for comparison."""
+    if len(text.encode("utf-8")) > limits.max_bytes:
+        raise InvalidICalendar(
+            f"resource is larger than {limits.max_bytes} bytes", status=413
+        )
+    if "\x00" in text or precheck_module._CONTROL.search(text):
+        raise InvalidICalendar("control characters are not allowed in iCalendar data")
+    depth = 0
+    count = 0
+    if text.upper().count("BEGIN:VCALENDAR") > 1:
+        raise InvalidICalendar("more than one VCALENDAR object in one resource")
+    content_lines = 0
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if len(line) > limits.max_line_bytes:
+            raise InvalidICalendar(
+                f"line {lineno} is longer than {limits.max_line_bytes} characters",
+                line=lineno,
+            )
+        if not line.startswith((" ", "\t")):
+            content_lines += 1
+    # The cap is on content lines: a folded property (as Radicale re-serialises every PUT)
+    # counts with all its continuation lines.
+    for match in precheck_module._FOLDED.finditer(text):
+        if len(precheck_module._FOLD.sub("", match.group(0))) > limits.max_line_bytes:
+            lineno = text.count("\n", 0, match.start()) + 1
+            raise InvalidICalendar(
+                f"the property at line {lineno} is longer than {limits.max_line_bytes} "
+                "characters when unfolded",
+                line=lineno,
+            )
+    for match in precheck_module._BEGIN_END.finditer(text):
+        if match.group(1).upper() == "BEGIN":
+            depth += 1
+            count += 1
+            if depth > limits.max_depth:
+                raise InvalidICalendar(
+                    f"components nested deeper than {limits.max_depth} levels",
+                    line=text.count("\n", 0, match.start()) + 1,
+                )
+            if count > limits.max_components:
+                raise InvalidICalendar(f"more than {limits.max_components} components")
+        else:
+            depth -= 1
+    if content_lines > limits.max_content_lines:
+        # Parsing cost grows with the number of properties, not only with the byte size.
+        raise InvalidICalendar(f"more than {limits.max_content_lines} content lines")
+    if not text.lstrip().upper().startswith("BEGIN:VCALENDAR"):
+        raise InvalidICalendar("not an iCalendar object: it must start with BEGIN:VCALENDAR")
+
+
+_PRE_TEXT = st.lists(st.sampled_from(["BEGIN:VCALENDAR", "END:VCALENDAR", "\r\n", "\n", "\r",
+                                      "\r\n ", "\n\t", "x", "xxxxxxx", "\u2028", "\x85"]),
+                     max_size=40).map(lambda parts: "BEGIN:VCALENDAR\r\n" + "".join(parts))
+
+
+def _outcome_of(fn: Callable[[str, Limits], None], text: str,
+                limits: Limits) -> tuple[str, int | None] | None:
+    try:
+        fn(text, limits)
+    except InvalidICalendar as exc:
+        return exc.message, exc.line
+    return None
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_PRE_TEXT, st.integers(3, 30), st.integers(1, 30))
+def test_precheck_equals_the_full_scans(text: str, line_cap: int, lines_cap: int) -> None:
+    limits = Limits(max_line_bytes=line_cap, max_content_lines=lines_cap)
+    assert (_outcome_of(precheck, text, limits)
+            == _outcome_of(_reference_precheck, text, limits))
