@@ -51,7 +51,24 @@ def line_parts(line: Contentline) -> tuple[str, Parameters, str]:
 
 
 class _Parser(CalendarIcalParser):
-    """icalendar's calendar parser with :func:`line_parts` as the line split."""
+    """icalendar's calendar parser with :func:`line_parts` as the line split, and the value
+    type of each property name and ``VALUE`` looked up once per parse (icalendar asks twice
+    per property)."""
+
+    _factories: dict[tuple[str, str | None], Any]
+
+    def get_factory_for_property(self, name: str, params: Parameters) -> Any:
+        """``types_factory.for_property(name, params.value)``, remembered for this parse."""
+        key = (name, params.value)
+        try:
+            return self._factories[key]
+        except AttributeError:
+            self._factories = {}
+        except KeyError:
+            pass
+        factory = self._types_factory.for_property(*key)
+        self._factories[key] = factory
+        return factory
 
     def parse_content_lines(self) -> None:
         """The loop of ``ComponentIcalParser.parse_content_lines`` with the fast split."""
