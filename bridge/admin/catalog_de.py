@@ -359,17 +359,18 @@ DE: dict[str, str] = {
     "Back to Synchronisation": "Zurück zur Synchronisation",
     # Conflicts and ledger
     "Conflict inbox": "Konflikte",
-    "An appointment was changed here and in Google at the same time. The more recent change "
+    "An appointment was changed here and in the connected calendar at the same time. The more "
+    "recent change "
     "was kept automatically; the other version is shown next to it. Accept the decision, or "
     "bring the other version back.":
-        "Ein Termin wurde hier und in Google gleichzeitig geändert. Die neuere Änderung wurde "
+        "Ein Termin wurde hier und im verbundenen Kalender gleichzeitig geändert. Die neuere "
+        "Änderung wurde "
         "automatisch übernommen; die andere Fassung steht daneben. Bestätigen Sie die "
         "Entscheidung oder holen Sie die andere Fassung zurück.",
     "History": "Verlauf",
     "Kept version": "Übernommene Fassung",
     "Other version": "Andere Fassung",
     "here": "hier",
-    "Google": "Google",
     "deleted": "gelöscht",
     "Title": "Titel",
     "Start": "Beginn",
@@ -385,7 +386,7 @@ DE: dict[str, str] = {
     "Every change the synchronisation made, newest first: why did this appointment move?":
         "Jede Änderung der Synchronisation, neueste zuerst: Warum hat sich dieser Termin "
         "verschoben?",
-    "Title, UID or Google event id": "Titel, UID oder Google-Termin-ID",
+    "Title, UID or the provider's event id": "Titel, UID oder Termin-ID beim Anbieter",
     "Search": "Suchen",
     "Show all": "Alle anzeigen",
     "History of appointment {uid}": "Verlauf des Termins {uid}",
@@ -702,6 +703,32 @@ DE: dict[str, str] = {
         'von einer vertrauenswürdigen Stelle signiert. Ein selbst signiertes Zertifikat muss der '
         'Betreiber in der Konfiguration als vertrauenswürdig eintragen.',
     "The server's certificate was refused": 'Das Zertifikat des Servers wurde abgelehnt',
+    'The Exchange server has moved its EWS address (it redirects to {url}). Connect again: '
+    'autodiscover then finds the new address.':
+        'Der Exchange-Server hat seine EWS-Adresse geändert (er leitet nach {url} weiter). '
+        'Verbinden Sie erneut: Autodiscover findet dann die neue Adresse.',
+    'Autodiscover found no Exchange server': 'Autodiscover hat keinen Exchange-Server gefunden',
+    'No autodiscover service answered for the domain of this e-mail address (the domain itself, '
+    'autodiscover.domain, its HTTP redirect and the DNS SRV record were tried). Enter the EWS URL '
+    'instead, for example https://mail.example.com/EWS/Exchange.asmx; your IT knows it.':
+        'Für die Domain dieser E-Mail-Adresse hat kein Autodiscover-Dienst geantwortet (versucht '
+        'wurden die Domain selbst, autodiscover.domain, dessen HTTP-Weiterleitung und der '
+        'DNS-SRV-Eintrag). Geben Sie stattdessen die EWS-URL ein, zum Beispiel '
+        'https://mail.example.com/EWS/Exchange.asmx; Ihre IT kennt sie.',
+    'This mailbox is in Microsoft 365 (Exchange Online)':
+        'Dieses Postfach liegt in Microsoft 365 (Exchange Online)',
+    'Autodiscover leads to Exchange Online, where Microsoft is switching EWS off. Connect this '
+    'mailbox with the Outlook / Microsoft 365 provider instead.':
+        'Autodiscover führt zu Exchange Online, wo Microsoft EWS abschaltet. Verbinden Sie dieses '
+        'Postfach stattdessen über den Anbieter Outlook / Microsoft 365.',
+    'Autodiscover pointed to a server of another domain':
+        'Autodiscover verweist auf einen Server einer anderen Domain',
+    "For safety the password is only sent to servers of the e-mail address's domain, and "
+    'autodiscover named another one (see below). If that server really is yours, enter its EWS '
+    'URL instead.':
+        'Aus Sicherheitsgründen wird das Passwort nur an Server der Domain der E-Mail-Adresse '
+        'gesendet, Autodiscover hat aber einen anderen genannt (siehe unten). Wenn dieser Server '
+        'wirklich Ihrer ist, geben Sie stattdessen seine EWS-URL ein.',
     'The sign-in worked, but the account has no calendar for appointments it may change. Nothing '
     'was stored.':
         'Die Anmeldung hat funktioniert, aber das Konto hat keinen Terminkalender, den es ändern '

@@ -37,6 +37,10 @@ KNOWN: list[tuple[re.Pattern[str], str]] = [(re.compile(p), m) for p, m in (
      r"appointments$", "{provider} would delete {n} of {total} linked appointments."),
     (r"^(?P<provider>[\w ]+) returned an empty calendar, but (?P<n>\d+) appointments are "
      r"linked$", "{provider} returned an empty calendar, but {n} appointments are linked."),
+    (r"^the Exchange server redirects its EWS URL to (?P<url>\S+); connect again so "
+     r"autodiscover finds the new address$",
+     "The Exchange server has moved its EWS address (it redirects to {url}). Connect again: "
+     "autodiscover then finds the new address."),
     (r"^(?P<provider>[\w ]+) refused the sign-in: (?P<error>.*)$",
      "{provider} refused the sign-in: {error}"),
 )]

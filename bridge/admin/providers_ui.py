@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from bridge.config import Settings
-from bridge.providers.base import LoginConnect
+from bridge.providers.base import PROVIDER_NAMES, LoginConnect
 
 __all__ = [
     "APPLE_ACCOUNT_URL",
@@ -36,9 +36,6 @@ PROVIDER_LABELS = {"google": "Google Calendar", "microsoft": "Outlook / Microsof
                    "exchange": "Exchange Server"}
 # The *Kalenderanbieter* choice, in this order.
 PROVIDER_ORDER = ("google", "microsoft", "icloud", "caldav", "exchange")
-# Short names (brands, not translated) for texts like "{provider} account".
-PROVIDER_NAMES = {"google": "Google", "microsoft": "Microsoft", "icloud": "iCloud",
-                  "caldav": "CalDAV", "exchange": "Exchange"}
 # Where Apple ID holders create and revoke app-specific passwords.
 APPLE_ACCOUNT_URL = "https://appleid.apple.com"
 # Where users withdraw an app's access themselves (Microsoft has no revocation endpoint).
@@ -51,7 +48,8 @@ _SHARED_TENANTS = frozenset({"", "common", "organizations", "consumers"})
 # The reasons of a refused login (``FlowError.reason``) with an explanation of their own;
 # the service adds "no_writable" and "provider", the form "missing".
 LOGIN_REASONS = frozenset({"auth", "unsafe_url", "not_found", "unreachable", "tls", "loop",
-                           "no_writable", "provider", "missing", "other"})
+                           "no_writable", "provider", "missing", "other",
+                           "autodiscover", "exchange_online", "redirect"})
 # What a discovery fact's code means (``ServerDiscovery.facts``); unknown codes show as they are.
 FACT_LABELS = {"version": "Server version", "sync": "Change tracking",
                "principal": "Principal", "home": "Calendar home", "product": "Server software",

@@ -166,6 +166,12 @@ def translate(exc: BaseException) -> RemoteError:
     """The :mod:`bridge.errors` kind of an exchangelib (or transport) failure."""
     name = type(exc).__name__
     text = f"EWS {name}: {exc}"[:500]
+    if isinstance(exc, ews_errors.RedirectError):
+        # The stored EWS URL (found by autodiscover or entered) has moved: retried, and named
+        # so the status page can say what to do.
+        return RemoteTransient(f"the Exchange server redirects its EWS URL to "
+                               f"{str(exc.url)[:300]}; connect again so autodiscover finds "
+                               "the new address", status=None, reason="moved")
     if isinstance(exc, ews_errors.ErrorInvalidSyncStateData):
         return CursorExpired(text, reason="sync_state")
     if isinstance(exc, _CONFLICT):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,6 +28,7 @@ from exchangelib.folders import Calendar, FolderCollection
 
 from bridge.errors import BridgeError, FlowError
 from bridge.exchange import tls
+from bridge.exchange.autodiscover import Discovered, autodiscover
 from bridge.exchange.client import EwsClient, EwsLogin, make_account
 from bridge.exchange.mapping import ews_to_ical
 from bridge.exchange.provider import ExchangeProvider
@@ -51,6 +53,7 @@ __all__ = ["ExchangeOptions", "ExchangeProviderFactory"]
 
 _LOGGER = logging.getLogger(__name__)
 SCOPE = "ews"
+EMAIL = re.compile(r"[^@\s/:]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class ExchangeOptions:
     max_connections: int = 2
     max_wait: int = 120
     time_zone: str = "Europe/Berlin"
+    autodiscover_seconds: float = 60.0
 
 
 def _flow_error(exc: BaseException) -> FlowError:
@@ -214,10 +218,30 @@ class ExchangeProviderFactory(SealsTokens):
     async def revoke(self, refresh_token: str) -> None:
         """Nothing to revoke: the stored login is deleted by the caller."""
 
+    async def _autodiscover(self, email: str, login: ServerLogin) -> Discovered:
+        """The EWS URL of ``email``'s mailbox (:mod:`bridge.exchange.autodiscover`)."""
+        try:
+            return await asyncio.to_thread(
+                autodiscover, email, login.username, login.password, guard=self.guard,
+                ca_file=self.options.ca_file or None, pins=self.options.pins or {},
+                budget=self.options.autodiscover_seconds)
+        except FlowError:
+            raise
+        except Exception as exc:  # exchangelib and requests raise many kinds
+            _LOGGER.info("Exchange autodiscover failed: %s", type(exc).__name__)
+            raise _flow_error(exc) from None
+
     async def discover(self, login: ServerLogin, options: ClientSettings) -> ServerDiscovery:
         """Sign in at the EWS URL (Basic or NTLM, ``options["auth"]``), read the server's
-        version and its calendar folders (the default calendar first)."""
+        version and its calendar folders (the default calendar first).  An e-mail address
+        instead of the URL runs autodiscover first (fact ``autodiscover``: the URL found)."""
         url = login.url.strip()
+        found_by: Discovered | None = None
+        if "@" in url and "/" not in url and EMAIL.fullmatch(url):
+            found_by = await self._autodiscover(url, login)
+            url = found_by.ews_url
+            if "email" not in login.options:
+                login = replace(login, options={**login.options, "email": found_by.email})
         if not url.lower().startswith(("https://", "http://")):
             raise FlowError("not_found", "give the EWS URL, e.g. "
                                          "https://mail.example.com/EWS/Exchange.asmx")
@@ -244,6 +268,7 @@ class ExchangeProviderFactory(SealsTokens):
             raise _flow_error(exc) from None
         found = replace(ews, build=build)
         account = BridgeAccount(email or login.username, tuple(calendars))
+        facts = (("autodiscover", url),) if found_by is not None else ()
         return ServerDiscovery(Grant(found.dump(), (SCOPE,), account), url,
-                               (("version", build), ("calendars", str(len(calendars))),
+                               (*facts, ("version", build), ("calendars", str(len(calendars))),
                                 ("auth", auth)))

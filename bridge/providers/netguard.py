@@ -17,6 +17,11 @@ The admin types a server URL and the *server* fetches it, so the URL is untruste
   client that uses the guard (:data:`MAX_REDIRECTS`, :data:`MAX_BODY_BYTES`).
 
 Refusals raise :class:`UnsafeTarget` (``FlowError`` reason ``"unsafe_url"`` at connect time).
+
+Name lookups of the blocking (requests-based) clients go through the guard's :class:`Lookup`
+(addresses and DNS SRV records): :class:`SystemLookup` asks the system resolver and DNS
+(dnspython, as exchangelib's autodiscovery does); a test gives a fixed table instead, so
+example domains reach the emulators without touching ``/etc/hosts``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -38,7 +43,10 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_REDIRECTS",
     "GuardedResolver",
+    "Lookup",
     "NetGuard",
+    "SrvAnswer",
+    "SystemLookup",
     "UnsafeTarget",
     "guarded_connector",
     "parse_networks",
@@ -76,16 +84,79 @@ def _public(ip: IPAddress) -> bool:
 
 
 @dataclass(frozen=True)
+class SrvAnswer:
+    """One DNS SRV record: priority, weight, port and target host (no trailing dot)."""
+
+    priority: int
+    weight: int
+    port: int
+    target: str
+
+
+class Lookup(Protocol):
+    """Name lookups of the blocking clients (see the module doc)."""
+
+    def addresses(self, host: str, port: int) -> list[tuple[str, int]]:
+        """Where a connection to ``host:port`` goes: (IP address, port) pairs; ``OSError``
+        when the name does not resolve."""
+
+    def srv(self, name: str) -> list[SrvAnswer]:
+        """The SRV records of ``name`` (``_autodiscover._tcp.example.com``); empty if none."""
+
+
+class SystemLookup:
+    """The system resolver for addresses, DNS (dnspython) for SRV records."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+
+    def addresses(self, host: str, port: int) -> list[tuple[str, int]]:
+        """``getaddrinfo``'s answers."""
+        return [(str(info[4][0]), port)
+                for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+    def srv(self, name: str) -> list[SrvAnswer]:
+        """dnspython's SRV answers (none on any DNS failure)."""
+        import dns.exception
+        import dns.resolver
+
+        try:
+            answers = dns.resolver.resolve(name.rstrip(".") + ".", "SRV",
+                                           lifetime=self.timeout)
+        except dns.exception.DNSException:
+            return []
+        return [SrvAnswer(int(a.priority), int(a.weight), int(a.port),
+                          str(a.target).rstrip(".")) for a in answers]
+
+
+@dataclass(frozen=True)
 class NetGuard:
     """The policy: operator-allowed networks and host patterns that may receive credentials
-    besides the entered host (``credential_hosts``: shell patterns, e.g. ``*.icloud.com``)."""
+    besides the entered host (``credential_hosts``: shell patterns, e.g. ``*.icloud.com``),
+    and the :class:`Lookup` the blocking clients resolve names with."""
 
     allow_networks: tuple[IPNetwork, ...] = ()
     credential_hosts: tuple[str, ...] = field(default=())
+    lookup: Lookup = field(default_factory=SystemLookup, compare=False, repr=False)
 
     def with_hosts(self, patterns: Sequence[str]) -> NetGuard:
         """The same policy with more credential host patterns."""
-        return NetGuard(self.allow_networks, (*self.credential_hosts, *patterns))
+        return NetGuard(self.allow_networks, (*self.credential_hosts, *patterns), self.lookup)
+
+    def resolve(self, host: str, port: int) -> list[tuple[str, int]]:
+        """Where ``host:port`` may be connected to: the lookup's answers, each one allowed
+        (:class:`UnsafeTarget` when any is refused, ``OSError`` when there is none)."""
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            answers = self.lookup.addresses(host, port)
+        else:
+            answers = [(host, port)]
+        if not answers:
+            raise OSError(f"{host} has no address")
+        for address, _port in answers:
+            self.check_address(host, address)
+        return answers
 
     def allowed_address(self, address: str) -> bool:
         """Whether a connection to ``address`` (an IP literal) is allowed."""

@@ -110,7 +110,8 @@ async def _autodiscover(request: web.Request) -> web.StreamResponse:
     if request.method != "POST":
         return web.Response(status=405, text="Method Not Allowed", headers=_HEADERS)
     state.counters.requests["Autodiscover"] += 1
-    ews_url = f"{request.scheme}://{request.host}/EWS/Exchange.asmx"
+    ews_url = (state.config.autodiscover_ews_url
+               or f"{request.scheme}://{request.host}/EWS/Exchange.asmx")
     if b"<!DOCTYPE" in data.upper():
         return web.Response(status=400, text="DTDs are not allowed", headers=_HEADERS)
     if request.path.lower().endswith(".xml"):

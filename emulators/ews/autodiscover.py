@@ -2,11 +2,16 @@
 ``/autodiscover/autodiscover.svc`` (what exchangelib 5 uses) and POX at
 ``/autodiscover/autodiscover.xml`` (what Outlook and most other clients use).
 
-Both answer with the EWS URL of the host the request came to (internal and external alike),
+Both answer with the EWS URL of the host the request came to (internal and external alike;
+the ``autodiscover_ews_url`` knob names another, e.g. Exchange Online's),
 the mailbox's SMTP address and display name; SOAP also with ``EwsSupportedSchemas`` (the API
 versions up to the server's), ``CasVersion`` and ``ExternalEwsVersion``.  Settings the emulator
 does not fill come back as ``UserSettingErrors`` ``SettingIsNotAvailable``; an unknown mailbox
-is ``InvalidUser`` (SOAP) or error 500 "The email address can't be found." (POX).
+is ``InvalidUser`` (SOAP) or error 500 "The email address can't be found." (POX).  With the
+``autodiscover_redirect_address`` knob every known mailbox is redirected there (SOAP
+``ErrorCode`` ``RedirectAddress`` with the address as ``RedirectTarget``; POX ``Action``
+``redirectAddr`` with ``RedirectAddr``), as a hybrid Exchange answers for a mailbox that moved
+to Exchange Online.
 """
 
 from __future__ import annotations
@@ -76,6 +81,14 @@ def soap_answer(state: EwsState, data: bytes, ews_url: str, schemas: list[str]) 
 def _user_response(elem: ET.Element, state: EwsState, user: str, wanted: list[str],
                    ews_url: str, schemas: list[str]) -> None:
     box = state.mailbox(user)
+    redirect = state.config.autodiscover_redirect_address
+    if box is not None and redirect:
+        sub(elem, _a("ErrorCode"), "RedirectAddress")
+        sub(elem, _a("ErrorMessage"), "Redirection address.")
+        sub(elem, _a("RedirectTarget"), redirect)
+        sub(elem, _a("UserSettingErrors"))
+        sub(elem, _a("UserSettings"))
+        return
     if box is None:
         sub(elem, _a("ErrorCode"), "InvalidUser")
         sub(elem, _a("ErrorMessage"), f"Invalid user: '{user}'")
@@ -118,6 +131,12 @@ def pox_answer(state: EwsState, data: bytes, ews_url: str) -> ET.Element:
         return root
     o = f"{{{_POX_OUTLOOK}}}"
     response = sub(root, o + "Response")
+    if state.config.autodiscover_redirect_address:
+        account = sub(response, o + "Account")
+        sub(account, o + "AccountType", "email")
+        sub(account, o + "Action", "redirectAddr")
+        sub(account, o + "RedirectAddr", state.config.autodiscover_redirect_address)
+        return root
     user = sub(response, o + "User")
     sub(user, o + "DisplayName", box.name or box.email)
     sub(user, o + "AutoDiscoverSMTPAddress", box.email)

@@ -60,6 +60,11 @@ class Config(Knobs):
     max_changes_limit: int = 512
     max_occurrences: int = 2000
     expansion_horizon_days: int = 1100
+    # Autodiscover: the EWS URL it names (empty: the host the request came to) and an address
+    # it redirects every mailbox to (``RedirectAddress``, as a hybrid Exchange does for a
+    # mailbox moved to Exchange Online).
+    autodiscover_ews_url: str = ""
+    autodiscover_redirect_address: str = ""
 
 
 @dataclass

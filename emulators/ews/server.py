@@ -112,12 +112,14 @@ class EwsEmulatorHooks:
 
 class EwsEmulatorServer(ThreadedServer[EwsState]):
     """The emulator on a free loopback port, over http (default) or https (``tls=True``,
-    a CA generated at start), served from a background thread."""
+    a CA generated at start, its certificate also naming ``names``: host names a test maps to
+    the loopback, e.g. ``autodiscover.contoso.example``), served from a background thread."""
 
     def __init__(self, seed: dict[str, Any] | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, tls: bool = False, config: dict[str, Any] | None = None,
-                 state_file: str | None = None) -> None:
-        self.tls: TlsFiles | None = make_tls(None, [host], name="EWS") if tls else None
+                 state_file: str | None = None, names: tuple[str, ...] = ()) -> None:
+        self.tls: TlsFiles | None = (make_tls(None, [host, *names], name="EWS") if tls
+                                     else None)
         state = EwsState()
         app = create_app(seed, state=state, config=config, state_file=state_file)
         super().__init__(app, state, host=host, port=port, name="ews-emulator",

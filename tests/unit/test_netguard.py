@@ -7,7 +7,13 @@ import socket
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from bridge.providers.netguard import GuardedResolver, NetGuard, UnsafeTarget, parse_networks
+from bridge.providers.netguard import (
+    GuardedResolver,
+    NetGuard,
+    SrvAnswer,
+    UnsafeTarget,
+    parse_networks,
+)
 
 
 @pytest.mark.parametrize("address", [
@@ -68,3 +74,34 @@ async def test_every_connection_is_checked_again_dns_rebinding() -> None:
     assert (await resolver.resolve("dav.example.org", 443))[0]["host"] == "17.253.144.10"
     with pytest.raises(UnsafeTarget):
         await resolver.resolve("dav.example.org", 443)
+
+
+class Table:
+    """A lookup from a fixed table (what the Exchange autodiscover tests inject)."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+
+    def addresses(self, host: str, port: int) -> list[tuple[str, int]]:
+        if host not in self.answers:
+            raise OSError(f"{host} does not resolve")
+        return [(a, port) for a in self.answers[host]]
+
+    def srv(self, name: str) -> list[SrvAnswer]:
+        return []
+
+
+def test_the_blocking_clients_resolve_through_the_guards_lookup() -> None:
+    lookup = Table({"mail.example.org": ["17.253.144.10"],
+                    "mixed.example.org": ["17.253.144.10", "10.0.0.5"]})
+    guard = NetGuard(lookup=lookup)
+    assert guard.resolve("mail.example.org", 443) == [("17.253.144.10", 443)]
+    with pytest.raises(UnsafeTarget):  # one refused answer refuses the name
+        guard.resolve("mixed.example.org", 443)
+    with pytest.raises(OSError):
+        guard.resolve("nowhere.example.org", 443)
+    assert NetGuard(parse_networks("10.0.0.0/8"), lookup=lookup).resolve(
+        "mixed.example.org", 443)[1] == ("10.0.0.5", 443)
+    assert guard.with_hosts(["*.example.org"]).lookup is lookup  # kept by with_hosts
+    with pytest.raises(UnsafeTarget):  # literal addresses are not looked up
+        guard.resolve("127.0.0.1", 80)
