@@ -222,7 +222,7 @@ async def _page_mw(request: web.Request, handler: Handler) -> web.StreamResponse
     response.headers["Content-Security-Policy"] = _CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # no-referrer sends "Origin: null"
     response.headers.setdefault("Cache-Control", "no-store")
     lang = request.query.get("lang")
     if lang in LANGUAGES:
