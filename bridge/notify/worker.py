@@ -1,9 +1,10 @@
 """The notification worker: claims due outbox rows and delivers them by e-mail or webhook.
 
 Any number of workers (threads of one sidecar, or several sidecars on one PostgreSQL) can run:
-a row is claimed under a lease before it is sent and finished by the same worker, so nobody
-else touches it meanwhile.  Failures are retried with exponential backoff and jitter; after
-``max_attempts`` the row is marked ``failed`` (listed by ``GET /api/v1/notifications``).
+a row is claimed before it is sent and finished by the same worker, so nobody else touches it
+while that worker lives; a killed worker's rows are taken over at the next claim.  Failures are
+retried with exponential backoff and jitter; after ``max_attempts`` the row is marked ``failed``
+(listed by ``GET /api/v1/notifications``).
 
 The worker wakes at once after a commit that queued a notification due now: in this process
 through the store's notification listeners (the CalDAV server, the sync engine and the API share
@@ -54,7 +55,6 @@ class WorkerConfig:
     max_attempts: int = 8
     retry_base: float = 30.0
     poll_interval: float = 5.0
-    lease: float = 120.0
     topup_interval: float = 300.0
     # The booking page's cancel/reschedule links: the public base URL and the signing keys
     # (empty secret: no links).
@@ -145,6 +145,8 @@ class NotificationWorker:
             await self._loop_until_stopped()
         finally:
             self.store.hooks.remove_listener(Signal.NOTIFICATION_DUE, self.wake)
+            # Claims it still held are free for the next claim at once.
+            await asyncio.to_thread(self.store.liveness.release, self.worker_id)
             if self.listener is not None:
                 await asyncio.to_thread(self.listener.stop)
                 self.listener = None
@@ -167,10 +169,10 @@ class NotificationWorker:
     async def run_once(self, limit: int = 20) -> int:
         """Claim and deliver one batch; returns how many rows were handled."""
         rows = await asyncio.to_thread(self.store.claim_notifications, self.worker_id,
-                                       limit=limit, lease=self.config.lease)
+                                       limit=limit)
         for row in rows:
             if self._stop.is_set():
-                # Hand the rest back at once instead of waiting for the lease to run out.
+                # Hand the rest back at once.
                 await asyncio.to_thread(self.store.finish_notification, row.id, self.worker_id,
                                         "pending")
                 continue

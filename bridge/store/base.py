@@ -22,6 +22,7 @@ from bridge.model import Collection, ItemRecord
 from bridge.store import schema as s
 from bridge.store.engine import read_tx, retrying, write_tx
 from bridge.store.hooks import CURRENT_TX, Hooks, WriteTx
+from bridge.store.liveness import WorkerLiveness
 
 __all__ = ["StoreBase", "clean_path"]
 
@@ -34,7 +35,7 @@ def clean_path(path: str) -> str:
 
 
 class StoreBase:
-    """Engine, clock, hooks and transactions every store mixin uses."""
+    """Engine, clock, hooks, worker locks and transactions every store mixin uses."""
 
     def __init__(
         self, engine: Engine, *, clock: Callable[[], float] = time.time, history_days: int = 30
@@ -43,9 +44,12 @@ class StoreBase:
         self.clock = clock
         self.history_days = history_days
         self.hooks = Hooks()
+        # Whose outbox and notification claims are alive (bridge.store.liveness).
+        self.liveness = WorkerLiveness(engine)
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Drop this process's worker locks, then release every pooled connection."""
+        self.liveness.release_all()
         self.engine.dispose()
 
     # -- transactions ------------------------------------------------------------------------

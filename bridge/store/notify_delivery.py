@@ -1,9 +1,11 @@
 """The delivery side of the notification outbox: claim due rows, finish them, list them.
 
 Workers claim due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the database write lock on
-SQLite), mark them ``sending`` with a lease, and record ``sent``, a retry, ``failed`` or
-``skipped``.  A row is only re-claimed after its lease ran out, so two workers or a restarted
-worker never send the same row twice.
+SQLite), mark them ``sending`` and record ``sent``, a retry, ``failed`` or ``skipped``.  A claim
+belongs to its worker for as long as the worker lives (its liveness lock,
+:mod:`bridge.store.liveness`, as for outbox claims): a slow live worker never loses a row to
+another one, and a killed worker's rows are taken over at the next claim instead of after a
+time lease.
 """
 
 from __future__ import annotations
@@ -58,18 +60,24 @@ def notification_from_row(row: Any) -> Notification:
 class NotificationDeliveryMixin(StoreBase):
     """Claiming, finishing and listing notification rows (used by the workers and the API)."""
 
-    def claim_notifications(
-        self, worker: str, *, limit: int = 20, lease: float = 120.0
-    ) -> list[Notification]:
-        """Claim due rows for ``worker`` (pending, or sending with an expired lease)."""
+    def claim_notifications(self, worker: str, *, limit: int = 20) -> list[Notification]:
+        """Claim due rows for ``worker``: pending ones, and ``sending`` ones whose worker is dead
+        or is ``worker`` itself (it claims only when its previous batch is finished, so such a
+        row is one it lost track of)."""
+        self.liveness.hold(worker)
         now = self.clock()
 
         def tx(conn: Connection) -> list[Notification]:
             n = s.notifications.c
+            owners = conn.execute(
+                select(n.claimed_by).distinct()
+                .where(n.state == "sending", n.claimed_by.is_not(None))
+            ).scalars().all()
+            free = [w for w in owners if w == worker or self.liveness.is_dead(conn, w)]
             ids = [r.id for r in conn.execute(
                 select(n.id)
                 .where(((n.state == "pending") & (n.next_attempt_at <= now))
-                       | ((n.state == "sending") & (n.claimed_until < now)))
+                       | ((n.state == "sending") & n.claimed_by.in_(free)))
                 .order_by(n.next_attempt_at, n.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -78,7 +86,7 @@ class NotificationDeliveryMixin(StoreBase):
                 return []
             conn.execute(
                 update(s.notifications).where(n.id.in_(ids))
-                .values(state="sending", claimed_by=worker, claimed_until=now + lease,
+                .values(state="sending", claimed_by=worker, claimed_until=None,
                         attempts=n.attempts + 1)
             )
             rows = conn.execute(select(s.notifications).where(n.id.in_(ids))

@@ -12,7 +12,6 @@ of that UID done (the push sent the current state).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -21,7 +20,6 @@ from sqlalchemy import Connection, delete, func, select, update
 from bridge.store import schema as s
 from bridge.store.base import StoreBase
 from bridge.store.engine import is_postgres
-from bridge.store.liveness import WorkerLiveness
 from bridge.store.sync_records import (
     OutboxClaim,
     OutboxStats,
@@ -32,7 +30,6 @@ from bridge.store.sync_records import (
 __all__ = ["OutboxMixin"]
 
 _LOGGER = logging.getLogger(__name__)
-_LIVENESS_INIT = threading.Lock()
 
 
 class OutboxMixin(StoreBase):
@@ -57,22 +54,6 @@ class OutboxMixin(StoreBase):
             ).all()
             ids = [r.id for r in locked]
         return ids
-
-    @property
-    def liveness(self) -> WorkerLiveness:
-        """This store's worker locks (created on first use)."""
-        with _LIVENESS_INIT:
-            live: WorkerLiveness | None = getattr(self, "_liveness", None)
-            if live is None:
-                live = self._liveness = WorkerLiveness(self.engine)
-            return live
-
-    def close(self) -> None:
-        """Drop the worker locks, then release every pooled connection."""
-        live: WorkerLiveness | None = getattr(self, "_liveness", None)
-        if live is not None:
-            live.release_all()
-        super().close()
 
     def claim_outbox(
         self,

@@ -185,16 +185,19 @@ async def test_no_double_send(tmp_path: Path, store_url: str, clock: FakeClock, 
 
                 await asyncio.gather(drain(a), drain(b))
             else:
-                # Worker A dies holding a claim: nobody else sends those rows under its lease.
-                held = store.claim_notifications("worker-a", limit=4, lease=60)
+                # Worker D holds a claim: nobody else sends those rows while it lives, however
+                # long it takes; once it is dead they are taken over at once, and only once.
+                held = store.claim_notifications("worker-d", limit=4)
                 assert len(held) == 4
-                await a.run_once(limit=5)  # a fresh A: sends 5 others
+                await a.run_once(limit=5)  # A sends 5 others
                 task = asyncio.create_task(b.run())
                 await wait_for(lambda: len(smtp.messages) + len(webhook.bodies) == 44)
                 b.stop()
                 await task
-                clock.advance(seconds=61)  # the lease ran out: the rows are taken over once
+                clock.advance(seconds=6 * 3600)  # no time lease: D is slow, not dead
                 c = worker(store, tmp_path, smtp, webhook, session, "worker-c")
+                assert await c.run_once() == 0
+                store.liveness.release("worker-d")  # D's process dies: its lock goes with it
                 assert await c.run_once() == 4
                 assert await c.run_once() == 0
         ids = [m["Message-ID"] for m in smtp.messages]
