@@ -20,7 +20,8 @@ from tests.admin.conftest import make_settings
 from tests.admin.emulator_support import emulator_google_settings, seed_for
 from tests.admin.test_admin_browser_calendar import _connect, _google, _until
 
-pytestmark = pytest.mark.browser
+# A busy machine (two Chromiums, load 15+) has taken over a minute for the emulator import.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 CAL = "staff/praxis"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -65,8 +66,8 @@ async def test_phone_books_and_google_shows_it(sidecar: str, emu: EmulatorServer
         try:
             desk = await browser.new_context(locale="en-GB")
             admin = await desk.new_page()
-            admin.set_default_timeout(30_000)
-            await _connect(admin, sidecar)
+            admin.set_default_timeout(60_000)
+            await _connect(admin, sidecar, import_timeout_ms=240_000)
             _working_hours(admin_store)
             page_row = admin_store.save_booking_page(CAL, enabled=True, durations=(30, 60),
                                                      horizon_days=30, lead_minutes=0)
@@ -74,7 +75,7 @@ async def test_phone_books_and_google_shows_it(sidecar: str, emu: EmulatorServer
                 locale="de-DE", viewport={"width": 390, "height": 844}, is_mobile=True,
                 has_touch=True, device_scale_factor=2)
             page = await phone.new_page()
-            page.set_default_timeout(30_000)
+            page.set_default_timeout(60_000)
             errors: list[str] = []
             page.on("console", lambda msg: errors.append(msg.text)
                     if msg.type == "error" else None)
@@ -100,7 +101,7 @@ async def test_phone_books_and_google_shows_it(sidecar: str, emu: EmulatorServer
             assert "Europe/Berlin" in await page.content()
             await page.screenshot(path=str(ARTIFACTS / "book-phone-done.png"), full_page=True)
             event = await _until(_google(emu, "60 min \u2013 Max Muster"),
-                                 "the booked appointment in Google")
+                                 "the booked appointment in Google", timeout=60.0)
             got = datetime.fromisoformat(event["start"]["dateTime"]).astimezone(BERLIN)
             assert got.strftime("%Y-%m-%dT%H:%M") == start
             assert not [e for e in errors if "Content Security Policy" in e], errors
