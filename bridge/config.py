@@ -197,6 +197,11 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                 "'Authorization: Bearer <token>' on both listeners and is also "
                                 "served on the public port; empty: /metrics only on the "
                                 "metrics listener, 404 on the public port", secret=True),
+        "trusted_proxies": Option(str, "", "comma-separated addresses or networks (CIDR) of "
+                                  "reverse proxies in front of the sidecar: from these peers the "
+                                  "client's address is taken from X-Forwarded-For (login lockout, "
+                                  "rate limits, access log); empty: the header is ignored",
+                                  _networks),
     },
     "sync": {
         "poll_interval": Option(int, 300, "seconds between polls of a connected calendar for "

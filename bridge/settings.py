@@ -62,6 +62,7 @@ class HttpSettings:
     metrics_host: str
     metrics_port: int
     metrics_token: str
+    trusted_proxies: str
 
 
 @dataclass(frozen=True)

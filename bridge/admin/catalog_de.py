@@ -359,17 +359,18 @@ DE: dict[str, str] = {
     "Back to Synchronisation": "Zurück zur Synchronisation",
     # Conflicts and ledger
     "Conflict inbox": "Konflikte",
-    "An appointment was changed here and in Google at the same time. The more recent change "
+    "An appointment was changed here and in the connected calendar at the same time. The more "
+    "recent change "
     "was kept automatically; the other version is shown next to it. Accept the decision, or "
     "bring the other version back.":
-        "Ein Termin wurde hier und in Google gleichzeitig geändert. Die neuere Änderung wurde "
+        "Ein Termin wurde hier und im verbundenen Kalender gleichzeitig geändert. Die neuere "
+        "Änderung wurde "
         "automatisch übernommen; die andere Fassung steht daneben. Bestätigen Sie die "
         "Entscheidung oder holen Sie die andere Fassung zurück.",
     "History": "Verlauf",
     "Kept version": "Übernommene Fassung",
     "Other version": "Andere Fassung",
     "here": "hier",
-    "Google": "Google",
     "deleted": "gelöscht",
     "Title": "Titel",
     "Start": "Beginn",
@@ -385,7 +386,7 @@ DE: dict[str, str] = {
     "Every change the synchronisation made, newest first: why did this appointment move?":
         "Jede Änderung der Synchronisation, neueste zuerst: Warum hat sich dieser Termin "
         "verschoben?",
-    "Title, UID or Google event id": "Titel, UID oder Google-Termin-ID",
+    "Title, UID or the provider's event id": "Titel, UID oder Termin-ID beim Anbieter",
     "Search": "Suchen",
     "Show all": "Alle anzeigen",
     "History of appointment {uid}": "Verlauf des Termins {uid}",

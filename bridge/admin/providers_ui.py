@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from bridge.config import Settings
-from bridge.providers.base import LoginConnect
+from bridge.providers.base import PROVIDER_NAMES, LoginConnect
 
 __all__ = [
     "APPLE_ACCOUNT_URL",
@@ -36,9 +36,6 @@ PROVIDER_LABELS = {"google": "Google Calendar", "microsoft": "Outlook / Microsof
                    "exchange": "Exchange Server"}
 # The *Kalenderanbieter* choice, in this order.
 PROVIDER_ORDER = ("google", "microsoft", "icloud", "caldav", "exchange")
-# Short names (brands, not translated) for texts like "{provider} account".
-PROVIDER_NAMES = {"google": "Google", "microsoft": "Microsoft", "icloud": "iCloud",
-                  "caldav": "CalDAV", "exchange": "Exchange"}
 # Where Apple ID holders create and revoke app-specific passwords.
 APPLE_ACCOUNT_URL = "https://appleid.apple.com"
 # Where users withdraw an app's access themselves (Microsoft has no revocation endpoint).

@@ -1,7 +1,7 @@
 """Conflict inbox (both versions side by side, keep one) and the ledger ("why did this move?").
 
-Every text shown here comes from appointments or Google events and is rendered through Jinja's
-autoescape; nothing is marked safe.
+Every text shown here comes from appointments or the provider's events and is rendered through
+Jinja's autoescape; nothing is marked safe.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from aiohttp import web
 
 from bridge.admin.pages import act, form_data, or_404, redirect, render, store_of, translator_of
 from bridge.admin.syncapi import service_of
-from bridge.errors import NotFound
+from bridge.errors import BridgeError, NotFound
 from bridge.ical.timezones import zone_for_name
 from bridge.model import ItemRecord
 from bridge.store import SqlStore
 from bridge.store.sync import LedgerRecord
 
-__all__ = ["Shown", "Version", "add_routes", "version_from_google", "version_from_ical"]
+__all__ = ["Shown", "Version", "add_routes", "version_from_ical"]
 
 _LOGGER = logging.getLogger(__name__)
 _LEDGER_LIMIT = 500
@@ -86,40 +86,6 @@ def version_from_ical(side: str, text: str | None, shown: Shown | None = None) -
     return Version(side, deleted=True)
 
 
-def _google_time(value: Any, shown: Shown) -> str:
-    """Google's ``{"dateTime"|"date", "timeZone"}`` shown like a local time."""
-    if not isinstance(value, dict):
-        return ""
-    try:
-        if value.get("dateTime"):
-            moment = dt.datetime.fromisoformat(str(value["dateTime"]))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=zone_for_name(str(value.get("timeZone") or ""))
-                                        or dt.UTC)
-            return shown.time(moment)
-        if value.get("date"):
-            return shown.time(dt.date.fromisoformat(str(value["date"])))
-    except ValueError:
-        return str(value.get("dateTime") or value.get("date") or "")
-    return ""
-
-
-def version_from_google(
-    side: str, snapshot: dict[str, Any] | None, shown: Shown | None = None
-) -> Version:
-    """A Google event snapshot from the ledger (``{"master": ..., "exceptions": ...}``)."""
-    shown = shown or Shown()
-    master = (snapshot or {}).get("master")
-    if not isinstance(master, dict) or master.get("status") == "cancelled":
-        return Version(side, deleted=True)
-    return Version(
-        side, summary=str(master.get("summary", "")),
-        start=_google_time(master.get("start"), shown),
-        end=_google_time(master.get("end"), shown), location=str(master.get("location", "")),
-        description=str(master.get("description", ""))[:2000],
-    )
-
-
 @dataclass(frozen=True)
 class ConflictView:
     """One open conflict: which side won, both versions, and where."""
@@ -140,14 +106,17 @@ def _conflicts(store: SqlStore, service: Any, lang: str = "en") -> list[Conflict
         items = store.items_by_uid(conn.collection_id, [r.uid for r in rows]) if rows else {}
         for row in rows:
             detail = row.detail or {}
-            winner_side = str(detail.get("winner") or "")
-            loser = detail.get("loser") or {}
+            # The sides as shown: "local", or the connection's provider.
+            winner_side = "local" if detail.get("winner") == "local" else conn.provider
+            loser_side = conn.provider if winner_side == "local" else "local"
             current = items.get(row.uid)
             winner = version_from_ical(winner_side, current.text if current else None, shown)
-            if loser.get("side") == "local":
-                lost = version_from_ical("local", loser.get("text"), shown)
-            else:
-                lost = version_from_google("google", loser.get("event"), shown)
+            try:
+                lost = version_from_ical(loser_side, service.losing_text(row, conn), shown)
+            except (BridgeError, ValueError) as exc:  # a snapshot this build cannot read
+                _LOGGER.warning("Conflict %d: the losing version is unreadable (%s)", row.id,
+                                type(exc).__name__)
+                lost = Version(loser_side)
             out.append(ConflictView(row, conn.collection_path, str(detail.get("reason") or ""),
                                     winner, lost))
     return out

@@ -39,6 +39,7 @@ from bridge.providers.http import ClientStats, RetryPolicy
 from bridge.store.sync import ConnectionRecord
 
 __all__ = [
+    "PROVIDER_NAMES",
     "Account",
     "CalendarInfo",
     "Capabilities",
@@ -59,6 +60,11 @@ __all__ = [
     "WholeOverrides",
     "WriteResult",
 ]
+
+# Short names (brands, not translated) by provider name (``connections.provider``), for texts
+# like "{provider}'s deletions would …" in the engine and "{provider} account" on the admin page.
+PROVIDER_NAMES = {"google": "Google", "microsoft": "Microsoft", "icloud": "iCloud",
+                  "caldav": "CalDAV", "exchange": "Exchange"}
 
 
 class ProviderUnavailable(BridgeError):

@@ -25,7 +25,8 @@ __all__ = [
     "Unlink",
 ]
 
-Side = Literal["local", "google"]
+# Which side a conflict decision kept ("google" in ledger rows written before providers).
+Side = Literal["local", "remote"]
 
 
 @dataclass(frozen=True)

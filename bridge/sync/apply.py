@@ -202,9 +202,11 @@ def apply_remote(
                 result.errors += 1
                 ledger.append(LedgerEntry("pull", trigger, "skip", "error", ctx.id,
                                           collection_id, uid, remote_id=series.event_id,
-                                          error="the local item cannot be mapped to Google"))
+                                          error="the local item cannot be mapped to "
+                                                + ctx.provider_name))
                 continue
-            action = plan_item(local, remote_state(series, uid), link_state(link))
+            action = plan_item(local, remote_state(series, uid), link_state(link),
+                               provider=ctx.provider_name)
             planned.append((series, uid, action))
         result.actions = [a for _, _, a in planned]
         held = store.held_deletions(ctx.id) if not dry_run else {}
@@ -215,7 +217,7 @@ def apply_remote(
             in_window = sum(1 for d in held.values() if d.seen_at > now - window)
             new = sum(1 for _, uid, a in planned if isinstance(a, DeleteLocal) and uid not in held)
             verdict = valve_check(in_window if window > 0 else 0, new, store.count_links(ctx.id),
-                                  share=ctx.options.safety_share,
+                                  provider=ctx.provider_name, share=ctx.options.safety_share,
                                   min_deletes=ctx.options.safety_min_deletes)
             if not verdict.ok:
                 result.paused = verdict.reason
@@ -243,8 +245,8 @@ def apply_remote(
                     ledger.append(LedgerEntry(
                         "pull", trigger, "hold", "ok", ctx.id, collection_id, uid,
                         remote_id=series.event_id,
-                        detail={"reason": "deleted on Google; held by the safety valve for "
-                                f"{window:g} s before it is applied here"}))
+                        detail={"reason": f"deleted on {ctx.provider_name}; held by the safety "
+                                f"valve for {window:g} s before it is applied here"}))
                 continue
             if uid in held:
                 settled.append(uid)
@@ -268,8 +270,8 @@ def apply_remote(
                 ledger.append(LedgerEntry(
                     "pull", trigger, "keep", "ok", ctx.id, collection_id, uid,
                     remote_id=series.event_id,
-                    detail={"reason": "deleted on Google; the admin kept the appointment, so it "
-                            "is restored on Google"}))
+                    detail={"reason": f"deleted on {ctx.provider_name}; the admin kept the "
+                            f"appointment, so it is restored on {ctx.provider_name}"}))
             elif isinstance(step, DeleteLocal):
                 item = items.get(uid)
                 if item is not None:
@@ -277,7 +279,7 @@ def apply_remote(
                         store.delete_item(path, item.href, origin=ctx.origin)
                 store.delete_link(ctx.id, uid)
                 result.deleted += 1
-                _LOGGER.info("Deleting appointment %s (deleted on Google)", uid)
+                _LOGGER.info("Deleting appointment %s (deleted on %s)", uid, ctx.provider_name)
                 ledger.append(LedgerEntry("pull", trigger, "delete", "ok", ctx.id,
                                           collection_id, uid, remote_id=series.event_id))
             elif isinstance(step, Relink):
@@ -344,8 +346,8 @@ def release_held(ctx: ConnectionContext, trigger: str, mode: str = "due") -> Pul
     result = store.run_transaction(tx)
     if result.deleted or result.restored or result.pushed_back:
         _LOGGER.info("Held deletions of connection %d settled (%s): %d deleted, %d kept for "
-                     "Google, %d pushed back", ctx.id, mode, result.deleted, result.restored,
-                     result.pushed_back)
+                     "%s, %d pushed back", ctx.id, mode, result.deleted, result.restored,
+                     ctx.provider_name, result.pushed_back)
     return result
 
 
@@ -414,7 +416,7 @@ def _write_pulls(
         else:
             result.updated += 1
         if trigger != "import":
-            _LOGGER.info("Pulling appointment %s from Google (%s)", uid, action)
+            _LOGGER.info("Pulling appointment %s from %s (%s)", uid, ctx.provider_name, action)
         links.append(_link_for(ctx, series, uid, written))
         if uid in push_back:
             # Overrides followed the series locally: Google's exceptions must follow too.

@@ -11,7 +11,7 @@ from icalendar import Calendar
 
 from bridge.config import Settings
 from bridge.model import ItemRecord, origin_for_connection
-from bridge.providers.base import LinkedRemote, Provider, RemoteSeries
+from bridge.providers.base import PROVIDER_NAMES, LinkedRemote, Provider, RemoteSeries
 from bridge.providers.http import RetryPolicy
 from bridge.store import SqlStore
 from bridge.store.sync import ConnectionRecord, LinkRecord
@@ -110,6 +110,11 @@ class ConnectionContext:
     def calendar_tz(self) -> str:
         """The Google calendar's time zone (stored at connect time)."""
         return str(self.record.state.get("calendar_tz") or "UTC")
+
+    @property
+    def provider_name(self) -> str:
+        """The provider's short name for texts (``"Microsoft"``)."""
+        return PROVIDER_NAMES.get(self.record.provider, self.record.provider)
 
     @property
     def origin(self) -> str:

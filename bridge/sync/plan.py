@@ -8,16 +8,18 @@ etag/hash we stored in the link, so they are recognised as unchanged: that is ec
 Conflict policy (both sides changed to different content since the last sync):
 
 * **The most recent edit wins, each side measured on its own clock.**  The local edit's age is
-  ``local.modified_at - link.synced_at`` (both on our clock); the Google edit's age is
-  ``remote.updated - link.remote_updated`` (both Google's ``updated`` stamps).  Clock offsets
-  cancel out, so a skewed server clock never decides.  Edits less than
+  ``local.modified_at - link.synced_at`` (both on our clock); the remote edit's age is
+  ``remote.updated - link.remote_updated`` (both of the provider's ``updated`` stamps).  Clock
+  offsets cancel out, so a skewed server clock never decides.  Edits less than
   ``CLOCK_TOLERANCE`` seconds apart count as a tie (each anchor carries a network round trip of
   uncertainty), and a tie goes to the local side, the system of record.
 * **An edit beats a delete** (no silent loss): a deleted side is recreated from the edited one.
 * **First contact** (the same UID on both sides and no link yet): the local version wins — the
   booking system is the system of record — unless the contents are already equal.
 
-The loser is not dropped: the engine writes it to the ledger with the decision.
+The loser is not dropped: the engine writes it to the ledger with the decision.  Reasons are
+English texts naming the provider (``provider``: its short name, e.g. ``"Microsoft"``); the admin
+page shows them in the page language (``bridge/admin/messages.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from bridge.sync.actions import (
 
 __all__ = [
     "SafetyVerdict",
+    "empty_calendar_reason",
     "local_changed",
     "newer_side",
     "plan",
@@ -58,7 +61,7 @@ def local_changed(local: LocalState, link: LinkState) -> bool:
 
 
 def remote_changed(remote: RemoteState, link: LinkState) -> bool:
-    """True when the Google event changed since the last sync.
+    """True when the remote event changed since the last sync.
 
     A series' exceptions have their own etags, so for series only the hash decides.
     """
@@ -84,12 +87,12 @@ def newer_side(local: LocalState, remote: RemoteState, link: LinkState | None) -
     """The side whose edit is more recent, each measured from the last sync on its own clock."""
     if link is None:
         return "local"  # first contact: no common anchor; the booking system is authoritative
-    g_now, g_then = _rfc3339(remote.updated), _rfc3339(link.remote_updated)
-    if g_now is None or g_then is None:
-        return "local"  # Google gave no usable stamps: fall back to the system of record
-    google_age = g_now - g_then
+    r_now, r_then = _rfc3339(remote.updated), _rfc3339(link.remote_updated)
+    if r_now is None or r_then is None:
+        return "local"  # the provider gave no usable stamps: fall back to the system of record
+    remote_age = r_now - r_then
     local_age = local.modified_at - link.synced_at
-    return "google" if google_age > local_age + CLOCK_TOLERANCE else "local"
+    return "remote" if remote_age > local_age + CLOCK_TOLERANCE else "local"
 
 
 def plan_item(
@@ -97,19 +100,20 @@ def plan_item(
     remote: RemoteState | None,
     link: LinkState | None,
     *,
+    provider: str,
     remote_known: bool = True,
 ) -> Action:
     """Decide what to do for one appointment.
 
-    ``remote`` is ``None`` when Google has no such event; with ``remote_known=False`` (the push
-    path, before any request) Google is assumed to be as the link recorded it.
+    ``remote`` is ``None`` when the provider has no such event; with ``remote_known=False`` (the
+    push path, before any request) the provider is assumed to be as the link recorded it.
     """
     uid = (local.uid if local else None) or (link.uid if link else None) or (
         remote.uid if remote else "")
     if not remote_known:
         if link is None:
             if local is None:
-                return Noop(uid, "deleted locally before it ever reached Google")
+                return Noop(uid, "deleted locally before it ever reached the provider")
             # Never synced: create it under the deterministic id (409 means already there).
             return PushToRemote(uid, None, create=True)
         remote = RemoteState(link.event_id, uid, link.remote_etag, link.hash_remote,
@@ -125,11 +129,11 @@ def plan_item(
             return Noop(uid, "deleted on both sides before any sync")
         if local is None:
             assert gone_remote is not None
-            # New on Google: bring it in.
+            # New on the provider: bring it in.
             return PullFromRemote(uid, gone_remote.event_id, create=True)
         if gone_remote is None:
             if remote is not None and remote.deleted:
-                # Our id was deleted on Google before we linked it: recreate (an edit beats a
+                # Our id was deleted remotely before we linked it: recreate (an edit beats a
                 # delete; the push undeletes the reserved id).
                 return PushToRemote(uid, remote.event_id, create=True)
             return PushToRemote(uid, None, create=True)
@@ -149,15 +153,15 @@ def plan_item(
         if not remote_changed(gone_remote, link):
             # Deleted here, untouched there: delete there.
             return DeleteRemote(uid, event_id)
-        # Deleted here but edited on Google: the edit wins, bring it back.
-        return Conflict(uid, event_id, "google", "deleted locally, edited on Google",
+        # Deleted here but edited remotely: the edit wins, bring it back.
+        return Conflict(uid, event_id, "remote", f"deleted locally, edited on {provider}",
                         PullFromRemote(uid, event_id, create=True))
     if gone_remote is None:
         if not local_changed(local, link):
-            # Deleted on Google, untouched here: delete here.
+            # Deleted remotely, untouched here: delete here.
             return DeleteLocal(uid, event_id)
-        # Deleted on Google but edited here: the edit wins, recreate it on Google.
-        return Conflict(uid, event_id, "local", "deleted on Google, edited locally",
+        # Deleted remotely but edited here: the edit wins, recreate it there.
+        return Conflict(uid, event_id, "local", f"deleted on {provider}, edited locally",
                         PushToRemote(uid, event_id, create=True))
 
     lc, rc = local_changed(local, link), remote_changed(gone_remote, link)
@@ -175,7 +179,7 @@ def plan_item(
     if winner == "local":
         return Conflict(uid, event_id, "local", "edited on both sides; local edit is newer",
                         PushToRemote(uid, event_id, create=False))
-    return Conflict(uid, event_id, "google", "edited on both sides; Google edit is newer",
+    return Conflict(uid, event_id, "remote", f"edited on both sides; {provider} edit is newer",
                     PullFromRemote(uid, event_id, create=False))
 
 
@@ -183,12 +187,16 @@ def plan(
     local: dict[str, LocalState],
     remote: dict[str, RemoteState],
     links: dict[str, LinkState],
+    *,
+    provider: str,
 ) -> list[Action]:
-    """Actions for every UID in ``remote`` (Google changes keyed by our UID).
+    """Actions for every UID in ``remote`` (the provider's changes keyed by our UID).
 
-    Local items and links are looked up for those UIDs only: a pull plans what Google changed.
+    Local items and links are looked up for those UIDs only: a pull plans what the provider
+    changed.
     """
-    return [plan_item(local.get(uid), rem, links.get(uid)) for uid, rem in remote.items()]
+    return [plan_item(local.get(uid), rem, links.get(uid), provider=provider)
+            for uid, rem in remote.items()]
 
 
 class SafetyVerdict:
@@ -210,12 +218,13 @@ def valve_check(
     new_deletes: int,
     linked_total: int,
     *,
+    provider: str,
     share: float,
     min_deletes: int = 5,
 ) -> SafetyVerdict:
     """The safety valve over a sliding window: refuse when the deletions would go too far.
 
-    ``window_deletes`` are the deletions from Google already counted in the window (held, not
+    ``window_deletes`` are the provider's deletions already counted in the window (held, not
     applied here), ``new_deletes`` those a pull brings now, ``linked_total`` the appointments
     linked now (held ones are still linked).  The valve trips when together they are at least
     ``min_deletes`` (small calendars stay usable: deleting 2 of 3 events is ordinary) and more
@@ -226,15 +235,21 @@ def valve_check(
     if deletes >= min_deletes and linked_total > 0 and deletes > share * linked_total:
         held = f" ({window_deletes} of them held from earlier pulls)" if window_deletes else ""
         return SafetyVerdict(
-            f"Google's deletions would delete {deletes} of {linked_total} linked "
+            f"{provider}'s deletions would delete {deletes} of {linked_total} linked "
             f"appointments{held}", deletes, linked_total)
     return SafetyVerdict(None, deletes, linked_total)
+
+
+def empty_calendar_reason(provider: str, linked_total: int) -> str:
+    """Why a full listing without a single event pauses the connection."""
+    return f"{provider} returned an empty calendar, but {linked_total} appointments are linked"
 
 
 def safety_check(
     actions: list[Action],
     linked_total: int,
     *,
+    provider: str,
     share: float,
     min_deletes: int = 5,
     full_listing_empty: bool = False,
@@ -244,6 +259,7 @@ def safety_check(
     deletes = sum(1 for a in actions if isinstance(a, DeleteLocal))
     if full_listing_empty and linked_total > 0:
         return SafetyVerdict(
-            f"Google returned an empty calendar, but {linked_total} appointments are linked",
+            empty_calendar_reason(provider, linked_total),
             deletes, linked_total)
-    return valve_check(0, deletes, linked_total, share=share, min_deletes=min_deletes)
+    return valve_check(0, deletes, linked_total, provider=provider, share=share,
+                       min_deletes=min_deletes)

@@ -24,6 +24,7 @@ from bridge.errors import CursorExpired
 from bridge.providers.base import ChangePage
 from bridge.sync.apply import PullResult, apply_remote, release_held
 from bridge.sync.context import SYNC_STATE_VERSION, ConnectionContext
+from bridge.sync.plan import empty_calendar_reason
 
 __all__ = ["dry_run", "pull", "pull_changes", "relist", "run_import"]
 
@@ -122,8 +123,7 @@ async def relist(ctx: ConnectionContext, trigger: str = "relist", *, confirmed: 
         missing = _in_scope(ctx, [eid for eid in linked if eid not in listed], linked, scope)
         live = sum(1 for s in series if not s.deleted)
         if not confirmed and live == 0 and _in_scope(ctx, list(linked), linked, scope):
-            reason = (f"Google returned an empty calendar, but {len(linked)} appointments are "
-                      "linked")
+            reason = empty_calendar_reason(ctx.provider_name, len(linked))
             ctx.store.update_connection(ctx.id, paused_reason=reason)
             _LOGGER.warning("Connection %d paused: %s", ctx.id, reason)
             return PullResult(paused=reason)

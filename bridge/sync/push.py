@@ -178,10 +178,12 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
     if item is not None and local is None:
         _finish(ctx, claim, LedgerEntry("push", trigger, "skip", "unsupported", ctx.id,
                                         claim.collection_id, claim.uid,
-                                        error="Google cannot hold this item (no VEVENT)"),
+                                        error=f"{ctx.provider_name} cannot hold this item "
+                                        "(no VEVENT)"),
                 None, False)
         return PushOutcome("done", "skip")
-    action = plan_item(local, None, link_state(link), remote_known=False)
+    action = plan_item(local, None, link_state(link), remote_known=False,
+                       provider=ctx.provider_name)
     series: RemoteSeries | None = None
     restore = claim.op == "restore" and local is not None and link is not None
     if restore:
@@ -200,7 +202,8 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
                 raise MappingError(series.error)
             action = (PushToRemote(claim.uid, link.remote_id, create=True)
                       if series.deleted
-                      else plan_item(local, remote_state(series, claim.uid), link_state(link)))
+                      else plan_item(local, remote_state(series, claim.uid), link_state(link),
+                                     provider=ctx.provider_name))
         for _ in range(MAX_ROUNDS):
             try:
                 name = await _execute(ctx, claim, item, local, action, series, trigger,
@@ -210,7 +213,8 @@ async def push_claim(ctx: ConnectionContext, claim: OutboxClaim, trigger: str = 
                 if series.error:
                     raise MappingError(series.error) from None
                 action = plan_item(local, remote_state(series, claim.uid),
-                                   link_state(store.get_link(ctx.id, claim.uid)))
+                                   link_state(store.get_link(ctx.id, claim.uid)),
+                                   provider=ctx.provider_name)
                 continue
             ctx.metrics.actions["push_" + name] += 1
             ctx.metrics.push_latency_sum += time.monotonic() - started

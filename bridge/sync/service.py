@@ -446,6 +446,21 @@ class SyncService:
         return self.store.query_ledger(connection_id=connection_id, action="conflict",
                                        outcome="open" if open_only else None, limit=500)
 
+    def losing_text(self, row: LedgerRecord, record: ConnectionRecord) -> str | None:
+        """The losing version of a conflict as iCalendar text (``None``: it was a deletion).
+
+        The provider's side was stored as its own snapshot; its factory reads it.
+        """
+        loser = row.detail.get("loser") or {}
+        if loser.get("side") == "local":
+            text = loser.get("text")
+            return str(text) if text else None
+        factory = self.engine.providers.get(str(loser.get("side")))
+        if factory is None:
+            raise BridgeError(f"no provider {loser.get('side')!r} to read the loser")
+        return factory.snapshot_text(loser.get("event") or {},
+                                     str(record.state.get("calendar_tz") or "UTC"))
+
     def resolve_conflict(self, ledger_id: int, keep: Literal["winner", "loser"]) -> None:
         """Accept the decision, or bring the losing version back (it is then pushed)."""
         row = self.store.get_ledger(ledger_id)
@@ -453,15 +468,7 @@ class SyncService:
             raise BridgeError("that ledger row is not a conflict")
         if keep == "loser":
             record = self.store.get_connection(row.connection_id)
-            loser = row.detail.get("loser") or {}
-            if loser.get("side") == "local":
-                text = loser.get("text")
-            else:
-                factory = self.engine.providers.get(str(loser.get("side")))
-                if factory is None:
-                    raise BridgeError(f"no provider {loser.get('side')!r} to read the loser")
-                text = factory.snapshot_text(loser.get("event") or {},
-                                             str(record.state.get("calendar_tz") or "UTC"))
+            text = self.losing_text(row, record)
             if not text:
                 raise BridgeError("the losing version was a deletion; nothing to restore")
             parsed = parse_resource(text)

@@ -14,6 +14,8 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from bridge.web.forwarded import CLIENT
+
 __all__ = ["REDACTED", "RedactingAccessLogger", "redact_path"]
 
 REDACTED = "<redacted>"
@@ -40,7 +42,7 @@ class RedactingAccessLogger(AbstractAccessLogger):
         agent = _UNPRINTABLE.sub("?", request.headers.get("User-Agent", "-"))[:256]
         self.logger.info(
             '%s "%s %s HTTP/%d.%d" %d %d %.1fms "%s"',
-            request.remote or "-",
+            request.get(CLIENT) or request.remote or "-",
             request.method,
             redact_path(request.raw_path),
             request.version.major,

@@ -25,9 +25,11 @@ from bridge.config import Settings
 from bridge.feeds import http as feeds_http
 from bridge.notify import web as notify_web
 from bridge.providers.base import ProviderFactory
+from bridge.providers.netguard import parse_networks
 from bridge.store import SqlStore
 from bridge.sync import web as sync_web
 from bridge.web.accesslog import RedactingAccessLogger
+from bridge.web.forwarded import forwarded_middleware
 from bridge.web.keys import HEALTH_CHECKS, METRICS, PROVIDERS, SETTINGS, STORE
 from bridge.web.metrics import create_metrics_app, metrics_public
 from bridge.web.providers import provider_factories
@@ -63,7 +65,9 @@ def create_app(settings: Settings, store: SqlStore, *,
                providers: Mapping[str, ProviderFactory] | None = None) -> web.Application:
     """Build the sidecar application with every feature module (``providers``: the calendar
     providers' factories, by default those :func:`provider_factories` configures)."""
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app = web.Application(
+        client_max_size=2 * 1024 * 1024,
+        middlewares=[forwarded_middleware(parse_networks(settings.http.trusted_proxies))])
     app[SETTINGS] = settings
     app[STORE] = store
     app[PROVIDERS] = (dict(providers) if providers is not None

@@ -10,9 +10,11 @@ from aiohttp.test_utils import TestClient
 
 import bridge.passwords
 from bridge.admin.pages import ADMIN
+from bridge.config import Settings
 from bridge.store import SqlStore, open_store
 from bridge.store.logins import AttemptKey, LoginPolicy
-from tests.admin.conftest import ADMIN_PASSWORD, login
+from bridge.web.app import create_app
+from tests.admin.conftest import ADMIN_PASSWORD, csrf_from, login
 
 Client = TestClient[Any, Any]
 POLICY = LoginPolicy()
@@ -203,3 +205,32 @@ def test_caldav_basic_auth_has_no_cheap_refusal(dav_auth: Any, verify_calls: lis
         assert dav_auth._login(user, password) == "", (user, password)
         assert count() == 1, (user, password)
     assert dav_auth._login("staff", STAFF_PASSWORD) == "staff"
+
+
+async def _fail_login(client: TestClient[Any, Any], forwarded_for: str) -> int:
+    page = await client.get("/admin/login")
+    token = csrf_from(await page.text())
+    resp = await client.post("/admin/login", data={
+        "username": "nobody", "password": "x", "csrf_token": token, "next": "/admin/sync",
+    }, headers={"X-Forwarded-For": forwarded_for}, allow_redirects=False)
+    return resp.status
+
+
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
+async def test_login_lockout_counts_the_forwarded_client(
+    aiohttp_client: Any, admin_store: SqlStore, admin_settings: Settings, trusted: str
+) -> None:
+    """Behind a trusted proxy each client has its own address counter; without one the header
+    is ignored, so a client cannot escape the lock by inventing addresses."""
+    settings = admin_settings.with_overrides(http={"trusted_proxies": trusted})
+    app = create_app(settings, admin_store)
+    app[ADMIN].login_policy = LoginPolicy(account_failures=100, address_failures=3)
+    client: TestClient[Any, Any] = await aiohttp_client(app)
+    statuses = [await _fail_login(client, f"198.51.100.{i}") for i in range(5)]
+    if trusted:
+        assert statuses == [401] * 5
+        assert not admin_store.login_locked(AttemptKey("addr", "127.0.0.1"))
+        assert admin_store.login_locked(AttemptKey("addr", "198.51.100.1")) is False
+    else:
+        assert statuses == [401, 401, 401, 429, 429]
+        assert admin_store.login_locked(AttemptKey("addr", "127.0.0.1"))

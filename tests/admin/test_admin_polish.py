@@ -7,7 +7,8 @@ from bridge.admin.catalog_de import DE
 from bridge.admin.i18n import Translator
 from bridge.admin.messages import KNOWN, localize
 from bridge.admin.pages import _fmt_zoned
-from bridge.admin.views_ledger import Shown, version_from_google, version_from_ical
+from bridge.admin.views_ledger import Shown, version_from_ical
+from bridge.google.mapping import google_to_ical
 
 GERMAN = Translator("de")
 # Texts as the sync engine and the providers store them (bridge/sync/plan.py, pull.py,
@@ -19,12 +20,14 @@ STORED = [
     "refresh token unreadable (bad key); reconnect Google",
     "edited on both sides; local edit is newer",
     "edited on both sides; Google edit is newer",
-    "deleted locally, edited on Google",
-    "deleted on Google, edited locally",
+    "edited on both sides; Microsoft edit is newer",
+    "deleted locally, edited on iCloud",
+    "deleted on Exchange, edited locally",
     "Google's deletions would delete 500 of 800 linked appointments",
     "Google's deletions would delete 500 of 800 linked appointments (20 of them held from "
     "earlier pulls)",
     "Google returned an empty calendar, but 800 appointments are linked",
+    "CalDAV's deletions would delete 500 of 800 linked appointments",
 ]
 
 
@@ -58,14 +61,18 @@ def test_conflict_times_look_alike() -> None:
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:a\r\n"
         "DTSTAMP:20260101T000000Z\r\nDTSTART:20260302T090000Z\r\nDTEND:20260302T100000Z\r\n"
         "SUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"), shown)
-    google = version_from_google("google", {"master": {
-        "summary": "x", "start": {"dateTime": "2026-03-02T10:00:00+01:00",
-                                  "timeZone": "Europe/Berlin"},
-        "end": {"dateTime": "2026-03-02T05:00:00-05:00"}}}, shown)
+    # The provider's side is its ledger snapshot, read like a pull reads it (the Google
+    # factory's snapshot_text).
+    google = version_from_ical("google", google_to_ical({
+        "id": "e1", "iCalUID": "a", "summary": "x",
+        "start": {"dateTime": "2026-03-02T10:00:00+01:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": "2026-03-02T05:00:00-05:00"}}, [], calendar_tz="Europe/Berlin"),
+        shown)
     assert local.start == google.start == "02.03.2026 10:00 Europe/Berlin"
     assert local.end == google.end == "02.03.2026 11:00 Europe/Berlin"
-    day = version_from_google("google", {"master": {"start": {"date": "2026-03-02"},
-                                                    "end": {"date": "2026-03-03"}}}, shown)
+    day = version_from_ical("google", google_to_ical({
+        "id": "e2", "iCalUID": "b", "start": {"date": "2026-03-02"},
+        "end": {"date": "2026-03-03"}}, [], calendar_tz="Europe/Berlin"), shown)
     assert day.start == "02.03.2026"
 
 

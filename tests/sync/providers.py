@@ -329,6 +329,12 @@ class ScenarioHarness(Harness):
         assert self.kit is not None
         return self.kit.remote
 
+    @property
+    def remote_name(self) -> str:
+        """The provider's name (``connections.provider``)."""
+        assert self.kit is not None
+        return self.kit.name
+
 
 def google_kit(request: pytest.FixtureRequest) -> ProviderKit:
     """Google through its emulator (the session's ``emu``)."""

@@ -8,7 +8,11 @@ cursor, faults with retries, a revoked grant, and echo suppression.
 
 from __future__ import annotations
 
+from bridge.admin.views_ledger import _conflicts
+from bridge.config import load
+from bridge.providers.base import PROVIDER_NAMES
 from bridge.store import SqlStore
+from bridge.sync.service import SyncService
 from tests.sync.conftest import CAL, ics
 from tests.sync.providers import ProviderKit, ScenarioHarness
 
@@ -92,8 +96,29 @@ async def test_conflict_the_newest_edit_wins_and_the_loser_is_kept(ph: ScenarioH
     assert "SUMMARY:Remote edit" in ph.local()["c@x"].text
     assert ph.remote.live()["c@x"] == "Remote edit"
     (row,) = ph.store.query_ledger(connection_id=ph.connection_id, action="conflict")
-    assert row.detail["winner"] != "local"  # the remote side (the planner calls it "google")
+    assert row.detail["winner"] == "remote"
     assert row.detail["loser"]["side"] == "local"
+    name = PROVIDER_NAMES[ph.remote_name]
+    assert row.detail["reason"] == f"edited on both sides; {name} edit is newer"
+
+
+async def test_a_conflict_won_here_shows_the_providers_version(ph: ScenarioHarness) -> None:
+    """The losing side is the provider's own snapshot: the conflict page reads it through the
+    provider's factory and names the provider (it used to read every snapshot as Google's)."""
+    ph.put("w@x", summary="Original")
+    await ph.push()
+    ph.put("w@x", summary="Local edit")
+    ph.remote.edit("w@x", "Remote edit")  # at the same moment: a tie goes to the local side
+    await ph.sync()
+    assert ph.remote.live()["w@x"] == "Local edit"
+    (row,) = ph.store.query_ledger(connection_id=ph.connection_id, action="conflict")
+    assert row.detail["winner"] == "local"
+    assert row.detail["loser"]["side"] == ph.remote_name
+    service = SyncService(ph.store, load("/nonexistent.toml", env={}), ph.engine)
+    (view,) = _conflicts(ph.store, service, "de")
+    assert (view.winner.side, view.winner.summary) == ("local", "Local edit")
+    assert (view.loser.side, view.loser.summary) == (ph.remote_name, "Remote edit")
+    assert view.loser.start.endswith(" Europe/Berlin")
 
 
 async def test_an_edit_beats_a_delete(ph: ScenarioHarness) -> None:
@@ -104,6 +129,8 @@ async def test_an_edit_beats_a_delete(ph: ScenarioHarness) -> None:
     await ph.sync()
     assert "SUMMARY:Edited there" in ph.local()["d@x"].text
     assert ph.remote.live() == {"d@x": "Edited there"}
+    (row,) = ph.store.query_ledger(connection_id=ph.connection_id, action="conflict")
+    assert row.detail["reason"] == f"deleted locally, edited on {PROVIDER_NAMES[ph.remote_name]}"
 
 
 async def test_expired_cursor_relists_without_churn(ph: ScenarioHarness) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -21,12 +22,14 @@ from aiohttp import web
 from bridge.google.crypto import TokenCipher
 from bridge.google.ids import event_id
 from bridge.store import SqlStore, open_store
-from bridge.sync.plan import valve_check
+from bridge.sync import plan as planner
 from bridge.sync.service import SyncService
 from bridge.sync.web import SYNC_ENGINE, notifications
 from emulators.google.server import ALICE, CLIENT_ID, SHARED_CAL, EmulatorServer
 from tests.sync.conftest import SECRET, TZ, Harness, connect, gevent, make_engine
 from tests.sync.test_service import _settings
+
+valve_check = partial(planner.valve_check, provider="Google")
 
 OTHER = "alice/other"
 WINDOW = 600.0
