@@ -66,7 +66,8 @@ async def test_conflict_inbox_escapes_and_resolves(client: Client,
         remote_id="evt1", detail={
             "reason": "both changed", "winner": "local",
             "loser": {"side": "google", "event": {"master": {
-                "id": "evt1", "iCalUID": "uid-a", "summary": "Lost " + XSS, "start": {"dateTime": "2030-01-07T09:00:00Z"},
+                "id": "evt1", "iCalUID": "uid-a", "summary": "Lost " + XSS,
+                "start": {"dateTime": "2030-01-07T09:00:00Z"},
                 "end": {"dateTime": "2030-01-07T10:00:00Z"}}}}})])
     assert (await login(client)).status == 303
     resp = await client.get("/admin/conflicts")
