@@ -895,4 +895,96 @@ DE: dict[str, str] = {
     "{provider} returned an empty calendar, but {n} appointments are linked.":
         "{provider} hat einen leeren Kalender geliefert, aber {n} Termine sind verknüpft.",
     "{provider} refused the sign-in: {error}": "{provider} hat die Anmeldung abgelehnt: {error}",
+    # The booking page (bridge/bookpage) and its settings (admin/views_booking.py).
+    "A confirmation has been sent to {email}. It contains a link to cancel or move the "
+    "appointment.": "Eine Bestätigung wurde an {email} gesendet. Sie enthält einen Link, mit dem "
+                    "Sie den Termin absagen oder verschieben können.",
+    "An entry is too long.": "Eine Eingabe ist zu lang.",
+    "Book a new appointment": "Neuen Termin buchen",
+    "Book an appointment": "Termin buchen",
+    "Book now": "Jetzt buchen",
+    "Bookable days ahead": "Buchbare Tage im Voraus",
+    "Booking page on": "Buchungsseite eingeschaltet",
+    "Cancel appointment": "Termin absagen",
+    "Customers book free times of a calendar online, without an account: they pick a service "
+    "duration and a free slot inside the working hours and get a confirmation e-mail with a "
+    "link to cancel or move the appointment. Bookings pass the same booking rules as the API "
+    "and reach the connected calendar at once. The page is off until you switch it on.":
+        "Kundinnen und Kunden buchen freie Zeiten eines Kalenders online, ohne Konto: Sie wählen "
+        "eine Leistungsdauer und einen freien Termin innerhalb der Arbeitszeiten und erhalten "
+        "eine Bestätigung per E-Mail mit einem Link zum Absagen oder Verschieben. Buchungen "
+        "durchlaufen dieselben Buchungsregeln wie die API und erscheinen sofort im verbundenen "
+        "Kalender. Die Seite ist aus, bis Sie sie einschalten.",
+    "Enter the durations as minutes separated by commas, horizon and lead time as whole "
+    "numbers.": "Geben Sie die Dauern als Minuten mit Kommas getrennt an, Vorlauf und "
+                "Zeitraum als ganze Zahlen.",
+    "Language": "Sprache",
+    "Minimum notice (minutes)": "Mindestvorlauf (Minuten)",
+    "Move to another time": "Auf eine andere Zeit verschieben",
+    "Name": "Name",
+    "New address": "Neue Adresse",
+    "New address made: the old booking page address no longer works.":
+        "Neue Adresse erstellt: Die alte Adresse der Buchungsseite funktioniert nicht mehr.",
+    "Next day": "Nächster Tag",
+    "No free times on this day. Please try another day.":
+        "An diesem Tag ist nichts mehr frei. Bitte wählen Sie einen anderen Tag.",
+    "Not saved: {reason}": "Nicht gespeichert: {reason}",
+    "Please check your entries.": "Bitte prüfen Sie Ihre Eingaben.",
+    "Please choose a time.": "Bitte wählen Sie eine Uhrzeit.",
+    "Please enter a valid e-mail address.": "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
+    "Please enter a valid phone number (digits, spaces, + ( ) / . -).":
+        "Bitte geben Sie eine gültige Telefonnummer ein (Ziffern, Leerzeichen, + ( ) / . -).",
+    "Please enter your name (at most 200 characters).":
+        "Bitte geben Sie Ihren Namen ein (höchstens 200 Zeichen).",
+    "Please try again.": "Bitte versuchen Sie es noch einmal.",
+    "Previous day": "Vorheriger Tag",
+    "Service duration": "Dauer der Leistung",
+    "Service durations (minutes, comma-separated)": "Leistungsdauern (Minuten, mit Kommas)",
+    "Someone else has just booked this time. Please choose another time.":
+        "Diese Zeit wurde gerade von jemand anderem gebucht. Bitte wählen Sie eine andere Zeit.",
+    "Sorry": "Das hat leider nicht geklappt",
+    "The appointment changed meanwhile. Please open the link again.":
+        "Der Termin wurde inzwischen geändert. Bitte öffnen Sie den Link noch einmal.",
+    "The booking page is off.": "Die Buchungsseite ist ausgeschaltet.",
+    "The booking page is on.": "Die Buchungsseite ist eingeschaltet.",
+    "The form could not be read.": "Das Formular konnte nicht gelesen werden.",
+    "The form expired or came from another site. Reload the page and try again.":
+        "Das Formular ist abgelaufen oder kam von einer anderen Website. Laden Sie die Seite neu "
+        "und versuchen Sie es noch einmal.",
+    "The form is too large.": "Das Formular ist zu groß.",
+    "This appointment cannot be changed online.":
+        "Dieser Termin kann nicht online geändert werden.",
+    "This appointment was cancelled or no longer exists.":
+        "Dieser Termin wurde abgesagt oder existiert nicht mehr.",
+    "This booking page does not exist or is switched off.":
+        "Diese Buchungsseite gibt es nicht oder sie ist ausgeschaltet.",
+    "This day cannot be booked.": "Dieser Tag kann nicht gebucht werden.",
+    "This is not a valid date.": "Das ist kein gültiges Datum.",
+    "This is not a valid time.": "Das ist keine gültige Uhrzeit.",
+    "This link has expired. Please contact us to change your appointment.":
+        "Dieser Link ist abgelaufen. Bitte wenden Sie sich an uns, um Ihren Termin zu ändern.",
+    "This link is not valid. Please use the link from your e-mail.":
+        "Dieser Link ist ungültig. Bitte verwenden Sie den Link aus Ihrer E-Mail.",
+    "This page does not exist.": "Diese Seite gibt es nicht.",
+    "This service duration is not offered.": "Diese Dauer wird nicht angeboten.",
+    "This time is in the past. Please choose another time.":
+        "Diese Zeit liegt in der Vergangenheit. Bitte wählen Sie eine andere Zeit.",
+    "This time is not offered. Please choose another time.":
+        "Diese Zeit wird nicht angeboten. Bitte wählen Sie eine andere Zeit.",
+    "Times in {zone}": "Uhrzeiten in {zone}",
+    "Too many attempts. Please wait a moment and try again.":
+        "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es dann noch einmal.",
+    "We use your details only for this appointment and send you a confirmation by e-mail.":
+        "Wir verwenden Ihre Angaben nur für diesen Termin und senden Ihnen eine Bestätigung per "
+        "E-Mail.",
+    "You will receive a new confirmation by e-mail.":
+        "Sie erhalten eine neue Bestätigung per E-Mail.",
+    "Your appointment": "Ihr Termin",
+    "Your appointment has been cancelled": "Ihr Termin wurde abgesagt",
+    "Your appointment has been moved": "Ihr Termin wurde verschoben",
+    "Your appointment is booked": "Ihr Termin ist gebucht",
+    "Your details": "Ihre Angaben",
+    "off": "aus",
+    "on": "an",
+    "{n} minutes": "{n} Minuten",
 }

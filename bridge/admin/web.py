@@ -10,7 +10,7 @@ runs through the same two layers.
 Handlers live in ``views_auth`` (login, logout, language), ``views_sync``, ``views_connect``
 and ``views_login`` (Synchronisation: connect flow, login providers' form, import, status),
 ``views_ledger`` (conflicts, ledger) and
-``views_feeds`` (ICS feeds).
+``views_feeds`` (ICS feeds) and ``views_booking`` (booking-page settings).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.admin import (
     views_auth,
+    views_booking,
     views_calendar,
     views_connect,
     views_feeds,
@@ -223,6 +224,7 @@ def setup(app: web.Application) -> None:
     views_login.add_routes(admin)
     views_ledger.add_routes(admin)
     views_feeds.add_routes(admin)
+    views_booking.add_routes(admin)
     views_calendar.add_routes(admin)
     app.router.add_get("/admin", _to_admin)
     app.add_subapp("/admin", admin)

@@ -97,6 +97,8 @@ class Renderer:
             "status": one_line(payload.get("status") or ""),
             "change": one_line(payload.get("change") or "created"),
             "calendar_name": one_line(calendar.get("name") or ""),
+            # The booking page's cancel/reschedule link (appointments booked there only).
+            "manage_url": one_line(payload.get("manage_url") or ""),
         }
 
     def render(self, kind: str, language: str, payload: dict[str, Any]) -> Message:

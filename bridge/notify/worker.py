@@ -22,10 +22,13 @@ import random
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiohttp
 
+from bridge.booking.tokens import Signer
 from bridge.config import Settings
+from bridge.feeds.urls import base_url
 from bridge.notify.email import PermanentError, SmtpConfig, build_email, send_email
 from bridge.notify.hooks import notifier
 from bridge.notify.render import Renderer
@@ -53,6 +56,11 @@ class WorkerConfig:
     retry_base: float = 30.0
     poll_interval: float = 5.0
     topup_interval: float = 300.0
+    # The booking page's cancel/reschedule links: the public base URL and the signing keys
+    # (empty secret: no links).
+    public_url: str = ""
+    secret_key: str = ""
+    old_secret_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerConfig:
@@ -65,7 +73,25 @@ class WorkerConfig:
             max_attempts=settings.notifications.max_attempts,
             retry_base=settings.notifications.retry_base,
             poll_interval=settings.notifications.poll_interval,
+            public_url=base_url(settings),
+            secret_key=settings.security.secret_key,
+            old_secret_keys=tuple(k.strip() for k in settings.security.old_secret_keys.split(",")
+                                  if k.strip()),
         )
+
+    def manage_link(self, row: Notification) -> str | None:
+        """The cancel/reschedule link of an appointment booked on the booking page (its
+        confirmations and reminders), valid until the appointment starts; else ``None``."""
+        if (row.origin != "booking" or row.kind == "cancellation" or not self.secret_key
+                or not self.public_url):
+            return None
+        try:
+            start = datetime.fromisoformat(str(row.payload.get("start")))
+        except ValueError:
+            return None
+        token = Signer(self.secret_key, self.old_secret_keys).manage_token(
+            row.collection_id, row.uid, int(start.timestamp()))
+        return f"{self.public_url}/book/manage/{token}"
 
 
 class NotificationWorker:
@@ -195,7 +221,9 @@ class NotificationWorker:
             smtp = self.config.smtp
             if smtp is None:
                 return "e-mail is not configured (smtp_host, sender)"
-            message = self.renderer.render(row.kind, row.language, row.payload)
+            link = self.config.manage_link(row)
+            payload = row.payload if link is None else {**row.payload, "manage_url": link}
+            message = self.renderer.render(row.kind, row.language, payload)
             calendar_name = str((row.payload.get("calendar") or {}).get("name") or "")
             mail = build_email(smtp, row.recipient, message,
                                message_id=f"<{delivery_id}@termin-bridge>",

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from bridge.store.accounts import AccountsMixin
 from bridge.store.admin import AdminMixin
 from bridge.store.api import ApiMixin
+from bridge.store.booking import BookingPagesMixin
 from bridge.store.engine import make_engine
 from bridge.store.feeds import FeedsMixin
 from bridge.store.items import BulkResult, ItemsMixin, href_for_uid
@@ -29,7 +30,7 @@ __all__ = ["BulkResult", "SqlStore", "href_for_uid", "open_store"]
 
 class SqlStore(
     SyncMixin, ValveMixin, OAuthFlowsMixin, AdminMixin, LoginAttemptsMixin, NotificationsMixin,
-    ApiMixin, FeedsMixin, ItemsMixin, AccountsMixin,
+    ApiMixin, BookingPagesMixin, FeedsMixin, ItemsMixin, AccountsMixin,
 ):
     """The store on SQLAlchemy Core: accounts, collections, items, change log, outbox."""
 

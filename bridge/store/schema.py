@@ -27,6 +27,7 @@ __all__ = [
     "admin_sessions",
     "api_key_calendars",
     "api_keys",
+    "booking_pages",
     "changes",
     "collections",
     "connections",
@@ -429,4 +430,23 @@ login_attempts = Table(
     Column("keep", Boolean, nullable=False, default=False),
     Column("updated_at", Float, nullable=False, index=True),
     UniqueConstraint("kind", "key_hash"),
+)
+
+
+# The online booking page of a calendar (issue 17): off until an admin enables it; the public id
+# in ``/book/<public_id>`` is random and can be regenerated (the old address stops working).
+booking_pages = Table(
+    "booking_pages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("collections.id", ondelete="CASCADE"), nullable=False,
+           unique=True),
+    Column("public_id", String(32), nullable=False, unique=True),
+    Column("enabled", Boolean, nullable=False, default=False),
+    # Offered service durations in minutes, comma-separated ("30,60").
+    Column("durations", String(200), nullable=False),
+    Column("horizon_days", Integer, nullable=False),
+    Column("lead_minutes", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )

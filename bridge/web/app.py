@@ -1,7 +1,7 @@
 """The sidecar application factory and runner.
 
 :func:`create_app` builds the aiohttp application used by ``termin-bridge sidecar``/``serve``
-and by every test.  Feature modules (feeds, sync, admin page, booking API) each expose
+and by every test.  Feature modules (feeds, sync, admin page, booking API, booking page) each expose
 ``setup(app)``; they read the store and settings from :mod:`bridge.web.keys`, add their routes,
 and own their background tasks through ``app.cleanup_ctx``.  Nothing does I/O at import time.
 """
@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from bridge.admin import web as admin_web
 from bridge.api import web as api_web
+from bridge.bookpage import web as bookpage_web
 from bridge.config import Settings
 from bridge.feeds import http as feeds_http
 from bridge.notify import web as notify_web
@@ -38,7 +39,7 @@ __all__ = ["FEATURES", "create_app", "run_sidecar"]
 _LOGGER = logging.getLogger(__name__)
 
 # Feature modules, mounted in this order; each exposes ``setup(app)``.
-FEATURES = (feeds_http, sync_web, admin_web, api_web, notify_web)
+FEATURES = (feeds_http, sync_web, admin_web, api_web, notify_web, bookpage_web)
 
 
 async def _healthz(request: web.Request) -> web.Response:

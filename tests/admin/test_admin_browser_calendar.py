@@ -129,7 +129,7 @@ async def test_calendar_view_in_chromium(sidecar: str, emu: EmulatorServer,
             await browser.close()
 
 
-async def _connect(page: Any, base: str) -> None:
+async def _connect(page: Any, base: str, import_timeout_ms: float = 180_000) -> None:
     await page.goto(base + "/admin/login")
     await page.fill("#username", "admin")
     await page.fill("#password", ADMIN_PASSWORD)
@@ -146,7 +146,8 @@ async def _connect(page: Any, base: str) -> None:
     await page.click("#save-changes")
     await page.wait_for_url(f"**/admin/sync/{CAL}/preview")
     await page.click("#start-import")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
+    await page.wait_for_selector("#import-finished", state="visible",
+                                 timeout=import_timeout_ms)
 
 
 async def _box(page: Any, selector: str) -> dict[str, float]:
