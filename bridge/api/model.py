@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from icalendar import Calendar, Event, vText
 
+from bridge.ical.validate import CUSTOMER_LANGUAGE_PROP
 from bridge.model import ItemRecord, connection_of_origin
 from bridge.text import multi_line, one_line
 
@@ -241,8 +242,10 @@ def _parse_customer(
 
 
 _PROPS = {"summary": "SUMMARY", "notes": "DESCRIPTION", "service": "X-TERMIN-SERVICE"}
+# "language" is set by the booking page (the language the customer booked in, for their
+# e-mails); the API does not take it (not in _CUSTOMER_FIELDS).
 _CUSTOMER_PROPS = {"name": "X-TERMIN-CUSTOMER-NAME", "email": "X-TERMIN-CUSTOMER-EMAIL",
-                   "phone": "X-TERMIN-CUSTOMER-PHONE"}
+                   "phone": "X-TERMIN-CUSTOMER-PHONE", "language": CUSTOMER_LANGUAGE_PROP}
 
 
 def _set(event: Event, name: str, value: str | None) -> None:

@@ -453,6 +453,7 @@ async def book(request: web.Request) -> web.StreamResponse:
     now = _now(request)
     uid = f"{uuid.uuid4()}@termin-bridge"
     end = start + dt.timedelta(minutes=minutes)
+    change.customer["language"] = gettext.lang  # their e-mails follow the page's language
     try:
         parsed = parse_resource(build_calendar(uid, change, zone, now))
     except InvalidICalendar as exc:

@@ -24,6 +24,7 @@ from bridge.ical.timezones import resolve_mixed_pair
 from bridge.model import ParsedResource
 
 __all__ = [
+    "CUSTOMER_LANGUAGE_PROP",
     "TIMESTAMP_MAX",
     "TIMESTAMP_MIN",
     "Limits",
@@ -41,6 +42,8 @@ TIMESTAMP_MIN = int(datetime(1900, 1, 1, tzinfo=UTC).timestamp())
 TIMESTAMP_MAX = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())
 
 CALENDAR_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
+# The language a customer chose (booking page): their e-mails are written in it (de, en).
+CUSTOMER_LANGUAGE_PROP = "X-TERMIN-CUSTOMER-LANGUAGE"
 CUSTOMER_PROPS = {
     "X-TERMIN-CUSTOMER-NAME": "customer_name",
     "X-TERMIN-CUSTOMER-EMAIL": "customer_email",

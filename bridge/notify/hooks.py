@@ -65,9 +65,9 @@ class Notifier:
         calendar = rows.calendar(write.collection_id)
         if calendar.props.get(NOTIFY_SWITCH_PROP, "on") == "off":
             return
-        language = calendar.props.get(NOTIFY_LANGUAGE_PROP) or policy.language
         kind = planning.kind_of(old, new)
         payload, recipient = self._payload(rows, write.current, calendar)
+        language = self._language(payload, calendar)
         payload["change"] = "created" if old is None else "deleted" if new is None else "updated"
         if not recipient and not payload["customer"]["phone"]:
             return  # no customer bound to this appointment: nobody to tell
@@ -145,7 +145,7 @@ class Notifier:
                 not recipient and not payload["customer"]["phone"]):
             rows.mark_series(series.collection_id, series.uid, until)  # nothing to plan now
             return
-        language = calendar.props.get(NOTIFY_LANGUAGE_PROP) or self.policy.language
+        language = self._language(payload, calendar)
         self._plan_series(rows, series.collection_id, item.origin or "", item.text,
                           calendar.timezone, payload, recipient, language, since=since,
                           until=until)
@@ -170,6 +170,12 @@ class Notifier:
         return planning.payload_of(
             item, path=calendar.path, timezone=calendar.timezone, props=calendar.props,
             policy=self.policy, owners=lambda: rows.owner_addresses(calendar.path))
+
+    def _language(self, payload: dict[str, Any], calendar: CalendarInfo) -> str:
+        """The customer's own language (chosen on the booking page), else the calendar's, else
+        the configured one."""
+        return str(payload["customer"].get("language")
+                   or calendar.props.get(NOTIFY_LANGUAGE_PROP) or self.policy.language)
 
     def _enqueue(
         self, rows: NotificationRows, collection_id: int, origin: str, kind: Kind,

@@ -23,7 +23,9 @@ from icalendar import Calendar
 from bridge.config import Settings, parse_offsets
 from bridge.ical.recurrence import occurrences
 from bridge.ical.timezones import zone_for_name
+from bridge.ical.validate import CUSTOMER_LANGUAGE_PROP
 from bridge.model import ItemRecord, connection_of_origin
+from bridge.notify.render import LANGUAGES
 
 __all__ = [
     "CHANNELS",
@@ -180,6 +182,8 @@ def payload_of(
         start = _dt_value(master.get("DTSTART"))
         all_day = start is not None and not isinstance(start, datetime)
         location = str(master.get("LOCATION", "") or "")
+    language = str(master.get(CUSTOMER_LANGUAGE_PROP, "")).strip().lower() \
+        if master is not None else ""
     email = item.customer_email or _attendee_email(master, owners)
     if not email and policy.description_emails and master is not None:
         match = _EMAIL.search(str(master.get("DESCRIPTION", "") or ""))
@@ -197,7 +201,8 @@ def payload_of(
         "calendar": {"path": path,
                      "name": props.get("D:displayname") or path.rsplit("/", 1)[-1]},
         "customer": {"name": item.customer_name, "email": email or None,
-                     "phone": item.customer_phone},
+                     "phone": item.customer_phone,
+                     "language": language if language in LANGUAGES else None},
     }
     return payload, email or ""
 

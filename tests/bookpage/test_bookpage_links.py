@@ -71,6 +71,7 @@ def _booked(store: SqlStore) -> list[Any]:
 async def test_book_mail_cancel(client: TestClient[Any, Any], seeded: tuple[SqlStore, str],
                                 smtp: SmtpSink) -> None:
     store, pid = seeded
+    await client.get(f"/book/{pid}?lang=de")  # the customer's e-mails follow the page language
     resp = await book(client, pid, "2026-06-01T11:00", email="erika@example.org")
     assert resp.status == 201, await resp.text()
     msg = await _mail(smtp, 1)
@@ -93,6 +94,7 @@ async def test_book_mail_cancel(client: TestClient[Any, Any], seeded: tuple[SqlS
 async def test_reschedule_by_link(client: TestClient[Any, Any], seeded: tuple[SqlStore, str],
                                   smtp: SmtpSink) -> None:
     store, pid = seeded
+    await client.get(f"/book/{pid}?lang=de")
     assert (await book(client, pid, "2026-06-01T11:00", minutes=60)).status == 201
     link = _link(await _mail(smtp, 1))
     page = await client.get(link + "?day=2026-06-02")
@@ -145,3 +147,21 @@ async def test_expired_and_forged_links(client: TestClient[Any, Any],
     cancel = await client.post(link + "/cancel", data={"csrf_token": "x"})
     assert cancel.status in (403, 410)
     assert len(_booked(store)) == 1
+
+
+async def test_the_customers_mails_follow_the_page_language(
+        client: TestClient[Any, Any], seeded: tuple[SqlStore, str], smtp: SmtpSink) -> None:
+    """Booked on the English page of a calendar whose notifications are German: the customer
+    gets English e-mails, the rescheduled one too."""
+    _, pid = seeded
+    assert (await client.get(f"/book/{pid}?lang=en")).status == 200  # remembered in a cookie
+    assert (await book(client, pid, "2026-06-01T11:00")).status == 201
+    confirmed = await _mail(smtp, 1)
+    assert confirmed["Subject"].startswith("Appointment confirmed")
+    assert "Cancel or move the appointment" in _body(confirmed)
+    link = _link(confirmed)
+    html = await (await client.get(link + "?day=2026-06-02")).text()
+    moved = await client.post(link + "/reschedule",
+                              data={"csrf_token": csrf_from(html), "start": "2026-06-02T09:00"})
+    assert moved.status == 200, await moved.text()
+    assert (await _mail(smtp, 2))["Subject"].startswith("Your appointment has changed")
