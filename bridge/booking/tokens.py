@@ -31,6 +31,7 @@ __all__ = [
     "Signer",
     "TokenExpired",
     "TokenForged",
+    "manage_path",
 ]
 
 _MANAGE = b"termin-bridge/booking/manage-link/v1"
@@ -109,3 +110,8 @@ class Signer:
     def form_token(self, cookie: str) -> str:
         """The form token that goes with the page's random cookie."""
         return _b64(self._mac(self._keys[0], _FORM, cookie.encode("utf-8")))
+
+
+def manage_path(token: str) -> str:
+    """The path of a cancel/reschedule link (served by :mod:`bridge.bookpage.web`)."""
+    return f"/book/manage/{token}"

@@ -49,7 +49,7 @@ from bridge.availability import Slot
 from bridge.booking.guard import BookingRefused, Policy, guarded_put, load_occurrences, zone_of
 from bridge.booking.offer import Offer, day_range, day_slots
 from bridge.booking.rules import Proposal
-from bridge.booking.tokens import ManageClaim, Signer, TokenExpired, TokenForged
+from bridge.booking.tokens import ManageClaim, Signer, TokenExpired, TokenForged, manage_path
 from bridge.errors import BridgeError, DuplicateUid, EtagMismatch, InvalidICalendar, NotFound
 from bridge.feeds.limits import MissLimiter
 from bridge.ical.validate import parse_resource
@@ -60,7 +60,7 @@ from bridge.store import SqlStore, href_for_uid
 from bridge.store.booking import BookingPage
 from bridge.web.keys import SETTINGS, STORE
 
-__all__ = ["BOOKPAGE", "BookPage", "manage_path", "setup"]
+__all__ = ["BOOKPAGE", "BookPage", "setup"]
 
 _LOGGER = logging.getLogger(__name__)
 _HERE = Path(__file__).resolve().parent
@@ -103,11 +103,6 @@ class PageError(Exception):
         self.message = message
         self.values = values
         super().__init__(message)
-
-
-def manage_path(token: str) -> str:
-    """The path of a cancel/reschedule link."""
-    return f"{PREFIX}/manage/{token}"
 
 
 # -- helpers -----------------------------------------------------------------------------------

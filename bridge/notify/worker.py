@@ -26,7 +26,7 @@ from datetime import datetime
 
 import aiohttp
 
-from bridge.booking.tokens import Signer
+from bridge.booking.tokens import Signer, manage_path
 from bridge.config import Settings
 from bridge.feeds.urls import base_url
 from bridge.notify.email import PermanentError, SmtpConfig, build_email, send_email
@@ -91,7 +91,7 @@ class WorkerConfig:
             return None
         token = Signer(self.secret_key, self.old_secret_keys).manage_token(
             row.collection_id, row.uid, int(start.timestamp()))
-        return f"{self.public_url}/book/manage/{token}"
+        return self.public_url + manage_path(token)
 
 
 class NotificationWorker:
