@@ -195,3 +195,22 @@ async def test_disconnect_unsubscribes(pushed: Pushed) -> None:
     assert "channel_keepalive" not in pushed.record().state
     assert {"subscription": sub_id, "reason": "unsubscribed"} in pushed.emu_state()[
         "subscriptions_ended"]
+
+
+async def test_the_status_page_says_notifications_are_on(pushed: Pushed) -> None:
+    from bridge.admin.syncapi import calendar_status
+    from bridge.config import load
+    from bridge.sync.service import SyncService
+    from tests.sync.conftest import CAL, SECRET
+
+    store = pushed.h.store
+    service = SyncService(store, load("/nonexistent.toml", env={}).with_overrides(
+        security={"secret_key": SECRET}), pushed.h.engine)
+    calendar = store.get_collection(CAL)
+    assert calendar is not None
+    on = await asyncio.to_thread(calendar_status, store, calendar, detail=False, channels=True,
+                                 interval=300, service=service)
+    assert on.channel == "ok"  # "active until …", not "not offered by Exchange"
+    off = await asyncio.to_thread(calendar_status, store, calendar, detail=False,
+                                  channels=False, interval=300, service=service)
+    assert off.channel == "off"  # push off: "polling only; needs an https public URL"
