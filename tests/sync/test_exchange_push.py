@@ -214,3 +214,15 @@ async def test_the_status_page_says_notifications_are_on(pushed: Pushed) -> None
     off = await asyncio.to_thread(calendar_status, store, calendar, detail=False,
                                   channels=False, interval=300, service=service)
     assert off.channel == "off"  # push off: "polling only; needs an https public URL"
+
+
+def test_the_callback_token_never_reaches_a_log() -> None:
+    from bridge.logging_setup import redact
+    from bridge.web.accesslog import redact_path
+
+    secret = "s3cr3t-" + "A" * 25
+    url = f"https://bridge.example{NOTIFY_PATH}?channel=abc&token={secret}"
+    assert secret not in redact_path(url.removeprefix("https://bridge.example"))
+    # exchangelib logs a failed request's XML (the Subscribe's t:URL) at ERROR.
+    assert secret not in redact(f"<t:URL>{url.replace('&', '&amp;')}</t:URL>")
+    assert secret not in redact(url)
