@@ -23,7 +23,8 @@ from .browser_support import chromium_page, free_port, screenshot, serving
 from .conftest import ADMIN_PASSWORD, make_settings
 from .emulator_support import SHARED, emulator_google_settings, seed_for
 
-pytestmark = pytest.mark.browser
+# A real browser on a busy machine: minutes, not the default 120 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 CAL = "staff/praxis"
 XSS_TITLE = 'Neu aus Google <img src=x onerror="document.title=\'pwned\'">'
@@ -105,7 +106,7 @@ async def _flow(page: Any, base: str, emu: EmulatorServer, store: SqlStore) -> N
     await page.click("#start-import")
     await page.wait_for_selector("#import-progress")
     await screenshot(page, "08-import-running")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=30_000)
+    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
     assert await page.inner_text('[data-field="seen"]') == "32"
     await screenshot(page, "09-import-finished")
     # The progress survives a reload (the page renders the stored numbers).

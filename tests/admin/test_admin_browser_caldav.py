@@ -22,7 +22,8 @@ from .login_support import PASSWORD, USER, DavPeer, dav_peer, login_settings, re
 
 __all__ = ["dav_peer"]
 
-pytestmark = pytest.mark.browser
+# A real browser on a busy machine: minutes, not the default 120 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 CAL = "staff/praxis"
 SUMMARIES = ("Sprechstunde", "Teamrunde", "Hausbesuch")

@@ -25,7 +25,8 @@ from .browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, serv
 from .conftest import ADMIN_PASSWORD, make_settings
 from .emulator_support import SHARED, emulator_google_settings, seed_for
 
-pytestmark = pytest.mark.browser
+# A real browser on a busy machine: minutes, not the default 120 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 CAL = "staff/praxis"
 DEADLINE = 20.0  # seconds; the push normally lands well inside a second
@@ -145,7 +146,7 @@ async def _connect(page: Any, base: str) -> None:
     await page.click("#save-changes")
     await page.wait_for_url(f"**/admin/sync/{CAL}/preview")
     await page.click("#start-import")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=60_000)
+    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
 
 
 async def _box(page: Any, selector: str) -> dict[str, float]:

@@ -25,7 +25,8 @@ from emulators.microsoft.server import MsEmulatorServer
 from .browser_support import chromium_page, free_port, open_calendar, screenshot, serving
 from .conftest import make_settings
 
-pytestmark = pytest.mark.browser
+# A real browser on a busy machine: minutes, not the default 120 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 CAL = "staff/praxis"
 ACCOUNT = "praxis@contoso.example"
@@ -104,7 +105,7 @@ async def _flow(page: Any, base: str, store: SqlStore) -> None:
     assert "events in Microsoft" in await page.content()
     await screenshot(page, "microsoft-04-preview")
     await page.click("#start-import")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=60_000)
+    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
     await screenshot(page, "microsoft-05-import-finished")
     await page.reload()
     await page.wait_for_selector("#sync-now")
