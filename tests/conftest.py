@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,22 @@ PG_URL = os.environ.get(
     "TERMIN_BRIDGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_PG = os.environ.get("TERMIN_BRIDGE_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _exchange_policies_per_test() -> Iterator[None]:
+    """exchangelib's adapter keeps one policy per EWS origin for the whole process (the
+    operator's, the same for every connection in production); tests give one emulator origin
+    different policies (a refused private range, no CA file), so each test's are forgotten
+    after it instead of leaking into the next test on the same worker."""
+    tls = sys.modules.get("bridge.exchange.tls")
+    saved = dict(tls._POLICIES) if tls is not None else None
+    yield
+    tls = sys.modules.get("bridge.exchange.tls")
+    if tls is not None:
+        with tls._LOCK:
+            tls._POLICIES.clear()
+            tls._POLICIES.update(saved or {})
 
 
 def _pg_available() -> bool:

@@ -6,7 +6,10 @@ Every ingest path (CalDAV, Google, booking API, ``import-ics``) calls
 
 from __future__ import annotations
 
+from bridge.ical import fastpaths
 from bridge.ical.split import split_calendar
 from bridge.ical.validate import Limits, ParsedResource, parse_resource
+
+fastpaths.install()
 
 __all__ = ["Limits", "ParsedResource", "parse_resource", "split_calendar"]

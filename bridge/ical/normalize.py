@@ -63,18 +63,21 @@ def _mixed_pair(comp: Component) -> dict[str, datetime]:
 def _component_lines(comp: Component) -> list[str]:
     lines: list[str] = []
     mixed = _mixed_pair(comp)
-    for name, value in comp.property_items(recursive=False, sorted=False):
+    # What ``comp.property_items(recursive=False)`` lists, without its BEGIN/END rows and
+    # without its per-call overhead (names are stored upper-case; the lines are sorted below).
+    for name, values in dict.items(comp):
         if name in IGNORED_PROPERTIES or name in ("BEGIN", "END"):
             continue
         if name.startswith("X-") and name.startswith(("X-MOZ-", "X-APPLE-", "X-EVOLUTION-")):
             continue
-        params = getattr(value, "params", {}) or {}
-        param_text = ";".join(
-            f"{k}={params[k]}" for k in sorted(params) if k.upper() not in _IGNORED_PARAMS
-        )
-        text = (mixed[name].astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") if name in mixed
-                else _value(value))
-        lines.append(f"{name};{param_text}:{text}")
+        for value in values if isinstance(values, list) else (values,):
+            params = getattr(value, "params", {}) or {}
+            param_text = ";".join(
+                f"{k}={params[k]}" for k in sorted(params) if k.upper() not in _IGNORED_PARAMS
+            )
+            text = (mixed[name].astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") if name in mixed
+                    else _value(value))
+            lines.append(f"{name};{param_text}:{text}")
     lines.sort()
     for sub in comp.subcomponents:
         sub_lines = _component_lines(sub)

@@ -58,18 +58,23 @@ def precheck(text: str, limits: Limits) -> None:
     count = 0
     if text.upper().count("BEGIN:VCALENDAR") > 1:
         raise InvalidICalendar("more than one VCALENDAR object in one resource")
+    # No physical or unfolded line can be longer than the whole text, and a text shorter than
+    # the content-line cap cannot hold more lines than that: the scans below run only when
+    # they could find something (the common resource is a few kB).
+    long_text = len(text) > limits.max_line_bytes
     content_lines = 0
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if len(line) > limits.max_line_bytes:
-            raise InvalidICalendar(
-                f"line {lineno} is longer than {limits.max_line_bytes} characters",
-                line=lineno,
-            )
-        if not line.startswith((" ", "\t")):
-            content_lines += 1
+    if long_text or len(text) >= limits.max_content_lines:
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if len(line) > limits.max_line_bytes:
+                raise InvalidICalendar(
+                    f"line {lineno} is longer than {limits.max_line_bytes} characters",
+                    line=lineno,
+                )
+            if not line.startswith((" ", "\t")):
+                content_lines += 1
     # The cap is on content lines: a folded property (as Radicale re-serialises every PUT)
     # counts with all its continuation lines.
-    for match in _FOLDED.finditer(text):
+    for match in _FOLDED.finditer(text) if long_text else ():
         if len(_FOLD.sub("", match.group(0))) > limits.max_line_bytes:
             lineno = text.count("\n", 0, match.start()) + 1
             raise InvalidICalendar(

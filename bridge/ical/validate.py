@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from icalendar import Calendar, Component
 
 from bridge.errors import InvalidICalendar
+from bridge.ical.fastpaths import parse_calendar_text
 from bridge.ical.normalize import content_hash
 from bridge.ical.precheck import Limits, decode_text, precheck
 from bridge.ical.recurrence import TooManyOccurrences, last_start
@@ -59,7 +60,7 @@ def to_utc_timestamp(value: date | datetime) -> int:
 
 def _parse(text: str) -> Calendar:
     try:
-        cal = Calendar.from_ical(text)
+        cal = parse_calendar_text(text)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError, OverflowError,
             RecursionError) as exc:
         # AttributeError: icalendar on a VTIMEZONE with two TZIDs (found by fuzzing).
@@ -261,9 +262,7 @@ def as_calendar(source: str | ParsedResource | Calendar) -> Calendar:
         return source
     if not isinstance(source, ParsedResource):
         return parse_resource_calendar(source)[1]
-    cal = Calendar.from_ical(source.text)
-    assert isinstance(cal, Calendar)
-    return cal
+    return parse_calendar_text(source.text)
 
 
 def parse_calendar(cal: Calendar, data: str | bytes, limits: Limits | None = None

@@ -97,14 +97,15 @@ class ItemReadsMixin(StoreBase):
         path = clean_path(path)
         i = s.items.c
         with self._read() as conn:
-            rows = conn.execute(
+            # Each row is converted as it is fetched: no second list of 100,000 live rows for
+            # the garbage collector to walk again and again.
+            return [ItemHead._make(r) for r in conn.execute(
                 select(i.href, i.etag, i.component, i.modified_at,
                        func.length(i.text).label("chars"))
                 .join(s.collections)
                 .where(s.collections.c.path == path)
                 .order_by(i.href)
-            ).all()
-        return [ItemHead._make(r) for r in rows]
+            )]
 
     def items_in_range(
         self, path: str, start_ts: int, end_ts: int, component: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -208,3 +209,13 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+# Worker ids are unique in production; PostgreSQL's liveness locks (bridge.store.liveness) are
+# database-wide, so test processes running in parallel must not share a worker's name.
+_RUN = secrets.token_hex(4)
+
+
+def worker_name(name: str) -> str:
+    """``name`` made unique to this test process."""
+    return f"{name}-{_RUN}"

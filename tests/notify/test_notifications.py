@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from .conftest import (
     put,
     set_connection_state,
     wait_for,
+    worker_name,
 )
 
 IDLE = {"phase": "idle", "import": {"phase": "done"}}
@@ -119,7 +121,7 @@ def worker(store: SqlStore, tmp_path: Path, smtp: SmtpSink | None, webhook: Webh
     settings = notify_settings(tmp_path, smtp, webhook, **notifications)
     install(store, policy_from_settings(settings))
     return NotificationWorker(store, WorkerConfig.from_settings(settings), session,
-                              worker_id=name)
+                              worker_id=worker_name(name))
 
 
 async def test_reminder_moves_with_the_appointment(
@@ -171,13 +173,16 @@ async def test_cancellation_cancels_reminders(
 async def test_no_double_send(tmp_path: Path, store_url: str, clock: FakeClock, smtp: SmtpSink,
                               webhook: WebhookSink, scenario: str) -> None:
     store = open_notify_store(store_url, clock)
+    # Worker ids are unique in production; PostgreSQL's liveness locks are database-wide, so
+    # parallel test processes must not share names.
+    run = secrets.token_hex(4)
     try:
         for i in range(24):
             put(store, f"n{i}", event_text(f"n{i}", START + timedelta(hours=i), customer=True),
                 "api")
         async with aiohttp.ClientSession() as session:
-            a = worker(store, tmp_path, smtp, webhook, session, "worker-a")
-            b = worker(store, tmp_path, smtp, webhook, session, "worker-b")
+            a = worker(store, tmp_path, smtp, webhook, session, f"worker-a-{run}")
+            b = worker(store, tmp_path, smtp, webhook, session, f"worker-b-{run}")
             if scenario == "two-workers":
                 async def drain(w: NotificationWorker) -> None:
                     while await w.run_once(limit=3):
@@ -187,7 +192,7 @@ async def test_no_double_send(tmp_path: Path, store_url: str, clock: FakeClock, 
             else:
                 # Worker D holds a claim: nobody else sends those rows while it lives, however
                 # long it takes; once it is dead they are taken over at once, and only once.
-                held = store.claim_notifications("worker-d", limit=4)
+                held = store.claim_notifications(f"worker-d-{run}", limit=4)
                 assert len(held) == 4
                 await a.run_once(limit=5)  # A sends 5 others
                 task = asyncio.create_task(b.run())
@@ -195,9 +200,9 @@ async def test_no_double_send(tmp_path: Path, store_url: str, clock: FakeClock, 
                 b.stop()
                 await task
                 clock.advance(seconds=6 * 3600)  # no time lease: D is slow, not dead
-                c = worker(store, tmp_path, smtp, webhook, session, "worker-c")
+                c = worker(store, tmp_path, smtp, webhook, session, f"worker-c-{run}")
                 assert await c.run_once() == 0
-                store.liveness.release("worker-d")  # D's process dies: its lock goes with it
+                store.liveness.release(f"worker-d-{run}")  # D's process dies: its lock goes with it
                 assert await c.run_once() == 4
                 assert await c.run_once() == 0
         ids = [m["Message-ID"] for m in smtp.messages]

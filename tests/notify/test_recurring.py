@@ -30,6 +30,7 @@ from .conftest import (
     open_notify_store,
     put,
     wait_for,
+    worker_name,
 )
 
 NOW = datetime(2026, 10, 16, 12, 0, tzinfo=UTC)  # Friday; Berlin leaves summer time on Oct 25
@@ -89,7 +90,7 @@ def make_worker(store: SqlStore, tmp_path: Path, smtp: SmtpSink | None,
     settings = notify_settings(tmp_path, smtp, webhook, **notifications)
     install(store, policy_from_settings(settings))
     return NotificationWorker(store, WorkerConfig.from_settings(settings), session,
-                              worker_id=name)
+                              worker_id=worker_name(name))
 
 
 # The instants (UTC) of the reminders 24 h before the occurrences in 21 days from NOW:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -24,8 +24,6 @@ from icalendar import Calendar
 
 from bridge.caldav.davxml import CALDAV, DAV, parse_multistatus
 from bridge.caldav.factory import ICLOUD, CaldavProviderFactory, Preset
-from bridge.exchange.client import EwsLogin, make_account
-from bridge.exchange.factory import ExchangeOptions, ExchangeProviderFactory
 from bridge.google.crypto import TokenCipher
 from bridge.google.ids import event_id
 from bridge.google.mapping_google_parse import item_uid
@@ -59,6 +57,10 @@ from tests.sync.davpeer import (
     XandikosServer,
     dav,
 )
+
+if TYPE_CHECKING:  # exchangelib (16 MB) is imported only where Exchange is tested
+    from bridge.exchange.client import EwsLogin
+    from bridge.exchange.factory import ExchangeProviderFactory
 
 
 class RemoteControls(Protocol):
@@ -374,12 +376,16 @@ class ExchangeControls:
 
     def login(self) -> EwsLogin:
         """Adele's login (Basic) as the bridge stores it."""
+        from bridge.exchange.client import EwsLogin
+
         return EwsLogin(self.emu.ews_url, EWS_ADELE, self.password, "basic", EWS_ADELE,
                         "15.1.2507.6")
 
     def folder(self) -> Any:
         """The calendar folder as exchangelib sees it."""
         from exchangelib.folders import Calendar, Root
+
+        from bridge.exchange.client import make_account
 
         if self._account is None:
             self._account = make_account(self.login(), max_connections=1, max_wait=5)
@@ -459,6 +465,8 @@ class ExchangeControls:
 
 def ex_factory(**options: Any) -> ExchangeProviderFactory:
     """An Exchange factory for the emulator (loopback allowed, short busy back-off)."""
+    from bridge.exchange.factory import ExchangeOptions, ExchangeProviderFactory
+
     return ExchangeProviderFactory(cipher=TokenCipher(SECRET),
                                    guard=NetGuard(parse_networks("127.0.0.0/8")),
                                    options=ExchangeOptions(**{"max_wait": 5, **options}))

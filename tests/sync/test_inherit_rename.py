@@ -60,7 +60,7 @@ async def test_rename_after_conflict_on_stale_copy(phone_h: tuple[Harness, Phone
                                 event={"description": "google note"})
     await h.sync()  # a conflict: Google's edit is newer and wins
     conflicts = h.store.query_ledger(connection_id=h.connection_id, action="conflict")
-    assert conflicts and conflicts[0].detail["winner"] == "google"
+    assert conflicts and conflicts[0].detail["winner"] == "remote"
     assert "google note" in h.local()[UID].text
 
     # The phone still holds its own copy and renames the series there.

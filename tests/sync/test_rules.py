@@ -79,7 +79,7 @@ async def test_rule4_conflict_policy_newest_edit_wins_and_ledger(h: Harness) -> 
     assert "SUMMARY:Google edit" in h.local()["c@x"].text
     assert h.google()[eid]["summary"] == "Google edit"
     conflicts = h.store.query_ledger(connection_id=h.connection_id, action="conflict")
-    assert conflicts and conflicts[0].detail["winner"] == "google"
+    assert conflicts and conflicts[0].detail["winner"] == "remote"
     assert "Local edit" in conflicts[0].detail["loser"]["text"]
     # Google edit first (no clock move), local edit later → local wins.
     h.emu.hooks.external_change(ALICE, "patch", event_id=eid, event={"summary": "G2"})

@@ -298,6 +298,7 @@ async def test_cancel_answers_at_once_restores_in_batches_and_spares_other_pushe
         # Progress is visible while it runs; the other calendar's pushes are not starved.
         seen: list[dict[str, Any]] = []
         latencies: list[float] = []
+        during: list[bool] = []  # whether the restore was still running when a push landed
         for n in range(6):
             info = await asyncio.to_thread(service.status, h.connection_id)
             if info[0]["restore"]:
@@ -307,6 +308,8 @@ async def test_cancel_answers_at_once_restores_in_batches_and_spares_other_pushe
             await asyncio.to_thread(_put_other, vstore, uid)
             await wait_for(lambda u=uid: _on_shared(emu, u), 20, f"the push of {uid}")
             latencies.append(time.monotonic() - pushed_at)
+            landed = service.restore_progress(h.connection_id)
+            during.append(landed is not None and landed["phase"] == "running")
             await asyncio.sleep(0.3)
         progress_during = service.restore_progress(h.connection_id)
         task = h.engine.restore_task(h.connection_id)
@@ -315,8 +318,11 @@ async def test_cancel_answers_at_once_restores_in_batches_and_spares_other_pushe
         total_time = time.monotonic() - started
         assert progress_during is not None and progress_during["phase"] in ("running", "done")
         assert any(p["phase"] == "running" and p["done"] < p["total"] for p in seen), seen
-        assert max(latencies) < 3.0, latencies
-        assert total_time > max(latencies)  # the pushes ran while the restore did
+        # Not starved: pushes land while the restore still runs (a starved push waited for the
+        # whole restore), within seconds even on a busy machine (quiet: 0.2-0.6 s).
+        assert any(during), (during, latencies)
+        assert max(latencies) < 10.0, latencies
+        assert total_time > max(latencies)
         final = service.restore_progress(h.connection_id)
         assert final is not None
         assert (final["phase"], final["total"], final["done"], final["failed"]) == (
