@@ -70,7 +70,7 @@ from bridge.exchange.items import (
 from bridge.providers.http import ClientStats
 from bridge.providers.netguard import UnsafeTarget
 
-__all__ = ["EwsClient", "EwsLogin", "SyncPage", "translate"]
+__all__ = ["PUSH_EVENTS", "EwsClient", "EwsLogin", "SyncPage", "translate"]
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -190,6 +190,10 @@ def translate(exc: BaseException) -> RemoteError:
     if isinstance(exc, ews_errors.ResponseMessageError):
         return RemoteError(text, status=None, reason=name)
     return RemoteError(text, reason=name)
+
+
+# The item events that wake a pull (StatusEvent keepalives come without asking).
+PUSH_EVENTS = ("CreatedEvent", "ModifiedEvent", "DeletedEvent", "MovedEvent", "CopiedEvent")
 
 
 @dataclass(frozen=True)
@@ -360,3 +364,25 @@ class EwsClient:
                 self._raise(result)
 
         await self._run("DeleteItem", call)
+
+    # -- push subscriptions ----------------------------------------------------------------------
+    async def subscribe_push(self, url: str, status_frequency: int) -> tuple[str, str]:
+        """``Subscribe`` (push) on the calendar folder: the server POSTs ``SendNotification`` to
+        ``url`` (a secret: never logged) on item changes and every ``status_frequency``
+        minutes; returns (subscription id, watermark)."""
+
+        def call() -> tuple[str, str]:
+            sid, watermark = self._folder.subscribe_to_push(
+                url, event_types=list(PUSH_EVENTS), status_frequency=status_frequency)
+            return str(sid), str(watermark)
+
+        return await self._run("Subscribe", call)
+
+    async def unsubscribe(self, subscription_id: str) -> None:
+        """``Unsubscribe`` (Exchange documents it for pull and streaming subscriptions; a push
+        subscription ends for sure when our receiver answers ``Unsubscribe``)."""
+
+        def call() -> None:
+            self._folder.unsubscribe(subscription_id)
+
+        await self._run("Unsubscribe", call)

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from icalendar import Calendar
 
@@ -49,7 +50,7 @@ from bridge.providers.base import (
     WriteResult,
 )
 
-__all__ = ["ExchangeProvider"]
+__all__ = ["NOTIFY_PATH", "STATUS_FREQUENCY", "ExchangeProvider"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,11 +59,17 @@ def _stamp(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+# Where the sidecar receives Exchange's push notifications (below its public URL), and the
+# minutes between the server's status notifications (keepalives).
+NOTIFY_PATH = "/sync/exchange/notify"
+STATUS_FREQUENCY = 30
+
+
 class ExchangeProvider(WholeOverrides):
     """One connection's Exchange calendar folder."""
 
     name = "exchange"
-    capabilities = Capabilities(watch=False, batch_restore=False)
+    capabilities = Capabilities(watch=True, batch_restore=False)
 
     def __init__(self, client: EwsClient, *, calendar_tz: str) -> None:
         self.client = client
@@ -242,13 +249,30 @@ class ExchangeProvider(WholeOverrides):
         with contextlib.suppress(RemoteNotFound):
             await self.client.update(str(row["id"]), None, plain)
 
-    # -- notifications: polling only (capability ``watch`` is off) -----------------------------
+    # -- notifications: EWS push subscriptions ---------------------------------------------------
     async def watch(self, channel_id: str, address: str, token: str, ttl: int) -> Channel:
-        """Not offered: Exchange is polled."""
-        raise RemoteError("Exchange connections are polled, not watched")
+        """A push subscription on the calendar folder; ``address`` names the sidecar's public
+        base (its ``/exchange/notifications`` tail is replaced by :data:`NOTIFY_PATH`), the
+        callback URL carries the channel id and token (a secret: never logged).
+
+        A push subscription has no expiry: it lives while the server reaches us, with a
+        status notification every :data:`STATUS_FREQUENCY` minutes (``keepalive``); the
+        channel is still replaced after ``ttl`` like the other providers' channels."""
+        base = address.removesuffix(f"/{self.name}/notifications").rstrip("/")
+        url = f"{base}{NOTIFY_PATH}?{urlencode({'channel': channel_id, 'token': token})}"
+        subscription, _ = await self.client.subscribe_push(url, STATUS_FREQUENCY)
+        return Channel(subscription, None, keepalive=STATUS_FREQUENCY * 60.0)
 
     async def unwatch(self, channel_id: str, resource_id: str) -> None:
-        """Nothing to end."""
+        """``Unsubscribe``; a server that refuses it for push subscriptions ends it at the next
+        notification instead (the receiver answers ``Unsubscribe`` for a forgotten channel)."""
+        if not resource_id:
+            return
+        try:
+            await self.client.unsubscribe(resource_id)
+        except RemoteError as exc:
+            _LOGGER.info("Exchange refused Unsubscribe (%s); the subscription ends at its next "
+                         "notification", exc.reason)
 
     # -- the iCalendar side (pure) -------------------------------------------------------------
     def local_hash(self, cal: Calendar) -> str:

@@ -184,10 +184,16 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class Channel:
-    """A change-notification subscription: its remote id and expiry (POSIX seconds)."""
+    """A change-notification subscription: its remote id and expiry (POSIX seconds).
+
+    ``keepalive`` (seconds) is set by providers whose subscriptions have no expiry but live
+    while the server reaches us (Exchange push: a status notification every ``keepalive``
+    seconds); the engine then opens a new channel when none arrived for three of them.
+    """
 
     resource_id: str
     expiry: float | None
+    keepalive: float | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 ``setup(app)`` creates the :class:`~bridge.sync.engine.SyncEngine` and the
 :class:`~bridge.sync.service.SyncService` (under :data:`SYNC_ENGINE` / :data:`SYNC_SERVICE` for
 the admin page), starts and stops the engine through ``app.cleanup_ctx``, adds
-``POST /google/notifications`` and the Graph receivers (:mod:`bridge.sync.graph_webhook`), and
+``POST /google/notifications``, the Graph receivers (:mod:`bridge.sync.graph_webhook`) and
+the Exchange receiver (:mod:`bridge.sync.ews_webhook`), and
 feeds ``/metrics`` (access rules: :mod:`bridge.web.metrics`).
 """
 
@@ -23,6 +24,7 @@ from prometheus_client.registry import Collector
 from bridge.providers.base import ProviderFactory
 from bridge.sync.channels import notification_matches
 from bridge.sync.engine import SyncEngine
+from bridge.sync.ews_webhook import setup_ews_webhook
 from bridge.sync.graph_webhook import setup_graph_webhook
 from bridge.sync.service import SyncService
 from bridge.web.keys import HEALTH_CHECKS, METRICS, PROVIDERS, SETTINGS, STORE
@@ -144,6 +146,7 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_engine_ctx)
     app.router.add_post("/google/notifications", notifications)
     setup_graph_webhook(app, engine)
+    setup_ews_webhook(app, engine)
     app[METRICS].register(SyncCollector(engine))
 
     async def health() -> tuple[bool, dict[str, Any]]:

@@ -21,6 +21,8 @@ __all__ = ["REDACTED", "RedactingAccessLogger", "redact_path"]
 REDACTED = "<redacted>"
 # The whole remainder of a feed path, query included: the token may be followed by anything.
 _FEED_PATH = re.compile(r"(/feeds/).*", re.IGNORECASE | re.DOTALL)
+# The query of Exchange's notification URL carries the channel token.
+_NOTIFY_QUERY = re.compile(r"(/sync/exchange/notify\?).*", re.IGNORECASE | re.DOTALL)
 # Belt and braces: any long run of URL-safe base64 anywhere (tokens, OAuth codes) is hidden too.
 _LONG_SECRET = re.compile(r"[A-Za-z0-9_%-]{32,}")
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
@@ -29,6 +31,7 @@ _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 def redact_path(raw_path: str) -> str:
     """``raw_path`` (path and query) with feed tokens and other long secrets replaced."""
     path = _FEED_PATH.sub(r"\g<1>" + REDACTED, raw_path)
+    path = _NOTIFY_QUERY.sub(r"\g<1>" + REDACTED, path)
     path = _LONG_SECRET.sub(REDACTED, path)
     # A request line is attacker-controlled: keep it on one printable line.
     return _UNPRINTABLE.sub("?", path)[:2048]

@@ -20,6 +20,7 @@ from emulators.ews.auth import Authenticator
 from emulators.ews.autodiscover import pox_answer, soap_answer
 from emulators.ews.context import Ctx
 from emulators.ews.hooks import STATE_KEY, add_hook_routes
+from emulators.ews.push import Notifier
 from emulators.ews.seed import apply_seed, dump_state, load_state
 from emulators.ews.services import Reset, Status, handle, supported_schemas
 from emulators.ews.soap import EwsError, ServerVersion, envelope, fault, parse_request, to_bytes
@@ -48,19 +49,6 @@ _UNAVAILABLE = ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN"'
                 'Unavailable</TITLE>\r\n<META HTTP-EQUIV="Content-Type" Content="text/html; '
                 'charset=us-ascii"></HEAD>\r\n<BODY><h2>Service Unavailable</h2>\r\n<hr><p>HTTP '
                 'Error 503. The service is unavailable.</p>\r\n</BODY></HTML>\r\n')
-
-
-class _NoOpWorker:
-    """The EWS emulator has no background worker (no push notifications)."""
-
-    def __init__(self, state: EwsState) -> None:
-        self.state = state
-
-    async def start(self) -> None:
-        """Nothing to start."""
-
-    async def close(self) -> None:
-        """Nothing to stop."""
 
 
 def _server_version(state: EwsState) -> ServerVersion:
@@ -155,7 +143,7 @@ def create_app(
     path = Path(state_file) if state_file is not None else None
     app.cleanup_ctx.append(lifecycle(app[STATE_KEY], path, seed, config, apply_seed=apply_seed,
                                      load_state=load_state, dump_state=dump_state,
-                                     worker=_NoOpWorker))
+                                     worker=Notifier))
     r = app.router
     r.add_get("/", _index)
     add_hook_routes(app)

@@ -65,6 +65,11 @@ class Config(Knobs):
     # mailbox moved to Exchange Online).
     autodiscover_ews_url: str = ""
     autodiscover_redirect_address: str = ""
+    # Push notifications: seconds between status events (0: the subscription's StatusFrequency
+    # minutes), the first retry wait (doubling; Exchange starts at 30 s) and the POST timeout.
+    push_status_seconds: float = 0.0
+    push_retry_base: float = 30.0
+    push_timeout: float = 10.0
 
 
 @dataclass
@@ -77,6 +82,9 @@ class Counters:
     throttled: int = 0
     writes: list[dict[str, Any]] = field(default_factory=list)
     mail: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    notification_attempts: int = 0
+    subscriptions_ended: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """Counters as a JSON object."""
@@ -88,4 +96,7 @@ class Counters:
             "throttled": self.throttled,
             "writes": list(self.writes),
             "mail": list(self.mail),
+            "notifications": list(self.notifications),
+            "notification_attempts": self.notification_attempts,
+            "subscriptions_ended": list(self.subscriptions_ended),
         }

@@ -93,6 +93,7 @@ def create(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
                      "ErrorSendMeetingInvitationsRequired")
         item = create_item(ctx.state, folder, elem, ctx.request.time_zone)
         ctx.log_write("create", item.id)
+        ctx.state.changed(item.folder_id, "CreatedEvent", item.id, item.seq)
         _mail(ctx, mode, "invitation", View(item))
         return _id_message("CreateItem", View(item))
 
@@ -117,6 +118,7 @@ def update(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
         conflicts = update_view(ctx.state, view, updates, id_elem.get("ChangeKey"),
                                 resolution, ctx.request.time_zone)
         ctx.log_write("update", view.id, conflicts=conflicts)
+        ctx.state.changed(view.item.folder_id, "ModifiedEvent", view.item.id, view.item.seq)
         _mail(ctx, mode, "update", view)
         msg = _id_message("UpdateItem", view)
         sub(sub(msg, m("ConflictResults")), t("Count"), str(conflicts))
@@ -137,6 +139,10 @@ def delete(ctx: Ctx, body: ET.Element) -> list[ET.Element]:
         _mail(ctx, mode, "cancellation", view)
         delete_view(ctx.state, view)
         ctx.log_write("delete", view.id)
+        if view.original is None:
+            ctx.state.changed(view.item.folder_id, "DeletedEvent", view.item.id, view.item.seq)
+        else:  # an occurrence: the master changed
+            ctx.state.changed(view.item.folder_id, "ModifiedEvent", view.item.id, view.item.seq)
         return response_message("DeleteItem")
 
     return each_message("DeleteItem", body, "ItemIds", answer)

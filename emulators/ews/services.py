@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable
 
-from emulators.ews import folders, items, sync
+from emulators.ews import folders, items, push, sync
 from emulators.ews.context import Ctx
 from emulators.ews.controls import FaultRule
 from emulators.ews.soap import EwsError, m, response_message
@@ -72,6 +72,8 @@ OPERATIONS: dict[str, Callable[[Ctx, ET.Element], list[ET.Element]]] = {
     "DeleteItem": items.delete,
     "FindItem": items.find_item,
     "ConvertId": _convert_id,
+    "Subscribe": push.subscribe,
+    "Unsubscribe": push.unsubscribe,
 }
 
 

@@ -17,6 +17,7 @@ import secrets
 import struct
 import xml.etree.ElementTree as ET
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from emulators.ews.controls import Config, Counters, FaultRule, RateLimit
@@ -28,6 +29,7 @@ __all__ = [
     "Item",
     "Mailbox",
     "Modified",
+    "Subscription",
     "Tombstone",
     "change_key",
     "new_id",
@@ -124,12 +126,29 @@ class Tombstone:
     seq: int
 
 
+@dataclass
+class Subscription:
+    """A push subscription: owner, folders, event types, status frequency (minutes), the
+    subscriber's URL and the last watermark sent."""
+
+    id: str
+    owner: str
+    folders: tuple[str, ...]
+    events: frozenset[str]
+    frequency: int
+    url: str
+    watermark: str
+
+
 class EwsState:
     """Everything the emulator knows."""
 
     def __init__(self) -> None:
         self.clock = Clock()
         self.config = Config()
+        # Push delivery (:mod:`emulators.ews.push`) listens here; reset() keeps the listeners.
+        self.change_listeners: list[Callable[[str, str, str, str], None]] = []
+        self.subscription_listeners: list[Callable[[Subscription], None]] = []
         self.reset()
 
     def reset(self) -> None:
@@ -143,6 +162,25 @@ class EwsState:
         self.faults: list[FaultRule] = []
         self.rate_limit: RateLimit | None = None
         self.rate_hits: dict[str, deque[float]] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.watermarks: set[str] = set()
+
+    def changed(self, folder_id: str, kind: str, item_id: str, seq: int) -> None:
+        """Tell the push listeners that an item changed (``CreatedEvent``, ``ModifiedEvent``,
+        ``DeletedEvent``) with its ChangeKey counter."""
+        for listener in list(self.change_listeners):
+            listener(folder_id, kind, item_id, change_key(seq))
+
+    def on_subscription(self, subscription: Subscription) -> None:
+        """Tell the push listeners about a new subscription."""
+        for listener in list(self.subscription_listeners):
+            listener(subscription)
+
+    def end_subscription(self, subscription_id: str, reason: str) -> None:
+        """Forget a subscription (unsubscribed, answered ``Unsubscribe``, undeliverable)."""
+        if self.subscriptions.pop(subscription_id, None) is not None:
+            self.counters.subscriptions_ended.append({"subscription": subscription_id,
+                                                      "reason": reason})
 
     def bump(self) -> int:
         """Advance the change counter and return it."""
