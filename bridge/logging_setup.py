@@ -44,6 +44,10 @@ class SecretScrubber(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Scrub the record in place; never drops it."""
         message = record.getMessage()
+        if record.name.startswith("exchangelib") and "\n" in message:
+            # exchangelib's failed-request record carries the request's headers and the whole
+            # SOAP request and response (appointments, customer data): keep the error line.
+            message = message.split("\n", 1)[0] + " (EWS request details withheld)"
         record.msg = redact(message)
         record.args = None
         return True

@@ -167,3 +167,22 @@ def test_every_positional_argument_has_help() -> None:
         return missing
 
     assert walk(build_parser(), "termin-bridge") == []
+
+
+def test_exchangelibs_failed_request_record_keeps_only_the_error_line() -> None:
+    """exchangelib logs a failed request with its headers and the whole SOAP exchange, which
+    holds appointments and customer data: only the error line reaches the log."""
+    import logging
+
+    from bridge.logging_setup import SecretScrubber
+
+    record = logging.LogRecord(
+        "exchangelib.util", logging.ERROR, __file__, 1, "%s: %s\n%s\n%s",
+        ("ErrorServerBusy", "busy", "Request headers: {...}",
+         "Request XML: <t:Subject>Dr. Muster, Erika</t:Subject>"), None)
+    assert SecretScrubber().filter(record)
+    assert record.getMessage() == "ErrorServerBusy: busy (EWS request details withheld)"
+    own = logging.LogRecord("bridge.exchange.client", logging.ERROR, __file__, 1,
+                            "line one\nline two", None, None)
+    SecretScrubber().filter(own)
+    assert own.getMessage() == "line one\nline two"
