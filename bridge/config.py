@@ -86,6 +86,12 @@ def _positive(value: int) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
+def _workers(value: str) -> str | None:
+    if value == "auto" or (value.isdigit() and int(value) <= 64):
+        return None
+    return "must be auto or a number of processes from 0 to 64"
+
+
 def _share(value: float) -> str | None:
     return None if 0 < value <= 1 else "must be a share between 0 and 1"
 
@@ -219,6 +225,11 @@ SCHEMA: dict[str, dict[str, Option]] = {
                                 "here) that long, so a trickle of deletions pauses the "
                                 "connection before any is applied; 0 counts each pull alone and "
                                 "applies deletions at once", _window),
+        "workers": Option(str, "auto", "processes that map big pages of events (an import) "
+                          "from the calendar provider beside the sync engine, started when "
+                          "needed and stopped when idle: auto (one per core, at most 4; none "
+                          "on a single core), or a number; 0 maps in the sidecar's own process",
+                          _workers),
     },
     "google": {
         "client_id": Option(str, "", "OAuth client id from the Google Cloud console"),

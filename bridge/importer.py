@@ -8,12 +8,12 @@ line and does not stop the rest unless ``strict`` is set, in which case nothing 
 
 from __future__ import annotations
 
-import os
+import functools
 import re
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from bridge.cpu import CpuPool
 from bridge.errors import InvalidICalendar
 from bridge.ical import Limits, parse_resource, split_calendar
 from bridge.model import ParsedResource
@@ -64,18 +64,11 @@ def _parse_chunk(
 
 def _parse_all(
     pieces: Sequence[tuple[str, int]], limits: Limits | None
-) -> Iterator[ParsedResource | InvalidICalendar]:
+) -> list[ParsedResource | InvalidICalendar]:
     """Validate every piece, on all cores when there are many (parsing dominates an import)."""
-    texts = [text for text, _line in pieces]
-    workers = min(os.cpu_count() or 1, 4)
-    if len(texts) < PARALLEL_THRESHOLD or workers < 2:
-        yield from _parse_chunk(texts, limits)
-        return
-    size = max(200, len(texts) // (workers * 4))
-    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for result in pool.map(_parse_chunk, chunks, [limits] * len(chunks)):
-            yield from result
+    with CpuPool(min_batch=PARALLEL_THRESHOLD) as pool:
+        return pool.run(functools.partial(_parse_chunk, limits=limits),
+                        [text for text, _line in pieces])
 
 
 def import_calendar(

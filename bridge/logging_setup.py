@@ -13,7 +13,7 @@ import re
 import sys
 import time
 
-__all__ = ["JsonFormatter", "SecretScrubber", "redact", "setup_logging"]
+__all__ = ["JsonFormatter", "SecretScrubber", "logging_config", "redact", "setup_logging"]
 
 _PATTERNS = (
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[redacted]"),
@@ -70,8 +70,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+_CONFIG: list[tuple[str, str]] = []  # what setup_logging was last called with
+
+
+def logging_config() -> tuple[str, str] | None:
+    """The ``(fmt, level)`` of the last :func:`setup_logging` (worker processes log alike)."""
+    return _CONFIG[-1] if _CONFIG else None
+
+
 def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
     """Configure the root logger once: ``fmt`` is ``text`` or ``json``."""
+    _CONFIG[:] = [(fmt, level)]
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(SecretScrubber())
     if fmt == "json":

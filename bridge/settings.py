@@ -73,6 +73,7 @@ class SyncSettings:
     push: str
     safety_delete_share: float
     safety_window: float
+    workers: str
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,8 @@ class CaldavProviderFactory(SealsTokens):
         client = self._client(self.session(), creds, options, stats=stats,
                               account=f"{creds['user']}@{creds['url']}")
         return CaldavProvider(client, record.remote_calendar_id, name=self.name,
-                              memory=self.memory, uid_elsewhere=self._uid_elsewhere(record))
+                              memory=self.memory, uid_elsewhere=self._uid_elsewhere(record),
+                              pool=options.cpu)
 
     # -- connecting --------------------------------------------------------------------------------
     def check_connect(self) -> None:

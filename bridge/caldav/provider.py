@@ -52,15 +52,15 @@ from bridge.caldav.listing import (
     rows_of,
     sync_cursor,
 )
+from bridge.caldav.series import CaldavSeries, map_bodies, updated_stamp
+from bridge.cpu import THREAD, CpuPool
 from bridge.errors import (
     CursorExpired,
-    InvalidICalendar,
     RemoteError,
     RemoteNotFound,
     RemotePreconditionFailed,
 )
 from bridge.ical.normalize import content_hash
-from bridge.ical.validate import parse_resource_calendar
 from bridge.model import ParsedResource
 from bridge.providers.base import (
     Capabilities,
@@ -73,7 +73,7 @@ from bridge.providers.base import (
 )
 from bridge.store.items import href_for_uid
 
-__all__ = ["MULTIGET_CHUNK", "CaldavProvider", "CaldavSeries", "ListingMemory", "updated_stamp"]
+__all__ = ["MULTIGET_CHUNK", "CaldavProvider", "ListingMemory"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,21 +82,6 @@ MULTIGET_CHUNK = 200
 _MAX_ROUNDS = 1000
 _CTAG_PROPS = ((CS, "getctag"), (DAV, "sync-token"))
 _LIST_PROPS = ((DAV, "getetag"), (CS, "getctag"), (DAV, "sync-token"))
-
-
-def updated_stamp(cal: Calendar) -> str | None:
-    """The newest ``LAST-MODIFIED`` (else ``DTSTAMP``) of the resource's components."""
-    stamps: list[datetime] = []
-    for name in ("LAST-MODIFIED", "DTSTAMP"):
-        for comp in cal.walk("VEVENT"):
-            value = getattr(comp.get(name), "dt", None)
-            if isinstance(value, datetime):
-                stamps.append(value if value.tzinfo else value.replace(tzinfo=UTC))
-        if stamps:
-            break
-    if not stamps:
-        return None
-    return max(stamps).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def outgoing(text: str, now: datetime) -> tuple[str, Calendar]:
@@ -110,40 +95,6 @@ def outgoing(text: str, now: datetime) -> tuple[str, Calendar]:
             comp.add(name, stamp)
     cal.add_missing_timezones()
     return cal.to_ical().decode("utf-8"), cal
-
-
-@dataclass
-class CaldavSeries(RemoteSeries):
-    """One resource: the text as the server holds it, its etag and stamp."""
-
-    text: str | None = None
-    remote_etag: str | None = None
-    remote_updated: str | None = None
-
-    @property
-    def etag(self) -> str | None:
-        """The resource's ETag."""
-        return self.remote_etag
-
-    @property
-    def updated(self) -> str | None:
-        """The newest LAST-MODIFIED/DTSTAMP of the resource."""
-        return self.remote_updated
-
-    def snapshot(self) -> dict[str, Any]:
-        """The resource's text, path and etag."""
-        return {"text": self.text, "href": self.event_id, "etag": self.remote_etag}
-
-
-def series_from(href: str, etag: str | None, text: str) -> CaldavSeries:
-    """A series from a server's body (through the validation gate)."""
-    try:
-        parsed, cal = parse_resource_calendar(text)  # one parse; the gate hashes it too
-    except (InvalidICalendar, ValueError) as exc:
-        return CaldavSeries(href, None, error=f"the server's resource is not valid: {exc}",
-                            text=None, remote_etag=etag)
-    return CaldavSeries(href, parsed.uid, parsed=parsed, hash=parsed.content_hash, text=text,
-                        remote_etag=etag, remote_updated=updated_stamp(cal))
 
 
 @dataclass
@@ -173,8 +124,10 @@ class CaldavProvider:
     def __init__(self, client: DavClient, calendar_url: str, *, name: str = "caldav",
                  memory: ListingMemory | None = None,
                  uid_elsewhere: Callable[[str], bool] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 pool: CpuPool = THREAD) -> None:
         self.client = client
+        self.pool = pool  # where big pages are mapped
         self.calendar_url = calendar_url if calendar_url.endswith("/") else calendar_url + "/"
         self.name = name
         self.memory = memory or ListingMemory()
@@ -304,37 +257,37 @@ class CaldavProvider:
         return ChangePage(diff(known[1], listing.items), None, new_cursor)
 
     # -- reading bodies ----------------------------------------------------------------------------
-    async def _multiget(self, hrefs: Sequence[str]) -> dict[str, CaldavSeries]:
+    async def _multiget(self, hrefs: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+        """The ``(etag, text)`` of each member found (a missing one is gone)."""
         answer = await self.client.request(
             "REPORT", self.calendar_url, body=multiget_body([_quoted(h) for h in hrefs]),
             headers={"Depth": "1"})
-        found: dict[str, CaldavSeries] = {}
+        found: dict[str, tuple[str | None, str]] = {}
         for row in parse_multistatus(answer.body).responses:
-            path = path_of(self.calendar_url, row.href)
             data = row.text(CALDAV, "calendar-data")
-            if row.status in (404, 410) or data is None:
-                found[path] = CaldavSeries(path, None, deleted=True)
-                continue
-            found[path] = series_from(path, row.text(DAV, "getetag"), data)
+            if row.status not in (404, 410) and data is not None:
+                found[path_of(self.calendar_url, row.href)] = (row.text(DAV, "getetag"), data)
         return found
 
     async def resolve(self, items: Sequence[Any], *, render: bool = True) -> list[RemoteSeries]:
         """The listed members as series: bodies the listing carried, the others fetched
-        (removed ones come back deleted)."""
-        out: list[RemoteSeries] = []
+        (removed ones come back deleted), mapped off the event loop."""
+        bodies: dict[str, tuple[str | None, str]] = {}
         wanted: list[str] = []
         for item in items:
             if item.deleted:
-                out.append(CaldavSeries(item.href, None, deleted=True))
-            elif item.text is not None:
-                out.append(series_from(item.href, item.etag, item.text))
+                continue
+            if item.text is not None:
+                bodies[item.href] = (item.etag, item.text)
             else:
                 wanted.append(item.href)
         for start in range(0, len(wanted), MULTIGET_CHUNK):
-            chunk = wanted[start:start + MULTIGET_CHUNK]
-            found = await self._multiget(chunk)
-            out += [found.get(h) or CaldavSeries(h, None, deleted=True) for h in chunk]
-        return out
+            bodies.update(await self._multiget(wanted[start:start + MULTIGET_CHUNK]))
+        mapped = await self.pool.map(map_bodies, [(href, etag, text)
+                                                  for href, (etag, text) in bodies.items()])
+        by_href = {series.event_id: series for series in mapped}
+        return [by_href.get(item.href) or CaldavSeries(item.href, None, deleted=True)
+                for item in items]
 
     async def get(self, event_id: str) -> CaldavSeries:
         """The resource as the server holds it now (deleted when gone)."""

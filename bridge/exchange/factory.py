@@ -179,7 +179,7 @@ class ExchangeProviderFactory(SealsTokens):
         client = EwsClient(opened.account, record.remote_calendar_id,
                            limiter=self._limiter(mailbox), stats=stats)
         tz = str(record.state.get("calendar_tz") or self.options.time_zone)
-        return ExchangeProvider(client, calendar_tz=tz)
+        return ExchangeProvider(client, calendar_tz=tz, pool=options.cpu)
 
     def budget_available(self, record: ConnectionRecord) -> float | None:
         """No request budget: Exchange throttles with ``ErrorServerBusy`` instead."""

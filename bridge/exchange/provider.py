@@ -18,8 +18,8 @@ flattened.  See docs/sync.md (*Exchange*).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 
 from icalendar import Calendar
 
+from bridge.cpu import THREAD, CpuPool
 from bridge.errors import RemoteError, RemoteNotFound, RemotePreconditionFailed
 from bridge.exchange.client import EwsClient
 from bridge.exchange.mapping import (
@@ -37,7 +38,7 @@ from bridge.exchange.mapping import (
     occurrence_key,
 )
 from bridge.exchange.mapping_preserve import preserve_local_only
-from bridge.exchange.series import ExchangeSeries, build_series
+from bridge.exchange.series import ExchangeSeries, map_series
 from bridge.ical.model import MappingError, UnsupportedResource
 from bridge.providers.base import (
     Capabilities,
@@ -71,9 +72,10 @@ class ExchangeProvider(WholeOverrides):
     name = "exchange"
     capabilities = Capabilities(watch=True, batch_restore=False)
 
-    def __init__(self, client: EwsClient, *, calendar_tz: str) -> None:
+    def __init__(self, client: EwsClient, *, calendar_tz: str, pool: CpuPool = THREAD) -> None:
         self.client = client
         self.calendar_tz = calendar_tz
+        self.pool = pool  # where big pages are mapped
 
     # -- reading -------------------------------------------------------------------------------
     async def list_page(self, cursor: str | None, page_token: str | None, page_size: int
@@ -110,13 +112,8 @@ class ExchangeProvider(WholeOverrides):
                           list(master.get("deleted") or []) if master else []))
         if not ready:
             return []
-        return await asyncio.to_thread(self._map, ready, render)
-
-    def _map(self, ready: Sequence[tuple[str, dict[str, Any] | None, list[dict[str, Any]],
-                                         list[str]]], render: bool) -> list[ExchangeSeries]:
-        return [build_series(event_id, master, modified, deleted,
-                             calendar_tz=self.calendar_tz, render=render)
-                for event_id, master, modified, deleted in ready]
+        return await self.pool.map(functools.partial(
+            map_series, calendar_tz=self.calendar_tz, render=render), ready)
 
     async def get(self, event_id: str) -> ExchangeSeries:
         """The series as EWS holds it now (deleted when gone)."""

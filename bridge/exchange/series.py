@@ -4,13 +4,13 @@ occurrences to one validated resource and its hash."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.errors import BridgeError
 from bridge.exchange.mapping import ews_to_resource, item_uid
-from bridge.providers.base import RemoteSeries
+from bridge.providers.series import RemoteSeries
 
 __all__ = ["ExchangeSeries", "build_series"]
 
@@ -78,3 +78,13 @@ def build_series(event_id: str, master: Mapping[str, Any] | None,
             OverflowError) as exc:
         series.error = f"{type(exc).__name__}: {exc}"
     return series
+
+
+def map_series(ready: Iterable[tuple[str, Mapping[str, Any] | None,
+                                     Sequence[Mapping[str, Any]], Sequence[str]]], *,
+               calendar_tz: str, render: bool = True) -> list[ExchangeSeries]:
+    """:func:`build_series` for each complete ``(event_id, master, modified, deleted)`` (pure;
+    big pages run in the worker processes of :mod:`bridge.cpu`)."""
+    return [build_series(event_id, master, modified, deleted, calendar_tz=calendar_tz,
+                         render=render)
+            for event_id, master, modified, deleted in ready]

@@ -20,6 +20,7 @@ from typing import Any
 from icalendar import Calendar
 
 from bridge.config import Settings
+from bridge.cpu import THREAD, CpuPool
 from bridge.errors import (
     BridgeError,
     CursorExpired,
@@ -133,8 +134,9 @@ class GoogleProvider:
     capabilities = Capabilities(watch=True, batch_restore=True)
 
     def __init__(self, client: GoogleClient, calendar_id: str, *, calendar_tz: str,
-                 calendar_key: str) -> None:
+                 calendar_key: str, pool: CpuPool = THREAD) -> None:
         self.client = client
+        self.pool = pool  # where big pages are mapped
         self.calendar_id = calendar_id
         self.calendar_tz = calendar_tz
         self.calendar_key = calendar_key  # the key of deterministic ids: the local path
@@ -158,7 +160,8 @@ class GoogleProvider:
     async def resolve(self, items: Sequence[Any], *, render: bool = True) -> list[RemoteSeries]:
         """Group listed events into complete series and map them."""
         return list(await resolve_items(self.client, self.calendar_id, items,
-                                        calendar_tz=self.calendar_tz, render=render))
+                                        calendar_tz=self.calendar_tz, render=render,
+                                        pool=self.pool))
 
     async def get(self, event_id: str) -> GoogleSeries:
         """The series with every exception (``events.get`` + ``events.list(iCalUID)``)."""
@@ -470,7 +473,7 @@ class GoogleProviderFactory(SealsTokens):
             retry=options.retry, timeout=options.http_timeout, stats=stats)
         return GoogleProvider(client, record.remote_calendar_id,
                               calendar_tz=str(record.state.get("calendar_tz") or "UTC"),
-                              calendar_key=record.collection_path)
+                              calendar_key=record.collection_path, pool=options.cpu)
 
     def snapshot_text(self, snapshot: Mapping[str, Any], calendar_tz: str) -> str | None:
         """A ledger snapshot (master and exceptions) as iCalendar text."""

@@ -4,24 +4,29 @@ Google lists a recurring event's master and its exceptions as separate items (an
 one instance arrives alone).  :func:`resolve_items` groups a page by master id and fetches whatever
 a series lacks (the master with ``events.get``, the exceptions with ``events.list(iCalUID=…)``),
 so every :class:`GoogleSeries` is complete; :func:`build_series` maps it to one resource text
-through the validation gate.  Mapping is pure CPU work: :func:`resolve_items` runs it in a worker
-thread so the event loop (lease renewal, pushes, webhooks) stays responsive during an import.
+through the validation gate.  Mapping is pure CPU work: :func:`resolve_items` runs it off the
+event loop (lease renewal, pushes, webhooks stay responsive during an import), a big page in the
+worker processes of :mod:`bridge.cpu`; this module imports no client code, so they import only
+the mapping.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bridge.cpu import CpuPool
 from bridge.errors import BridgeError, RemoteNotFound
-from bridge.google.client import GoogleClient
 from bridge.google.mapping import google_hash, google_to_resource, is_syncable
 from bridge.google.mapping_extra import series_extra
 from bridge.google.mapping_google_parse import item_uid
-from bridge.providers.base import RemoteSeries
+from bridge.providers.series import RemoteSeries
+
+if TYPE_CHECKING:  # the worker processes that run map_series import no client code
+    from bridge.google.client import GoogleClient
 
 __all__ = ["GoogleSeries", "build_series", "fetch_series", "map_series", "resolve_items"]
 
@@ -141,9 +146,10 @@ async def resolve_items(
     *,
     calendar_tz: str,
     render: bool = True,
+    pool: CpuPool,
 ) -> list[GoogleSeries]:
     """Group listed items into complete series and map them (``render``: see
-    :func:`build_series`).
+    :func:`build_series`; a big page in ``pool``'s worker processes).
 
     In a full listing a cancelled master is a leftover tombstone of an event deleted long ago;
     it is still returned (as deleted) so a re-list can apply deletions it missed.
@@ -173,7 +179,8 @@ async def resolve_items(
         ready.append((event_id, master, exceptions))
     if not ready:
         return []
-    return await asyncio.to_thread(map_series, ready, calendar_tz=calendar_tz, render=render)
+    return await pool.map(functools.partial(map_series, calendar_tz=calendar_tz, render=render),
+                          ready)
 
 
 def map_series(groups: Iterable[_Group], *, calendar_tz: str, render: bool = True

@@ -44,7 +44,7 @@ from bridge.microsoft.auth import (
 from bridge.microsoft.client import MAILBOX_CONCURRENCY, GraphClient, ssl_context
 from bridge.microsoft.mapping import graph_to_ical
 from bridge.microsoft.provider import MicrosoftProvider
-from bridge.microsoft.series import OccurrenceIndex
+from bridge.microsoft.reader import OccurrenceIndex
 from bridge.providers.base import (
     Account,
     CalendarInfo,
@@ -235,7 +235,7 @@ class MicrosoftProviderFactory(SealsTokens):
         return MicrosoftProvider(client, record.remote_calendar_id,
                                  calendar_tz=str(record.state.get("calendar_tz") or "UTC"),
                                  write_attendees=self.write_attendees, clock=self.clock,
-                                 occurrence_of=index)
+                                 occurrence_of=index, pool=options.cpu)
 
     def snapshot_text(self, snapshot: Mapping[str, Any], calendar_tz: str) -> str | None:
         """A ledger snapshot (master, exceptions, cancelled) as iCalendar text."""

@@ -4,7 +4,7 @@ Reading goes over ``calendarView/delta`` of the connection's calendar inside the
 :mod:`bridge.microsoft.delta` (the cursor is the window plus Graph's link; a window that moved
 is drained once, then a new round over the new window is listed as more pages of the same
 pull; a full listing tells the core its ``scope``, so linked events merely outside the window
-are never deleted).  Series are completed by :mod:`bridge.microsoft.series`.  Creates carry a
+are never deleted).  Series are completed by :mod:`bridge.microsoft.reader`.  Creates carry a
 ``transactionId`` derived from the calendar, the UID and the link, so a create retried after a
 lost answer returns the first event; an event already holding our UID property is a duplicate
 (:class:`~bridge.providers.base.RemoteChanged`).  Overrides are PATCHed onto their occurrences
@@ -25,6 +25,7 @@ from typing import Any
 
 from icalendar import Calendar
 
+from bridge.cpu import THREAD, CpuPool
 from bridge.errors import (
     CursorExpired,
     RemoteNotFound,
@@ -41,7 +42,8 @@ from bridge.microsoft.mapping import (
 )
 from bridge.microsoft.mapping_graph import PROP_UID
 from bridge.microsoft.mapping_preserve import preserve_local_only
-from bridge.microsoft.series import MicrosoftSeries, OccurrenceIndex, SeriesReader
+from bridge.microsoft.reader import OccurrenceIndex, SeriesReader
+from bridge.microsoft.series import MicrosoftSeries
 from bridge.providers.base import (
     Capabilities,
     ChangePage,
@@ -89,7 +91,7 @@ class MicrosoftProvider(WholeOverrides):
     def __init__(self, client: GraphClient, calendar_id: str, *, calendar_tz: str,
                  write_attendees: bool = False,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 occurrence_of: OccurrenceIndex | None = None) -> None:
+                 occurrence_of: OccurrenceIndex | None = None, pool: CpuPool = THREAD) -> None:
         self.client = client
         self.calendar_id = calendar_id
         self.calendar_tz = calendar_tz
@@ -97,7 +99,7 @@ class MicrosoftProvider(WholeOverrides):
         self.clock = clock  # the sync window's clock
         self.reader = SeriesReader(client, calendar_id, calendar_tz=calendar_tz,
                                    write_attendees=write_attendees,
-                                   occurrence_of=occurrence_of)
+                                   occurrence_of=occurrence_of, pool=pool)
 
     def window(self) -> Window:
         """The sync window of now."""

@@ -32,10 +32,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from icalendar import Calendar
 
+from bridge.cpu import CpuPool
 from bridge.errors import BridgeError
 from bridge.model import ParsedResource
 from bridge.providers.flows import PendingFlow, Sealer
 from bridge.providers.http import ClientStats, RetryPolicy
+from bridge.providers.series import RemoteSeries
 from bridge.store.sync import ConnectionRecord
 
 __all__ = [
@@ -84,62 +86,6 @@ class RemoteChanged(Exception):
     def __init__(self, series: RemoteSeries) -> None:
         self.series = series
         super().__init__(series.event_id)
-
-
-@dataclass
-class RemoteSeries:
-    """One remote event with its overrides, mapped to one iCalendar resource (or the reason
-    it could not be), as the planner and the pull need it.
-
-    ``event_id`` is the provider's id of the event (the series master), ``etag`` the
-    precondition value for a write, ``updated`` the provider's own modification stamp (compared
-    only with stamps of the same provider, see the conflict policy).  ``parsed`` and ``hash``
-    (one hash space with :meth:`Provider.local_hash`) are ``None`` when only the hash was
-    wanted or the event could not be mapped (``error``).  Providers subclass it to keep what
-    they need for later writes (Google: the master and exception bodies).
-    """
-
-    event_id: str
-    uid: str | None
-    deleted: bool = False
-    parsed: ParsedResource | None = None
-    hash: str | None = None
-    error: str | None = None
-
-    @property
-    def etag(self) -> str | None:
-        """The precondition value of the series (``If-Match``)."""
-        return None
-
-    @property
-    def updated(self) -> str | None:
-        """The newest modification stamp of the series (the provider's clock)."""
-        return None
-
-    @property
-    def has_overrides(self) -> bool:
-        """Whether the provider holds overrides (exceptions) of the series."""
-        return False
-
-    @property
-    def held(self) -> tuple[str, ...]:
-        """Ids of the confirmed overrides the provider holds (kept in the link)."""
-        return ()
-
-    @property
-    def extra(self) -> dict[str, Any] | None:
-        """What only the provider holds of this version (kept in the link, merged into the
-        next update so a local edit never wipes it); ``None`` when nothing is kept."""
-        return None
-
-    @property
-    def version(self) -> str:
-        """A key naming this version (one conflict row per decision, see the ledger)."""
-        return str(self.etag or "gone")
-
-    def snapshot(self) -> dict[str, Any]:
-        """A JSON-able copy for the ledger (the losing side of a conflict)."""
-        return {}
 
 
 @dataclass(frozen=True)
@@ -283,6 +229,10 @@ class ClientSettings(Protocol):
     @property
     def api_endpoint(self) -> str:
         """The API base URL (``[google] api_endpoint``; the emulator in tests)."""
+
+    @property
+    def cpu(self) -> CpuPool:
+        """Where a provider maps a big page of events (:mod:`bridge.cpu`)."""
 
 
 class Provider(Protocol):

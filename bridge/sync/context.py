@@ -10,6 +10,7 @@ from typing import Any
 from icalendar import Calendar
 
 from bridge.config import Settings
+from bridge.cpu import CpuPool
 from bridge.model import ItemRecord, origin_for_connection
 from bridge.providers.base import PROVIDER_NAMES, LinkedRemote, Provider, RemoteSeries
 from bridge.providers.http import RetryPolicy
@@ -57,6 +58,7 @@ class SyncOptions:
     http_timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     api_endpoint: str = "https://www.googleapis.com/calendar/v3/"
+    cpu: CpuPool = field(default_factory=lambda: CpuPool(0))  # tests map in a thread
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SyncOptions:
@@ -73,6 +75,7 @@ class SyncOptions:
             "push_channels": channels and bool(public_url),
             "public_url": public_url.rstrip("/"),
             "api_endpoint": g.api_endpoint,
+            "cpu": CpuPool(None if sync.workers == "auto" else int(sync.workers)),
         }
         values.update(overrides)
         return cls(**values)

@@ -519,6 +519,7 @@ class SyncEngine:
         self._tasks = []
         for factory in self.providers.values():
             await factory.close()
+        await asyncio.to_thread(self.options.cpu.close)
         if not self._in_flight:  # every claim is finished or handed back
             await asyncio.to_thread(self.store.liveness.release, self.worker)
         if self._listen_thread is not None:

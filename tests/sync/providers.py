@@ -30,7 +30,7 @@ from bridge.google.mapping_google_parse import item_uid
 from bridge.microsoft.auth import MicrosoftEndpoints
 from bridge.microsoft.factory import MicrosoftProviderFactory
 from bridge.microsoft.mapping import item_uid as graph_uid
-from bridge.microsoft.series import EXPAND
+from bridge.microsoft.reader import EXPAND
 from bridge.providers.netguard import GuardedResolver, NetGuard, parse_networks
 from bridge.store import SqlStore
 from bridge.sync.engine import SyncEngine

@@ -17,7 +17,7 @@ from bridge.microsoft.client import GraphClient, ssl_context
 from bridge.microsoft.delta import window_for
 from bridge.microsoft.factory import MicrosoftProviderFactory, StaticTokens
 from bridge.microsoft.mapping_graph import PROP_UID
-from bridge.microsoft.series import INDEX_MIN, SeriesReader
+from bridge.microsoft.reader import INDEX_MIN, SeriesReader
 from bridge.providers.http import RetryPolicy
 from bridge.store import SqlStore
 from emulators.microsoft.server import ADELE, MsEmulatorServer

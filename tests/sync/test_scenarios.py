@@ -8,10 +8,14 @@ cursor, faults with retries, a revoked grant, and echo suppression.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from bridge.admin.views_ledger import _conflicts
 from bridge.config import load
+from bridge.cpu import CpuPool
 from bridge.providers.base import PROVIDER_NAMES
-from bridge.store import SqlStore
+from bridge.store import SqlStore, open_store
 from bridge.sync.service import SyncService
 from tests.sync.conftest import CAL, ics
 from tests.sync.providers import ProviderKit, ScenarioHarness
@@ -46,6 +50,33 @@ async def test_connect_and_import_what_the_provider_holds(
         assert sync_store.get_connection(cid).import_done
     finally:
         await engine.stop()
+
+
+async def test_import_maps_big_pages_in_worker_processes(
+    provider: ProviderKit, sync_store: SqlStore, tmp_path: Path
+) -> None:
+    """A page of at least ``min_batch`` events is mapped in worker processes (bridge.cpu): the
+    import stores exactly what mapping in the engine's own process stores."""
+    for i in range(12):
+        provider.remote.create(f"Worker {i}", day=1 + i, hour=8 + i % 8)
+    stored: list[dict[str, str]] = []
+    pools = [CpuPool(0), CpuPool(2, min_batch=2)]
+    other = open_store(f"sqlite:///{tmp_path}/other.db")
+    try:
+        for store, pool in zip((sync_store, other), pools, strict=True):
+            cid = provider.connect(store)
+            engine = provider.make_engine(store)
+            engine.options = replace(engine.options, cpu=pool)
+            try:
+                result = await engine.pull_connection(cid, "import")
+            finally:
+                await engine.stop()
+            assert result is not None and result.created == 12 and not result.errors
+            stored.append({i.uid: i.text for i in store.list_items(CAL)})
+    finally:
+        other.close()
+    assert pools[0].batches == 0 and pools[1].batches >= 1
+    assert stored[0] == stored[1] and len(stored[0]) == 12
 
 
 async def test_local_to_remote_and_remote_to_local(ph: ScenarioHarness) -> None:
