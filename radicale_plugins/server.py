@@ -2,7 +2,8 @@
 
 :func:`build_configuration` turns our :class:`~bridge.config.Settings` into a Radicale
 configuration that uses the three plugins; :func:`build_application` wraps Radicale's
-``Application`` in the :class:`~radicale_plugins.guard.Guard`; :class:`DavServer` serves it
+``Application`` in the :class:`~radicale_plugins.guard.Guard` and holds one store connection
+per request (:class:`OneConnection`); :class:`DavServer` serves it
 threaded on ``[dav] host/port`` until :meth:`DavServer.stop`.  ``/.well-known/caldav`` answers
 301 to ``/``, whose PROPFIND gives ``current-user-principal``; the principal gives
 ``calendar-home-set`` (itself), so every client finds its calendars from the server URL alone.
@@ -15,6 +16,7 @@ import socket
 import socketserver
 import threading
 import wsgiref.simple_server
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +27,13 @@ from radicale.app import Application
 
 from bridge.config import Settings
 from bridge.store import SqlStore
+from bridge.store.engine import held_connection
 from radicale_plugins.fastpath import with_fast_path
 from radicale_plugins.guard import RAW_CHUNKED, Guard, WSGIApp
+from radicale_plugins.storage import Storage
 from radicale_plugins.store_registry import register_store
 
-__all__ = ["DavServer", "build_application", "build_configuration"]
+__all__ = ["DavServer", "OneConnection", "build_application", "build_configuration"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,9 +80,38 @@ def build_application(configuration: Any, *, max_request_size: int, fast_path: b
     """
     if configuration.get("auth", "type") == "none":
         raise RuntimeError("termin-bridge refuses to serve CalDAV with '[auth] type = none'")
-    app = with_fast_path(Application(configuration), fast_path)
+    radicale_app = Application(configuration)
+    storage = radicale_app._storage
+    if not isinstance(storage, Storage):
+        raise TypeError("termin-bridge serves CalDAV on radicale_plugins.storage only")
+    app = OneConnection(with_fast_path(radicale_app, fast_path), storage.store)
     return Guard(app, max_request_size=max_request_size,
                  max_resource_size=int(configuration.get("server", "max_resource_size")))
+
+
+class OneConnection:
+    """Runs each request with one held store connection (:func:`held_connection`): a ``PUT``
+    reads the collection and the item, takes the write lock and writes in five to seven
+    transactions, each of which checked a connection out of the pool (and, on PostgreSQL,
+    pinged it) before.  The answer is read within the request, so no transaction outlives
+    it; a request that needs a second connection at once (a transaction inside another) still
+    checks one out."""
+
+    def __init__(self, app: WSGIApp, store: SqlStore) -> None:
+        self.app = app
+        self.store = store
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
+                 ) -> Iterable[bytes]:
+        """The wrapped application's answer, produced while the connection is held."""
+        with held_connection(self.store.engine):
+            answer = self.app(environ, start_response)
+            try:
+                return list(answer)
+            finally:
+                close = getattr(answer, "close", None)
+                if close is not None:
+                    close()
 
 
 class _RequestHandler(radicale.server.RequestHandler):

@@ -23,13 +23,12 @@ from typing import Any
 
 from radicale import pathutils
 from radicale import storage as radicale_storage
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bridge.errors import StoreError
 from bridge.model import ParsedResource
 from bridge.store import SqlStore
-from bridge.store.engine import is_postgres
+from bridge.store.engine import advisory_lock, is_postgres
 from radicale_plugins.aliases import SEPARATOR, alias_path, alias_target, is_alias_name
 from radicale_plugins.collection import (
     ORIGIN,
@@ -231,13 +230,8 @@ class Storage(radicale_storage.BaseStorage):
             if not is_postgres(self.store.engine):
                 yield
                 return
-            with self.store.engine.connect() as conn:
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
-                try:
-                    yield
-                finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+            with advisory_lock(self.store.engine, _PG_LOCK_KEY):
+                yield
 
     def verify(self) -> bool:
         """Check that every collection and item can be read."""

@@ -4,6 +4,13 @@ SQLite runs in WAL mode with a busy timeout and foreign keys; write transactions
 ``BEGIN IMMEDIATE`` so two writers queue on the lock instead of failing at commit time.  Both
 back ends retry a write transaction a few times on "database is locked" / serialization
 failures, so those never reach a caller under ordinary contention.
+
+A request that runs several transactions (a CalDAV ``PUT`` reads the collection and the item,
+takes the write lock, writes) can hold one pooled connection for its whole run
+(:func:`held_connection`): its transactions and the write lock then use that connection
+instead of checking one out each time, which on PostgreSQL also means a ping (a round trip)
+each time.  A transaction started while the held connection is busy (one inside another)
+checks out its own, as without it.
 """
 
 from __future__ import annotations
@@ -13,19 +20,22 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-__all__ = ["is_postgres", "make_engine", "read_tx", "retrying", "write_tx"]
+__all__ = ["advisory_lock", "held_connection", "is_postgres", "make_engine", "read_tx",
+           "retrying", "write_tx"]
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _WRITE = "termin_bridge_write"
+_HELD: ContextVar[Connection | None] = ContextVar("termin_bridge_held", default=None)
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -91,16 +101,88 @@ def retrying(fn: Callable[[], T], attempts: int = 8) -> T:
 
 
 @contextmanager
+def held_connection(engine: Engine) -> Iterator[None]:
+    """Hold one pooled connection of ``engine`` in this context (see the module doc); nested
+    calls keep the outer one."""
+    if _HELD.get() is not None:
+        yield
+        return
+    with engine.connect() as conn:
+        token = _HELD.set(conn)
+        try:
+            yield
+        finally:
+            _HELD.reset(token)
+
+
+def _held(engine: Engine) -> Connection | None:
+    """The held connection, when it belongs to ``engine`` and is free for a transaction."""
+    conn = _HELD.get()
+    if conn is None or conn.engine is not engine or conn.closed or conn.invalidated \
+            or conn.in_transaction():
+        return None
+    return conn
+
+
+@contextmanager
+def _connection(engine: Engine) -> Iterator[Connection]:
+    """The held connection if it is free, else one checked out for this block."""
+    held = _held(engine)
+    if held is not None:
+        yield held
+        return
+    with engine.connect() as conn:
+        yield conn
+
+
+@contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
     """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(**{_WRITE: True})
-        with conn.begin():
-            yield conn
+    with _connection(engine) as conn:
+        conn.execution_options(**{_WRITE: True})
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            conn.execution_options(**{_WRITE: False})
 
 
 @contextmanager
 def read_tx(engine: Engine) -> Iterator[Connection]:
-    """A read transaction: one consistent snapshot for several queries."""
-    with engine.connect() as conn, conn.begin():
-        yield conn
+    """Reads.  SQLite: one transaction, one snapshot for several queries.  PostgreSQL:
+    autocommit; at its READ COMMITTED each statement takes its own snapshot inside a
+    transaction too, so ``BEGIN`` and ``COMMIT`` (two round trips a read) bought nothing."""
+    with _connection(engine) as conn:
+        if is_postgres(engine):
+            with _autocommitting(conn):
+                yield conn
+        else:
+            with conn.begin():
+                yield conn
+
+
+@contextmanager
+def advisory_lock(engine: Engine, key: int) -> Iterator[None]:
+    """PostgreSQL's session-level advisory lock ``key`` for this block: one holder at a time
+    across processes.  Taken outside any transaction (autocommit), so the transactions inside
+    the block commit while it is held."""
+    with _connection(engine) as conn:
+        with _autocommitting(conn):
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        try:
+            yield
+        finally:
+            with _autocommitting(conn):
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+
+@contextmanager
+def _autocommitting(conn: Connection) -> Iterator[None]:
+    """Statements outside a transaction for this block; afterwards the connection's
+    transactions are transactions again."""
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        yield
+    finally:
+        conn.rollback()  # ends SQLAlchemy's autobegun transaction: nothing is sent
+        conn.execution_options(isolation_level=conn.default_isolation_level)

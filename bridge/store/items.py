@@ -213,11 +213,9 @@ class ItemsMixin(ItemReadsMixin):
                 # The href now names another resource: Google must drop the old UID's event.
                 entries.insert(0, (revision, href, current.uid, True))
             self._log(conn, coll.id, entries, origin)
-            row = conn.execute(
-                select(s.items).where(s.items.c.collection_id == coll.id, s.items.c.href == href)
-            ).one()
             old = self._item(path, current) if current is not None else None
-            new = self._item(path, row)
+            new = _record(path, values | {
+                "href": href, "created_at": now if current is None else current.created_at})
             self._written(coll.id, origin, old, new)
             return new, old
 

@@ -105,7 +105,7 @@ def wsgi_request(app: Any, calls: list[str], method: str, path: str, body: str |
 
 def radicale_of(app: WSGIApp) -> Any:
     """Radicale's ``Application`` inside the guard (and the fast path, when it is on)."""
-    inner = app.app  # type: ignore[attr-defined]
+    inner = app.app.app  # type: ignore[attr-defined]  # Guard → OneConnection → …
     return inner.app if isinstance(inner, FastPath) else inner
 
 

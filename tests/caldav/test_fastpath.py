@@ -119,7 +119,7 @@ def pair(store_url: str, tmp_path: Path) -> Iterator[Pair]:
                                         extra=EXTRA)
     fast = build_application(configuration, max_request_size=2_000_000, fast_path=True)
     slow = build_application(configuration, max_request_size=2_000_000, fast_path=False)
-    fast_path = fast.app  # type: ignore[attr-defined]
+    fast_path = fast.app.app  # type: ignore[attr-defined]  # Guard → OneConnection → FastPath
     assert isinstance(fast_path, FastPath)
     record = store.get_collection("alice/work")
     assert record is not None
