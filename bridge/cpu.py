@@ -81,7 +81,7 @@ class CpuPool:
     thread.  Thread-safe: several connections may map at once.
     """
 
-    def __init__(self, workers: int | None = None, *, min_batch: int = 1000,
+    def __init__(self, workers: int | None = None, *, min_batch: int = 500,
                  idle: float = 120.0) -> None:
         self.workers = default_workers() if workers is None else max(0, workers)
         self.min_batch = max(1, min_batch)
