@@ -29,7 +29,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
@@ -38,7 +38,7 @@ from typing import TypeVar
 
 from bridge.logging_setup import logging_config, setup_logging
 
-__all__ = ["THREAD", "CpuPool", "default_workers"]
+__all__ = ["CHUNKS_PER_WORKER", "THREAD", "CpuPool", "default_workers"]
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,6 +91,7 @@ class CpuPool:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._timer: threading.Timer | None = None
+        self._busy = 0  # batches in worker processes right now (no idle countdown meanwhile)
 
     def __enter__(self) -> CpuPool:
         return self
@@ -116,30 +117,46 @@ class CpuPool:
 
     def run(self, fn: Callable[[list[T]], list[R]], items: Sequence[T]) -> list[R]:
         """``fn(items)``, in worker processes when the batch is big enough (blocking)."""
+        return [result for chunk in self.chunks(fn, items) for result in chunk]
+
+    def chunks(self, fn: Callable[[list[T]], list[R]], items: Sequence[T]
+               ) -> Iterator[list[R]]:
+        """``fn`` over consecutive chunks of ``items``, each chunk's results as soon as it
+        and those before it are done (in order), so the caller can use the first while the
+        workers map the rest; a small batch is one chunk, mapped in the calling thread."""
         batch = list(items)
         if not self.in_processes(len(batch)):
-            return fn(batch)
+            yield fn(batch)
+            return
         size = -(-len(batch) // (self.workers * CHUNKS_PER_WORKER))
+        parts = [batch[i:i + size] for i in range(0, len(batch), size)]
         with self._lock:
             pool = self._started()
             self._cancel_timer()
+            self._busy += 1
         futures: list[Future[list[R]]] = []
+        done = 0
         try:
-            futures = [pool.submit(fn, batch[i:i + size]) for i in range(0, len(batch), size)]
-            out: list[R] = []
-            for future in futures:
-                out.extend(future.result())
-        except BrokenProcessPool:
-            _LOGGER.warning("A worker process died while mapping %d items: they are mapped in "
-                            "this process instead", len(batch))
-            self._discard(pool)
-            return fn(batch)
+            try:
+                futures = [pool.submit(fn, part) for part in parts]
+                for future in futures:
+                    result = future.result()
+                    done += 1
+                    yield result
+            except BrokenProcessPool:
+                _LOGGER.warning("A worker process died while mapping %d items: they are mapped "
+                                "in this process instead", sum(len(p) for p in parts[done:]))
+                self._discard(pool)
+                for part in parts[done:]:
+                    yield fn(part)
+                return
         finally:
             for future in futures:
                 future.cancel()
+            with self._lock:
+                self._busy -= 1
             self._arm_timer()
         self.batches += 1
-        return out
 
     async def map(self, fn: Callable[[list[T]], list[R]], items: Sequence[T]) -> list[R]:
         """:meth:`run` off the event loop."""
@@ -193,17 +210,21 @@ class CpuPool:
             self._timer = None
 
     def _arm_timer(self) -> None:
-        """(Re)start the idle countdown after which the workers exit."""
+        """(Re)start the idle countdown after which the workers exit (none while a batch
+        runs: the last batch to finish starts it)."""
         with self._lock:
             self._cancel_timer()
-            if self._pool is None:
+            if self._pool is None or self._busy:
                 return
-            self._timer = threading.Timer(self.idle, self._idle_close)
-            self._timer.daemon = True
-            self._timer.start()
+            timer = threading.Timer(self.idle, lambda: self._idle_close(timer))
+            timer.daemon = True
+            self._timer = timer
+            timer.start()
 
-    def _idle_close(self) -> None:
+    def _idle_close(self, timer: threading.Timer) -> None:
         with self._lock:
+            if self._timer is not timer or self._busy:
+                return  # a batch came meanwhile (it cancelled this countdown)
             self._timer = None
             pool, self._pool = self._pool, None
         if pool is not None:

@@ -1,14 +1,17 @@
 """Bulk import and export of whole calendars (``import-ics`` / ``export-ics``).
 
 Import goes straight into the store, not through CalDAV: the file is split per UID, every
-resource passes the validation gate, and valid ones are written in batches (one transaction per
-batch, each with its change-log and outbox rows).  A bad resource is reported with its UID and
-line and does not stop the rest unless ``strict`` is set, in which case nothing is written.
+resource passes the validation gate (in worker processes when there are many,
+:mod:`bridge.cpu`), and valid ones are written in batches (one transaction per batch, each with
+its change-log and outbox rows) while the workers validate the rest.  A bad resource is reported
+with its UID and line and does not stop the rest unless ``strict`` is set, in which case
+nothing is written.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -62,15 +65,6 @@ def _parse_chunk(
     return out
 
 
-def _parse_all(
-    pieces: Sequence[tuple[str, int]], limits: Limits | None
-) -> list[ParsedResource | InvalidICalendar]:
-    """Validate every piece, on all cores when there are many (parsing dominates an import)."""
-    with CpuPool(min_batch=PARALLEL_THRESHOLD) as pool:
-        return pool.run(functools.partial(_parse_chunk, limits=limits),
-                        [text for text, _line in pieces])
-
-
 def import_calendar(
     store: SqlStore,
     path: str,
@@ -81,30 +75,48 @@ def import_calendar(
     progress: Callable[[int, int], None] | None = None,
     limits: Limits | None = None,
 ) -> ImportReport:
-    """Import every resource of a calendar file into collection ``path``."""
+    """Import every resource of a calendar file into collection ``path``.
+
+    ``progress(done, total)`` counts the file's resources (a rejected one is done too).
+    """
     pieces = list(split_calendar(data))
     report = ImportReport()
-    valid: list[ParsedResource] = []
-    for (text, line), outcome in zip(pieces, _parse_all(pieces, limits), strict=True):
-        if isinstance(outcome, ParsedResource):
-            valid.append(outcome)
-            continue
-        match = _UID_LINE.search(text)
-        uid = match.group(1).strip() if match else None
-        report.problems.append(ImportProblem(uid, line + (outcome.line or 1) - 1, outcome.message))
-    if strict and report.problems:
-        return report
-    total = len(valid)
-    done = 0
-    for i in range(0, total, BATCH):
-        batch = valid[i : i + BATCH]
+    pending: list[ParsedResource] = []
+    seen = 0
+    shown = [-1]
+
+    def show() -> None:
+        if progress is not None and shown[0] != seen:
+            progress(seen, len(pieces))
+            shown[0] = seen
+
+    def write(batch: list[ParsedResource]) -> None:
         result = store.bulk_put(path, batch, origin=origin)
         report.created += result.created
         report.updated += result.updated
         report.unchanged += len(batch) - result.created - result.updated
-        done += len(batch)
-        if progress is not None:
-            progress(done, total)
+        show()
+
+    with CpuPool(min_batch=PARALLEL_THRESHOLD) as pool:
+        outcomes = itertools.chain.from_iterable(pool.chunks(
+            functools.partial(_parse_chunk, limits=limits), [text for text, _ in pieces]))
+        for (text, line), outcome in zip(pieces, outcomes, strict=True):
+            seen += 1
+            if isinstance(outcome, ParsedResource):
+                pending.append(outcome)
+                if not strict and len(pending) >= BATCH:
+                    write(pending)  # while the workers validate the next chunks
+                    pending = []
+                continue
+            match = _UID_LINE.search(text)
+            uid = match.group(1).strip() if match else None
+            report.problems.append(ImportProblem(uid, line + (outcome.line or 1) - 1,
+                                                 outcome.message))
+    if strict and report.problems:
+        return report
+    for i in range(0, len(pending), BATCH):
+        write(pending[i:i + BATCH])
+    show()
     return report
 
 

@@ -12,7 +12,7 @@ from bridge.errors import BridgeError
 from bridge.exchange.mapping import ews_to_resource, item_uid
 from bridge.providers.series import RemoteSeries
 
-__all__ = ["ExchangeSeries", "build_series"]
+__all__ = ["ExchangeSeries", "build_series", "map_series"]
 
 
 @dataclass

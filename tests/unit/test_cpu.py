@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bridge import logging_setup
-from bridge.cpu import CpuPool
+from bridge.cpu import CHUNKS_PER_WORKER, CpuPool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,6 +83,18 @@ async def test_map_runs_off_the_event_loop(pool: CpuPool) -> None:
     assert os.getpid() not in {pid for _, pid in out}
 
 
+def test_chunks_come_in_order_as_they_are_done(pool: CpuPool) -> None:
+    small = list(pool.chunks(_square_with_pid, range(9)))
+    assert len(small) == 1 and [v for v, _ in small[0]] == [i * i for i in range(9)]
+    parts = pool.chunks(_square_with_pid, range(800))
+    first = next(parts)  # usable while the workers map the rest
+    assert [v for v, _ in first] == [i * i for i in range(len(first))]
+    rest = list(parts)
+    assert len(rest) == 2 * CHUNKS_PER_WORKER - 1
+    values = [v for chunk in [first, *rest] for v, _ in chunk]
+    assert values == [i * i for i in range(800)]
+
+
 def test_an_error_in_the_function_reaches_the_caller_and_the_pool_goes_on(
         pool: CpuPool) -> None:
     with pytest.raises(ValueError, match="seven"):
@@ -145,7 +157,7 @@ def test_a_threaded_process_starts_workers_from_a_fork_server() -> None:
 def test_a_single_threaded_process_forks_its_workers() -> None:
     script = textwrap.dedent("""
         import os
-        from bridge.cpu import CpuPool
+        from bridge.cpu import CHUNKS_PER_WORKER, CpuPool
         from tests.unit.test_cpu import _square_with_pid
         if __name__ == "__main__":
             with CpuPool(2, min_batch=10) as pool:

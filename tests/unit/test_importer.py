@@ -28,7 +28,7 @@ def test_large_import_in_parallel_reports_problems(sqlite_url: str) -> None:
     assert [(p.uid, p.line) for p in report.problems] == [("e5", 4 + 5 * 7),
                                                           (f"e{n - 1}", 4 + (n - 1) * 7)]
     assert "DTEND is before DTSTART" in report.problems[0].message
-    assert seen[-1] == (n - 2, n - 2)
+    assert seen[-1] == (n, n) and len(seen) > 2  # batches written while validating
     exported = export_calendar(store, "a/cal")
     assert exported.count("BEGIN:VEVENT") == n - 2
     strict = import_calendar(store, "a/cal", _file(10, {3}), strict=True)
