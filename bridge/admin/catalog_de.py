@@ -734,6 +734,14 @@ DE: dict[str, str] = {
         'Die Anmeldung hat funktioniert, aber das Konto hat keinen Terminkalender, den es ändern '
         'darf. Es wurde nichts gespeichert.',
     'This address is not allowed': 'Diese Adresse ist nicht erlaubt',
+    "The server's answer was too large": 'Die Antwort des Servers war zu groß',
+    "The address answered with more data than this bridge reads from a calendar server (64 MB "
+    "in one answer, a protection against servers that never stop sending). Check that the "
+    "address names the calendar server itself, not a download or a web page.":
+        'Die Adresse hat mit mehr Daten geantwortet, als diese Brücke von einem '
+        'Kalenderserver liest (64 MB in einer Antwort, ein Schutz vor Servern, die nicht '
+        'aufhören zu senden). Prüfen Sie, ob die Adresse den Kalenderserver selbst nennt, '
+        'nicht einen Download oder eine Webseite.',
     'This calendar is connected to another provider. Disconnect it first.':
         'Dieser Kalender ist mit einem anderen Anbieter verbunden. Trennen Sie ihn zuerst.',
     'This is only for an Exchange Server you run yourself. Mailboxes in Microsoft 365 (Exchange '

@@ -49,7 +49,7 @@ _SHARED_TENANTS = frozenset({"", "common", "organizations", "consumers"})
 # the service adds "no_writable" and "provider", the form "missing".
 LOGIN_REASONS = frozenset({"auth", "unsafe_url", "not_found", "unreachable", "tls", "loop",
                            "no_writable", "provider", "missing", "other",
-                           "autodiscover", "exchange_online", "redirect"})
+                           "autodiscover", "exchange_online", "redirect", "too_large"})
 # What a discovery fact's code means (``ServerDiscovery.facts``); unknown codes show as they are.
 FACT_LABELS = {"version": "Server version", "sync": "Change tracking",
                "principal": "Principal", "home": "Calendar home", "product": "Server software",

@@ -244,7 +244,7 @@ class CaldavProviderFactory(SealsTokens):
                 client = self._client(session, creds, options)
                 found = await discover(client, url)
         except UnsafeTarget as exc:
-            raise FlowError("unsafe_url", str(exc)) from None
+            raise FlowError(exc.flow_reason, str(exc)) from None
         except RemoteAuthError:
             raise FlowError("auth", self.preset.auth_message,
                             account_email=login.username) from None
@@ -253,7 +253,7 @@ class CaldavProviderFactory(SealsTokens):
         except RemoteTransient as exc:
             raise FlowError("unreachable", f"the server could not be reached: {exc}") from None
         except RemoteError as exc:
-            reason = exc.reason if exc.reason in ("tls", "unsafe_url") else "other"
+            reason = exc.reason if exc.reason in ("tls", "unsafe_url", "too_large") else "other"
             raise FlowError(reason, f"the server's answer was refused: {exc}") from None
         return self._discovery(found, creds, login.username, login.renews)
 

@@ -73,10 +73,6 @@ class Discovered:
     endpoint: str
 
 
-# The admin page's reason for each kind of guard refusal (the rest: "unsafe_url").
-_KINDS = {"host": "redirect", "size": "other"}
-
-
 class _Online(Exception):
     """A step, redirect or answer led to Exchange Online."""
 
@@ -193,7 +189,7 @@ class _GuardedAutodiscovery(Autodiscovery):  # type: ignore[misc]
         try:
             return super()._get_unauthenticated_response(url, method=method)
         except UnsafeTarget as exc:
-            self._trail.note(_KINDS.get(exc.reason, "unsafe_url"), str(exc))
+            self._trail.note(exc.flow_reason, str(exc))
             raise ews_errors.TransportError(str(exc)) from None
         except ews_errors.TransportError as exc:
             if isinstance(exc.__context__, requests.exceptions.SSLError):
@@ -222,7 +218,7 @@ class _GuardedAutodiscovery(Autodiscovery):  # type: ignore[misc]
                 return self._attempt_response(url=exc.url)
             return False, None
         except UnsafeTarget as exc:
-            self._trail.note(_KINDS.get(exc.reason, "unsafe_url"), str(exc))
+            self._trail.note(exc.flow_reason, str(exc))
             return False, None
         except requests.exceptions.SSLError as exc:
             self._trail.note("tls", f"{urlsplit(url).hostname}: {exc}")
@@ -265,7 +261,7 @@ def autodiscover(email: str, username: str, password: str, *, guard: NetGuard,
         raise FlowError("auth", f"autodiscover refused the login ({type(exc).__name__})"
                         ) from None
     except ews_errors.AutoDiscoverError as exc:
-        for kind in ("redirect", "unsafe_url", "tls", "other"):
+        for kind in ("redirect", "unsafe_url", "too_large", "tls", "other"):
             if kind in trail.refused:
                 raise FlowError(kind, trail.refused[kind]) from None
         raise FlowError("autodiscover", f"no autodiscover service answered for {domain} "

@@ -77,8 +77,9 @@ def _flow_error(exc: BaseException) -> FlowError:
         if nxt is None or nxt in chain:
             break
         chain.append(nxt)
-    if any(isinstance(e, UnsafeTarget) for e in chain):
-        return FlowError("unsafe_url", text)
+    unsafe = next((e for e in chain if isinstance(e, UnsafeTarget)), None)
+    if unsafe is not None:
+        return FlowError(unsafe.flow_reason, text)
     if any(isinstance(e, ews_errors.UnauthorizedError | ews_errors.ErrorAccessDenied
                       | ews_errors.ErrorNonExistentMailbox) for e in chain):
         return FlowError("auth", "the server refused the user name or password")
@@ -249,7 +250,7 @@ class ExchangeProviderFactory(SealsTokens):
         try:
             tls.check_target(url)
         except UnsafeTarget as exc:
-            raise FlowError("unsafe_url", str(exc)) from None
+            raise FlowError(exc.flow_reason, str(exc)) from None
         except OSError:
             raise FlowError("unreachable", "the server's name could not be resolved") from None
         auth = (login.options.get("auth") or "ntlm").lower()

@@ -390,6 +390,7 @@ class LoginConnect(Protocol):
     async def discover(self, login: ServerLogin, options: ClientSettings) -> ServerDiscovery:
         """Sign in and find the account's calendars.  Raises ``FlowError`` whose ``reason``
         the admin page explains: ``"auth"`` (wrong user or password), ``"unsafe_url"`` (the
-        URL points where the operator does not allow), ``"not_found"`` (no calendar server at
-        the URL), ``"unreachable"`` (DNS, connect, timeout), ``"tls"`` (certificate refused),
-        ``"loop"`` (the URL is this bridge's own calendar), ``"other"``."""
+        URL points where the operator does not allow), ``"too_large"`` (an answer over the size
+        bound), ``"not_found"`` (no calendar server at the URL), ``"unreachable"`` (DNS,
+        connect, timeout), ``"tls"`` (certificate refused), ``"loop"`` (the URL is this
+        bridge's own calendar), ``"other"``."""

@@ -63,11 +63,16 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 
 class UnsafeTarget(BridgeError):
     """A URL or address the policy refuses (``reason``: ``"scheme"``, ``"address"``,
-    ``"host"``)."""
+    ``"host"``: credentials not sent to another host, ``"size"``: an oversized answer)."""
 
     def __init__(self, message: str, reason: str = "address") -> None:
         self.reason = reason
         super().__init__(message)
+
+    @property
+    def flow_reason(self) -> str:
+        """The reason the admin page explains for a login test refused this way."""
+        return {"size": "too_large", "host": "redirect"}.get(self.reason, "unsafe_url")
 
 
 def parse_networks(text: str | Iterable[str]) -> tuple[IPNetwork, ...]:

@@ -182,7 +182,7 @@ async def test_an_oversized_answer_is_refused(emu: EwsEmulatorServer,
     with pytest.raises(FlowError) as caught:
         await factory(emu, table(emu, f"autodiscover.{DOMAIN}")).discover(login(),
                                                                           fast_options())
-    assert caught.value.reason == "other" and "bytes" in str(caught.value)
+    assert caught.value.reason == "too_large" and "bytes" in str(caught.value)
 
 
 def test_the_adapter_itself_refuses_credentials_to_other_hosts(emu: EwsEmulatorServer) -> None:

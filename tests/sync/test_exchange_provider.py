@@ -17,6 +17,7 @@ from bridge.exchange.client import EwsClient, make_account
 from bridge.exchange.factory import ExchangeOptions, ExchangeProviderFactory
 from bridge.exchange.provider import ExchangeProvider
 from bridge.google.crypto import TokenCipher
+from bridge.providers import netguard
 from bridge.providers.base import RemoteChanged, ServerLogin
 from bridge.providers.netguard import NetGuard, parse_networks
 from bridge.store import SqlStore
@@ -250,6 +251,15 @@ async def test_discover_refusals(ews_emu: EwsEmulatorServer, allow: str, url: st
         await factory(allow).discover(ServerLogin(target, ADELE, password, {"auth": "basic"}),
                                       fast_options())
     assert caught.value.reason == reason
+
+
+async def test_an_oversized_answer_is_named(ews_emu: EwsEmulatorServer,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netguard, "MAX_BODY_BYTES", 600)  # read at each answer
+    with pytest.raises(FlowError) as caught:
+        await factory().discover(ServerLogin(ews_emu.ews_url, ADELE, ADELE_PASSWORD,
+                                             {"auth": "basic"}), fast_options())
+    assert caught.value.reason == "too_large" and "600" in str(caught.value)
 
 
 async def test_bad_tls_is_refused_unless_trusted_or_pinned() -> None:
