@@ -101,13 +101,21 @@ class Occurrences:
 
 
 class OccurrenceCache:
-    """Bounded, thread-safe map etag → :class:`Occurrences` (computed with Radicale's code)."""
+    """Bounded, thread-safe map etag → :class:`Occurrences` (computed with Radicale's code).
 
-    def __init__(self, max_entries: int = 20_000, max_occurrences: int = 2_000) -> None:
+    Bounded twice, least recently used first out: by entries, and by the occurrences all
+    entries hold together (16 bytes each), so thousands of long series cannot fill the memory
+    (20,000 series of 2,000 occurrences would be 640 MB; the default total keeps it at 32 MB).
+    """
+
+    def __init__(self, max_entries: int = 20_000, max_occurrences: int = 2_000,
+                 max_total: int = 2_000_000) -> None:
         self._entries: OrderedDict[str, Occurrences | None] = OrderedDict()
         self._lock = threading.Lock()
         self._max_entries = max_entries
         self._max_occurrences = max_occurrences
+        self._max_total = max_total
+        self.total = 0  # occurrences held by all entries
 
     def get(self, etag: str, text: str) -> Occurrences | None:
         """The occurrences of the event resource ``text`` (None when they cannot be computed)."""
@@ -117,10 +125,16 @@ class OccurrenceCache:
                 return self._entries[etag]
         value = self._compute(text)
         with self._lock:
-            self._entries[etag] = value
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            if etag not in self._entries:
+                self._entries[etag] = value
+                self.total += _size(value)
+            while len(self._entries) > self._max_entries or (
+                    self.total > self._max_total and len(self._entries) > 1):
+                self.total -= _size(self._entries.popitem(last=False)[1])
         return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def _compute(self, text: str) -> Occurrences | None:
         pairs: list[tuple[int, int]] = []
@@ -141,6 +155,10 @@ class OccurrenceCache:
             _LOGGER.debug("occurrence expansion failed; leaving the item to Radicale's filter")
             return None
         return Occurrences.build(pairs, cut[0] if cut else None)
+
+
+def _size(value: Occurrences | None) -> int:
+    return len(value.starts) if value is not None else 0
 
 
 class Prefilter:

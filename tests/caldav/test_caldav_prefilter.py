@@ -76,3 +76,18 @@ def test_prefilter_agrees_with_radicale(start_hours: int, duration: int, all_day
     assert verdict in (None, expected), (text, w_start, w_end)
     if not record.recurring:
         assert verdict is not None  # plain events never need a parse
+
+
+def test_the_occurrence_cache_is_bounded_by_its_total_occurrences() -> None:
+    """Many long series cannot fill the memory: the least recently used leave first, and a
+    series evicted is computed again (the same answer) when it is asked for."""
+    cache = OccurrenceCache(max_entries=1000, max_occurrences=50, max_total=200)
+    texts = {f"s{i}": vevent(f"s{i}", extra="RRULE:FREQ=DAILY") for i in range(10)}
+    first = cache.get("s0", texts["s0"])
+    assert first is not None and len(first.starts) == 50 and first.complete_until is not None
+    for etag, text in texts.items():
+        cache.get(etag, text)
+        assert cache.total <= 200
+    assert len(cache) == 4 and cache.total == 200  # 4 of 50 each: the 6 oldest went first
+    again = cache.get("s0", texts["s0"])
+    assert again == first and len(cache) == 4
