@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from icalendar import Calendar, Event, vText
 
-from bridge.ical.validate import CUSTOMER_LANGUAGE_PROP
+from bridge.ical.validate import BOOKED_ONLINE_PROP, CUSTOMER_LANGUAGE_PROP
 from bridge.model import ItemRecord, connection_of_origin
 from bridge.text import multi_line, one_line
 
@@ -264,8 +264,10 @@ def _master(cal: Calendar) -> Event:
     return cast(Event, events[0])
 
 
-def build_calendar(uid: str, change: AppointmentChange, zone: tzinfo, now: datetime) -> str:
-    """A new VCALENDAR text for a validated create request."""
+def build_calendar(uid: str, change: AppointmentChange, zone: tzinfo, now: datetime, *,
+                   booked_online: bool = False) -> str:
+    """A new VCALENDAR text for a validated create request (``booked_online``: booked by the
+    customer on the booking page)."""
     cal = Calendar()
     cal.add("PRODID", "-//termin-bridge//booking API//EN")
     cal.add("VERSION", "2.0")
@@ -274,6 +276,8 @@ def build_calendar(uid: str, change: AppointmentChange, zone: tzinfo, now: datet
     event.add("DTSTAMP", now.astimezone(UTC))
     event.add("CREATED", now.astimezone(UTC))
     event.add("SEQUENCE", 0)
+    if booked_online:
+        event.add(BOOKED_ONLINE_PROP, "TRUE")
     cal.add_component(event)
     summary = change.summary or " \u2013 ".join(
         x for x in (change.service, change.customer.get("name")) if x) or "Termin"

@@ -450,7 +450,7 @@ async def book(request: web.Request) -> web.StreamResponse:
     end = start + dt.timedelta(minutes=minutes)
     change.customer["language"] = gettext.lang  # their e-mails follow the page's language
     try:
-        parsed = parse_resource(build_calendar(uid, change, zone, now))
+        parsed = parse_resource(build_calendar(uid, change, zone, now, booked_online=True))
     except InvalidICalendar as exc:
         raise PageError(400, "Please check your entries.") from exc
     proposal = Proposal(uid, start, end)

@@ -24,6 +24,7 @@ from bridge.ical.timezones import resolve_mixed_pair
 from bridge.model import ParsedResource
 
 __all__ = [
+    "BOOKED_ONLINE_PROP",
     "CUSTOMER_LANGUAGE_PROP",
     "TIMESTAMP_MAX",
     "TIMESTAMP_MIN",
@@ -44,6 +45,9 @@ TIMESTAMP_MAX = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())
 CALENDAR_COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 # The language a customer chose (booking page): their e-mails are written in it (de, en).
 CUSTOMER_LANGUAGE_PROP = "X-TERMIN-CUSTOMER-LANGUAGE"
+# ``TRUE`` on an appointment the customer booked on the booking page: their e-mails carry the
+# cancel/reschedule link, also after the staff moved it.
+BOOKED_ONLINE_PROP = "X-TERMIN-BOOKED-ONLINE"
 CUSTOMER_PROPS = {
     "X-TERMIN-CUSTOMER-NAME": "customer_name",
     "X-TERMIN-CUSTOMER-EMAIL": "customer_email",

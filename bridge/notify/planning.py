@@ -23,7 +23,7 @@ from icalendar import Calendar
 from bridge.config import Settings, parse_offsets
 from bridge.ical.recurrence import occurrences
 from bridge.ical.timezones import zone_for_name
-from bridge.ical.validate import CUSTOMER_LANGUAGE_PROP
+from bridge.ical.validate import BOOKED_ONLINE_PROP, CUSTOMER_LANGUAGE_PROP
 from bridge.model import ItemRecord, connection_of_origin
 from bridge.notify.render import LANGUAGES
 
@@ -203,6 +203,8 @@ def payload_of(
         "customer": {"name": item.customer_name, "email": email or None,
                      "phone": item.customer_phone,
                      "language": language if language in LANGUAGES else None},
+        "booked_online": master is not None
+        and str(master.get(BOOKED_ONLINE_PROP, "")).strip().upper() == "TRUE",
     }
     return payload, email or ""
 

@@ -81,9 +81,11 @@ class WorkerConfig:
 
     def manage_link(self, row: Notification) -> str | None:
         """The cancel/reschedule link of an appointment booked on the booking page (its
-        confirmations and reminders), valid until the appointment starts; else ``None``."""
-        if (row.origin != "booking" or row.kind == "cancellation" or not self.secret_key
-                or not self.public_url):
+        confirmations and reminders, also after the staff moved it), valid until the
+        appointment starts; else ``None``."""
+        online = row.origin == "booking" or bool(row.payload.get("booked_online"))
+        if not online or row.kind == "cancellation" or not self.secret_key \
+                or not self.public_url:
             return None
         try:
             start = datetime.fromisoformat(str(row.payload.get("start")))

@@ -4,16 +4,22 @@ link, without an account; expired and forged links are refused."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bridge.api.model import AppointmentChange, apply_change
 from bridge.booking.tokens import Signer
+from bridge.ical import parse_resource
+from bridge.notify.web import NOTIFY_WORKER
 from bridge.store import SqlStore
 from bridge.web.app import create_app
 from tests.booking.cases import CALENDAR
@@ -118,6 +124,38 @@ async def test_reschedule_by_link(client: TestClient[Any, Any], seeded: tuple[Sq
     # Moving back onto its own old neighbourhood is fine: it does not block itself.
     page = await client.get(new_link + "?day=2026-06-02")
     assert 'value="2026-06-02T09:30"' in await page.text()
+
+
+async def test_the_link_survives_a_move_by_the_staff(client: TestClient[Any, Any],
+                                                    seeded: tuple[SqlStore, str],
+                                                    smtp: SmtpSink) -> None:
+    """The staff move a booked appointment (here straight in the store, as the admin calendar,
+    a phone or the connected calendar do): the customer's change e-mail carries a link for the
+    new time, and so do the reminders planned from then on."""
+    store, pid = seeded
+    assert (await book(client, pid, "2026-06-01T11:00", minutes=30)).status == 201
+    await _mail(smtp, 1)
+    [item] = _booked(store)
+    zone = ZoneInfo("Europe/Berlin")
+    start = dt.datetime(2026, 6, 2, 9, 0, tzinfo=zone)
+    text = apply_change(item.text, AppointmentChange(start=start,
+                                                     end=start + dt.timedelta(minutes=30)),
+                        zone, dt.datetime.now(dt.UTC))
+    store.put_item(CALENDAR, item.href, parse_resource(text), origin="admin",
+                   if_match=item.etag)
+    client.app[NOTIFY_WORKER].wake()  # what the admin calendar view does after a write
+    changed = await _mail(smtp, 2)
+    link = _link(changed)
+    page = await client.get(link)
+    html = await page.text()
+    when = re.search(r'<p class="when"><strong>([^<]*)</strong>', html)
+    assert page.status == 200 and when is not None
+    assert "09:00" in when.group(1) and "11:00" not in when.group(1)
+    claim = Signer(SECRET).read_manage_token(link.rsplit("/", 1)[1], store.clock())
+    assert claim.expires == int(start.timestamp())  # valid until the new start
+    queued = [n for n in store.list_notifications(uid=item.uid) if n.kind == "reminder"
+              and n.state == "pending"]
+    assert queued and all(n.origin == "admin" and n.payload["booked_online"] for n in queued)
 
 
 async def test_expired_and_forged_links(client: TestClient[Any, Any],
