@@ -41,14 +41,8 @@ DEMO_USER = "demo"
 DEMO_CALENDAR = "demo/praxis"
 
 
-def _sidecar_base(settings: Settings) -> str:
-    from bridge.feeds.urls import base_url
-
-    return base_url(settings)
-
-
 def _callback_urls(settings: Settings, path: str = "/oauth2/callback") -> list[str]:
-    base = _sidecar_base(settings)
+    base = settings.base_url
     port = settings.http.port
     urls = [base + path]
     # The admin page sends the provider back to the loopback name the admin typed.
@@ -130,7 +124,7 @@ def start_demo(
         raise
     lock = _prepare_store(store, emit) if store is not None else None
     emit(f"demo: offline Google emulator at {base} (account praxis@example.com)")
-    emit(f"demo: admin page at {_sidecar_base(settings)}/admin/")
+    emit(f"demo: admin page at {settings.base_url}/admin/")
 
     def stop() -> None:
         if lock is not None:

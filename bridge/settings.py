@@ -210,6 +210,20 @@ class Settings:
         """Directory for runtime files."""
         return Path(self.storage.data_dir)
 
+    @property
+    def base_url(self) -> str:
+        """Where people and providers reach the sidecar: ``[http] public_url``, else
+        ``http://host:port`` (a bind-all host named ``localhost``, an IPv6 one in brackets)."""
+        public = self.http.public_url.rstrip("/")
+        if public:
+            return public
+        host = self.http.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a bind-all address is not a link target
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.http.port}"
+
     def with_overrides(self, **sections: Mapping[str, Any]) -> Settings:
         """A copy with some values replaced (tests and ``--demo``); unknown keys and values of
         the wrong type raise ``TypeError``."""

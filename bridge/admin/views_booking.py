@@ -21,7 +21,6 @@ from bridge.admin.pages import (
     store_of,
     translator_of,
 )
-from bridge.feeds.urls import base_url
 from bridge.store.booking import (
     DEFAULT_DURATIONS,
     DEFAULT_HORIZON_DAYS,
@@ -41,7 +40,7 @@ async def booking_settings(request: web.Request) -> web.StreamResponse:
     calendars = await asyncio.to_thread(store.list_collections, tag="VCALENDAR")
     pages = await asyncio.to_thread(store.booking_pages)
     return await render(request, "booking.html", calendars=calendars, pages=pages,
-                        base=base_url(settings_of(request)),
+                        base=settings_of(request).base_url,
                         defaults={"durations": ", ".join(str(d) for d in DEFAULT_DURATIONS),
                                   "horizon_days": DEFAULT_HORIZON_DAYS,
                                   "lead_minutes": DEFAULT_LEAD_MINUTES})

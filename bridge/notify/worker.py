@@ -28,7 +28,6 @@ import aiohttp
 
 from bridge.booking.tokens import Signer, manage_path
 from bridge.config import Settings
-from bridge.feeds.urls import base_url
 from bridge.notify.email import PermanentError, SmtpConfig, build_email, send_email
 from bridge.notify.hooks import notifier
 from bridge.notify.render import Renderer
@@ -73,7 +72,7 @@ class WorkerConfig:
             max_attempts=settings.notifications.max_attempts,
             retry_base=settings.notifications.retry_base,
             poll_interval=settings.notifications.poll_interval,
-            public_url=base_url(settings),
+            public_url=settings.base_url,
             secret_key=settings.security.secret_key,
             old_secret_keys=tuple(k.strip() for k in settings.security.old_secret_keys.split(",")
                                   if k.strip()),

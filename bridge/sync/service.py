@@ -111,10 +111,7 @@ class SyncService:
     def redirect_uri(self, provider: str = DEFAULT_PROVIDER) -> str:
         """``<public_url>/oauth2/callback`` (Google) or ``…/oauth2/<provider>/callback``
         (or the local sidecar address)."""
-        base = self.settings.http.public_url.rstrip("/")
-        if not base:
-            base = f"http://{self.settings.http.host}:{self.settings.http.port}"
-        return base + callback_path(provider)
+        return self.settings.base_url + callback_path(provider)
 
     # -- connect -----------------------------------------------------------------------------
     def start_connect(

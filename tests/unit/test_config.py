@@ -100,3 +100,14 @@ def test_moved_keys_are_read_under_their_old_names_and_the_new_name_wins(tmp_pat
         "env TERMIN_BRIDGE_GOOGLE_SAFETY_DELETE_SHARE"
     with pytest.raises(ConfigError, match=r"sync\.push"):
         load(path, env={"TERMIN_BRIDGE_GOOGLE_PUSH": "sometimes"})
+
+
+def test_base_url_names_an_address_people_and_providers_reach(tmp_path: Path) -> None:
+    base = load(tmp_path / "none.toml", env={})
+    public = base.with_overrides(http={"public_url": "https://termine.example.org/"})
+    assert public.base_url == "https://termine.example.org"
+    assert base.with_overrides(http={"host": "0.0.0.0", "port": 8081}).base_url \
+        == "http://localhost:8081"  # a bind-all address is no link target (OAuth, e-mails)
+    assert base.with_overrides(http={"host": "::1", "port": 8081}).base_url == "http://[::1]:8081"
+    assert base.with_overrides(http={"host": "127.0.0.1", "port": 8081}).base_url \
+        == "http://127.0.0.1:8081"
