@@ -82,13 +82,13 @@ def import_calendar(
     pieces = list(split_calendar(data))
     report = ImportReport()
     pending: list[ParsedResource] = []
-    seen = 0
-    shown = [-1]
+    seen = shown = 0
 
     def show() -> None:
-        if progress is not None and shown[0] != seen:
+        nonlocal shown
+        if progress is not None and shown != seen:
             progress(seen, len(pieces))
-            shown[0] = seen
+            shown = seen
 
     def write(batch: list[ParsedResource]) -> None:
         result = store.bulk_put(path, batch, origin=origin)
