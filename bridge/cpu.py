@@ -8,9 +8,10 @@ worker processes, split in chunks (the order is kept), so the next page is mappe
 cores while the current one commits.  Smaller batches (every ordinary pull, a single read) run
 in the calling thread: starting processes and pickling cost more than they save there.
 
-* The processes start with the first big batch, or ahead of it with :meth:`CpuPool.warm` (an
-  import warms the pool while its first page is listed), and exit after ``idle`` seconds
-  without work, so an idle sidecar holds no worker memory.
+* The processes start with the first big batch (an import of a small calendar starts none)
+  and exit after ``idle`` seconds without work, so an idle sidecar holds no worker memory.
+  Starting them ahead of the first page gained nothing measurable: forked from the fork server,
+  they are up before the first chunk would have been mapped.
 * A process with other threads running (the sidecar: the store's and the event loop's threads)
   starts its workers from a fork server: a child forked from a threaded process can inherit a
   lock another thread held.  A single-threaded process (the ``import-ics`` command) forks them
@@ -70,10 +71,6 @@ def _init_worker(config: tuple[str, str] | None) -> None:
         setup_logging(*config)
 
 
-def _ready() -> None:
-    """A no-op task: :meth:`CpuPool.warm` submits one per worker to start them."""
-
-
 class CpuPool:
     """Runs a pure function over big batches in worker processes (see the module doc).
 
@@ -108,12 +105,6 @@ class CpuPool:
     def in_processes(self, count: int) -> bool:
         """Whether a batch of ``count`` items goes to worker processes."""
         return self.workers > 0 and count >= self.min_batch
-
-    def warm(self) -> None:
-        """Start the worker processes in the background, so they are ready for the first big
-        batch (no-op with ``workers=0``; returns at once: a fork server takes a moment)."""
-        if self.workers:
-            threading.Thread(target=self._warm, name="cpu-pool-warm", daemon=True).start()
 
     def run(self, fn: Callable[[list[T]], list[R]], items: Sequence[T]) -> list[R]:
         """``fn(items)``, in worker processes when the batch is big enough (blocking)."""
@@ -187,16 +178,6 @@ class CpuPool:
             _LOGGER.debug("Started a pool of %d worker processes (%s)", self.workers,
                           self.start_method)
         return self._pool
-
-    def _warm(self) -> None:
-        with self._lock:
-            pool = self._started()
-        try:
-            for _ in range(self.workers):
-                pool.submit(_ready)
-        except (BrokenProcessPool, RuntimeError):  # shut down meanwhile: the next batch retries
-            return
-        self._arm_timer()
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         with self._lock:

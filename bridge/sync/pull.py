@@ -163,7 +163,6 @@ async def run_import(ctx: ConnectionContext) -> PullResult:
     pages = int(progress.get("pages", 0))
     _LOGGER.info("Importing the %s calendar of connection %d%s", ctx.provider.name, ctx.id,
                  " (resuming)" if page else "")
-    ctx.options.cpu.warm()  # the mapping processes start while the first page is listed
     committing: asyncio.Task[PullResult] | None = None
     listing: asyncio.Task[ChangePage] | None = None  # the page ``page`` names, listed ahead
     try:

@@ -124,15 +124,10 @@ def test_idle_workers_exit_and_come_back_when_needed() -> None:
         assert not pool.running
 
 
-def test_warm_starts_the_workers_in_the_background() -> None:
-    with CpuPool(2, min_batch=10) as pool:
-        pool.warm()
-        assert _wait_for(lambda: pool.running)
-    assert not pool.running
+def test_no_workers_keeps_everything_in_the_calling_thread() -> None:
     idle = CpuPool(0)
-    idle.warm()
-    assert not idle.running
     assert idle.run(_square_with_pid, range(5000))[0] == (0, os.getpid())
+    assert not idle.running and idle.batches == 0
 
 
 def test_workers_log_like_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
