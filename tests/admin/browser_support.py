@@ -83,3 +83,22 @@ async def open_calendar(page: Any, base: str, calendar: str) -> None:
     await page.click("#login")
     await page.wait_for_url("**/admin/sync")
     await page.click(f'[data-calendar="{calendar}"] a.button')
+
+
+async def wait_import_finished(page: Any, timeout_ms: float = 180_000) -> None:
+    """Wait until the import page shows "Import finished"; on a timeout, fail with what the
+    page's status endpoint says (phase, counts, errors) instead of a bare selector timeout."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        await page.wait_for_selector("#import-finished", state="visible", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        status = await page.evaluate(
+            """async () => {
+                 const root = document.querySelector("[data-status-url]");
+                 if (!root) { return "no progress box on " + location.href; }
+                 const r = await fetch(root.dataset.statusUrl, {credentials: "same-origin"});
+                 return r.status + " " + await r.text();
+               }""")
+        raise AssertionError(f"the import did not finish in {timeout_ms / 1000:g} s; "
+                             f"status: {status}") from None

@@ -19,7 +19,7 @@ from bridge.web.app import create_app
 from emulators.google.server import ALICE, EmulatorServer
 from tests.helpers import parsed
 
-from .browser_support import chromium_page, free_port, screenshot, serving
+from .browser_support import chromium_page, free_port, screenshot, serving, wait_import_finished
 from .conftest import ADMIN_PASSWORD, make_settings
 from .emulator_support import SHARED, emulator_google_settings, seed_for
 
@@ -106,7 +106,7 @@ async def _flow(page: Any, base: str, emu: EmulatorServer, store: SqlStore) -> N
     await page.click("#start-import")
     await page.wait_for_selector("#import-progress")
     await screenshot(page, "08-import-running")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
+    await wait_import_finished(page)
     assert await page.inner_text('[data-field="seen"]') == "32"
     await screenshot(page, "09-import-finished")
     # The progress survives a reload (the page renders the stored numbers).

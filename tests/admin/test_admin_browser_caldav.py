@@ -17,7 +17,14 @@ import pytest
 from bridge.store import SqlStore
 from bridge.web.app import create_app
 
-from .browser_support import chromium_page, free_port, open_calendar, screenshot, serving
+from .browser_support import (
+    chromium_page,
+    free_port,
+    open_calendar,
+    screenshot,
+    serving,
+    wait_import_finished,
+)
 from .login_support import PASSWORD, USER, DavPeer, dav_peer, login_settings, registry
 
 __all__ = ["dav_peer"]
@@ -88,7 +95,7 @@ async def _flow(page: Any, base: str, peer: DavPeer, store: SqlStore,
     assert await page.inner_text('[data-count="google"]') == str(len(SUMMARIES))
     await screenshot(page, "caldav-07-preview")
     await page.click("#start-import")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
+    await wait_import_finished(page)
     await screenshot(page, "caldav-08-import-finished")
     await page.reload()
     await page.wait_for_selector("#sync-now")

@@ -21,7 +21,14 @@ from bridge.store import SqlStore
 from bridge.web.app import create_app
 from emulators.google.server import ALICE, EmulatorServer
 
-from .browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, serving
+from .browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    serving,
+    wait_import_finished,
+)
 from .conftest import ADMIN_PASSWORD, make_settings
 from .emulator_support import SHARED, emulator_google_settings, seed_for
 
@@ -146,8 +153,7 @@ async def _connect(page: Any, base: str, import_timeout_ms: float = 180_000) -> 
     await page.click("#save-changes")
     await page.wait_for_url(f"**/admin/sync/{CAL}/preview")
     await page.click("#start-import")
-    await page.wait_for_selector("#import-finished", state="visible",
-                                 timeout=import_timeout_ms)
+    await wait_import_finished(page, import_timeout_ms)
 
 
 async def _box(page: Any, selector: str) -> dict[str, float]:

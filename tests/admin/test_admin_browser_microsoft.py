@@ -22,7 +22,14 @@ from bridge.web.app import create_app
 from emulators.microsoft.seed import demo_seed
 from emulators.microsoft.server import MsEmulatorServer
 
-from .browser_support import chromium_page, free_port, open_calendar, screenshot, serving
+from .browser_support import (
+    chromium_page,
+    free_port,
+    open_calendar,
+    screenshot,
+    serving,
+    wait_import_finished,
+)
 from .conftest import make_settings
 
 # A real browser on a busy machine: minutes, not the default 120 s.
@@ -105,7 +112,7 @@ async def _flow(page: Any, base: str, store: SqlStore) -> None:
     assert "events in Microsoft" in await page.content()
     await screenshot(page, "microsoft-04-preview")
     await page.click("#start-import")
-    await page.wait_for_selector("#import-finished", state="visible", timeout=180_000)
+    await wait_import_finished(page)
     await screenshot(page, "microsoft-05-import-finished")
     await page.reload()
     await page.wait_for_selector("#sync-now")
